@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+// Compute-heavy targets are always compiled with optimisation, even in debug builds, so that
+// `swift test` (debug) runs the numeric tests at a useful speed. Host-specific code generation
+// (AVX-512) stays opt-in: `swift build -c release -Xswiftc -target-cpu -Xswiftc native`.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
+// Library targets, in dependency order (dependencies point down the pipeline only).
+var targets: [Target] = [
+    .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+    .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimized),
+    .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimized),
+    .target(name: "Tokenizers", swiftSettings: optimized),
+    .target(name: "Models", dependencies: ["NN", "TensorCore", "Tokenizers"], swiftSettings: optimized),
+    .target(name: "Datasets", dependencies: ["Tokenizers"], swiftSettings: optimized),
+    .target(name: "Training", dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers"],
+            swiftSettings: optimized),
+    .target(name: "Serving", dependencies: [
+        "Models", "Tokenizers", "Training",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+    ]),
+    .executableTarget(name: "rlhf", dependencies: [
+        "Tokenizers", "Models", "Datasets", "Training", "Serving",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]),
+]
+
+let testTargets: [Target] = [
+    .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
+    .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"]),
+    .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "TensorCore"]),
+    .testTarget(name: "ServingTests", dependencies: [
+        "Serving", "Models", "Tokenizers",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+    ]),
+]
+
+// Developer convenience: `RLHF_ONLY="Tokenizers Datasets" swift test --scratch-path .build-x`
+// builds only those targets, their dependencies and their test targets, so work on one layer
+// does not compile the HTTP stack. Unset (CI, users), the whole package is built.
+let only = ProcessInfo.processInfo.environment["RLHF_ONLY"].map {
+    Set($0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init))
+}
+@MainActor func localDependencies(_ target: Target) -> [String] {
+    // Local (by-name) dependencies; products of other packages are not filtered.
+    target.dependencies.compactMap { dep in
+        let name = String(describing: dep)
+        return (targets + testTargets).first { name.contains("\"\($0.name)\"") }?.name
+    }
+}
+var selected = targets + testTargets
+if let only {
+    var keep = Set<String>()
+    var queue = Array(only) + testTargets.filter { only.contains(String($0.name.dropLast(5))) }.map(\.name)
+    while let name = queue.popLast() {
+        guard keep.insert(name).inserted, let t = selected.first(where: { $0.name == name }) else { continue }
+        queue += localDependencies(t)
+    }
+    selected = selected.filter { keep.contains($0.name) }
+}
+
+let package = Package(
+    name: "swift-rlhf",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rlhf", targets: ["rlhf"]),
+        .library(name: "RLHF", targets: ["TensorCore", "NN", "Tokenizers", "Models", "Datasets", "Training"]),
+    ].filter { _ in only == nil },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: selected,
+    swiftLanguageModes: [.v6]
+)

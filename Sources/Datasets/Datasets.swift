@@ -1,0 +1,1 @@
+// Datasets: see ../shared/DESIGN.md for what this target owns.
