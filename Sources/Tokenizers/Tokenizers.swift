@@ -1,1 +1,0 @@
-// Tokenizers: see ../shared/DESIGN.md for what this target owns.
