@@ -1,0 +1,85 @@
+import Foundation
+import TensorCore
+
+/// How `Transformer.generate` picks tokens.
+public struct SamplingOptions: Sendable, Equatable {
+    /// Logits are divided by this before the softmax; 0 means greedy (argmax).
+    public var temperature: Float
+    /// Keep only the k most likely tokens when sampling (log-probs are not affected).
+    public var topK: Int?
+    /// Keep the smallest set of most likely tokens whose probability reaches p (nucleus).
+    public var topP: Float?
+    public var maxNewTokens: Int
+    /// Generation of a row ends after it produces one of these (the token is included).
+    public var stopTokens: Set<Int32>
+
+    public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, maxNewTokens: Int = 64,
+                stopTokens: Set<Int32> = []) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.maxNewTokens = maxNewTokens
+        self.stopTokens = stopTokens
+    }
+}
+
+/// Draws one token from a row of logits under `SamplingOptions`.
+enum Sampler {
+    /// `logits` (V) row; `scratch` is reused across calls (probabilities).
+    static func sample(_ logits: UnsafePointer<Float>, vocab: Int, options: SamplingOptions,
+                       rng: inout RandomGenerator, scratch: inout [Float]) -> Int32 {
+        if options.temperature <= 0 || options.topK == 1 {
+            var best = 0
+            for j in 1..<vocab where logits[j] > logits[best] { best = j }
+            return Int32(best)
+        }
+        if scratch.count != vocab { scratch = [Float](repeating: 0, count: vocab) }
+        return scratch.withUnsafeMutableBufferPointer { pb -> Int32 in
+            let p = pb.baseAddress!
+            p.update(from: logits, count: vocab)
+            Kernels.softmax(p, rows: 1, n: vocab, stride: vocab, scale: 1 / options.temperature)
+            let needsFilter = (options.topK.map { $0 < vocab } ?? false) || (options.topP.map { $0 < 1 } ?? false)
+            guard needsFilter else {
+                return Int32(draw(p, count: vocab, total: 1, rng: &rng) { $0 })
+            }
+            // Candidates in decreasing probability; only the kept prefix is sampled from.
+            var order = Array(0..<vocab)
+            if let k = options.topK, k < vocab {
+                // Partial selection would be faster; vocabularies here are small.
+                order.sort { p[$0] > p[$1] }
+                order.removeSubrange(max(1, k)...)
+            } else {
+                order.sort { p[$0] > p[$1] }
+            }
+            if let topP = options.topP, topP < 1 {
+                var cum: Float = 0
+                var keep = 0
+                for id in order {
+                    cum += p[id]
+                    keep += 1
+                    if cum >= topP { break }
+                }
+                order.removeSubrange(keep...)
+            }
+            var total: Float = 0
+            for id in order { total += p[id] }
+            let i = draw(p, count: order.count, total: total, rng: &rng) { order[$0] }
+            return Int32(order[i])
+        }
+    }
+
+    /// Index i of 0..<count with probability p[id(i)] / total.
+    private static func draw(_ p: UnsafePointer<Float>, count: Int, total: Float, rng: inout RandomGenerator,
+                             id: (Int) -> Int) -> Int {
+        let u = rng.nextUniform() * total
+        var cum: Float = 0
+        for i in 0..<count {
+            cum += p[id(i)]
+            if u < cum { return i }
+        }
+        // Rounding left u at or above the sum: take the last candidate with mass.
+        var last = count - 1
+        while last > 0 && p[id(last)] == 0 { last -= 1 }
+        return last
+    }
+}

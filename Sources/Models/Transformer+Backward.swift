@@ -1,0 +1,36 @@
+import NN
+import TensorCore
+
+extension Transformer {
+    /// Backpropagates through the last forward and accumulates (+=) into every parameter's
+    /// `grad`. `logitsGrad` (B, T, V) is ∂L/∂logits, `hiddenGrad` (B, T, C) is ∂L/∂hidden (from a
+    /// scalar head); either may be nil.
+    public func backward(logitsGrad: Tensor?, hiddenGrad: Tensor?) {
+        let n = batchSize * length, c = config.hiddenSize
+        precondition(n > 0, "Transformer.backward before forward")
+        dHidden.resize(to: [n, c])
+        if let logitsGrad {
+            precondition(logitsGrad.count == n * config.vocabSize,
+                         "Transformer.backward: logits grad \(logitsGrad.shape), expected (\(batchSize), \(length), \(config.vocabSize))")
+            head.backward(input: hiddenBuffer, outputGrad: logitsGrad.reshaped([n, config.vocabSize]), inputGrad: &dHidden)
+        } else {
+            dHidden.zero()
+        }
+        if let hiddenGrad {
+            precondition(hiddenGrad.count == n * c, "Transformer.backward: hidden grad \(hiddenGrad.shape), expected (\(batchSize), \(length), \(c))")
+            hiddenGrad.withUnsafeBufferPointer { g in
+                dHidden.withUnsafeMutableBufferPointer { d in
+                    Kernels.add(d.baseAddress!, g.baseAddress!, d.baseAddress!, count: n * c)
+                }
+            }
+        }
+        dResidual.resize(to: [n, c])
+        dResidual.zero()
+        finalNorm.backward(input: residuals[blocks.count], outputGrad: dHidden, inputGrad: &dResidual)
+        for l in stride(from: blocks.count - 1, through: 0, by: -1) {
+            blocks[l].backward(input: residuals[l], grad: &dResidual, scratch: &dScratch)
+        }
+        tokenEmbedding.backward(tokens, outputGrad: dResidual)
+        positionEmbedding?.backward(positions, outputGrad: dResidual)
+    }
+}

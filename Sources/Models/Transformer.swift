@@ -1,0 +1,102 @@
+import Foundation
+import NN
+import TensorCore
+
+/// A decoder-only transformer of either family (`ModelConfig.Family`), with Hugging Face
+/// parameter names and layouts so checkpoints open in `transformers`.
+///
+/// Forward keeps the activations that backward needs; buffers are reused across calls of the
+/// same shape, so a training loop allocates nothing per step once shapes repeat. Not thread-safe:
+/// one model, one caller at a time (the kernels parallelise internally).
+public final class Transformer {
+    public let config: ModelConfig
+    /// Every parameter, in a fixed order, under its Hugging Face name.
+    public private(set) var parameters: [Parameter]
+
+    let tokenEmbedding: Embedding
+    let positionEmbedding: Embedding?
+    let blocks: [TransformerBlock]
+    let finalNorm: any Normalization
+    /// Output projection: the token embedding itself when tied.
+    let head: Linear
+
+    // State of the last forward.
+    var tokens: [Int32] = []
+    var positions: [Int32] = []
+    var batchSize = 0
+    var length = 0
+    var residuals: [Tensor]  // L + 1 of (N, C)
+    var hiddenBuffer = Tensor(shape: [0])  // (N, C)
+    var logitsBuffer = Tensor(shape: [0])  // (N, V)
+    var computedLogits = false
+    // Backward scratch.
+    var dResidual = Tensor(shape: [0])
+    var dScratch = Tensor(shape: [0])
+    var dHidden = Tensor(shape: [0])
+
+    /// Builds a model with GPT-2-style initialisation: weights N(0, 0.02²), the projections that
+    /// write into the residual stream N(0, (0.02/√(2L))²), norms 1, biases 0. Same seed, same weights.
+    public init(config: ModelConfig, seed: UInt64) throws {
+        try config.validate()
+        self.config = config
+        var rng = RandomGenerator(seed: seed)
+        let c = config.hiddenSize, std: Float = 0.02
+        let residualStd = std / Float(2 * config.layerCount).squareRoot()
+        var blocks: [TransformerBlock] = []
+        switch config.family {
+        case .llama:
+            tokenEmbedding = Embedding(name: "model.embed_tokens", count: config.vocabSize, size: c, std: std, rng: &rng)
+            positionEmbedding = nil
+            let table = RotaryTable(headDimension: config.headDimension, maxPosition: config.contextLength,
+                                    theta: config.ropeTheta)
+            for l in 0..<config.layerCount {
+                let p = "model.layers.\(l)"
+                blocks.append(TransformerBlock(
+                    norm1: RMSNorm(name: p + ".input_layernorm", size: c, epsilon: config.normEpsilon),
+                    attention: Attention(name: p + ".self_attn", style: .llama(rotary: table), hiddenSize: c,
+                                         heads: config.headCount, kvHeads: config.kvHeadCount, std: std,
+                                         outputStd: residualStd, rng: &rng),
+                    norm2: RMSNorm(name: p + ".post_attention_layernorm", size: c, epsilon: config.normEpsilon),
+                    mlp: MLP(name: p + ".mlp", kind: .swiglu, hiddenSize: c, intermediateSize: config.intermediateSize,
+                             std: std, outputStd: residualStd, rng: &rng)))
+            }
+            finalNorm = RMSNorm(name: "model.norm", size: c, epsilon: config.normEpsilon)
+            head = config.tieEmbeddings
+                ? Linear(sharing: tokenEmbedding.weight)
+                : Linear(name: "lm_head", inputSize: c, outputSize: config.vocabSize, bias: false, std: std, rng: &rng)
+        case .gpt2:
+            tokenEmbedding = Embedding(name: "transformer.wte", count: config.vocabSize, size: c, std: std, rng: &rng)
+            positionEmbedding = Embedding(name: "transformer.wpe", count: config.contextLength, size: c, std: std, rng: &rng)
+            for l in 0..<config.layerCount {
+                let p = "transformer.h.\(l)"
+                blocks.append(TransformerBlock(
+                    norm1: LayerNorm(name: p + ".ln_1", size: c, epsilon: config.normEpsilon),
+                    attention: Attention(name: p + ".attn", style: .gpt2, hiddenSize: c, heads: config.headCount,
+                                         kvHeads: config.headCount, std: std, outputStd: residualStd, rng: &rng),
+                    norm2: LayerNorm(name: p + ".ln_2", size: c, epsilon: config.normEpsilon),
+                    mlp: MLP(name: p + ".mlp", kind: .gelu, hiddenSize: c, intermediateSize: config.intermediateSize,
+                             std: std, outputStd: residualStd, rng: &rng)))
+            }
+            finalNorm = LayerNorm(name: "transformer.ln_f", size: c, epsilon: config.normEpsilon)
+            head = Linear(sharing: tokenEmbedding.weight)
+        }
+        self.blocks = blocks
+        residuals = Array(repeating: Tensor(shape: [0]), count: config.layerCount + 1)
+        var params = tokenEmbedding.parameters + (positionEmbedding?.parameters ?? [])
+        for b in blocks { params += b.parameters }
+        params += finalNorm.parameters
+        if !config.tieEmbeddings { params += head.parameters }
+        parameters = params
+    }
+
+    /// Sets every parameter's gradient to zero.
+    public func zeroGradients() {
+        for p in parameters { p.zeroGrad() }
+    }
+
+    /// Number of scalars over all parameters.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+
+    /// (B, T, C) output of the final norm from the last forward (input of scalar heads).
+    public var hidden: Tensor { hiddenBuffer.reshaped([batchSize, length, config.hiddenSize]) }
+}

@@ -1,0 +1,128 @@
+import TensorCore
+
+/// y = x · Wᵀ + b, with W stored as checkpoints store it.
+///
+/// `.outputMajor` is PyTorch `nn.Linear` ([out, in], Llama); `.inputMajor` is GPT-2's `Conv1D`
+/// ([in, out]). Both go to the same sgemm with a transpose flag, so neither layout costs a copy.
+public final class Linear {
+    public enum WeightLayout: Sendable { case outputMajor, inputMajor }
+
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let inputSize: Int
+    public let outputSize: Int
+    public let layout: WeightLayout
+
+    /// A new layer named `name` (parameters `name.weight`, `name.bias`), weights N(0, std²), bias 0.
+    public init(name: String, inputSize: Int, outputSize: Int, bias: Bool, layout: WeightLayout = .outputMajor,
+                std: Float, rng: inout RandomGenerator) {
+        let shape = layout == .outputMajor ? [outputSize, inputSize] : [inputSize, outputSize]
+        self.weight = Parameter(name: name + ".weight", value: .randomNormal(shape: shape, std: std, rng: &rng),
+                                decays: true)
+        self.bias = bias ? Parameter(name: name + ".bias", value: Tensor(shape: [outputSize]), decays: false) : nil
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        self.layout = layout
+    }
+
+    /// A layer over an existing weight (tied input/output embeddings: [V, C] used as [out, in]).
+    public init(sharing weight: Parameter, layout: WeightLayout = .outputMajor) {
+        precondition(weight.shape.count == 2, "Linear: weight \(weight.name) must be rank 2, got \(weight.shape)")
+        self.weight = weight
+        self.bias = nil
+        self.layout = layout
+        self.outputSize = layout == .outputMajor ? weight.shape[0] : weight.shape[1]
+        self.inputSize = layout == .outputMajor ? weight.shape[1] : weight.shape[0]
+    }
+
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+
+    // MARK: raw-buffer form (used by the fused layers; y may be a column slice of a wider matrix)
+
+    /// y (=|+=) x · Wᵀ + b.  x: (rows, in) contiguous; y: (rows, out) with row stride `yStride`.
+    public func forward(x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+                        accumulate: Bool = false) {
+        weight.value.withUnsafeBufferPointer { w in
+            switch layout {
+            case .outputMajor:
+                BLAS.gemm(transposeB: true, m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize,
+                          b: w.baseAddress!, ldb: inputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride)
+            case .inputMajor:
+                BLAS.gemm(m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize,
+                          b: w.baseAddress!, ldb: outputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride)
+            }
+        }
+        bias?.value.withUnsafeBufferPointer { b in
+            Kernels.addBias(y, rows: rows, n: outputSize, stride: yStride, bias: b.baseAddress!)
+        }
+    }
+
+    /// Accumulates ∂L/∂W (and ∂L/∂b) from dy; writes (or adds, `accumulateInput`) ∂L/∂x into dx.
+    public func backward(x: UnsafePointer<Float>, rows: Int, dy: UnsafePointer<Float>, dyStride: Int,
+                         dx: UnsafeMutablePointer<Float>?, accumulateInput: Bool = false) {
+        if let dx {
+            weight.value.withUnsafeBufferPointer { w in
+                switch layout {
+                case .outputMajor:  // dx = dy · W
+                    BLAS.gemm(m: rows, n: inputSize, k: outputSize, a: dy, lda: dyStride, b: w.baseAddress!,
+                              ldb: inputSize, beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize)
+                case .inputMajor:  // dx = dy · Wᵀ
+                    BLAS.gemm(transposeB: true, m: rows, n: inputSize, k: outputSize, a: dy, lda: dyStride,
+                              b: w.baseAddress!, ldb: outputSize, beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize)
+                }
+            }
+        }
+        weight.grad.withUnsafeMutableBufferPointer { g in
+            switch layout {
+            case .outputMajor:  // dW[out,in] += dyᵀ · x
+                BLAS.gemm(transposeA: true, m: outputSize, n: inputSize, k: rows, a: dy, lda: dyStride,
+                          b: x, ldb: inputSize, beta: 1, c: g.baseAddress!, ldc: inputSize)
+            case .inputMajor:  // dW[in,out] += xᵀ · dy
+                BLAS.gemm(transposeA: true, m: inputSize, n: outputSize, k: rows, a: x, lda: inputSize,
+                          b: dy, ldb: dyStride, beta: 1, c: g.baseAddress!, ldc: outputSize)
+            }
+        }
+        bias?.grad.withUnsafeMutableBufferPointer { g in
+            Kernels.biasGradient(dy, rows: rows, n: outputSize, stride: dyStride, dBias: g.baseAddress!)
+        }
+    }
+
+    // MARK: tensor form
+
+    /// x (N, in) → y (N, out).
+    public func forward(_ x: Tensor, into y: inout Tensor, accumulate: Bool = false) {
+        precondition(x.shape.last == inputSize, "Linear(\(weight.name)): input \(x.shape), expected (N, \(inputSize))")
+        let rows = x.count / inputSize
+        if accumulate {
+            precondition(y.count == rows * outputSize, "Linear: accumulating into \(y.shape)")
+        } else {
+            y.resize(to: [rows, outputSize])
+        }
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                forward(x: xp.baseAddress!, rows: rows, y: yp.baseAddress!, yStride: outputSize, accumulate: accumulate)
+            }
+        }
+    }
+
+    public func forward(_ x: Tensor) -> Tensor {
+        var y = Tensor(shape: [0])
+        forward(x, into: &y)
+        return y
+    }
+
+    /// dy (N, out) → dx (N, in) (overwritten, or added to with `accumulateInput`); grads accumulate.
+    public func backward(input x: Tensor, outputGrad dy: Tensor, inputGrad dx: inout Tensor, accumulateInput: Bool = false) {
+        let rows = x.count / inputSize
+        precondition(dy.count == rows * outputSize, "Linear(\(weight.name)): grad \(dy.shape) for input \(x.shape)")
+        if !accumulateInput { dx.resize(to: [rows, inputSize]) }
+        x.withUnsafeBufferPointer { xp in
+            dy.withUnsafeBufferPointer { dp in
+                dx.withUnsafeMutableBufferPointer { dxp in
+                    backward(x: xp.baseAddress!, rows: rows, dy: dp.baseAddress!, dyStride: outputSize,
+                             dx: dxp.baseAddress!, accumulateInput: accumulateInput)
+                }
+            }
+        }
+    }
+}
