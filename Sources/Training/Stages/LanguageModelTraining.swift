@@ -1,0 +1,64 @@
+import Foundation
+import Models
+import NN
+import TensorCore
+
+/// Next-token training, shared by pretraining, SFT and PPO-ptx: masked negative log-likelihood
+/// with gradient accumulation normalised by the target tokens of the whole optimizer step.
+public enum LanguageModelTraining {
+    /// One optimizer step over `microBatches`; gradients accumulate across them and the loss is
+    /// Σ token losses / Σ target tokens of the step (not a mean of per-micro-batch means).
+    /// Returns the step's mean loss per target token and the target-token count.
+    public static func accumulate(model: Transformer, microBatches: [SequenceBatch]) -> (loss: Double, tokens: Int) {
+        var accumulation = GradientAccumulation(targetTokenCounts: microBatches.map(\.targetCount))
+        let normalizer = Double(accumulation.totalTargetTokens)
+        for batch in microBatches {
+            let pass = LogProbPass(model: model, batch: batch)
+            let out = LanguageModelObjective.negativeLogLikelihood(
+                logProbs: pass.logProbs, mask: batch.mask, normalizer: normalizer)
+            pass.backward(model: model, logProbGrad: out.logProbGrad)
+            accumulation.add(lossSum: out.negativeLogLikelihoodSum, tokens: batch.targetCount)
+        }
+        return (accumulation.meanLoss, accumulation.totalTargetTokens)
+    }
+
+    /// Mean loss per target token and the summed loss in nats over `batches`, without gradients.
+    public static func evaluate(model: Transformer, batches: [SequenceBatch]) -> (loss: Double, nats: Double, tokens: Int) {
+        var nats = 0.0, tokens = 0
+        for batch in batches {
+            let lp = model.scoreTargets(batch)
+            for i in lp.indices where batch.mask[i] != 0 { nats -= Double(lp[i]) }
+            tokens += batch.targetCount
+        }
+        return (tokens > 0 ? nats / Double(tokens) : 0, nats, tokens)
+    }
+
+    /// Trains for `settings.steps` optimizer steps starting at `startStep`, drawing
+    /// `settings.accumulationSteps` micro-batches per step from `nextBatch(step, micro)`.
+    /// `afterStep` runs after every step (evaluation, checkpoints); it may throw to stop.
+    public static func train(
+        model: Transformer, settings: OptimizationSettings, startStep: Int = 0, stepper: inout OptimizerStepper,
+        stage: String, nextBatch: (_ step: Int, _ micro: Int) -> SequenceBatch,
+        afterStep: ((_ step: Int, _ metrics: inout [String: Double]) throws -> Void)? = nil,
+        progress: ProgressHandler? = nil
+    ) throws -> [[String: Double]] {
+        var history: [[String: Double]] = []
+        model.zeroGradients()
+        for step in startStep..<settings.steps {
+            let started = Date()
+            let micro = (0..<max(1, settings.accumulationSteps)).map { nextBatch(step, $0) }
+            let (loss, tokens) = accumulate(model: model, microBatches: micro)
+            let outcome = try stepper.apply(model.parameters, step: step, loss: Float(loss))
+            let seconds = Date().timeIntervalSince(started)
+            var metrics: [String: Double] = [
+                "loss": loss, "lr": Double(outcome.learningRate), "grad_norm": Double(outcome.gradientNorm),
+                "tokens": Double(tokens), "tokens_per_second": Double(micro.reduce(0) { $0 + $1.batchSize * $1.length }) / max(seconds, 1e-9),
+            ]
+            try afterStep?(step, &metrics)
+            history.append(metrics)
+            progress?(StageProgress(stage: stage, step: step + 1, totalSteps: settings.steps, metrics: metrics,
+                                    note: outcome.skipped.map { "step \(step + 1) skipped: \($0)" }))
+        }
+        return history
+    }
+}

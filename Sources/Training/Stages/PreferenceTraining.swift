@@ -1,0 +1,159 @@
+import Foundation
+import Models
+import NN
+import TensorCore
+
+/// Direct preference optimisation without a reward model: DPO, IPO, ORPO, SimPO on
+/// (prompt, chosen, rejected) pairs, and KTO on (prompt, completion, desirable) examples.
+/// The frozen reference's log-probs are computed once per batch, without gradients.
+public enum PreferenceTraining {
+    public struct Pair: Sendable {
+        public var prompt: [Int32]
+        /// Completions, each ending with the end-of-turn token.
+        public var chosen: [Int32]
+        public var rejected: [Int32]
+        public init(prompt: [Int32], chosen: [Int32], rejected: [Int32]) {
+            self.prompt = prompt
+            self.chosen = chosen
+            self.rejected = rejected
+        }
+    }
+
+    public struct Parameters: Sendable {
+        public var loss: PreferenceObjective.Loss = .dpo(beta: 0.1)
+        public var optimization = OptimizationSettings(learningRate: 5e-5, steps: 100, warmupSteps: 5)
+        public var pairsPerStep = 8
+        public var seed: UInt64 = 0
+        public init() {}
+    }
+
+    static func rows(_ pairs: [Pair], chosen: Bool) -> (rows: [[Int32]], masks: [[Bool]]) {
+        var rows: [[Int32]] = [], masks: [[Bool]] = []
+        for p in pairs {
+            let completion = chosen ? p.chosen : p.rejected
+            rows.append(p.prompt + completion)
+            masks.append([Bool](repeating: false, count: p.prompt.count) + [Bool](repeating: true, count: completion.count))
+        }
+        return (rows, masks)
+    }
+
+    /// Trains `policy` in place. `reference` is required for DPO and IPO.
+    @discardableResult
+    public static func train(policy: Transformer, reference: Transformer?, pairs: [Pair], padToken: Int32,
+                             parameters p: Parameters, progress: ProgressHandler? = nil) throws -> [[String: Double]] {
+        precondition(!pairs.isEmpty, "preference training: no pairs")
+        precondition(!p.loss.needsReference || reference != nil, "preference training: \(p.loss) needs a reference model")
+        var stepper = OptimizerStepper(settings: p.optimization)
+        var rng = RandomGenerator(seed: p.seed)
+        var history: [[String: Double]] = []
+        policy.zeroGradients()
+        var order: [Int] = [], cursor = 0
+        for step in 0..<p.optimization.steps {
+            let started = Date()
+            var picked: [Pair] = []
+            while picked.count < min(p.pairsPerStep, pairs.count) {
+                if cursor == order.count { order = Array(pairs.indices).shuffled(using: &rng); cursor = 0 }
+                picked.append(pairs[order[cursor]])
+                cursor += 1
+            }
+            // Chosen rows then rejected rows, one grid so both see the same length.
+            let c = rows(picked, chosen: true), r = rows(picked, chosen: false)
+            let batch = SequenceBatch(rows: c.rows + r.rows, targetMasks: c.masks + r.masks, padToken: padToken)
+            let n = picked.count
+            let chosenIdx = Array(0..<n), rejectedIdx = Array(n..<(2 * n))
+            var refChosen: [Double]?, refRejected: [Double]?
+            if p.loss.needsReference, let reference {
+                let ref = SequenceLogProbs(logProbs: reference.scoreTargets(batch), mask: batch.mask,
+                                           batchSize: batch.batchSize, length: batch.length).sums
+                refChosen = Array(ref[0..<n])
+                refRejected = Array(ref[n...])
+            }
+            let pass = LogProbPass(model: policy, batch: batch)
+            let chosen = SequenceLogProbs(logProbs: batch.gather(pass.logProbs, rows: chosenIdx),
+                                          mask: batch.gather(batch.mask, rows: chosenIdx), batchSize: n, length: batch.length)
+            let rejected = SequenceLogProbs(logProbs: batch.gather(pass.logProbs, rows: rejectedIdx),
+                                            mask: batch.gather(batch.mask, rows: rejectedIdx), batchSize: n, length: batch.length)
+            let out = PreferenceObjective.loss(p.loss, chosen: chosen, rejected: rejected,
+                                               referenceChosen: refChosen, referenceRejected: refRejected)
+            pass.backward(model: policy, logProbGrad: out.chosenLogProbGrad + out.rejectedLogProbGrad)
+            let o = try stepper.apply(policy.parameters, step: step, loss: Float(out.loss))
+            var metrics = out.metrics
+            metrics["lr"] = Double(o.learningRate)
+            metrics["grad_norm"] = Double(o.gradientNorm)
+            metrics["seconds"] = Date().timeIntervalSince(started)
+            history.append(metrics)
+            progress?(StageProgress(stage: "dpo", step: step + 1, totalSteps: p.optimization.steps, metrics: metrics,
+                                    note: o.skipped.map { "step \(step + 1) skipped: \($0)" }))
+        }
+        return history
+    }
+}
+
+/// KTO (Ethayarajh et al. 2024) on unpaired examples labelled desirable or not.
+public enum KTOTraining {
+    public struct Example: Sendable {
+        public var prompt: [Int32]
+        /// Completion ending with the end-of-turn token.
+        public var completion: [Int32]
+        public var desirable: Bool
+        public init(prompt: [Int32], completion: [Int32], desirable: Bool) {
+            self.prompt = prompt
+            self.completion = completion
+            self.desirable = desirable
+        }
+    }
+
+    public struct Parameters: Sendable {
+        public var beta = 0.1
+        public var desirableWeight = 1.0
+        public var undesirableWeight = 1.0
+        public var optimization = OptimizationSettings(learningRate: 5e-5, steps: 100, warmupSteps: 5)
+        public var examplesPerStep = 8
+        public var seed: UInt64 = 0
+        public init() {}
+    }
+
+    @discardableResult
+    public static func train(policy: Transformer, reference: Transformer, examples: [Example], padToken: Int32,
+                             parameters p: Parameters, progress: ProgressHandler? = nil) throws -> [[String: Double]] {
+        precondition(examples.count >= 2, "KTO: need at least two examples (the reference point uses mismatched pairs)")
+        var stepper = OptimizerStepper(settings: p.optimization)
+        var rng = RandomGenerator(seed: p.seed)
+        var history: [[String: Double]] = []
+        policy.zeroGradients()
+        for step in 0..<p.optimization.steps {
+            let started = Date()
+            let picked = (0..<max(2, p.examplesPerStep)).map { _ in examples[Int(rng.next() % UInt64(examples.count))] }
+            let n = picked.count
+            func grid(_ pairs: [(prompt: [Int32], completion: [Int32])]) -> SequenceBatch {
+                SequenceBatch(rows: pairs.map { $0.prompt + $0.completion },
+                              targetMasks: pairs.map { [Bool](repeating: false, count: $0.prompt.count) + [Bool](repeating: true, count: $0.completion.count) },
+                              padToken: padToken)
+            }
+            let matched = grid(picked.map { ($0.prompt, $0.completion) })
+            // Reference point z0: KL estimated on mismatched (prompt, completion) pairs, no gradient.
+            let shift = KTOObjective.mismatchedCompletionIndices(count: n)
+            let mismatched = grid((0..<n).map { (picked[$0].prompt, picked[shift[$0]].completion) })
+            func sums(_ model: Transformer, _ b: SequenceBatch) -> [Double] {
+                SequenceLogProbs(logProbs: model.scoreTargets(b), mask: b.mask, batchSize: b.batchSize, length: b.length).sums
+            }
+            let z0 = KTOObjective.referencePoint(policyLogProbs: sums(policy, mismatched),
+                                                 referenceLogProbs: sums(reference, mismatched))
+            let reference = sums(reference, matched)
+            let pass = LogProbPass(model: policy, batch: matched)
+            let out = KTOObjective.loss(
+                policy: SequenceLogProbs(logProbs: pass.logProbs, mask: matched.mask, batchSize: n, length: matched.length),
+                referenceLogProbs: reference, desirable: picked.map(\.desirable), referencePoint: z0, beta: p.beta,
+                desirableWeight: p.desirableWeight, undesirableWeight: p.undesirableWeight)
+            pass.backward(model: policy, logProbGrad: out.logProbGrad)
+            let o = try stepper.apply(policy.parameters, step: step, loss: Float(out.loss))
+            var metrics = out.metrics
+            metrics["lr"] = Double(o.learningRate)
+            metrics["seconds"] = Date().timeIntervalSince(started)
+            history.append(metrics)
+            progress?(StageProgress(stage: "kto", step: step + 1, totalSteps: p.optimization.steps, metrics: metrics,
+                                    note: o.skipped.map { "step \(step + 1) skipped: \($0)" }))
+        }
+        return history
+    }
+}
