@@ -34,7 +34,7 @@ public enum EntropyBonus {
         precondition(logits.rank == 2, "EntropyBonus.loss: logits must be (N,V), got \(logits.shape)")
         precondition(temperature > 0, "EntropyBonus.loss: temperature must be > 0, got \(temperature)")
         let rows = logits.shape[0], vocab = logits.shape[1]
-        ShapeCheck.count(weights, rows, "weights", in: "EntropyBonus.loss")
+        ObjectiveShape.count(weights, rows, "weights", in: "EntropyBonus.loss")
         let weightSum = weights.reduce(0.0) { $0 + Double($1) }
         let total = normalizer ?? weightSum
         var grad = Tensor(shape: [rows, vocab])

@@ -83,18 +83,18 @@ public enum GRPOObjective {
     ) -> Output<Scalar> {
         let fn = "GRPOObjective.loss"
         let n = batchSize * length
-        ShapeCheck.count(logProbs, n, "logProbs", in: fn)
-        ShapeCheck.count(oldLogProbs, n, "oldLogProbs", in: fn)
-        ShapeCheck.count(mask, n, "mask", in: fn)
-        ShapeCheck.count(advantages, batchSize, "advantages", in: fn)
-        if let referenceLogProbs { ShapeCheck.count(referenceLogProbs, n, "referenceLogProbs", in: fn) }
+        ObjectiveShape.count(logProbs, n, "logProbs", in: fn)
+        ObjectiveShape.count(oldLogProbs, n, "oldLogProbs", in: fn)
+        ObjectiveShape.count(mask, n, "mask", in: fn)
+        ObjectiveShape.count(advantages, batchSize, "advantages", in: fn)
+        if let referenceLogProbs { ObjectiveShape.count(referenceLogProbs, n, "referenceLogProbs", in: fn) }
         precondition(referenceLogProbs != nil || klCoefficient == 0,
                      "\(fn): klCoefficient \(klCoefficient) needs referenceLogProbs")
         let count = mask.reduce(0.0) { $0 + Double($1) }
         let total = normalizer ?? count
         var grad = [Double](repeating: 0, count: n)
         guard total > 0 else {
-            return Output(loss: 0, logProbGrad: grad.converted(to: Scalar.self), policyLoss: 0, meanKL: 0,
+            return Output(loss: 0, logProbGrad: grad.narrowed(to: Scalar.self), policyLoss: 0, meanKL: 0,
                           clipFraction: 0, meanRatio: 0, tokenCount: 0)
         }
         var policy = 0.0, kl = 0.0, clipped = 0.0, ratio = 0.0
@@ -120,7 +120,7 @@ public enum GRPOObjective {
         }
         let c = max(count, .leastNonzeroMagnitude)
         return Output(
-            loss: (policy + klCoefficient * kl) / total, logProbGrad: grad.converted(to: Scalar.self),
+            loss: (policy + klCoefficient * kl) / total, logProbGrad: grad.narrowed(to: Scalar.self),
             policyLoss: policy / total, meanKL: kl / c, clipFraction: clipped / c,
             meanRatio: ratio / c, tokenCount: count)
     }

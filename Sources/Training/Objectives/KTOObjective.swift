@@ -43,7 +43,7 @@ public enum KTOObjective {
     /// log-probs summed over the completion. Treated as a constant by the loss (the paper stops
     /// its gradient); under data parallelism average the means of all ranks before the max.
     public static func referencePoint(policyLogProbs: [Double], referenceLogProbs: [Double]) -> Double {
-        ShapeCheck.count(referenceLogProbs, policyLogProbs.count, "referenceLogProbs",
+        ObjectiveShape.count(referenceLogProbs, policyLogProbs.count, "referenceLogProbs",
                          in: "KTOObjective.referencePoint")
         guard !policyLogProbs.isEmpty else { return 0 }
         let mean = zip(policyLogProbs, referenceLogProbs).reduce(0.0) { $0 + $1.0 - $1.1 }
@@ -71,8 +71,8 @@ public enum KTOObjective {
         let fn = "KTOObjective.loss"
         let count = policy.batchSize
         precondition(count > 0, "\(fn): no examples")
-        ShapeCheck.count(referenceLogProbs, count, "referenceLogProbs", in: fn)
-        ShapeCheck.count(desirable, count, "desirable", in: fn)
+        ObjectiveShape.count(referenceLogProbs, count, "referenceLogProbs", in: fn)
+        ObjectiveShape.count(desirable, count, "desirable", in: fn)
         let total = normalizer ?? Double(count)
         precondition(total > 0, "\(fn): normalizer must be > 0, got \(total)")
 
@@ -86,17 +86,17 @@ public enum KTOObjective {
             rewards[i] = beta * rho
             if desirable[i] {
                 let u = beta * (rho - z0)
-                let s = StableMath.sigmoid(u)
-                loss += desirableWeight * StableMath.sigmoid(-u)  // 1 − σ(u) = σ(−u), exact for large u
-                grad[i] = -desirableWeight * beta * s * StableMath.sigmoid(-u) / total
+                let s = ObjectiveMath.sigmoid(u)
+                loss += desirableWeight * ObjectiveMath.sigmoid(-u)  // 1 − σ(u) = σ(−u), exact for large u
+                grad[i] = -desirableWeight * beta * s * ObjectiveMath.sigmoid(-u) / total
                 desirableSum += rewards[i]
                 desirableCount += 1
                 correct += rho > z0 ? 1 : (rho == z0 ? 0.5 : 0)
             } else {
                 let v = beta * (z0 - rho)
-                let s = StableMath.sigmoid(v)
-                loss += undesirableWeight * StableMath.sigmoid(-v)
-                grad[i] = undesirableWeight * beta * s * StableMath.sigmoid(-v) / total
+                let s = ObjectiveMath.sigmoid(v)
+                loss += undesirableWeight * ObjectiveMath.sigmoid(-v)
+                grad[i] = undesirableWeight * beta * s * ObjectiveMath.sigmoid(-v) / total
                 undesirableSum += rewards[i]
                 undesirableCount += 1
                 correct += rho < z0 ? 1 : (rho == z0 ? 0.5 : 0)

@@ -42,7 +42,7 @@ public enum LanguageModelObjective {
     public static func negativeLogLikelihood<Scalar: BinaryFloatingPoint>(
         logProbs: [Scalar], mask: [Scalar], normalizer: Double
     ) -> Output<Scalar> {
-        ShapeCheck.count(mask, logProbs.count, "mask", in: "LanguageModelObjective.negativeLogLikelihood")
+        ObjectiveShape.count(mask, logProbs.count, "mask", in: "LanguageModelObjective.negativeLogLikelihood")
         precondition(normalizer >= 0 && normalizer.isFinite,
                      "LanguageModelObjective.negativeLogLikelihood: normalizer must be finite and ≥ 0, got \(normalizer)")
         var sum = 0.0

@@ -27,7 +27,7 @@
 import Foundation
 
 /// Numerically stable scalar helpers shared by the objectives.
-enum StableMath {
+enum ObjectiveMath {
     /// σ(x) = 1 / (1 + e^−x) without overflow for large |x|.
     static func sigmoid(_ x: Double) -> Double {
         if x >= 0 { return 1 / (1 + exp(-x)) }
@@ -54,7 +54,7 @@ enum StableMath {
 }
 
 /// Shape checks with messages that name the function, the argument and both sizes.
-enum ShapeCheck {
+enum ObjectiveShape {
     static func count<C: Collection>(
         _ array: C, _ expected: Int, _ name: String, in function: String
     ) {
@@ -65,10 +65,10 @@ enum ShapeCheck {
 
 extension Array where Element: BinaryFloatingPoint {
     /// The array widened to Double (exact for Float and Double).
-    var doubles: [Double] { map { Double($0) } }
+    var widenedToDouble: [Double] { map { Double($0) } }
 }
 
 extension Array where Element == Double {
     /// The array narrowed to the caller's scalar type.
-    func converted<S: BinaryFloatingPoint>(to _: S.Type) -> [S] { map { S($0) } }
+    func narrowed<S: BinaryFloatingPoint>(to _: S.Type) -> [S] { map { S($0) } }
 }

@@ -20,9 +20,9 @@ extension PPOObjective {
     ) -> (advantages: [Scalar], returns: [Scalar]) {
         let fn = "PPOObjective.generalizedAdvantages"
         let n = batchSize * length
-        ShapeCheck.count(rewards, n, "rewards", in: fn)
-        ShapeCheck.count(values, n, "values", in: fn)
-        ShapeCheck.count(mask, n, "mask", in: fn)
+        ObjectiveShape.count(rewards, n, "rewards", in: fn)
+        ObjectiveShape.count(values, n, "values", in: fn)
+        ObjectiveShape.count(mask, n, "mask", in: fn)
         var advantages = [Scalar](repeating: 0, count: n)
         var returns = [Scalar](repeating: 0, count: n)
         for b in 0..<batchSize {

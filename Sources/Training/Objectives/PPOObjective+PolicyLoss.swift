@@ -72,15 +72,15 @@ extension PPOObjective {
         clipRange: Double = 0.2, normalizer: Double? = nil, entropy: [Scalar]? = nil
     ) -> PolicyLossOutput<Scalar> {
         let fn = "PPOObjective.policyLoss"
-        ShapeCheck.count(oldLogProbs, logProbs.count, "oldLogProbs", in: fn)
-        ShapeCheck.count(advantages, logProbs.count, "advantages", in: fn)
-        ShapeCheck.count(mask, logProbs.count, "mask", in: fn)
-        if let entropy { ShapeCheck.count(entropy, logProbs.count, "entropy", in: fn) }
+        ObjectiveShape.count(oldLogProbs, logProbs.count, "oldLogProbs", in: fn)
+        ObjectiveShape.count(advantages, logProbs.count, "advantages", in: fn)
+        ObjectiveShape.count(mask, logProbs.count, "mask", in: fn)
+        if let entropy { ObjectiveShape.count(entropy, logProbs.count, "entropy", in: fn) }
         let count = mask.reduce(0.0) { $0 + Double($1) }
         let total = normalizer ?? count
         var grad = [Double](repeating: 0, count: logProbs.count)
         guard total > 0 else {
-            return PolicyLossOutput(loss: 0, logProbGrad: grad.converted(to: Scalar.self), clipFraction: 0,
+            return PolicyLossOutput(loss: 0, logProbGrad: grad.narrowed(to: Scalar.self), clipFraction: 0,
                                     approxKL: 0, meanRatio: 0, meanEntropy: nil, tokenCount: 0)
         }
         var loss = 0.0, clipped = 0.0, kl = 0.0, ratio = 0.0, entropySum = 0.0
@@ -98,7 +98,7 @@ extension PPOObjective {
         }
         let c = max(count, .leastNonzeroMagnitude)
         return PolicyLossOutput(
-            loss: loss / total, logProbGrad: grad.converted(to: Scalar.self),
+            loss: loss / total, logProbGrad: grad.narrowed(to: Scalar.self),
             clipFraction: clipped / c, approxKL: kl / c, meanRatio: ratio / c,
             meanEntropy: entropy == nil ? nil : entropySum / c, tokenCount: count)
     }

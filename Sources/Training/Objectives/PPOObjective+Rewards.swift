@@ -72,11 +72,11 @@ public enum PPOObjective {
     ) -> ShapedRewards<Scalar> {
         let fn = "PPOObjective.shapeRewards"
         let n = batchSize * length
-        ShapeCheck.count(logProbs, n, "logProbs", in: fn)
-        ShapeCheck.count(referenceLogProbs, n, "referenceLogProbs", in: fn)
-        ShapeCheck.count(mask, n, "mask", in: fn)
-        ShapeCheck.count(scores, batchSize, "scores", in: fn)
-        ShapeCheck.count(finished, batchSize, "finished", in: fn)
+        ObjectiveShape.count(logProbs, n, "logProbs", in: fn)
+        ObjectiveShape.count(referenceLogProbs, n, "referenceLogProbs", in: fn)
+        ObjectiveShape.count(mask, n, "mask", in: fn)
+        ObjectiveShape.count(scores, batchSize, "scores", in: fn)
+        ObjectiveShape.count(finished, batchSize, "finished", in: fn)
 
         var finalScores = scores
         for b in 0..<batchSize where !finished[b] {
@@ -107,12 +107,12 @@ public enum PPOObjective {
             rewards[last] += finalScores[b]
         }
         if whitening == .tokenRewards {
-            rewards = Whitening.whiten(rewards, mask: mask.doubles, shiftMean: false)
+            rewards = Whitening.whiten(rewards, mask: mask.widenedToDouble, shiftMean: false)
         }
         let rows = Double(batchSize)
         let meanKL = sequenceKL.reduce(0, +) / rows
         return ShapedRewards(
-            rewards: rewards.converted(to: Scalar.self), kl: kl.converted(to: Scalar.self),
+            rewards: rewards.narrowed(to: Scalar.self), kl: kl.narrowed(to: Scalar.self),
             sequenceKL: sequenceKL, scores: finalScores, meanKL: meanKL,
             meanRawScore: scores.reduce(0, +) / rows, meanKLReward: -klCoefficient * meanKL,
             unfinishedFraction: Double(finished.filter { !$0 }.count) / rows)

@@ -39,14 +39,14 @@ extension PPOObjective {
         clipRange: Double = 0.2, normalizer: Double? = nil
     ) -> ValueLossOutput<Scalar> {
         let fn = "PPOObjective.valueLoss"
-        ShapeCheck.count(oldValues, values.count, "oldValues", in: fn)
-        ShapeCheck.count(returns, values.count, "returns", in: fn)
-        ShapeCheck.count(mask, values.count, "mask", in: fn)
+        ObjectiveShape.count(oldValues, values.count, "oldValues", in: fn)
+        ObjectiveShape.count(returns, values.count, "returns", in: fn)
+        ObjectiveShape.count(mask, values.count, "mask", in: fn)
         let count = mask.reduce(0.0) { $0 + Double($1) }
         let total = normalizer ?? count
         var grad = [Double](repeating: 0, count: values.count)
         guard total > 0 else {
-            return ValueLossOutput(loss: 0, valueGrad: grad.converted(to: Scalar.self), clipFraction: 0,
+            return ValueLossOutput(loss: 0, valueGrad: grad.narrowed(to: Scalar.self), clipFraction: 0,
                                    meanValue: 0, explainedVariance: 0)
         }
         var loss = 0.0, clipped = 0.0, valueSum = 0.0
@@ -67,10 +67,10 @@ extension PPOObjective {
         }
         let residual = zip(returns, values).map { Double($0) - Double($1) }
         let returnVariance = Whitening.moments(returns, mask: mask, unbiased: false).variance
-        let residualVariance = Whitening.moments(residual, mask: mask.doubles, unbiased: false).variance
+        let residualVariance = Whitening.moments(residual, mask: mask.widenedToDouble, unbiased: false).variance
         let c = max(count, .leastNonzeroMagnitude)
         return ValueLossOutput(
-            loss: loss / total, valueGrad: grad.converted(to: Scalar.self), clipFraction: clipped / c,
+            loss: loss / total, valueGrad: grad.narrowed(to: Scalar.self), clipFraction: clipped / c,
             meanValue: valueSum / c,
             explainedVariance: returnVariance > 0 ? 1 - residualVariance / returnVariance : 0)
     }

@@ -83,8 +83,8 @@ public enum PreferenceObjective {
             let (oddsR, dOddsR) = logOdds(averageLogProb: pr / nr)
             let z = oddsC - oddsR
             // ℓ = −ā_c + λ·softplus(−z);  dℓ/dz = −λ·σ(−z).
-            let loss = -pc / nc + lambda * StableMath.softplus(-z)
-            let dz = -lambda * StableMath.sigmoid(-z)
+            let loss = -pc / nc + lambda * ObjectiveMath.softplus(-z)
+            let dz = -lambda * ObjectiveMath.sigmoid(-z)
             let dAvgC = -1 + dz * dOddsC
             let dAvgR = -dz * dOddsR
             return (loss, dAvgC / nc, dAvgR / nr, lambda * pc / nc, lambda * pr / nr)
@@ -99,8 +99,8 @@ public enum PreferenceObjective {
 
     /// −(1−ε)·log σ(h) − ε·log σ(−h) and its derivative −(1−ε)·σ(−h) + ε·σ(h).
     static func smoothedLogistic(_ h: Double, labelSmoothing eps: Double) -> (Double, Double) {
-        let loss = (1 - eps) * StableMath.softplus(-h) + eps * StableMath.softplus(h)
-        let d = -(1 - eps) * StableMath.sigmoid(-h) + eps * StableMath.sigmoid(h)
+        let loss = (1 - eps) * ObjectiveMath.softplus(-h) + eps * ObjectiveMath.softplus(h)
+        let d = -(1 - eps) * ObjectiveMath.sigmoid(-h) + eps * ObjectiveMath.sigmoid(h)
         return (loss, d)
     }
 
@@ -109,8 +109,8 @@ public enum PreferenceObjective {
     /// log-odds would be +∞; the cap has zero derivative, so such a pair gets no odds-ratio gradient.
     static func logOdds(averageLogProb a: Double) -> (Double, Double) {
         let cap = -1e-12
-        if a > cap { return (cap - StableMath.log1mexp(cap), 0) }
-        return (a - StableMath.log1mexp(a), -1 / expm1(a))
+        if a > cap { return (cap - ObjectiveMath.log1mexp(cap), 0) }
+        return (a - ObjectiveMath.log1mexp(a), -1 / expm1(a))
     }
 
     /// The loss over B pairs.
@@ -141,8 +141,8 @@ public enum PreferenceObjective {
         }
         let refC = kind.needsReference ? referenceChosen! : zeros
         let refR = kind.needsReference ? referenceRejected! : zeros
-        ShapeCheck.count(refC, pairs, "referenceChosen", in: fn)
-        ShapeCheck.count(refR, pairs, "referenceRejected", in: fn)
+        ObjectiveShape.count(refC, pairs, "referenceChosen", in: fn)
+        ObjectiveShape.count(refR, pairs, "referenceRejected", in: fn)
         let total = normalizer ?? Double(pairs)
         precondition(total > 0, "\(fn): normalizer must be > 0, got \(total)")
 

@@ -82,7 +82,7 @@ public enum RewardModelObjective {
         rewards: [Scalar], pairs: [Pair], normalizer: Double? = nil
     ) -> Output<Scalar> {
         precondition(!pairs.isEmpty, "RewardModelObjective.bradleyTerry: no pairs")
-        let r = rewards.doubles
+        let r = rewards.widenedToDouble
         let total = normalizer ?? pairs.reduce(0) { $0 + $1.weight }
         precondition(total > 0, "RewardModelObjective.bradleyTerry: normalizer must be > 0, got \(total)")
         var loss = 0.0
@@ -94,8 +94,8 @@ public enum RewardModelObjective {
             let d = r[p.chosen] - r[p.rejected]
             let z = d - p.margin
             // ℓ = −log σ(z) = softplus(−z);  dℓ/dz = −σ(−z).
-            loss += p.weight * StableMath.softplus(-z)
-            let g = -p.weight * StableMath.sigmoid(-z) / total
+            loss += p.weight * ObjectiveMath.softplus(-z)
+            let g = -p.weight * ObjectiveMath.sigmoid(-z) / total
             grad[p.chosen] += g
             grad[p.rejected] -= g
             correct += d > 0 ? 1 : (d == 0 ? 0.5 : 0)
@@ -104,7 +104,7 @@ public enum RewardModelObjective {
             rejected += r[p.rejected]
         }
         let n = Double(pairs.count)
-        return Output(loss: loss / total, rewardGrad: grad.converted(to: Scalar.self),
+        return Output(loss: loss / total, rewardGrad: grad.narrowed(to: Scalar.self),
                       accuracy: correct / n, meanMargin: margin / n,
                       meanChosenReward: chosen / n, meanRejectedReward: rejected / n)
     }

@@ -14,8 +14,8 @@ public struct SequenceLogProbs<Scalar: BinaryFloatingPoint> {
     public var length: Int
 
     public init(logProbs: [Scalar], mask: [Scalar], batchSize: Int, length: Int) {
-        ShapeCheck.count(logProbs, batchSize * length, "logProbs", in: "SequenceLogProbs.init")
-        ShapeCheck.count(mask, batchSize * length, "mask", in: "SequenceLogProbs.init")
+        ObjectiveShape.count(logProbs, batchSize * length, "logProbs", in: "SequenceLogProbs.init")
+        ObjectiveShape.count(mask, batchSize * length, "mask", in: "SequenceLogProbs.init")
         self.logProbs = logProbs
         self.mask = mask
         self.batchSize = batchSize
@@ -43,7 +43,7 @@ public struct SequenceLogProbs<Scalar: BinaryFloatingPoint> {
     /// dLoss/dlogp per token from dLoss/d(row sum): since sum_b = Σ_t mask·logp,
     /// dLoss/dlogp[b,t] = mask[b,t]·g[b]. (B) → (B,T).
     public func tokenGradient(sequenceGradient g: [Double]) -> [Scalar] {
-        ShapeCheck.count(g, batchSize, "sequenceGradient", in: "SequenceLogProbs.tokenGradient")
+        ObjectiveShape.count(g, batchSize, "sequenceGradient", in: "SequenceLogProbs.tokenGradient")
         var out = [Scalar](repeating: 0, count: batchSize * length)
         for b in 0..<batchSize {
             for t in 0..<length where mask[b * length + t] != 0 {

@@ -10,7 +10,7 @@ public enum Whitening {
     public static func moments<Scalar: BinaryFloatingPoint>(
         _ values: [Scalar], mask: [Scalar], unbiased: Bool = true
     ) -> (mean: Double, variance: Double, count: Double) {
-        ShapeCheck.count(mask, values.count, "mask", in: "Whitening.moments")
+        ObjectiveShape.count(mask, values.count, "mask", in: "Whitening.moments")
         var n = 0.0, sum = 0.0
         for i in values.indices where mask[i] != 0 {
             n += Double(mask[i])
