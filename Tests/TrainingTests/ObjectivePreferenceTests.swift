@@ -160,3 +160,24 @@ import Testing
         #expect(s.tokenGradient(sequenceGradient: [2, -1]) == [0, 2, 2, -1, -1, 0])
     }
 }
+
+@Suite struct ObjectivePreferenceFloatTests {
+    @Test func floatPathAgreesWithDouble() {
+        // The training loop passes Float log-probs; the result must match the Double computation
+        // to Float precision, for every loss.
+        let c: [Double] = [-1.25, -0.5, -2], r: [Double] = [-0.75, -1.5, -1]
+        let cm: [Double] = [1, 1, 0], rm: [Double] = [1, 1, 1]
+        for kind in [PreferenceObjective.Loss.dpo(beta: 0.2), .ipo(beta: 0.3), .orpo(lambda: 0.2), .simpo(beta: 2, gamma: 0.3)] {
+            let d = PreferenceObjective.loss(kind, chosen: SequenceLogProbs(logProbs: c, mask: cm, batchSize: 1, length: 3),
+                                             rejected: SequenceLogProbs(logProbs: r, mask: rm, batchSize: 1, length: 3),
+                                             referenceChosen: [-2], referenceRejected: [-3])
+            let f = PreferenceObjective.loss(kind, chosen: SequenceLogProbs(logProbs: c.map(Float.init), mask: cm.map(Float.init), batchSize: 1, length: 3),
+                                             rejected: SequenceLogProbs(logProbs: r.map(Float.init), mask: rm.map(Float.init), batchSize: 1, length: 3),
+                                             referenceChosen: [-2], referenceRejected: [-3])
+            ObjectiveCheck.expectClose(f.loss, d.loss, tolerance: 1e-6, "\(kind) loss")
+            ObjectiveCheck.expectClose(f.chosenLogProbGrad.map(Double.init), d.chosenLogProbGrad, tolerance: 1e-6, "\(kind) chosen")
+            ObjectiveCheck.expectClose(f.rejectedLogProbGrad.map(Double.init), d.rejectedLogProbGrad, tolerance: 1e-6, "\(kind) rejected")
+            #expect(Set(f.metrics.keys) == ["loss", "reward_margin", "reward_chosen", "reward_rejected", "reward_accuracy"])
+        }
+    }
+}

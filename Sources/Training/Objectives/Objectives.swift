@@ -21,6 +21,17 @@
 //   through `logProbGrad`. Entropy is a logged metric; `EntropyBonus` is the separate hook that
 //   adds an entropy term directly to the logits gradient.
 //
+// Where things are:
+//   LanguageModelObjective   pretraining / SFT masked NLL, PPO-ptx scaling
+//   RewardModelObjective     Bradley–Terry with margins, K-wise ranking → weighted pairs
+//   KLEstimator, KLController  per-token k1/k2/k3, fixed or adaptive β
+//   Whitening                masked mean/variance whitening
+//   PPOObjective             shapeRewards → generalizedAdvantages → policyLoss + valueLoss
+//   SequenceLogProbs         (B,T) token log-probs ↔ per-sequence sums for sequence-level losses
+//   PreferenceObjective      DPO, IPO, ORPO, SimPO;  KTOObjective: KTO
+//   GRPOObjective            group advantages, clipped surrogate + k3 KL, token-level mean
+//   EntropyBonus             entropy term straight to dLoss/dlogits
+//
 // Shape mismatches are programmer errors (the stage loop builds these arrays) and trap via
 // `precondition` with a message naming the function, the argument and both sizes.
 
