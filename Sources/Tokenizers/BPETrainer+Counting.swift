@@ -8,7 +8,7 @@ final class WordCounter {
     let parameters: BPETrainer.Parameters
     let threads: Int
     /// One table per counting thread, merged at the end.
-    let tables: [ByteStringTable]
+    var tables: [ByteStringTable]
     let specials: [[UInt8]]
     var bytesRead = 0
 
@@ -123,10 +123,13 @@ final class WordCounter {
                 }
             }
             cuts.append(n)
-            let shared = UncheckedSendable(value: (p, cuts, tables, specials))
-            DispatchQueue.concurrentPerform(iterations: cuts.count - 1) { s in
-                let (p, cuts, tables, specials) = shared.value
-                Self.count(p + cuts[s], cuts[s + 1] - cuts[s], specials: specials, into: tables[s])
+            let specials = self.specials
+            tables.withUnsafeMutableBufferPointer { tables in
+                let shared = UncheckedSendable(value: (p, cuts, tables, specials))
+                DispatchQueue.concurrentPerform(iterations: cuts.count - 1) { s in
+                    let (p, cuts, tables, specials) = shared.value
+                    Self.count(p + cuts[s], cuts[s + 1] - cuts[s], specials: specials, into: &tables[s])
+                }
             }
         }
     }
@@ -134,22 +137,25 @@ final class WordCounter {
     /// Counts whole documents, spread over the threads.
     func countDocuments(_ documents: [[UInt8]]) {
         guard !documents.isEmpty else { return }
-        let shared = UncheckedSendable(value: (documents, tables, specials))
         let workers = min(threads, documents.count)
-        DispatchQueue.concurrentPerform(iterations: workers) { s in
-            let (documents, tables, specials) = shared.value
-            var d = s
-            while d < documents.count {
-                documents[d].withUnsafeBufferPointer { b in
-                    if let base = b.baseAddress { Self.count(base, b.count, specials: specials, into: tables[s]) }
+        let specials = self.specials
+        tables.withUnsafeMutableBufferPointer { tables in
+            let shared = UncheckedSendable(value: (documents, tables, specials))
+            DispatchQueue.concurrentPerform(iterations: workers) { s in
+                let (documents, tables, specials) = shared.value
+                var d = s
+                while d < documents.count {
+                    documents[d].withUnsafeBufferPointer { b in
+                        if let base = b.baseAddress { Self.count(base, b.count, specials: specials, into: &tables[s]) }
+                    }
+                    d += workers
                 }
-                d += workers
             }
         }
     }
 
     /// Pre-tokenizes `p[0..<n]` with the special tokens cut out and counts its pieces.
-    static func count(_ p: UnsafePointer<UInt8>, _ n: Int, specials: [[UInt8]], into table: ByteStringTable) {
+    static func count(_ p: UnsafePointer<UInt8>, _ n: Int, specials: [[UInt8]], into table: inout ByteStringTable) {
         var start = 0
         var i = 0
         if !specials.isEmpty {
@@ -164,7 +170,7 @@ final class WordCounter {
                     }
                 }
                 if matched > 0 {
-                    countPieces(p + start, i - start, into: table)
+                    countPieces(p + start, i - start, into: &table)
                     i += matched
                     start = i
                 } else {
@@ -172,10 +178,10 @@ final class WordCounter {
                 }
             }
         }
-        countPieces(p + start, n - start, into: table)
+        countPieces(p + start, n - start, into: &table)
     }
 
-    static func countPieces(_ p: UnsafePointer<UInt8>, _ n: Int, into table: ByteStringTable) {
+    static func countPieces(_ p: UnsafePointer<UInt8>, _ n: Int, into table: inout ByteStringTable) {
         var i = 0
         while i < n {
             let end = PreTokenizer.pieceEnd(p, start: i, count: n)
@@ -186,7 +192,7 @@ final class WordCounter {
 
     /// All threads' counts in one table.
     func merged() -> ByteStringTable {
-        let total = tables[0]
+        var total = tables[0]
         for table in tables.dropFirst() {
             table.forEach { key, value in total.add(key.baseAddress!, key.count, amount: value) }
         }

@@ -5,23 +5,23 @@
 /// Keys live back to back in one byte arena, so inserting a piece does not allocate an array
 /// per key, and lookups compare bytes in place. Capacity doubles at 50% load.
 ///
-/// A class so that the tables can be shared without copying; it is `@unchecked Sendable`
-/// because every instance is either immutable after construction (the vocabulary, owned by an
-/// immutable `Tokenizer`) or owned and mutated by exactly one thread (caches, per-thread counts).
-final class ByteStringTable: @unchecked Sendable {
+/// A value type (arrays inside), so lookups need no dynamic exclusivity checks and a table
+/// is `Sendable`: the vocabulary is shared read-only, caches and counts are owned by one thread.
+struct ByteStringTable: Sendable {
     private(set) var arena: [UInt8] = []
     private(set) var keyStart: [Int] = []
     private(set) var keyLength: [Int32] = []
     private var keyHash: [UInt64] = []
     private(set) var values: [Int64] = []
-    /// Entry index + 1 per slot; 0 is empty.
-    private var slots: [Int32]
+    /// Per slot: the high 32 bits of the key's hash (a tag that rejects most mismatches
+    /// without touching the entry) and entry index + 1 in the low 32 bits; 0 is empty.
+    private var slots: [UInt64]
     private var mask: Int
 
     init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = [Int32](repeating: 0, count: size)
+        slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
     }
 
@@ -58,17 +58,21 @@ final class ByteStringTable: @unchecked Sendable {
     @inline(__always)
     func find(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) -> Int {
         var slot = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let e = Int(slots[slot]) - 1
-            if e < 0 { return -1 }
-            if keyHash[e] == h && Int(keyLength[e]) == n {
-                let start = keyStart[e]
-                let equal = arena.withUnsafeBufferPointer { a in
-                    memoryEqual(a.baseAddress! + start, p, n)
+        let tag = h & 0xFFFF_FFFF_0000_0000
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let s = slots[slot]
+                if s == 0 { return -1 }
+                if s & 0xFFFF_FFFF_0000_0000 == tag {
+                    let e = Int(s & 0xFFFF_FFFF) - 1
+                    if Int(keyLength[e]) == n {
+                        let start = keyStart[e]
+                        let equal = arena.withUnsafeBufferPointer { a in memoryEqual(a.baseAddress! + start, p, n) }
+                        if equal { return e }
+                    }
                 }
-                if equal { return e }
+                slot = (slot + 1) & mask
             }
-            slot = (slot + 1) & mask
         }
     }
 
@@ -89,7 +93,7 @@ final class ByteStringTable: @unchecked Sendable {
 
     /// Inserts a key known to be absent; returns its entry index.
     @discardableResult
-    func insert(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, value: Int64) -> Int {
+    mutating func insert(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, value: Int64) -> Int {
         if (values.count + 1) * 2 > slots.count { grow() }
         let e = values.count
         keyStart.append(arena.count)
@@ -103,7 +107,7 @@ final class ByteStringTable: @unchecked Sendable {
 
     /// Adds `amount` to the key's value, inserting it with `amount` if absent.
     @inline(__always)
-    func add(_ p: UnsafePointer<UInt8>, _ n: Int, amount: Int64) {
+    mutating func add(_ p: UnsafePointer<UInt8>, _ n: Int, amount: Int64) {
         let h = Self.hash(p, n)
         let e = find(p, n, hash: h)
         if e >= 0 {
@@ -113,7 +117,7 @@ final class ByteStringTable: @unchecked Sendable {
         }
     }
 
-    func setValue(_ value: Int64, at entry: Int) { values[entry] = value }
+    mutating func setValue(_ value: Int64, at entry: Int) { values[entry] = value }
 
     func key(at entry: Int) -> ArraySlice<UInt8> {
         let start = keyStart[entry]
@@ -131,7 +135,7 @@ final class ByteStringTable: @unchecked Sendable {
     }
 
     /// Empties the table, keeping its capacity.
-    func removeAll() {
+    mutating func removeAll() {
         arena.removeAll(keepingCapacity: true)
         keyStart.removeAll(keepingCapacity: true)
         keyLength.removeAll(keepingCapacity: true)
@@ -140,15 +144,15 @@ final class ByteStringTable: @unchecked Sendable {
         for i in slots.indices { slots[i] = 0 }
     }
 
-    private func place(_ e: Int, hash h: UInt64) {
+    private mutating func place(_ e: Int, hash h: UInt64) {
         var slot = Int(truncatingIfNeeded: h) & mask
         while slots[slot] != 0 { slot = (slot + 1) & mask }
-        slots[slot] = Int32(e + 1)
+        slots[slot] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(e + 1)
     }
 
-    private func grow() {
+    private mutating func grow() {
         let size = slots.count * 2
-        slots = [Int32](repeating: 0, count: size)
+        slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
         for e in 0..<values.count { place(e, hash: keyHash[e]) }
     }

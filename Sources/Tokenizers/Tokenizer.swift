@@ -77,7 +77,7 @@ public struct Tokenizer: Sendable {
             }
             isSpecial[Int(special.id)] = true
         }
-        let vocabulary = ByteStringTable(capacity: count)
+        var vocabulary = ByteStringTable(capacity: count)
         var byteToID = [TokenID](repeating: -1, count: 256)
         for (id, bytes) in tokenBytes.enumerated() where !isSpecial[id] {
             guard !bytes.isEmpty else { throw corrupt("model.vocab", "token \(id) is empty") }

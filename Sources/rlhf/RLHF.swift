@@ -8,6 +8,7 @@ struct RLHF: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             // One file per subcommand; keep this list in pipeline order.
+            TokenizerCommand.self,
             NGramCommand.self,
         ]
     )
