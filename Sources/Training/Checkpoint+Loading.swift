@@ -1,0 +1,71 @@
+import Foundation
+import Models
+import NN
+import TensorCore
+
+extension Checkpoint {
+    /// Loads `model.safetensors` into `parameters` after validating every tensor's name, dtype
+    /// and shape; a mismatch throws `TensorMismatchError` listing all missing, unexpected and
+    /// mis-shaped tensors. Returns the `extraTensors` (e.g. `score.weight`) in the given order.
+    ///
+    /// A file written by `transformers` for a tied model may also hold `lm_head.weight`; it is
+    /// ignored when the parameters have no such tensor.
+    @discardableResult
+    public static func loadModel(from run: RunDirectory, into parameters: [Parameter],
+                                 extraTensors: [(name: String, shape: [Int])] = [],
+                                 ignoring: Set<String> = []) throws -> [Tensor] {
+        try recover(in: run)
+        let file = try SafeTensors(contentsOf: run.model)
+        let expected = parameters.map { (name: $0.name, shape: $0.shape) } + extraTensors
+        var ignored = ignoring
+        if !parameters.contains(where: { $0.name == "lm_head.weight" }) && !extraTensors.contains(where: { $0.name == "lm_head.weight" }) {
+            ignored.insert("lm_head.weight")
+        }
+        let tensors = try file.load(expected: expected, ignoring: ignored)
+        for (p, t) in zip(parameters, tensors) { p.value = t }
+        return Array(tensors[parameters.count...])
+    }
+
+    /// Restores optimizer moments and step count from `optimizer.safetensors`, validating the
+    /// optimizer kind and every moment tensor.
+    public static func loadOptimizer<O: Optimizer>(from run: RunDirectory, into optimizer: inout O,
+                                                   parameters: [Parameter]) throws {
+        try recover(in: run)
+        let file = try SafeTensors(contentsOf: run.optimizer)
+        if let kind = file.metadata["optimizer"], kind != optimizer.kind {
+            throw CheckpointError(path: run.optimizer.path, reason: "holds \(kind) state; this run uses \(optimizer.kind)")
+        }
+        guard let stepText = file.metadata["step_count"], let stepCount = Int(stepText), stepCount >= 0 else {
+            throw CheckpointError(path: run.optimizer.path, reason: "metadata field step_count is missing or not a count")
+        }
+        let tensors = try file.load(expected: optimizer.expectedStateTensors(for: parameters))
+        optimizer.restoreState(tensors, stepCount: stepCount, parameters: parameters)
+    }
+
+    public static func loadTrainerState(from run: RunDirectory) throws -> TrainerState {
+        try recover(in: run)
+        let data: Data
+        do { data = try Data(contentsOf: run.trainerState) } catch {
+            throw CheckpointError(path: run.trainerState.path, reason: "cannot read: \(error.localizedDescription)")
+        }
+        return try TrainerState.decode(data, source: run.trainerState.path)
+    }
+
+    /// Everything needed for an exact resume: weights, optimizer and trainer state, checked to
+    /// belong to the same step.
+    @discardableResult
+    public static func resume<O: Optimizer>(from run: RunDirectory, parameters: [Parameter],
+                                            extraTensors: [(name: String, shape: [Int])] = [],
+                                            optimizer: inout O) throws -> (state: TrainerState, extraTensors: [Tensor]) {
+        let state = try loadTrainerState(from: run)
+        let extras = try loadModel(from: run, into: parameters, extraTensors: extraTensors)
+        try loadOptimizer(from: run, into: &optimizer, parameters: parameters)
+        for url in [run.model, run.optimizer] {
+            let file = try SafeTensors(contentsOf: url)
+            if let step = file.metadata["step"], step != String(state.step) {
+                throw CheckpointError(path: url.path, reason: "was written at step \(step) but trainer_state.json is at step \(state.step)")
+            }
+        }
+        return (state, extras)
+    }
+}
