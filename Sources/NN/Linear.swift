@@ -43,6 +43,14 @@ public final class Linear {
     public func forward(x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
                         accumulate: Bool = false) {
         weight.value.withUnsafeBufferPointer { w in
+            if rows == 1 {
+                // One token (generation): a matrix–vector product streams the weight once;
+                // sgemm with M = 1 would repack the whole weight on every call.
+                BLAS.gemv(transpose: layout == .inputMajor, m: layout == .outputMajor ? outputSize : inputSize,
+                          n: layout == .outputMajor ? inputSize : outputSize, a: w.baseAddress!,
+                          lda: layout == .outputMajor ? inputSize : outputSize, x: x, beta: accumulate ? 1 : 0, y: y)
+                return
+            }
             switch layout {
             case .outputMajor:
                 BLAS.gemm(transposeB: true, m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize,

@@ -7,7 +7,7 @@ public final class ScalarHead {
     public let hiddenSize: Int
     var input = Tensor(shape: [0])  // (N, C) of the last forward
 
-    /// `name` is the module prefix, e.g. `score`; weights N(0, (1/√C)²)... small: N(0, 0.02²).
+    /// `name` is the module prefix, e.g. `score`; weights N(0, 0.02²) from `seed`.
     public init(name: String, hiddenSize: Int, seed: UInt64) {
         var rng = RandomGenerator(seed: seed)
         weight = Parameter(name: name + ".weight", value: .randomNormal(shape: [1, hiddenSize], std: 0.02, rng: &rng),

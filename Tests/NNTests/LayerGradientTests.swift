@@ -21,6 +21,22 @@ import TensorCore
         check.checkInput(x, grad: dx, loss: loss)
     }
 
+    /// The one-row (matrix–vector) path agrees with the batched product, also when accumulating.
+    @Test(arguments: [Linear.WeightLayout.outputMajor, .inputMajor])
+    func linearSingleRowMatchesBatch(layout: Linear.WeightLayout) {
+        var rng = RandomGenerator(seed: 30)
+        let layer = Linear(name: "l", inputSize: 6, outputSize: 5, bias: true, layout: layout, std: 0.5, rng: &rng)
+        scrambleParameters(layer.parameters, seed: 31)
+        let x = randomTensor([3, 6], seed: 32)
+        let all = layer.forward(x).scalars
+        for r in 0..<3 {
+            let row = Tensor(shape: [1, 6], scalars: Array(x.scalars[(r * 6)..<(r * 6 + 6)]))
+            var y = Tensor(shape: [1, 5], repeating: 1)
+            layer.forward(row, into: &y, accumulate: true)
+            for j in 0..<5 { #expect(abs(y[flat: j] - 1 - all[r * 5 + j]) < 1e-5) }
+        }
+    }
+
     @Test func linearForwardMatchesHandComputedValues() {
         var rng = RandomGenerator(seed: 1)
         let layer = Linear(name: "l", inputSize: 2, outputSize: 2, bias: true, std: 1, rng: &rng)
