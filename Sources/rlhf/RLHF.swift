@@ -10,6 +10,7 @@ struct RLHF: AsyncParsableCommand {
             // One file per subcommand; keep this list in pipeline order.
             TokenizerCommand.self,
             NGramCommand.self,
+            DemoCommand.self,
         ]
     )
 }

@@ -1,0 +1,97 @@
+import Datasets
+import Foundation
+import Models
+import TensorCore
+import Tokenizers
+
+/// Held-out measurements of a chat model on the demo tasks: accuracy by the verifier, the
+/// reward model's score of its answers, and the KL it has spent relative to the SFT model.
+public struct DemoEvaluator {
+    public let template: ChatTemplate
+    public let examples: [DemoExample]
+    public let maxNewTokens: Int
+    let prompts: [[Int32]]
+
+    public init(template: ChatTemplate, examples: [DemoExample], maxNewTokens: Int) {
+        self.template = template
+        self.examples = examples
+        self.maxNewTokens = maxNewTokens
+        prompts = examples.map { template.renderPrompt([ChatMessage(role: .user, content: $0.prompt)]) }
+    }
+
+    /// The answer text of a generation (without the end-of-turn token).
+    public func text(_ g: Generation) -> String {
+        let body = g.tokens.filter { $0 != template.endOfTurnID }
+        return (try? template.tokenizer.decodeText(body, skipSpecialTokens: true)) ?? ""
+    }
+
+    public struct Result: Sendable, Codable {
+        public var accuracy: Double
+        public var quality: Double
+        public var accuracyByTask: [String: Double]
+        /// Mean reward-model score of the greedy answers (nil without a reward model).
+        public var reward: Double?
+        public var samples: [String]
+    }
+
+    /// Greedy answers to every held-out prompt, verified; scored by `rewardModel` if given.
+    public func evaluate(_ model: Transformer, rewardModel: ScalarModel? = nil, padToken: Int32, chunk: Int = 32) -> Result {
+        var rng = RandomGenerator(seed: 7)
+        var generations: [Generation] = []
+        for start in stride(from: 0, to: prompts.count, by: chunk) {
+            let part = Array(prompts[start..<min(start + chunk, prompts.count)])
+            generations += model.generate(prompts: part, options: SamplingOptions(temperature: 0, maxNewTokens: maxNewTokens,
+                                                                                   stopTokens: [template.endOfTurnID]), rng: &rng)
+        }
+        var correct = 0.0, quality = 0.0
+        var byTask: [String: (Double, Double)] = [:]
+        var samples: [String] = []
+        for (e, g) in zip(examples, generations) {
+            let answer = text(g)
+            let s = DemoVerifier.score(task: e.task, prompt: e.prompt, response: answer)
+            correct += s.correct ? 1 : 0
+            quality += s.quality
+            byTask[e.task.rawValue, default: (0, 0)].0 += s.correct ? 1 : 0
+            byTask[e.task.rawValue, default: (0, 0)].1 += 1
+            if samples.count < 12, samples.allSatisfy({ !$0.hasPrefix(e.task.rawValue) }) || samples.count < 6 {
+                samples.append("\(e.task.rawValue): \(e.prompt) → \(answer)\(s.correct ? " ✓" : " ✗")")
+            }
+        }
+        var reward: Double?
+        if let rewardModel {
+            var total = 0.0
+            for start in stride(from: 0, to: prompts.count, by: chunk) {
+                let idx = Array(start..<min(start + chunk, prompts.count))
+                let rows = idx.map { prompts[$0] + (generations[$0].tokens.isEmpty ? [template.endOfTurnID] : generations[$0].tokens) }
+                let scores = rewardModel.sequenceScores(SequenceBatch(rows: rows, padToken: padToken))
+                total += scores.reduce(0) { $0 + Double($1) }
+            }
+            reward = total / Double(prompts.count)
+        }
+        let n = Double(max(examples.count, 1))
+        return Result(accuracy: correct / n, quality: quality / n,
+                      accuracyByTask: byTask.mapValues { $0.0 / max($0.1, 1) }, reward: reward, samples: samples)
+    }
+
+    /// Mean over held-out prompts of Σ_t (log π − log π_ref) on completions sampled from the
+    /// policy at temperature 1: a Monte-Carlo estimate of KL(π ‖ π_ref) per answer.
+    public func klDivergence(policy: Transformer, reference: Transformer, padToken: Int32, chunk: Int = 32) -> Double {
+        var rng = RandomGenerator(seed: 11)
+        var total = 0.0
+        for start in stride(from: 0, to: prompts.count, by: chunk) {
+            let part = Array(prompts[start..<min(start + chunk, prompts.count)])
+            let gens = policy.generate(prompts: part, options: SamplingOptions(temperature: 1, maxNewTokens: maxNewTokens,
+                                                                               stopTokens: [template.endOfTurnID]), rng: &rng)
+            var rows: [[Int32]] = [], masks: [[Bool]] = []
+            for (p, g) in zip(part, gens) {
+                let c = g.tokens.isEmpty ? [template.endOfTurnID] : g.tokens
+                rows.append(p + c)
+                masks.append([Bool](repeating: false, count: p.count) + [Bool](repeating: true, count: c.count))
+            }
+            let batch = SequenceBatch(rows: rows, targetMasks: masks, padToken: padToken)
+            let lp = policy.scoreTargets(batch), ref = reference.scoreTargets(batch)
+            for i in lp.indices where batch.mask[i] != 0 { total += Double(lp[i] - ref[i]) }
+        }
+        return total / Double(max(prompts.count, 1))
+    }
+}

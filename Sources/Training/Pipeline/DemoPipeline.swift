@@ -1,0 +1,263 @@
+import Datasets
+import Foundation
+import Models
+import NN
+import TensorCore
+import Tokenizers
+
+/// `rlhf demo`: the whole InstructGPT-style pipeline on built-in, verifiable tasks —
+/// tokenizer → n-gram baseline → pretraining → SFT → reward model from simulated labelers'
+/// rankings → PPO, and DPO and GRPO from the same SFT model → a report. Every stage is a
+/// library call; this file only wires them and measures each one on held-out data.
+public enum DemoPipeline {
+    public struct Parameters: Sendable {
+        public var seed: UInt64 = 1
+        public var corpusBytes = 1_000_000
+        public var vocabularySize = 600
+        public var hiddenSize = 128
+        public var layers = 4
+        public var heads = 4
+        public var contextLength = 96
+        public var pretrainSteps = 400
+        public var pretrainBatch = 16
+        public var sftExamples = 4000
+        public var sftSteps = 300
+        public var sftBatch = 32
+        public var rewardPrompts = 400
+        public var responsesPerPrompt = 4
+        public var labelerNoise = 0.1
+        public var rewardSteps = 200
+        public var ppoSteps = 40
+        public var dpoSteps = 60
+        public var grpoSteps = 30
+        public var evaluationPerTask = 25
+        public var maxNewTokens = 14
+        public init() {}
+
+        /// A scaled-down run for tests: minutes become seconds, directions must still show.
+        public static var quick: Parameters {
+            var p = Parameters()
+            p.corpusBytes = 250_000
+            p.vocabularySize = 400
+            p.hiddenSize = 64
+            p.layers = 2
+            p.heads = 2
+            p.contextLength = 64
+            p.pretrainSteps = 120
+            p.sftExamples = 1500
+            p.sftSteps = 150
+            p.rewardPrompts = 120
+            p.rewardSteps = 80
+            p.ppoSteps = 12
+            p.dpoSteps = 30
+            p.grpoSteps = 12
+            p.evaluationPerTask = 12
+            return p
+        }
+    }
+
+    /// Runs the pipeline, writing each stage's run directory under `output` and the report.
+    public static func run(output: URL, parameters p: Parameters, log: @escaping (String) -> Void = { _ in },
+                           progress: ProgressHandler? = nil) throws -> DemoReport {
+        var report = DemoReport(parameters: p)
+        let clock = Date()
+        func lap(_ name: String, _ start: Date) {
+            report.seconds[name] = Date().timeIntervalSince(start)
+            log(String(format: "%@ done in %.1f s", name, Date().timeIntervalSince(start)))
+        }
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+
+        // 1. Tokenizer on the built-in corpus (held-out tail for evaluation).
+        var t0 = Date()
+        let documents = DemoTasks.pretrainingDocuments(seed: p.seed, byteCount: p.corpusBytes)
+        let split = max(1, documents.count / 20)
+        let trainText = documents.dropLast(split).joined(separator: "\n\n")
+        let heldOutText = documents.suffix(split).joined(separator: "\n\n")
+        let tokenizer = try BPETrainer.train(texts: [trainText], parameters: .init(vocabularySize: p.vocabularySize))
+        let template = try ChatTemplate(tokenizer: tokenizer)
+        let pad = try tokenizer.requireSpecialTokenID(SpecialTokens.pad)
+        let eot = template.endOfTurnID
+        let endOfText = try tokenizer.requireSpecialTokenID(SpecialTokens.endOfText)
+        var stream: [Int32] = []
+        for d in documents.dropLast(split) { stream += tokenizer.encode(d); stream.append(endOfText) }
+        let heldOutTokens = tokenizer.encode(heldOutText)
+        let heldOutBytes = heldOutText.utf8.count
+        report.tokenizer = .init(vocabularySize: tokenizer.vocabularySize, trainTokens: stream.count,
+                                 bytesPerToken: Double(trainText.utf8.count) / Double(stream.count))
+        lap("tokenizer", t0)
+
+        // 2. Counting baselines on the same tokens.
+        t0 = Date()
+        for order in [1, 2, 3] {
+            let ngram = try NGramModel(order: order, vocabSize: tokenizer.vocabularySize, smoothing: .kneserNey(modified: true),
+                                       sequences: [stream])
+            let e = try ngram.evaluate(sequences: [heldOutTokens], byteCount: heldOutBytes)
+            report.ngramBitsPerByte[order] = e.bitsPerByte ?? .nan
+        }
+        lap("ngram", t0)
+
+        // 3. Pretraining.
+        t0 = Date()
+        let config = ModelConfig(family: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: p.hiddenSize,
+                                 layerCount: p.layers, headCount: p.heads, contextLength: p.contextLength,
+                                 bosTokenID: Int(endOfText), eosTokenID: Int(eot))
+        let base = try Transformer(config: config, seed: p.seed)
+        var pretrain = OptimizationSettings(learningRate: 3e-3, steps: p.pretrainSteps, warmupSteps: p.pretrainSteps / 20)
+        pretrain.weightDecay = 0.05
+        var stepper = OptimizerStepper(settings: pretrain)
+        let sampler = try BatchSampler(seed: p.seed, batchSize: p.pretrainBatch, length: p.contextLength - 1,
+                                   range: 0..<stream.count)
+        let heldOutBatches = windows(heldOutTokens, length: p.contextLength, pad: pad)
+        func bitsPerByte(_ model: Transformer) -> Double {
+            let e = LanguageModelTraining.evaluate(model: model, batches: heldOutBatches)
+            // Scale the scored tokens' mean loss to every held-out token, then per byte.
+            return e.loss * Double(heldOutTokens.count) / Double(heldOutBytes) / M_LN2
+        }
+        report.pretraining.initialBitsPerByte = bitsPerByte(base)
+        report.pretraining.history = try LanguageModelTraining.train(
+            model: base, settings: pretrain, stepper: &stepper, stage: "pretrain",
+            nextBatch: { step, _ in streamBatch(sampler.batch(step: step, from: stream), rows: p.pretrainBatch, pad: pad) },
+            progress: progress)
+        report.pretraining.bitsPerByte = bitsPerByte(base)
+        try save(base, tokenizer, to: output.appendingPathComponent("base"))
+        lap("pretrain", t0)
+
+        // 4. SFT on demonstrations.
+        t0 = Date()
+        let evaluator = DemoEvaluator(template: template,
+                                      examples: DemoTasks.evaluationExamples(seed: p.seed, countPerTask: p.evaluationPerTask),
+                                      maxNewTokens: p.maxNewTokens)
+        report.base = evaluator.evaluate(base, padToken: pad)
+        let sft = try base.copy()
+        let demonstrations = DemoTasks.sftExamples(seed: p.seed, count: p.sftExamples).map { template.render($0.messages) }
+        var sftParameters = SupervisedFineTuning.Parameters()
+        sftParameters.optimization = OptimizationSettings(learningRate: 2e-3, steps: p.sftSteps, warmupSteps: p.sftSteps / 20)
+        sftParameters.batchSize = p.sftBatch
+        sftParameters.packing = true
+        sftParameters.seed = p.seed
+        report.sftHistory = try SupervisedFineTuning.train(model: sft, examples: demonstrations, padToken: pad,
+                                                           parameters: sftParameters, progress: progress)
+        report.sft = evaluator.evaluate(sft, padToken: pad)
+        try save(sft, tokenizer, to: output.appendingPathComponent("sft"))
+        lap("sft", t0)
+
+        // 5. Reward model from simulated labelers ranking K sampled answers per prompt.
+        t0 = Date()
+        var labeler = SimulatedLabeler(noise: p.labelerNoise, seed: p.seed)
+        var rng = RandomGenerator(seed: p.seed ^ 0x5EED)
+        let records = DemoTasks.rlPrompts(seed: p.seed ^ 0xAB, count: p.rewardPrompts)
+        var comparisons: [RewardModelTraining.Comparison] = []
+        var pairs: [PreferenceTraining.Pair] = []
+        let sampling = SamplingOptions(temperature: 1, maxNewTokens: p.maxNewTokens, stopTokens: [eot])
+        for start in stride(from: 0, to: records.count, by: 16) {
+            let part = Array(records[start..<min(start + 16, records.count)])
+            let prompts = part.map { template.renderPrompt([ChatMessage(role: .user, content: $0.prompt)]) }
+            let repeated = prompts.flatMap { [[Int32]](repeating: $0, count: p.responsesPerPrompt) }
+            let generations = sft.generate(prompts: repeated, options: sampling, rng: &rng)
+            for (i, record) in part.enumerated() {
+                let group = Array(generations[(i * p.responsesPerPrompt)..<((i + 1) * p.responsesPerPrompt)])
+                let completions = group.map { $0.tokens.last == eot ? $0.tokens : $0.tokens + [eot] }
+                let texts = group.map(evaluator.text)
+                guard let task = DemoTasks.task(of: record.prompt) else { continue }
+                let ranking = labeler.rank(task: task, prompt: record.prompt, responses: texts)
+                comparisons.append(.init(prompt: prompts[i], responses: completions, ranking: ranking))
+                if texts[ranking.first!] != texts[ranking.last!] {
+                    pairs.append(.init(prompt: prompts[i], chosen: completions[ranking.first!], rejected: completions[ranking.last!]))
+                }
+            }
+        }
+        let heldOutCount = max(1, comparisons.count / 10)
+        let rewardModel = ScalarModel(trunk: try sft.copy(), seed: p.seed)
+        var rmParameters = RewardModelTraining.Parameters()
+        rmParameters.optimization = OptimizationSettings(learningRate: 5e-4, steps: p.rewardSteps, warmupSteps: p.rewardSteps / 20)
+        rmParameters.seed = p.seed
+        let rm = try RewardModelTraining.train(model: rewardModel, comparisons: Array(comparisons.dropLast(heldOutCount)),
+                                               heldOut: Array(comparisons.suffix(heldOutCount)), padToken: pad,
+                                               parameters: rmParameters, progress: progress)
+        report.reward = .init(comparisons: comparisons.count, heldOutAccuracy: rm.heldOutAccuracy,
+                              labelerAgreement: labeler.agreementRate, history: rm.history)
+        try save(rewardModel.trunk, tokenizer, head: rewardModel.head, to: output.appendingPathComponent("reward"))
+        report.sft.reward = evaluator.evaluate(sft, rewardModel: rewardModel, padToken: pad).reward
+        lap("reward", t0)
+
+        // 6. PPO from SFT against the reward model.
+        t0 = Date()
+        let rlPrompts = DemoTasks.rlPrompts(seed: p.seed ^ 0xCD, count: 400)
+        let rlTokens = rlPrompts.map { template.renderPrompt([ChatMessage(role: .user, content: $0.prompt)]) }
+        let models = PPO.Models(policy: try sft.copy(), reference: sft, reward: rewardModel, value: try rewardModel.copy())
+        var ppo = PPO.Parameters()
+        ppo.steps = p.ppoSteps
+        ppo.maxNewTokens = p.maxNewTokens
+        ppo.seed = p.seed
+        ppo.klCoefficient = 0.02
+        ppo.policyOptimization.learningRate = 2e-4
+        ppo.valueOptimization.learningRate = 5e-4
+        report.ppoHistory = try PPO.train(models, prompts: rlTokens, endOfTurn: eot, padToken: pad, parameters: ppo,
+                                          inspect: { rollout in
+                                              let correct = zip(rollout.promptIndices, rollout.completions).filter { i, g in
+                                                  DemoVerifier.score(prompt: rlPrompts[i].prompt, response: evaluator.text(g))?.correct ?? false
+                                              }.count
+                                              return ["accuracy": Double(correct) / Double(rollout.completions.count)]
+                                          }, progress: progress)
+        report.ppo = evaluator.evaluate(models.policy, rewardModel: rewardModel, padToken: pad)
+        report.ppoKL = evaluator.klDivergence(policy: models.policy, reference: sft, padToken: pad)
+        try save(models.policy, tokenizer, to: output.appendingPathComponent("ppo"))
+        lap("ppo", t0)
+
+        // 7. DPO on the labelers' best/worst pairs, from SFT.
+        t0 = Date()
+        let dpoPolicy = try sft.copy()
+        var dpo = PreferenceTraining.Parameters()
+        dpo.loss = .dpo(beta: 0.1)
+        dpo.optimization = OptimizationSettings(learningRate: 2e-4, steps: p.dpoSteps, warmupSteps: 3)
+        dpo.seed = p.seed
+        report.dpoHistory = try PreferenceTraining.train(policy: dpoPolicy, reference: sft, pairs: pairs, padToken: pad,
+                                                         parameters: dpo, progress: progress)
+        report.dpo = evaluator.evaluate(dpoPolicy, rewardModel: rewardModel, padToken: pad)
+        report.dpoKL = evaluator.klDivergence(policy: dpoPolicy, reference: sft, padToken: pad)
+        try save(dpoPolicy, tokenizer, to: output.appendingPathComponent("dpo"))
+        lap("dpo", t0)
+
+        // 8. GRPO with the verifier as reward, from SFT.
+        t0 = Date()
+        let grpoPolicy = try sft.copy()
+        var grpo = GRPO.Parameters()
+        grpo.steps = p.grpoSteps
+        grpo.maxNewTokens = p.maxNewTokens
+        grpo.seed = p.seed
+        grpo.optimization.learningRate = 2e-4
+        report.grpoHistory = try GRPO.train(
+            policy: grpoPolicy, reference: sft, prompts: rlTokens, endOfTurn: eot, padToken: pad, parameters: grpo,
+            reward: { i, g in
+                let s = DemoVerifier.score(prompt: rlPrompts[i].prompt, response: evaluator.text(g))
+                return (s?.correct ?? false ? 1 : 0) + 0.2 * (s?.quality ?? 0)
+            }, progress: progress)
+        report.grpo = evaluator.evaluate(grpoPolicy, rewardModel: rewardModel, padToken: pad)
+        report.grpoKL = evaluator.klDivergence(policy: grpoPolicy, reference: sft, padToken: pad)
+        try save(grpoPolicy, tokenizer, to: output.appendingPathComponent("grpo"))
+        lap("grpo", t0)
+
+        report.seconds["total"] = Date().timeIntervalSince(clock)
+        try report.write(to: output)
+        return report
+    }
+
+    /// (B, T+1) sampled windows as a batch whose every next token is a target.
+    static func streamBatch(_ flat: [Int32], rows: Int, pad: Int32) -> SequenceBatch {
+        let width = flat.count / rows
+        return SequenceBatch(rows: (0..<rows).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }, padToken: pad)
+    }
+
+    /// Consecutive non-overlapping windows of `length` tokens covering `tokens`.
+    static func windows(_ tokens: [Int32], length: Int, pad: Int32, rowsPerBatch: Int = 16) -> [SequenceBatch] {
+        let rows = stride(from: 0, to: tokens.count, by: length).map { Array(tokens[$0..<min($0 + length, tokens.count)]) }
+            .filter { $0.count >= 2 }
+        return stride(from: 0, to: rows.count, by: rowsPerBatch).map {
+            SequenceBatch(rows: Array(rows[$0..<min($0 + rowsPerBatch, rows.count)]), padToken: pad)
+        }
+    }
+
+    static func save(_ model: Transformer, _ tokenizer: Tokenizer, head: ScalarHead? = nil, to url: URL) throws {
+        try ModelRun(directory: RunDirectory(url), model: model, tokenizer: tokenizer, scoreHead: head).save()
+    }
+}
