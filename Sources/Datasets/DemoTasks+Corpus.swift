@@ -48,7 +48,7 @@ extension DemoTasks {
         }
         var sentences: [String] = []
         for _ in 0..<rng.int(3...7) {
-            switch rng.int(0...11) {
+            switch rng.int(0...12) {
             case 0: sentences.append("\(name) has a \(color) \(object).")
             case 1: sentences.append("\(name) sees a \(animal) in the \(place).")
             case 2: sentences.append("The \(animal) is \(mood(&rng)).")
@@ -69,8 +69,9 @@ extension DemoTasks {
                 sentences.append("\(friend) wrote \(list.count) words: \(list.joined(separator: " ")). "
                     + "Backwards they read \(list.reversed().joined(separator: " ")).")
             case 10:
-                let subject = rng.pick([animal, object, place])
+                let subject = rng.uniform() < 0.5 ? rng.pick(subjects) : rng.pick([animal, object, place])
                 sentences.append(rng.pick(happy ? positiveReplies : negativeReplies).replacingOccurrences(of: "{s}", with: subject))
+            case 11: sentences.append("\(name) tells \(friend) about the \(rng.pick(subjects)).")
             default: sentences.append("\(friend) says the \(place) is \(mood(&rng)).")
             }
         }
