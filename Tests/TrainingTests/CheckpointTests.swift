@@ -190,3 +190,38 @@ private struct PPOPayload: Codable, Equatable {
         == ["config.json", "model.safetensors", "trainer_state.json"])
     #expect(try Checkpoint.recover(in: run) == .clean)
 }
+
+/// Simulates `kill -9` at every point of a save: after staging (no journal) and after each
+/// rename of a committed save. Every time, loading sees exactly the old or exactly the new
+/// checkpoint, never a mix.
+@Test(arguments: [-1, 0, 1, 2, 3, 4])
+func killAtAnyPointLeavesOldOrNewCheckpoint(renamesDone: Int) throws {
+    let run = try runDirectory()
+    defer { try? FileManager.default.removeItem(at: run.url) }
+    let old = parameters(seed: 1), new = parameters(seed: 2)
+    var oldOptimizer = SGD(momentum: 0.9), newOptimizer = SGD(momentum: 0.9)
+    fakeBackward(old, seed: 1)
+    oldOptimizer.step(old, learningRate: 0.1)
+    fakeBackward(new, seed: 2)
+    for _ in 0..<2 { newOptimizer.step(new, learningRate: 0.1) }
+    try Checkpoint.save(to: run, config: config, parameters: old, optimizer: oldOptimizer,
+                        trainerState: TrainerState(stage: "pretrain", step: 1, rng: RandomGenerator(seed: 1)))
+    let pending = try Checkpoint.stage(to: run, config: config, parameters: new, optimizer: newOptimizer,
+                                       trainerState: TrainerState(stage: "pretrain", step: 2, rng: RandomGenerator(seed: 2)))
+    #expect(pending.files.map(\.final) == ["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"])
+    if renamesDone >= 0 {
+        try JSONEncoder().encode(Checkpoint.Journal(id: pending.id, files: pending.files)).write(to: run.file(Checkpoint.journalName))
+        for entry in pending.files.prefix(renamesDone) {
+            try AtomicFileWriter.rename(run.file(entry.temporary), to: run.file(entry.final))
+        }
+    }
+    let loaded = parameters(seed: 3)
+    var optimizer = SGD(momentum: 0.9)
+    let (state, _) = try Checkpoint.resume(from: run, parameters: loaded, optimizer: &optimizer)
+    let expected = renamesDone >= 0 ? new : old
+    #expect(state.step == (renamesDone >= 0 ? 2 : 1))
+    #expect(optimizer.stepCount == (renamesDone >= 0 ? 2 : 1))
+    #expect(zip(loaded, expected).allSatisfy { $0.value == $1.value })
+    #expect(Set(try FileManager.default.contentsOfDirectory(atPath: run.url.path))
+        == ["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"])
+}
