@@ -1,3 +1,5 @@
+import Foundation
+
 /// The demo's pretraining corpus: short templated stories over a small word list, mixed with
 /// the demo tasks written out in a plain question/answer form (not the chat template), so the
 /// base model already knows the skills a little before SFT teaches the chat format.
@@ -78,5 +80,3 @@ extension DemoTasks {
         return sentences.joined(separator: " ")
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Foundation
 import Tokenizers
 
 /// The built-in tasks of `rlhf demo`: short instructions with answers a program can check.
@@ -168,5 +169,3 @@ extension DemoTask {
     /// A small stable number per task (Swift's `hashValue` changes between runs).
     var hashSeed: Int { DemoTask.allCases.firstIndex(of: self)! &* 7919 }
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A verifier's judgement of one response.
 public struct DemoScore: Sendable, Equatable {
     /// The response solves the task exactly.
@@ -86,5 +88,3 @@ public enum DemoVerifier {
         return DemoScore(correct: false, quality: 0)
     }
 }
-
-import Foundation

@@ -13,14 +13,16 @@ public enum JSONLReader {
         do { data = try Data(contentsOf: url) } catch {
             throw DatasetError(file: url.path, reason: "cannot read file: \(error.localizedDescription)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard var text = String(data: data, encoding: .utf8) else {
             throw DatasetError(file: url.path, reason: "file is not valid UTF-8")
         }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark is not JSON
         var result: [(Int, Substring)] = []
-        // Split on "\n" only (a "\r\n" line keeps its "\r", which JSON treats as whitespace).
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-        where line.contains(where: { !$0.isWhitespace }) {
-            result.append((index + 1, line))
+        // Split the bytes on "\n": as Characters, "\r\n" is one grapheme and would not split.
+        // A "\r\n" line keeps its "\r", which JSON treats as whitespace.
+        for (index, bytes) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let line = Substring(bytes)
+            if line.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) { result.append((index + 1, line)) }
         }
         return result
     }

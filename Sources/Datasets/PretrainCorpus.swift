@@ -3,7 +3,7 @@ import Foundation
 /// One pretraining document: a whole `.txt` file, or one `{"text": …}` record of a JSONL file.
 public struct PretrainDocument: Sendable, Equatable {
     public var text: String
-    /// Where it came from (`file` or `file:line`), for messages.
+    /// The file it came from, for messages.
     public var source: String
 
     public init(text: String, source: String) {

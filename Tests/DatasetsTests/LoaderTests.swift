@@ -180,6 +180,13 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
         #expect(error.line == 1 && error.field == "text" && error.reason == "missing field")
     }
 
+    @Test func byteOrderMarkAndCRLF() throws {
+        let scratch = try Scratch()
+        let url = scratch.directory.appendingPathComponent("w.jsonl")
+        try Data("\u{FEFF}{\"prompt\": \"a\"}\r\n{\"prompt\": \"b\", \"answer\": \"c\"}\r\n".utf8).write(to: url)
+        #expect(try PromptRecord.load(from: url).records == [PromptRecord(prompt: "a"), PromptRecord(prompt: "b", answer: "c")])
+    }
+
     @Test func missingAndNonUTF8Files() throws {
         let scratch = try Scratch()
         let missing = scratch.directory.appendingPathComponent("nope.jsonl")
