@@ -47,7 +47,7 @@ public enum Kernels {}
         if n >= 8 {
             var acc = load(a)
             i = 8
-            while i + 8 <= n { acc = pointwiseMax(acc, load(a + i)); i += 8 }
+            while i + 8 <= n { acc = lanewiseMax(acc, load(a + i)); i += 8 }
             m = acc.max()
         }
         while i < n { m = Swift.max(m, a[i]); i += 1 }
@@ -58,7 +58,8 @@ public enum Kernels {}
     /// error ~2e-7, like `expf`); inputs are clamped to the finite range, -inf gives ~0.
     @inlinable @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let x = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87.0)), SIMD8(repeating: 88.0))
+        var x = x
+        for l in 0..<8 { x[l] = Swift.min(Swift.max(x[l], -87), 88) }
         // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick (no SSE4.1 needed).
         let magic = SIMD8<Float>(repeating: 12_582_912)
         let t = x * 1.442_695_04 + magic
@@ -74,6 +75,15 @@ public enum Kernels {}
         let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
         return p * scale
+    }
+
+    /// Lane-wise maximum written as a plain loop: the generic `pointwiseMax` is not inlined
+    /// and showed up in profiles; this one compiles to `maxps`.
+    @inlinable @inline(__always)
+    static func lanewiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        var r = a
+        for l in 0..<8 { r[l] = Swift.max(a[l], b[l]) }
+        return r
     }
 
     /// Scalar e^x with the same clamping as the vector path.
