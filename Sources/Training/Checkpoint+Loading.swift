@@ -28,8 +28,8 @@ extension Checkpoint {
 
     /// Restores optimizer moments and step count from `optimizer.safetensors`, validating the
     /// optimizer kind and every moment tensor.
-    public static func loadOptimizer<O: Optimizer>(from run: RunDirectory, into optimizer: inout O,
-                                                   parameters: [Parameter]) throws {
+    public static func loadOptimizer(from run: RunDirectory, into optimizer: inout any Optimizer,
+                                     parameters: [Parameter]) throws {
         try recover(in: run)
         let file = try SafeTensors(contentsOf: run.optimizer)
         if let kind = file.metadata["optimizer"], kind != optimizer.kind {
@@ -54,9 +54,9 @@ extension Checkpoint {
     /// Everything needed for an exact resume: weights, optimizer and trainer state, checked to
     /// belong to the same step.
     @discardableResult
-    public static func resume<O: Optimizer>(from run: RunDirectory, parameters: [Parameter],
-                                            extraTensors: [(name: String, shape: [Int])] = [],
-                                            optimizer: inout O) throws -> (state: TrainerState, extraTensors: [Tensor]) {
+    public static func resume(from run: RunDirectory, parameters: [Parameter],
+                              extraTensors: [(name: String, shape: [Int])] = [],
+                              optimizer: inout any Optimizer) throws -> (state: TrainerState, extraTensors: [Tensor]) {
         let state = try loadTrainerState(from: run)
         let extras = try loadModel(from: run, into: parameters, extraTensors: extraTensors)
         try loadOptimizer(from: run, into: &optimizer, parameters: parameters)
@@ -67,5 +67,25 @@ extension Checkpoint {
             }
         }
         return (state, extras)
+    }
+
+    // Concrete-type overloads. The existential ones do the work: passing `&existential` to a
+    // generic `inout O` (implicit opening) crashes the Swift 6.3 compiler's IRGen under -O.
+
+    public static func loadOptimizer<O: Optimizer>(from run: RunDirectory, into optimizer: inout O,
+                                                   parameters: [Parameter]) throws {
+        var boxed: any Optimizer = optimizer
+        try loadOptimizer(from: run, into: &boxed, parameters: parameters)
+        optimizer = boxed as! O  // restoreState never changes the type
+    }
+
+    @discardableResult
+    public static func resume<O: Optimizer>(from run: RunDirectory, parameters: [Parameter],
+                                            extraTensors: [(name: String, shape: [Int])] = [],
+                                            optimizer: inout O) throws -> (state: TrainerState, extraTensors: [Tensor]) {
+        var boxed: any Optimizer = optimizer
+        let result = try resume(from: run, parameters: parameters, extraTensors: extraTensors, optimizer: &boxed)
+        optimizer = boxed as! O
+        return result
     }
 }

@@ -21,6 +21,10 @@ import Training
     // Round-number ticks on the x axis.
     #expect(svg.contains(">0</text>") && svg.contains(">10</text>") && svg.contains(">40</text>"))
 
+    // Opt-in: write the SVG for a look (e.g. `rsvg-convert plot.svg -o plot.png`).
+    if let out = ProcessInfo.processInfo.environment["RLHF_PLOT_OUT"] {
+        try plot.write(to: URL(fileURLWithPath: out))
+    }
     plot.logY = true
     #expect(try XMLDocument(xmlString: plot.svg()).rootElement() != nil)
 }
