@@ -42,22 +42,30 @@ enum Sampler {
             guard needsFilter else {
                 return Int32(draw(p, count: vocab, total: 1, rng: &rng) { $0 })
             }
-            // Candidates in decreasing probability; only the kept prefix is sampled from.
-            var order = Array(0..<vocab)
-            if let k = options.topK, k < vocab {
-                // Partial selection would be faster; vocabularies here are small.
-                order.sort { p[$0] > p[$1] }
+            // Candidates in decreasing probability; only the kept prefix is sampled from. As in
+            // Hugging Face, top-k comes first and top-p then works on the renormalised top-k mass.
+            // Without top-k the nucleus never needs a token below (1 − p)/V: all such tokens hold
+            // less than 1 − p together, so the tokens above it already reach p. Filtering first
+            // keeps the sort short for peaked distributions.
+            let floor = options.topK == nil ? options.topP.map { max(0, 1 - $0) / Float(vocab) } ?? 0 : 0
+            var order = (0..<vocab).filter { p[$0] > 0 && p[$0] >= floor }
+            order.sort { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+            if let k = options.topK, k < order.count {
                 order.removeSubrange(max(1, k)...)
-            } else {
-                order.sort { p[$0] > p[$1] }
             }
             if let topP = options.topP, topP < 1 {
+                // Mass the nucleus is a fraction of: all tokens, or the kept top-k.
+                var mass: Float = 1
+                if options.topK != nil {
+                    mass = 0
+                    for id in order { mass += p[id] }
+                }
                 var cum: Float = 0
                 var keep = 0
                 for id in order {
                     cum += p[id]
                     keep += 1
-                    if cum >= topP { break }
+                    if cum >= topP * mass { break }
                 }
                 order.removeSubrange(keep...)
             }

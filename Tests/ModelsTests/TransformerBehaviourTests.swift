@@ -173,3 +173,35 @@ import TensorCore
         #expect(last < 0.1, "loss \(first) → \(last)")
     }
 }
+
+@Suite struct SamplingFilterTests {
+    /// With a known distribution, top-p keeps exactly the smallest prefix reaching p, and top-k
+    /// then top-p works on the renormalised top-k mass (Hugging Face order).
+    @Test func nucleusAndTopKKeepTheRightTokens() throws {
+        // Logits for p = [0.5, 0.3, 0.15, 0.05] over 4 tokens (vocab 4), decode one token many times.
+        let config = ModelConfig(family: .gpt2, vocabSize: 4, hiddenSize: 4, layerCount: 1, headCount: 1, contextLength: 4)
+        let model = try Transformer(config: config, seed: 1)
+        // Zero every weight, then make the output bias-free logits come from ln_f's bias: hidden
+        // = ln_f.bias, logits = wte · bias.
+        for p in model.parameters { p.value.zero() }
+        let wte = model.parameters.first { $0.name == "transformer.wte.weight" }!
+        let probs: [Float] = [0.5, 0.3, 0.15, 0.05]
+        var w = [Float](repeating: 0, count: 16)
+        for i in 0..<4 { w[i * 4] = log(probs[i]) }
+        wte.value = Tensor(shape: [4, 4], scalars: w)
+        model.parameters.first { $0.name == "transformer.ln_f.bias" }!.value = Tensor(shape: [4], scalars: [1, 0, 0, 0])
+        func counts(_ options: SamplingOptions) -> [Int] {
+            var rng = RandomGenerator(seed: 9)
+            var c = [0, 0, 0, 0]
+            for _ in 0..<400 { c[Int(model.generate(prompts: [[0]], options: options, rng: &rng)[0].tokens[0])] += 1 }
+            return c
+        }
+        let nucleus = counts(SamplingOptions(topP: 0.75, maxNewTokens: 1))  // 0.5 + 0.3 ≥ 0.75
+        #expect(nucleus[2] == 0 && nucleus[3] == 0 && nucleus[0] > nucleus[1] && nucleus[1] > 60)
+        // top-k 3 renormalises to [0.526, 0.316, 0.158]; top-p 0.8 then keeps the first two.
+        let both = counts(SamplingOptions(topK: 3, topP: 0.8, maxNewTokens: 1))
+        #expect(both[2] == 0 && both[3] == 0 && both[1] > 60)
+        let all = counts(SamplingOptions(maxNewTokens: 1))
+        #expect(all.allSatisfy { $0 > 0 } && abs(Double(all[0]) / 400 - 0.5) < 0.08)
+    }
+}
