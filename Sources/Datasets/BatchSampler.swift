@@ -4,7 +4,7 @@
 /// s sees exactly the batches the uninterrupted run would have seen. Each row is a window of
 /// `length + 1` consecutive tokens (inputs plus the shifted targets) starting at a uniformly
 /// drawn offset inside `range`.
-public struct BatchSampler: Sendable, Equatable {
+public struct BatchSampler: Sendable, Equatable, Codable {
     public var seed: UInt64
     public var batchSize: Int
     /// T: tokens per row the model sees; rows hold T + 1 tokens.
@@ -23,6 +23,13 @@ public struct BatchSampler: Sendable, Equatable {
         self.batchSize = batchSize
         self.length = length
         self.range = range
+    }
+
+    /// Restores a saved sampler (e.g. from `trainer_state.json`), with the same checks as `init`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(seed: c.decode(UInt64.self, forKey: .seed), batchSize: c.decode(Int.self, forKey: .batchSize),
+                      length: c.decode(Int.self, forKey: .length), range: c.decode(Range<Int>.self, forKey: .range))
     }
 
     /// Start offsets of the B windows of batch `step`.

@@ -41,8 +41,9 @@ import Testing
         let split = TrainValidationSplit(count: stream.count, validationFraction: 0.1)
         #expect(split.train == 0..<4500 && split.validation == 4500..<5000)
         let sampler = try BatchSampler(seed: 9, batchSize: 4, length: 16, range: split.train)
-        // A "resumed" sampler (rebuilt from its saved seed) at step 7 sees what the first saw.
-        let resumed = try BatchSampler(seed: 9, batchSize: 4, length: 16, range: split.train)
+        // A resumed sampler (decoded from its saved state) sees what the first saw at every step.
+        let resumed = try JSONDecoder().decode(BatchSampler.self, from: JSONEncoder().encode(sampler))
+        #expect(resumed == sampler)
         for step in [0, 1, 7, 1000] { #expect(sampler.batch(step: step, from: stream) == resumed.batch(step: step, from: stream)) }
         #expect(sampler.windowStarts(step: 0) != sampler.windowStarts(step: 1))
         let other = try BatchSampler(seed: 10, batchSize: 4, length: 16, range: split.train)
@@ -60,6 +61,8 @@ import Testing
         let validation = try BatchSampler(seed: 1, batchSize: 8, length: 16, range: split.validation)
         #expect((0..<50).allSatisfy { validation.windowStarts(step: $0).allSatisfy { $0 >= 4500 && $0 + 17 <= 5000 } })
         #expect(throws: DatasetError.self) { try BatchSampler(seed: 1, batchSize: 1, length: 16, range: 0..<16) }
+        let corrupt = Data(#"{"seed": 1, "batchSize": 0, "length": 16, "range": [0, 100]}"#.utf8)
+        #expect(throws: DatasetError.self) { try JSONDecoder().decode(BatchSampler.self, from: corrupt) }
     }
 
     @Test func samplerReadsShardsLikeArrays() throws {
