@@ -21,9 +21,9 @@ extension Tokenizer {
         bytes.withUnsafeBufferPointer { encode(buffer: $0, allowedSpecial: allowedSpecial, threads: threads) }
     }
 
-    /// Encodes `text`, returning also the byte offset in `text` where each token ends. The
-    /// token stream decodes to exactly the input bytes, so offsets are a running sum of token
-    /// lengths; they let callers (the chat template) find which tokens cover which bytes.
+    /// The byte offset, in the encoded input, where each token of `ids` ends. A token stream
+    /// decodes to exactly the input bytes, so offsets are a running sum of token lengths; they
+    /// let callers (the chat template) find which tokens cover which bytes.
     func tokenEndOffsets(_ ids: [TokenID]) -> [Int] {
         var offset = 0
         return ids.map { id in
@@ -40,7 +40,7 @@ extension Tokenizer {
         if workers <= 1 || n < 1 << 16 {
             var out: [TokenID] = []
             out.reserveCapacity(n / 3)
-            var state = EncodingState()
+            var state = EncodingState(inputLength: n)
             encodeSegment(base, n, specials: specials, state: &state, into: &out)
             return out
         }
@@ -71,7 +71,7 @@ extension Tokenizer {
                 let (base, cuts) = shared.value
                 var tokens: [TokenID] = []
                 tokens.reserveCapacity((cuts[s + 1] - cuts[s]) / 3)
-                var state = EncodingState()
+                var state = EncodingState(inputLength: cuts[s + 1] - cuts[s])
                 encodeSegment(base + cuts[s], cuts[s + 1] - cuts[s], specials: specials, state: &state, into: &tokens)
                 out.value[s] = tokens
             }
@@ -157,7 +157,7 @@ extension Tokenizer {
                     for k in 0..<min(length, 8) { k0 |= UInt64(p[i + k]) << UInt64(8 * k) }
                     if length > 8 { for k in 8..<length { k1 |= UInt64(p[i + k]) << UInt64(8 * (k - 8)) } }
                 }
-                let slot = EncodingState.frontSlot(k0, k1, length)
+                let slot = state.frontSlot(k0, k1, length)
                 if let token = state.frontLookup(slot, k0, k1, length) {
                     out.append(token)
                 } else {
@@ -246,19 +246,29 @@ extension Tokenizer {
 struct EncodingState {
     /// Bounds the word cache's memory on inputs with endless distinct pieces.
     static let cacheLimit = 1 << 18
-    static let frontSlots = 16384
-    var cache = ByteStringTable(capacity: 4096)
+    var cache: ByteStringTable
     var cachedTokens: [TokenID] = []
     var parts: [TokenID] = []
     /// Per slot: first 8 key bytes, next 8 key bytes, length << 32 | token (length 0 = empty).
-    var front = [UInt64](repeating: 0, count: 3 * frontSlots)
+    var front: [UInt64]
+    let frontMask: Int
+
+    /// Sized to the input, so that encoding many short strings does not pay for zeroing a
+    /// large cache each call: up to 16384 front slots (384 KiB) for inputs of 1 MiB and more.
+    init(inputLength: Int) {
+        var slots = 64
+        while slots < 16384 && slots * 64 < inputLength { slots <<= 1 }
+        front = [UInt64](repeating: 0, count: 3 * slots)
+        frontMask = slots - 1
+        cache = ByteStringTable(capacity: min(4096, max(16, inputLength / 32)))
+    }
 
     @inline(__always)
-    static func frontSlot(_ k0: UInt64, _ k1: UInt64, _ length: Int) -> Int {
+    func frontSlot(_ k0: UInt64, _ k1: UInt64, _ length: Int) -> Int {
         var h = (k0 &* 0x9E37_79B9_7F4A_7C15) ^ (k1 &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(length)
         h ^= h >> 29
         h = h &* 0xBF58_476D_1CE4_E5B9
-        return Int(truncatingIfNeeded: h >> 32) & (frontSlots - 1)
+        return Int(truncatingIfNeeded: h >> 32) & frontMask
     }
 
     @inline(__always)
