@@ -11,15 +11,24 @@ public enum GradientClipping {
         var sum = 0.0
         for p in parameters {
             p.grad.withUnsafeBufferPointer { g in
-                var partial: Float = 0
-                // Blocks of 1024 in Float, then into the Double total: fast and accurate enough.
+                // Blocks of 1024 in eight Float lanes, then into the Double total: vectorised
+                // (a scalar Float reduction is not) and accurate enough.
+                guard let base = g.baseAddress else { return }
                 var i = 0
                 while i < g.count {
                     let end = min(g.count, i + 1024)
-                    partial = 0
-                    for j in i..<end { partial += g[j] * g[j] }
+                    var lanes = SIMD8<Float>()
+                    while i + 8 <= end {
+                        let x = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+                        lanes += x * x
+                        i += 8
+                    }
+                    var partial = lanes.sum()
+                    while i < end {
+                        partial += base[i] * base[i]
+                        i += 1
+                    }
                     sum += Double(partial)
-                    i = end
                 }
             }
         }
