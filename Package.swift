@@ -34,7 +34,7 @@ let testTargets: [Target] = [
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "TensorCore"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
     .testTarget(name: "ServingTests", dependencies: [
         "Serving", "Models", "Tokenizers",
         .product(name: "Hummingbird", package: "hummingbird"),

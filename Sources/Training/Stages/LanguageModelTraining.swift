@@ -35,11 +35,12 @@ public enum LanguageModelTraining {
 
     /// Trains for `settings.steps` optimizer steps starting at `startStep`, drawing
     /// `settings.accumulationSteps` micro-batches per step from `nextBatch(step, micro)`.
-    /// `afterStep` runs after every step (evaluation, checkpoints); it may throw to stop.
+    /// `afterStep` runs after every step (evaluation, checkpoints) and sees the stepper's state
+    /// (optimizer moments, guard) to save it; it may throw to stop.
     public static func train(
         model: Transformer, settings: OptimizationSettings, startStep: Int = 0, stepper: inout OptimizerStepper,
         stage: String, nextBatch: (_ step: Int, _ micro: Int) -> SequenceBatch,
-        afterStep: ((_ step: Int, _ metrics: inout [String: Double]) throws -> Void)? = nil,
+        afterStep: ((_ step: Int, _ metrics: inout [String: Double], _ stepper: OptimizerStepper) throws -> Void)? = nil,
         progress: ProgressHandler? = nil
     ) throws -> [[String: Double]] {
         var history: [[String: Double]] = []
@@ -54,7 +55,7 @@ public enum LanguageModelTraining {
                 "loss": loss, "lr": Double(outcome.learningRate), "grad_norm": Double(outcome.gradientNorm),
                 "tokens": Double(tokens), "tokens_per_second": Double(micro.reduce(0) { $0 + $1.batchSize * $1.length }) / max(seconds, 1e-9),
             ]
-            try afterStep?(step, &metrics)
+            try afterStep?(step, &metrics, stepper)
             history.append(metrics)
             progress?(StageProgress(stage: stage, step: step + 1, totalSteps: settings.steps, metrics: metrics,
                                     note: outcome.skipped.map { "step \(step + 1) skipped: \($0)" }))
