@@ -10,6 +10,15 @@ struct RLHF: AsyncParsableCommand {
             // One file per subcommand; keep this list in pipeline order.
             TokenizerCommand.self,
             NGramCommand.self,
+            PretrainCommand.self,
+            SFTCommand.self,
+            RewardCommand.self,
+            PPOCommand.self,
+            DPOCommand.self,
+            KTOCommand.self,
+            GRPOCommand.self,
+            GenerateCommand.self,
+            EvalCommand.self,
             DemoCommand.self,
         ]
     )

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Models
+import Tokenizers
+import Training
+
+extension ModelConfig.Family: ExpressibleByArgument {}
+
+/// `rlhf pretrain`: next-token prediction on plain text into a run directory.
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Pretrain a decoder-only transformer on text (.txt files or JSONL with \"text\").",
+        discussion: """
+            Size presets (--config): tiny (d64 L2), small (d128 L4), S (d256 L4 H4, GPT-2's peer config), \
+            M (d384 L6 H6). Every shape option overrides the preset. With --resume the run continues \
+            exactly from its last checkpoint (same data order, optimizer state and schedule).
+            """)
+
+    @Option(parsing: .upToNextOption, help: "Training text: .txt files or JSONL with a \"text\" field.")
+    var data: [String]
+
+    @Option(help: "Tokenizer: a directory with tokenizer.json, a tokenizer.json, or a .tiktoken file.")
+    var tokenizer: String
+
+    @Option(help: "Output run directory.")
+    var out: String
+
+    @Option(help: "Size preset: tiny, small, S, M.")
+    var config = "small"
+
+    @Option(help: "Model family: llama (RMSNorm, RoPE, SwiGLU) or gpt2 (LayerNorm, learned positions, GELU).")
+    var family: ModelConfig.Family = .llama
+    @Option(help: "Transformer layers.") var layers: Int?
+    @Option(help: "Attention heads.") var heads: Int?
+    @Option(name: .customLong("kv-heads"), help: "Key/value heads (grouped-query attention; llama only).") var kvHeads: Int?
+    @Option(help: "Hidden width.") var width: Int?
+    @Option(help: "Context length (tokens).") var context: Int?
+    @Option(help: "Micro-batches accumulated per optimizer step.") var accumulation: Int = 1
+    @Option(name: .customLong("eval-interval"), help: "Held-out evaluation every N steps.") var evalInterval = 100
+    @Option(name: .customLong("checkpoint-interval"), help: "Checkpoint every N steps.") var checkpointInterval = 100
+    @Option(name: .customLong("stop-after"), help: "Stop after this step (the schedule still spans --steps); resume later.")
+    var stopAfter: Int?
+    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @OptionGroup var stage: StageOptions
+
+    static let presets: [String: (width: Int, layers: Int, heads: Int, context: Int)] = [
+        "tiny": (64, 2, 2, 64), "small": (128, 4, 4, 128), "S": (256, 4, 4, 256), "M": (384, 6, 6, 256),
+    ]
+
+    func validate() throws {
+        guard Self.presets[config] != nil else {
+            throw ValidationError("unknown --config \(config); choose one of \(Self.presets.keys.sorted().joined(separator: ", "))")
+        }
+        if accumulation < 1 { throw ValidationError("--accumulation must be at least 1") }
+    }
+
+    func run() throws {
+        let tok = try Tokenizer.load(from: URL(fileURLWithPath: tokenizer))
+        let preset = Self.presets[config]!
+        let run = RunDirectory(path: out)
+        var modelConfig = ModelConfig(
+            family: family, vocabSize: tok.vocabularySize, hiddenSize: width ?? preset.width, layerCount: layers ?? preset.layers,
+            headCount: heads ?? preset.heads, kvHeadCount: kvHeads, contextLength: context ?? preset.context,
+            bosTokenID: tok.specialTokenID(SpecialTokens.endOfText).map(Int.init),
+            eosTokenID: tok.specialTokenID(SpecialTokens.endOfText).map(Int.init))
+        if resume, FileManager.default.fileExists(atPath: run.config.path) {
+            modelConfig = try run.loadConfig()  // the run's own shapes win on resume
+        }
+        try modelConfig.validate()
+
+        var documents: [String] = []
+        for path in data {
+            let loaded = try PretrainDocument.load(from: URL(fileURLWithPath: path), options: stage.loadOptions)
+            for problem in loaded.skipped { StageRun.note("skipped: \(problem)") }
+            documents += loaded.records.map(\.text)
+        }
+        try run.create()
+        try tok.write(to: run.url)
+        var p = Pretraining.Parameters()
+        p.optimization = stage.apply(to: OptimizationSettings(learningRate: 1e-3, steps: 1000, warmupSteps: 50))
+        p.optimization.accumulationSteps = accumulation
+        p.batchSize = stage.batchSize ?? 16
+        p.seed = stage.seed
+        p.evaluationInterval = evalInterval
+        p.checkpointInterval = checkpointInterval
+        p.stopAfterStep = stopAfter
+        let prepared = try Pretraining.prepare(documents: documents, tokenizer: tok, run: run, validationFraction: p.validationFraction)
+        let model = try Transformer(config: modelConfig, seed: p.seed)
+        StageRun.note("pretrain: \(model.parameterCount) parameters, \(prepared.train.count) training tokens, "
+                      + "\(prepared.validation.count) validation tokens → \(run.url.path)")
+        let renderer = ProgressRenderer()
+        let summary = try Pretraining.train(model: model, tokenizer: tok, data: prepared, run: run, parameters: p,
+                                            resume: resume, progress: { renderer.update($0) })
+        renderer.finish()
+        if let from = summary.resumedFrom { StageRun.note("resumed from step \(from)") }
+        print(String(format: "final loss %.4f, validation loss %.4f, validation bits/byte %.4f",
+                     summary.finalLoss, summary.validationLoss, summary.validationBitsPerByte))
+    }
+}
