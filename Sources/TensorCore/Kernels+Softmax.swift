@@ -1,3 +1,5 @@
+import Foundation
+
 extension Kernels {
     /// Row-wise softmax in place over `rows` rows of `n` entries (row stride `stride`), of
     /// `x · scale`.
@@ -29,5 +31,3 @@ extension Kernels {
         return lse
     }
 }
-
-import Foundation

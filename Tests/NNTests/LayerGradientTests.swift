@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Testing
 import TensorCore
@@ -165,5 +166,3 @@ import TensorCore
         }
     }
 }
-
-import Foundation
