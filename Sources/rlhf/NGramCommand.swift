@@ -177,7 +177,7 @@ extension NGramCommand {
         let url = URL(fileURLWithPath: path!)
         let tokenizer = try Tokenizer.load(from: url)
         let encoder = Encoder(vocabSize: tokenizer.vocabularySize, encode: { tokenizer.encode($0) },
-                              decode: { try tokenizer.decodeText($0) })
+                              decode: { String(decoding: try tokenizer.decode($0), as: UTF8.self) })  // lossy: a sample may end mid-character
         return (encoder, ["tokenizer": url.standardizedFileURL.path])
     }
 
