@@ -23,7 +23,7 @@ final class ProgressRenderer: @unchecked Sendable {
         let text = fields.joined(separator: "  ")
         if let note = p.note { line(note) }
         if interactive {
-            FileHandle.standardError.write(Data("\r\u{1B}[2K" + text).utf8)
+            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text).utf8))
             live = true
             if p.step == p.totalSteps { finish() }
         } else if p.step == p.totalSteps || p.step % 10 == 0 || p.step == 1 {

@@ -32,6 +32,8 @@ public struct DemoEvaluator {
         /// Mean reward-model score of the greedy answers (nil without a reward model).
         public var reward: Double?
         public var samples: [String]
+        /// What GRPO is trained on: 1 per correct answer plus 0.2 × partial credit.
+        public var verifierReward: Double { accuracy + 0.2 * quality }
     }
 
     /// Greedy answers to every held-out prompt, verified; scored by `rewardModel` if given.

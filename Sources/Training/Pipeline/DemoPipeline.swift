@@ -43,14 +43,14 @@ public enum DemoPipeline {
             p.layers = 2
             p.heads = 2
             p.contextLength = 64
-            p.pretrainSteps = 120
+            p.pretrainSteps = 300
             p.sftExamples = 1500
             p.sftSteps = 150
             p.rewardPrompts = 120
             p.rewardSteps = 80
             p.ppoSteps = 12
             p.dpoSteps = 30
-            p.grpoSteps = 12
+            p.grpoSteps = 20
             p.evaluationPerTask = 12
             return p
         }
@@ -110,8 +110,8 @@ public enum DemoPipeline {
         let heldOutBatches = windows(heldOutTokens, length: p.contextLength, pad: pad)
         func bitsPerByte(_ model: Transformer) -> Double {
             let e = LanguageModelTraining.evaluate(model: model, batches: heldOutBatches)
-            // Scale the scored tokens' mean loss to every held-out token, then per byte.
-            return e.loss * Double(heldOutTokens.count) / Double(heldOutBytes) / M_LN2
+            // Every held-out token but the first is scored once: nats over the bytes of the text.
+            return e.nats * Double(heldOutTokens.count) / Double(max(e.tokens, 1)) / Double(heldOutBytes) / M_LN2
         }
         report.pretraining.initialBitsPerByte = bitsPerByte(base)
         report.pretraining.history = try LanguageModelTraining.train(
@@ -248,12 +248,25 @@ public enum DemoPipeline {
         return SequenceBatch(rows: (0..<rows).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }, padToken: pad)
     }
 
-    /// Consecutive non-overlapping windows of `length` tokens covering `tokens`.
+    /// Windows of `length` tokens every `length / 2` tokens covering `tokens`; each token is
+    /// scored once, in the window where it has at least `length / 2` tokens of context (except
+    /// at the very start), so the transformer is not judged on context-starved positions.
     static func windows(_ tokens: [Int32], length: Int, pad: Int32, rowsPerBatch: Int = 16) -> [SequenceBatch] {
-        let rows = stride(from: 0, to: tokens.count, by: length).map { Array(tokens[$0..<min($0 + length, tokens.count)]) }
-            .filter { $0.count >= 2 }
-        return stride(from: 0, to: rows.count, by: rowsPerBatch).map {
-            SequenceBatch(rows: Array(rows[$0..<min($0 + rowsPerBatch, rows.count)]), padToken: pad)
+        let stride = max(1, length / 2)
+        var rows: [[Int32]] = [], masks: [[Bool]] = []
+        var start = 0
+        while start + 1 < tokens.count {
+            let row = Array(tokens[start..<min(start + length, tokens.count)])
+            // Token i of the row is scored when it was not scored by the previous window.
+            let firstNew = start == 0 ? 1 : length - stride
+            rows.append(row)
+            masks.append(row.indices.map { $0 >= firstNew })
+            if start + length >= tokens.count { break }
+            start += stride
+        }
+        return Swift.stride(from: 0, to: rows.count, by: rowsPerBatch).map {
+            let end = min($0 + rowsPerBatch, rows.count)
+            return SequenceBatch(rows: Array(rows[$0..<end]), targetMasks: Array(masks[$0..<end]), padToken: pad)
         }
     }
 

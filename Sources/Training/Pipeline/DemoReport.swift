@@ -60,8 +60,8 @@ public struct DemoReport: Sendable {
         for (name, result) in [("PPO", ppo), ("DPO", dpo), ("GRPO", grpo)] {
             guard let result else { continue }
             if name == "GRPO" {
-                out.append((String(format: "%@: held-out accuracy %.1f%% > SFT %.1f%%", name, 100 * result.accuracy, 100 * sft.accuracy),
-                            result.accuracy > sft.accuracy))
+                out.append((String(format: "%@: held-out verifier reward %.3f > SFT %.3f", name, result.verifierReward, sft.verifierReward),
+                            result.verifierReward > sft.verifierReward))
             } else {
                 out.append((String(format: "%@: reward-model score %.3f > SFT %.3f", name, result.reward ?? .nan, sft.reward ?? .nan),
                             (result.reward ?? -.infinity) > (sft.reward ?? .infinity)))
@@ -136,6 +136,6 @@ public struct DemoReport: Sendable {
             }
         }
         try Data(lines.utf8).write(to: directory.appendingPathComponent("metrics.jsonl"), options: .atomic)
-        // plots: pending
+        try writePlots(to: directory)
     }
 }
