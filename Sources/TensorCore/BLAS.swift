@@ -5,7 +5,6 @@ public enum BLAS {
     /// C = alpha · op(A) · op(B) + beta · C, with op(X) = X or Xᵀ; M×N result, inner size K.
     /// `lda`, `ldb`, `ldc` are row strides of the matrices as stored (so a column slice of a
     /// wider matrix is addressed by offsetting the pointer and keeping the full row stride).
-    @inlinable
     public static func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int,
@@ -16,31 +15,89 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        let workers = splitWorkers(work: m * n * k, along: max(m, n))
+        if workers <= 1 {
+            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            return
+        }
+        // Split C into row blocks (or column blocks when it is wider than tall), one
+        // single-threaded sgemm per worker.
+        let byRows = m >= n
+        Parallel.forEach(workers, costPerItem: Int.max / 4) { w in
+            let total = byRows ? m : n
+            let lo = total * w / workers, hi = total * (w + 1) / workers
+            guard lo < hi else { return }
+            if byRows {
+                let aBlock = transposeA ? a + lo : a + lo * lda
+                cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                            Int32(hi - lo), Int32(n), Int32(k), alpha, aBlock, Int32(lda), b, Int32(ldb), beta,
+                            c + lo * ldc, Int32(ldc))
+            } else {
+                let bBlock = transposeB ? b + lo * ldb : b + lo
+                cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                            Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda), bBlock, Int32(ldb), beta,
+                            c + lo, Int32(ldc))
+            }
+        }
     }
 
     /// y = alpha · op(A) · x + beta · y for a row-major M×N matrix A.
-    @inlinable
     public static func gemv(transpose: Bool = false, m: Int, n: Int, alpha: Float = 1,
                             a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
                             beta: Float = 0, y: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
-        cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda),
-                    x, 1, beta, y, 1)
+        // Outputs are rows of A (no transpose) or its columns (transpose); split them.
+        let outputs = transpose ? n : m
+        let workers = splitWorkers(work: m * n * 8, along: outputs)
+        if workers <= 1 {
+            cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda),
+                        x, 1, beta, y, 1)
+            return
+        }
+        Parallel.forEach(workers, costPerItem: Int.max / 4) { w in
+            let lo = outputs * w / workers, hi = outputs * (w + 1) / workers
+            guard lo < hi else { return }
+            if transpose {
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(m), Int32(hi - lo), alpha, a + lo, Int32(lda), x, 1, beta,
+                            y + lo, 1)
+            } else {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(hi - lo), Int32(n), alpha, a + lo * lda, Int32(lda), x, 1,
+                            beta, y + lo, 1)
+            }
+        }
     }
 
-    /// Runs `body` with OpenBLAS limited to one thread, for products issued from inside a
-    /// `Parallel` loop (each worker already owns a core; nested BLAS threads would oversubscribe).
+    /// Products at least this large (multiply–adds) are split over `Parallel`'s workers.
+    static let splitThreshold = 1 << 21
+
+    /// OpenBLAS runs single-threaded; large products are split over `Parallel`'s workers
+    /// instead, so one set of threads serves both BLAS and the fused kernels (OpenBLAS's own
+    /// workers busy-wait between calls and competed with the kernels for the cores).
+    static let configured: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    static func splitWorkers(work: Int, along size: Int) -> Int {
+        _ = configured
+        guard work >= splitThreshold, !Parallel.isWorker else { return 1 }
+        return max(1, min(Parallel.threadCount, size / 16))
+    }
+
+    /// Runs `body`, whose products are issued from inside a `Parallel` loop: each worker
+    /// already owns a core, so they are not split again (kept for call sites' clarity).
     public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = openblas_get_num_threads()
-        if previous != 1 { openblas_set_num_threads(1) }
-        defer { if previous != 1 { openblas_set_num_threads(previous) } }
+        _ = configured
         return try body()
     }
 
-    /// Sets the OpenBLAS thread count (the kernels' own parallelism is `Parallel.threadCount`).
-    public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// Sets the OpenBLAS thread count. By default it is 1 and large products are split over
+    /// `Parallel.threadCount` workers; raising it nests BLAS threads inside those workers.
+    public static func setThreadCount(_ n: Int) {
+        _ = configured
+        openblas_set_num_threads(Int32(max(1, n)))
+    }
 }
 
 extension Tensor {

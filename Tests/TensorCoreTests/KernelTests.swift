@@ -8,9 +8,12 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
 }
 
 @Suite struct KernelTests {
-    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
-    func gemmMatchesNaiveProduct(transposeA: Bool, transposeB: Bool) {
-        let m = 5, n = 7, k = 9
+    /// Small products go to one sgemm; large ones are split into row blocks (tall C) or column
+    /// blocks (wide C) over the workers; every transpose combination in each regime.
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)], [(5, 7, 9), (300, 70, 120), (40, 330, 170)])
+    func gemmMatchesNaiveProduct(transposes: (Bool, Bool), size: (Int, Int, Int)) {
+        let (transposeA, transposeB) = transposes
+        let (m, n, k) = size
         let a = Tensor(shape: transposeA ? [k, m] : [m, k], scalars: random(m * k, seed: 1))
         let b = Tensor(shape: transposeB ? [n, k] : [k, n], scalars: random(k * n, seed: 2))
         var c = Tensor(shape: [m, n], scalars: random(m * n, seed: 3))
@@ -25,8 +28,25 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
                     s += Double(av) * Double(bv)
                 }
                 let want = 2 * s + 0.5 * Double(c0[flat: i * n + j])
-                #expect(abs(Double(c[flat: i * n + j]) - want) < 1e-4)
+                #expect(abs(Double(c[flat: i * n + j]) - want) < 1e-4 * max(1, abs(want)))
             }
+        }
+    }
+
+    @Test(arguments: [false, true], [(6, 5), (700, 900)])
+    func gemvMatchesNaiveProduct(transpose: Bool, size: (Int, Int)) {
+        let (m, n) = size
+        let a = random(m * n, seed: 7), x = random(transpose ? m : n, seed: 8)
+        var y = random(transpose ? n : m, seed: 9)
+        let y0 = y
+        y.withUnsafeMutableBufferPointer { yb in
+            BLAS.gemv(transpose: transpose, m: m, n: n, alpha: 1.5, a: a, lda: n, x: x, beta: 0.5, y: yb.baseAddress!)
+        }
+        for i in 0..<y.count {
+            var s = 0.0
+            for p in 0..<x.count { s += Double(transpose ? a[p * n + i] : a[i * n + p]) * Double(x[p]) }
+            let want = 1.5 * s + 0.5 * Double(y0[i])
+            #expect(abs(Double(y[i]) - want) < 1e-4 * max(1, abs(want)))
         }
     }
 
