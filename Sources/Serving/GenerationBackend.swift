@@ -1,0 +1,55 @@
+/// What the server needs from a language model: a tokenizer, a chat template and batched sampling.
+///
+/// The HTTP layer, the scheduler, the pages and the CLI are written against this protocol, so they
+/// can be tested with the deterministic `ScriptedBackend` and run with `TransformerBackend`.
+/// `generate` is only ever called from the `InferenceEngine`'s worker thread, one call at a time.
+public protocol GenerationBackend: Sendable {
+    /// The name clients pass as `model`.
+    var modelID: String { get }
+    /// Longest prompt + completion, in tokens.
+    var contextLength: Int { get }
+    /// Tokens that end a completion (end of text, end of turn); never shown to the user.
+    var endTokens: Set<Int32> { get }
+    /// Token ids are `0..<vocabularySize`; prompts given as ids are checked against it.
+    var vocabularySize: Int { get }
+
+    func encode(_ text: String) -> [Int32]
+    func decode(_ tokens: [Int32]) -> String
+    /// The prompt for the assistant's next turn: the conversation rendered with the chat template.
+    func chatPrompt(for messages: [ChatTurn]) throws -> [Int32]
+
+    /// Samples continuations of every prompt, batched. `onToken(row, token)` is called for every
+    /// new token (end tokens included); returning false stops that row. Rows stop by themselves at
+    /// an end token or after `maxNewTokens`.
+    func generate(prompts: [[Int32]], sampling: SamplingSettings, maxNewTokens: Int, seed: UInt64,
+                  onToken: @escaping (_ row: Int, _ token: Int32) -> Bool) throws
+}
+
+/// One message of a conversation.
+public struct ChatTurn: Sendable, Equatable, Codable {
+    public enum Role: String, Sendable, Codable, CaseIterable {
+        case system, user, assistant
+    }
+
+    public var role: Role
+    public var content: String
+
+    public init(role: Role, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// How tokens are drawn. Requests with equal settings (and no seed) can share a batch.
+public struct SamplingSettings: Sendable, Hashable {
+    /// 0 means greedy (arg-max).
+    public var temperature: Float
+    public var topP: Float?
+    public var topK: Int?
+
+    public init(temperature: Float = 1, topP: Float? = nil, topK: Int? = nil) {
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+    }
+}

@@ -1,1 +1,0 @@
-// Serving: see ../shared/DESIGN.md for what this target owns.

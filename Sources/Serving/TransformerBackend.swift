@@ -1,0 +1,68 @@
+import Models
+import TensorCore
+import Tokenizers
+
+/// The real model behind the server: a `Transformer` with its byte-level BPE tokenizer and the
+/// ChatML template.
+///
+/// `@unchecked Sendable`: the transformer keeps activation buffers and is not thread-safe, but
+/// the `InferenceEngine` calls `generate` only from its one serial worker queue; every other
+/// member (tokenizer, template, ids) is an immutable value.
+public final class TransformerBackend: GenerationBackend, @unchecked Sendable {
+    public let modelID: String
+    public let contextLength: Int
+    public let endTokens: Set<Int32>
+    public let vocabularySize: Int
+    public let tokenizer: Tokenizer
+    /// Nil for a tokenizer without `<|im_start|>`/`<|im_end|>` (a base model): chats are then
+    /// rendered as a plain `User:`/`Assistant:` transcript.
+    public let template: ChatTemplate?
+    private let model: Transformer
+
+    public init(model: Transformer, tokenizer: Tokenizer, modelID: String) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.modelID = modelID
+        self.contextLength = model.config.contextLength
+        self.vocabularySize = model.config.vocabSize
+        self.template = try? ChatTemplate(tokenizer: tokenizer)
+        var ends = Set<Int32>()
+        if let template { ends.insert(template.endOfTurnID) }
+        if let id = tokenizer.specialTokenID(SpecialTokens.endOfText) { ends.insert(id) }
+        if let id = model.config.eosTokenID { ends.insert(Int32(id)) }
+        self.endTokens = ends
+    }
+
+    public func encode(_ text: String) -> [Int32] { tokenizer.encode(text) }
+
+    public func decode(_ tokens: [Int32]) -> String {
+        // Ids outside the vocabulary cannot come from the model; decode what is valid.
+        let valid = tokens.filter { $0 >= 0 && Int($0) < tokenizer.vocabularySize }
+        let bytes = (try? tokenizer.decode(valid, skipSpecialTokens: true)) ?? []
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public func chatPrompt(for messages: [ChatTurn]) throws -> [Int32] {
+        if let template {
+            return template.renderPrompt(messages.map {
+                ChatMessage(role: ChatMessage.Role(rawValue: $0.role.rawValue) ?? .user, content: $0.content)
+            })
+        }
+        let transcript = messages.map { turn -> String in
+            switch turn.role {
+            case .system: turn.content + "\n\n"
+            case .user: "User: " + turn.content + "\n"
+            case .assistant: "Assistant: " + turn.content + "\n"
+            }
+        }.joined()
+        return encode(transcript + "Assistant:")
+    }
+
+    public func generate(prompts: [[Int32]], sampling: SamplingSettings, maxNewTokens: Int, seed: UInt64,
+                         onToken: @escaping (Int, Int32) -> Bool) throws {
+        var rng = RandomGenerator(seed: seed)
+        let options = SamplingOptions(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP,
+                                      maxNewTokens: maxNewTokens, stopTokens: endTokens)
+        _ = model.generate(prompts: prompts, options: options, rng: &rng, onToken: onToken)
+    }
+}
