@@ -18,6 +18,9 @@ struct RLHF: AsyncParsableCommand {
             KTOCommand.self,
             GRPOCommand.self,
             GenerateCommand.self,
+            ChatCommand.self,
+            ServeCommand.self,
+            FeedbackCommand.self,
             EvalCommand.self,
             DemoCommand.self,
         ]

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Serving
+
+/// `rlhf feedback`: the judgements collected on /label, as training data.
+struct FeedbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "feedback",
+        abstract: "Export or count the judgements collected on the ranking page.",
+        subcommands: [Export.self, Stats.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write judgements as JSONL: rankings (rlhf reward), pairs (rlhf dpo / reward) or sft (rlhf sft).")
+
+        @Option(help: "The feedback database (feedback.sqlite).")
+        var db: String
+
+        @Option(help: "rankings: {prompt, responses, ranking}; pairs: {prompt, chosen, rejected}; sft: {prompt, completion}.")
+        var format: FeedbackExportFormat
+
+        @Option(help: "Output JSONL file.")
+        var output: String
+
+        func validate() throws {
+            guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("no database at \(db)") }
+        }
+
+        func run() async throws {
+            let store = try FeedbackStore(path: db)
+            let count = try await store.export(format: format, to: URL(fileURLWithPath: output))
+            let judgements = try await store.counts().judgements
+            print("wrote \(count) \(format.rawValue) records from \(judgements) judgements to \(output)")
+        }
+    }
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Count judgements, labelers and demonstrations.")
+
+        @Option(help: "The feedback database (feedback.sqlite).")
+        var db: String
+
+        func run() async throws {
+            let counts = try await FeedbackStore(path: db).counts()
+            print("\(counts.judgements) judgements by \(counts.labelers) labelers, \(counts.demonstrations) demonstrations")
+        }
+    }
+}
+
+extension FeedbackExportFormat: ExpressibleByArgument {}
