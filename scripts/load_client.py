@@ -41,7 +41,8 @@ def disconnect_check(url, model, auth):
     """A client that reads one event of a stream and hangs up must stop its generation."""
     parts = urllib.parse.urlsplit(url)
     before = health(url).get("cancelledRows", 0)
-    body = json.dumps({"model": model, "stream": True, "max_tokens": 200,
+    # No max_tokens: the server fills what is left of the context (works for any context length).
+    body = json.dumps({"model": model, "stream": True, "temperature": 1,
                        "messages": [{"role": "user", "content": "tell me a long story"}]}).encode()
     head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
             + "".join(f"{k}: {v}\r\n" for k, v in auth.items())
