@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Models
+import Training
+
+/// `rlhf dpo`: direct preference optimisation (DPO, IPO, ORPO, SimPO) on pairs, no reward model.
+struct DPOCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dpo",
+        abstract: "Direct preference optimisation on {\"prompt\",\"chosen\",\"rejected\"} (rankings expand to all pairs): --loss dpo|ipo|orpo|simpo.")
+
+    enum LossName: String, ExpressibleByArgument, CaseIterable {
+        case dpo, ipo, orpo, simpo
+    }
+
+    @Option(help: "SFT run directory: the policy starts from it and (DPO, IPO) it is the frozen reference.")
+    var model: String
+
+    @Option(help: "Preference pairs or rankings, JSONL.")
+    var data: String
+
+    @Option(help: "Output run directory.")
+    var out: String
+
+    @Option(help: "dpo (sigmoid on the log-ratio margin), ipo (squared, per-token averages), orpo (SFT + odds ratio, no reference), simpo (length-normalised, margin γ, no reference).")
+    var loss: LossName = .dpo
+
+    @Option(help: "β (dpo default 0.1, ipo 0.1, simpo 2.0).")
+    var beta: Double?
+
+    @Option(help: "SimPO target margin γ.")
+    var gamma = 0.5
+
+    @Option(help: "ORPO weight λ of the odds-ratio term.")
+    var lambda = 0.1
+
+    @Option(name: .customLong("label-smoothing"), help: "Conservative DPO/SimPO: assumed probability that a label is flipped.")
+    var labelSmoothing = 0.0
+
+    @OptionGroup var stage: StageOptions
+
+    func validate() throws {
+        if let beta, !(beta > 0) { throw ValidationError("--beta must be positive") }
+        guard gamma >= 0, lambda >= 0 else { throw ValidationError("--gamma and --lambda must not be negative") }
+        guard (0..<0.5).contains(labelSmoothing) else { throw ValidationError("--label-smoothing must be in [0, 0.5)") }
+        if labelSmoothing > 0, loss == .ipo || loss == .orpo { throw ValidationError("--label-smoothing applies to dpo and simpo only") }
+    }
+
+    var objective: PreferenceObjective.Loss {
+        switch loss {
+        case .dpo: .dpo(beta: beta ?? 0.1, labelSmoothing: labelSmoothing)
+        case .ipo: .ipo(beta: beta ?? 0.1)
+        case .orpo: .orpo(lambda: lambda)
+        case .simpo: .simpo(beta: beta ?? 2.0, gamma: gamma, labelSmoothing: labelSmoothing)
+        }
+    }
+
+    func run() throws {
+        let sft = try StageRun.load(model, role: "SFT")
+        let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
+        let rows = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
+        try StageRun.report(rows, file: self.data, what: "preference pairs")
+        let pairs = StageData.preferencePairs(rows.rows)
+
+        var parameters = PreferenceTraining.Parameters()
+        parameters.loss = objective
+        parameters.optimization = stage.apply(to: parameters.optimization)
+        parameters.pairsPerStep = stage.batchSize ?? parameters.pairsPerStep
+        parameters.seed = stage.seed
+
+        let (directory, log) = try StageRun.prepareOutput(out)
+        let reference = objective.needsReference ? try sft.model.copy() : nil
+        let renderer = ProgressRenderer()
+        let history = try PreferenceTraining.train(policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
+                                                   parameters: parameters, progress: StageRun.progress(renderer, log))
+        renderer.finish()
+        try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()
+        let tail = history.suffix(max(1, history.count / 5))
+        func mean(_ key: String) -> Double? {
+            let values = tail.compactMap { $0[key] }
+            return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        }
+        print("\(loss.rawValue): \(pairs.count) pairs from \(rows.rows.count) records (\(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])), last-fifth reward accuracy \(StageRun.format(mean("reward_accuracy"), 3)), margin \(StageRun.format(mean("reward_margin"))); wrote \(directory.url.path)")
+    }
+}

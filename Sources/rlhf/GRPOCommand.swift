@@ -1,0 +1,98 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Models
+import Training
+
+/// `rlhf grpo`: group-relative policy optimisation with a built-in verifier.
+struct GRPOCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grpo",
+        abstract: "GRPO with a verifier: reward 1 when the answer equals the record's \"answer\" (trimmed), else 0; built-in demo tasks are checked by the demo verifier.")
+
+    @Option(help: "SFT run directory: the policy starts from it and it is the frozen reference.")
+    var model: String
+
+    @Option(help: "Prompts, JSONL {\"prompt\"[, \"answer\"]}.")
+    var prompts: String
+
+    @Option(help: "Output run directory.")
+    var out: String
+
+    @Option(name: .customLong("group-size"), help: "Completions sampled per prompt (advantages are relative to the group).")
+    var groupSize = 8
+
+    @Option(name: .customLong("max-new-tokens"), help: "Longest completion.")
+    var maxNewTokens = 32
+
+    @Option(help: "Sampling temperature.")
+    var temperature: Float = 1
+
+    @Option(name: .customLong("kl-coef"), help: "β of the k3 KL penalty to the reference (0: none).")
+    var klCoef = 0.04
+
+    @Option(help: "Updates per generation batch (with 1 the clip is inactive).")
+    var epochs = 1
+
+    @OptionGroup var stage: StageOptions
+
+    func validate() throws {
+        guard groupSize >= 2 else { throw ValidationError("--group-size must be at least 2") }
+        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be positive") }
+        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be positive") }
+        guard klCoef >= 0 else { throw ValidationError("--kl-coef must not be negative") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be positive") }
+    }
+
+    func run() throws {
+        let sft = try StageRun.load(model, role: "SFT")
+        let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
+        let rows = try data.prompts(from: StageRun.url(prompts), maxNewTokens: maxNewTokens, options: stage.loadOptions)
+        try StageRun.report(rows, file: prompts, what: "prompts")
+        // Every prompt needs a verifier before anything is trained.
+        for (row, line) in zip(rows.rows, rows.lines) where row.record.answer == nil && DemoTasks.task(of: row.record.prompt) == nil {
+            throw DatasetError(file: prompts, line: line, field: "answer",
+                               reason: "missing field: GRPO needs a verifier, and this prompt is not a built-in demo task (add \"answer\")")
+        }
+        let records = rows.rows.map(\.record)
+
+        var parameters = GRPO.Parameters()
+        parameters.steps = stage.steps ?? parameters.steps
+        parameters.optimization = stage.apply(to: parameters.optimization)
+        parameters.promptsPerStep = stage.batchSize ?? parameters.promptsPerStep
+        parameters.groupSize = groupSize
+        parameters.maxNewTokens = maxNewTokens
+        parameters.temperature = temperature
+        parameters.klCoefficient = klCoef
+        parameters.epochs = epochs
+        parameters.seed = stage.seed
+        parameters.optimization.warmupSteps = stage.warmup ?? 0
+
+        let (directory, log) = try StageRun.prepareOutput(out)
+        let reference = try sft.model.copy()
+        let renderer = ProgressRenderer()
+        let history = try GRPO.train(
+            policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn,
+            padToken: data.padToken, parameters: parameters,
+            reward: { i, generation in GRPOCommand.verify(records[i], response: data.text(of: generation.tokens)) },
+            progress: StageRun.progress(renderer, log))
+        renderer.finish()
+        try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()
+        let n = max(1, history.count / 5)
+        func mean(_ part: ArraySlice<[String: Double]>) -> Double? {
+            let values = part.compactMap { $0["reward"] }
+            return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        }
+        print("grpo: \(records.count) prompts (\(rows.skippedCount) skipped), \(history.count) steps × \(parameters.promptsPerStep) prompts × \(groupSize) samples; verifier reward \(StageRun.format(mean(history.prefix(n)), 3)) → \(StageRun.format(mean(history.suffix(n)), 3)) (first/last fifth); wrote \(directory.url.path)")
+    }
+
+    /// 1 when the response matches the record's answer (both trimmed); without an answer, the
+    /// demo verifier's correctness for a built-in task.
+    static func verify(_ record: PromptRecord, response: String) -> Double {
+        let trimmed = response.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let answer = record.answer {
+            return trimmed == answer.trimmingCharacters(in: .whitespacesAndNewlines) ? 1 : 0
+        }
+        return DemoVerifier.score(prompt: record.prompt, response: response)?.correct == true ? 1 : 0
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Models
+import TensorCore
+import Tokenizers
+import Training
+
+/// `rlhf generate`: sample continuations (or chat answers) of one or more prompts, batched.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate from a run directory: continue text, or answer as the assistant with --chat (several prompts are batched).")
+
+    @Option(help: "Run directory.")
+    var model: String
+
+    @Option(parsing: .upToNextOption, help: "Prompt text(s).")
+    var prompt: [String]
+
+    @Flag(help: "Render each prompt as a user message and generate the assistant's answer (stops at <|im_end|>).")
+    var chat = false
+
+    @Option(help: "Sampling temperature (0 = greedy).")
+    var temperature: Float = 0.8
+
+    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.")
+    var topK: Int?
+
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling: the smallest set of tokens with this much probability.")
+    var topP: Float?
+
+    @Option(name: .customLong("max-tokens"), help: "Most new tokens per prompt.")
+    var maxTokens = 64
+
+    @Option(help: "Stop when the output contains this text (a special token such as <|endoftext|> stops on its id); repeatable.")
+    var stop: [String] = []
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard !prompt.isEmpty else { throw ValidationError("give at least one --prompt") }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be positive") }
+        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be positive") }
+        guard stop.allSatisfy({ !$0.isEmpty }) else { throw ValidationError("--stop must not be empty") }
+    }
+
+    func run() throws {
+        let run = try StageRun.load(model, role: "model")
+        let tokenizer = run.tokenizer
+        let template = chat ? try ChatTemplate(tokenizer: tokenizer) : nil
+        let prompts = prompt.map { text in
+            template?.renderPrompt([ChatMessage(role: .user, content: text)]) ?? tokenizer.encode(text)
+        }
+        let context = run.model.config.contextLength
+        for (i, p) in prompts.enumerated() where p.count >= context {
+            StageRun.note("warning: prompt \(i + 1) is \(p.count) tokens; only its last \(context - 1) fit the context of \(context)")
+        }
+        var stopTokens = Set(stop.compactMap { tokenizer.specialTokenID($0) })
+        if let template { stopTokens.insert(template.endOfTurnID) }
+        let stopTexts = stop.filter { tokenizer.specialTokenID($0) == nil }.map { Array($0.utf8) }
+
+        let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP, maxNewTokens: maxTokens,
+                                      stopTokens: stopTokens)
+        var rng = RandomGenerator(seed: seed)
+        // Text stops: decode each row as it grows and stop it once a stop text appears.
+        var sofar = [[Int32]](repeating: [], count: prompts.count)
+        let onToken: ((Int, Int32) -> Bool)? = stopTexts.isEmpty ? nil : { row, token in
+            sofar[row].append(token)
+            let bytes = (try? tokenizer.decode(sofar[row], skipSpecialTokens: true)) ?? []
+            return !stopTexts.contains { bytes.firstRange(of: $0) != nil }
+        }
+        let started = Date()
+        let generations = run.model.generate(prompts: prompts, options: options, rng: &rng, onToken: onToken)
+        let seconds = Date().timeIntervalSince(started)
+
+        for (i, g) in generations.enumerated() {
+            var bytes = try tokenizer.decode(g.tokens.filter { !stopTokens.contains($0) }, skipSpecialTokens: chat)
+            var reason = g.finished ? "stop token" : g.tokens.count >= maxTokens ? "max tokens" : "context full"
+            // Cut at the first stop text (it is not part of the answer).
+            if let cut = stopTexts.compactMap({ bytes.firstRange(of: $0)?.lowerBound }).min() {
+                bytes.removeSubrange(cut...)
+                reason = "stop text"
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            if prompts.count > 1 { print("--- [\(i + 1)] \(prompt[i])") }
+            print(chat ? text : prompt[i] + text)
+            StageRun.note("[\(i + 1)] \(g.tokens.count) tokens, ended by \(reason)")
+        }
+        let total = generations.reduce(0) { $0 + $1.tokens.count }
+        StageRun.note(String(format: "generated %d tokens for %d prompt(s) in %.2f s (%.0f tokens/s)", total, prompts.count, seconds,
+                             Double(total) / max(seconds, 1e-9)))
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Models
+import Training
+
+/// `rlhf kto`: KTO on unpaired judgements (desirable or not), with its reference-point KL estimate.
+struct KTOCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kto",
+        abstract: "KTO on {\"prompt\",\"completion\",\"label\": true/false} JSONL, the SFT model as frozen reference.")
+
+    @Option(help: "SFT run directory: the policy starts from it and it is the frozen reference.")
+    var model: String
+
+    @Option(help: "Labelled completions, JSONL.")
+    var data: String
+
+    @Option(help: "Output run directory.")
+    var out: String
+
+    @Option(help: "β: scale of the implied reward.")
+    var beta = 0.1
+
+    @Option(name: .customLong("desirable-weight"), help: "Weight of desirable examples (raise it when they are rarer).")
+    var desirableWeight = 1.0
+
+    @Option(name: .customLong("undesirable-weight"), help: "Weight of undesirable examples.")
+    var undesirableWeight = 1.0
+
+    @OptionGroup var stage: StageOptions
+
+    func validate() throws {
+        guard beta > 0 else { throw ValidationError("--beta must be positive") }
+        guard desirableWeight > 0, undesirableWeight > 0 else { throw ValidationError("the weights must be positive") }
+        if let b = stage.batchSize, b < 2 { throw ValidationError("--batch-size must be at least 2 (the reference point uses mismatched pairs)") }
+    }
+
+    func run() throws {
+        let sft = try StageRun.load(model, role: "SFT")
+        let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
+        let rows = try data.ktoExamples(from: StageRun.url(self.data), options: stage.loadOptions)
+        try StageRun.report(rows, file: self.data, what: "examples")
+        guard rows.rows.count >= 2 else { throw CommandError("\(self.data): KTO needs at least 2 examples") }
+
+        var parameters = KTOTraining.Parameters()
+        parameters.beta = beta
+        parameters.desirableWeight = desirableWeight
+        parameters.undesirableWeight = undesirableWeight
+        parameters.optimization = stage.apply(to: parameters.optimization)
+        parameters.examplesPerStep = stage.batchSize ?? parameters.examplesPerStep
+        parameters.seed = stage.seed
+
+        let (directory, log) = try StageRun.prepareOutput(out)
+        let reference = try sft.model.copy()
+        let renderer = ProgressRenderer()
+        let history = try KTOTraining.train(policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
+                                            parameters: parameters, progress: StageRun.progress(renderer, log))
+        renderer.finish()
+        try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()
+        let desirable = rows.rows.filter(\.desirable).count
+        print("kto: \(rows.rows.count) examples (\(desirable) desirable, \(rows.rows.count - desirable) undesirable, \(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])), last KL estimate \(StageRun.format(history.last?["kl"])); wrote \(directory.url.path)")
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Models
+import TensorCore
+import Training
+
+extension KLEstimator: ExpressibleByArgument {}
+
+/// `rlhf ppo`: RLHF against a reward model, with a KL penalty to the frozen SFT model.
+struct PPOCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ppo",
+        abstract: "PPO against a reward model: policy from SFT, value model from the reward model, frozen SFT reference, optional pretraining mix (ptx).")
+
+    @Option(help: "SFT run directory: the policy starts from it and it is the frozen reference.")
+    var policy: String
+
+    @Option(help: "Reward-model run directory (with score.weight): frozen scorer and the value model's start.")
+    var reward: String
+
+    @Option(help: "Prompts, JSONL {\"prompt\"}.")
+    var prompts: String
+
+    @Option(help: "Output run directory (the trained policy).")
+    var out: String
+
+    @Option(name: .customLong("kl-coef"), help: "β of the per-token KL penalty to the reference.")
+    var klCoef: Double?
+
+    @Option(name: .customLong("target-kl"), help: "Adapt β toward this KL per sequence (adaptive controller); default fixed β.")
+    var targetKL: Double?
+
+    @Option(name: .customLong("kl-estimator"), help: "Per-token KL estimator: k1 (log-ratio) or k3 (never negative).")
+    var klEstimator: KLEstimator = .k1
+
+    @Option(help: "Minibatch passes over each rollout batch.")
+    var epochs: Int?
+
+    @Option(name: .customLong("rollout-batch"), help: "Prompts sampled per rollout batch (default: --batch-size or 16).")
+    var rolloutBatch: Int?
+
+    @Option(help: "Rollouts per optimizer step.")
+    var minibatch: Int?
+
+    @Option(name: .customLong("max-new-tokens"), help: "Longest completion; completions that never end are penalised.")
+    var maxNewTokens = 32
+
+    @Option(help: "Sampling temperature (every log-prob is taken at the same temperature).")
+    var temperature: Float = 1
+
+    @Option(name: .customLong("ptx-coef"), help: "PPO-ptx: weight of the pretraining loss on --ptx-data (0: off).")
+    var ptxCoef = 0.0
+
+    @Option(name: .customLong("ptx-data"), help: "Plain text (.txt, or .jsonl {\"text\"}) for PPO-ptx.")
+    var ptxData: String?
+
+    @Option(name: .customLong("value-lr"), help: "Value-model learning rate (default: the policy's --lr).")
+    var valueLR: Float?
+
+    @OptionGroup var stage: StageOptions
+
+    func validate() throws {
+        if let klCoef, !(klCoef >= 0) { throw ValidationError("--kl-coef must not be negative") }
+        if let targetKL, !(targetKL > 0) { throw ValidationError("--target-kl must be positive") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be positive") }
+        if let rolloutBatch, rolloutBatch < 1 { throw ValidationError("--rollout-batch must be positive") }
+        if let minibatch, minibatch < 1 { throw ValidationError("--minibatch must be positive") }
+        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be positive") }
+        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be positive (PPO samples)") }
+        guard ptxCoef >= 0 else { throw ValidationError("--ptx-coef must not be negative") }
+        if ptxCoef > 0, ptxData == nil { throw ValidationError("--ptx-coef needs --ptx-data FILE") }
+    }
+
+    func run() throws {
+        let sft = try StageRun.load(policy, role: "policy (SFT)")
+        let rm = try StageRun.load(reward, scoreHead: true, role: "reward-model")
+        guard rm.tokenizer == sft.tokenizer else {
+            throw CommandError("the reward model \(reward) and the policy \(policy) use different tokenizers: the reward model cannot score the policy's tokens")
+        }
+        let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
+        let rows = try data.prompts(from: StageRun.url(prompts), maxNewTokens: maxNewTokens, options: stage.loadOptions)
+        try StageRun.report(rows, file: prompts, what: "prompts")
+        guard rows.rows.allSatisfy({ $0.tokens.count + maxNewTokens <= rm.model.config.contextLength }) else {
+            throw CommandError("the reward model's context (\(rm.model.config.contextLength)) is shorter than prompt + --max-new-tokens")
+        }
+
+        var p = PPO.Parameters()
+        let given = stage.apply(to: p.policyOptimization)
+        p.steps = stage.steps ?? p.steps
+        p.policyOptimization = given
+        p.valueOptimization = stage.apply(to: p.valueOptimization)
+        if let valueLR { p.valueOptimization.learningRate = valueLR }
+        p.promptsPerStep = rolloutBatch ?? stage.batchSize ?? p.promptsPerStep
+        p.miniBatchSize = min(minibatch ?? p.miniBatchSize, p.promptsPerStep)
+        p.epochs = epochs ?? p.epochs
+        p.maxNewTokens = maxNewTokens
+        p.temperature = temperature
+        p.klCoefficient = klCoef ?? p.klCoefficient
+        p.targetKL = targetKL
+        p.klEstimator = klEstimator
+        p.ptxCoefficient = ptxCoef
+        p.seed = stage.seed
+        // Schedules run over optimizer steps (PPO sets their count); warmup counts in those.
+        p.policyOptimization.warmupSteps = stage.warmup ?? 0
+        p.valueOptimization.warmupSteps = stage.warmup ?? 0
+
+        var ptxSource: (() -> SequenceBatch)?
+        var ptxTokens = 0
+        if ptxCoef > 0, let ptxData {
+            let documents = try PretrainDocument.load(from: StageRun.url(ptxData), options: stage.loadOptions)
+            for problem in documents.skipped { StageRun.note("skipped: \(problem)") }
+            let windows = TextWindows(documents: documents.records.map(\.text), tokenizer: sft.tokenizer, padToken: data.padToken)
+            guard windows.tokens.count >= 2 else { throw CommandError("\(ptxData): no text for PPO-ptx") }
+            ptxTokens = windows.tokens.count
+            var rng = RandomGenerator(seed: stage.seed ^ 0x97F)
+            let rowsPerBatch = p.miniBatchSize, length = sft.model.config.contextLength
+            ptxSource = { windows.randomBatch(rows: rowsPerBatch, length: length, rng: &rng) }
+        }
+
+        let (directory, log) = try StageRun.prepareOutput(out)
+        let reference = try sft.model.copy()
+        guard let rewardModel = rm.scalarModel else { throw CommandError("\(reward) has no score head") }
+        let models = PPO.Models(policy: sft.model, reference: reference, reward: rewardModel, value: try rewardModel.copy())
+        let renderer = ProgressRenderer()
+        let history = try PPO.train(models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
+                                    parameters: p, pretrainingBatch: ptxSource, progress: StageRun.progress(renderer, log))
+        renderer.finish()
+        try ModelRun(directory: directory, model: models.policy, tokenizer: sft.tokenizer).save()
+        let first = history.prefix(max(1, history.count / 5)), last = history.suffix(max(1, history.count / 5))
+        func mean(_ part: ArraySlice<[String: Double]>, _ key: String) -> Double? {
+            let values = part.compactMap { $0[key] }
+            return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        }
+        let ptx = ptxCoef > 0 ? ", ptx on \(ptxTokens) tokens (coef \(ptxCoef))" : ""
+        print("ppo: \(rows.rows.count) prompts (\(rows.skippedCount) skipped), \(history.count) rollout batches of \(p.promptsPerStep); reward \(StageRun.format(mean(first, "reward"))) → \(StageRun.format(mean(last, "reward"))) (first/last fifth), KL \(StageRun.format(mean(last, "kl"))) (\(klEstimator.rawValue), β \(StageRun.format(history.last?["kl_coefficient"]))), unfinished \(StageRun.format(mean(last, "unfinished_fraction"), 2))\(ptx); wrote \(directory.url.path)")
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Models
+import Training
+
+/// `rlhf sft`: supervised fine-tuning on demonstrations, loss on the assistant's tokens only.
+struct SFTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "Supervised fine-tuning on {\"prompt\",\"completion\"} or {\"messages\":[…]} JSONL (loss on assistant tokens only).")
+
+    @Option(help: "Base run directory (config.json, model.safetensors, tokenizer.json).")
+    var model: String
+
+    @Option(help: "Demonstrations, JSONL.")
+    var data: String
+
+    @Option(help: "Output run directory.")
+    var out: String
+
+    @Flag(help: "Pack several conversations per row (documents cannot attend to each other; positions restart).")
+    var packing = false
+
+    @OptionGroup var stage: StageOptions
+
+    func run() throws {
+        let base = try StageRun.load(model, role: "base")
+        let data = try StageData(tokenizer: base.tokenizer, contextLength: base.model.config.contextLength)
+        let rows = try data.sftExamples(from: StageRun.url(self.data), options: stage.loadOptions)
+        try StageRun.report(rows, file: self.data, what: "demonstrations")
+
+        var parameters = SupervisedFineTuning.Parameters()
+        parameters.optimization = stage.apply(to: parameters.optimization)
+        parameters.batchSize = stage.batchSize ?? parameters.batchSize
+        parameters.packing = packing
+        parameters.seed = stage.seed
+
+        let (directory, log) = try StageRun.prepareOutput(out)
+        let renderer = ProgressRenderer()
+        let history = try SupervisedFineTuning.train(model: base.model, examples: rows.rows, padToken: data.padToken,
+                                                     parameters: parameters, progress: StageRun.progress(renderer, log))
+        renderer.finish()
+        try ModelRun(directory: directory, model: base.model, tokenizer: base.tokenizer).save()
+        let targets = rows.rows.reduce(0) { $0 + $1.lossMask.filter { $0 }.count }
+        print("sft: \(rows.rows.count) examples (\(targets) target tokens, \(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])); wrote \(directory.url.path)")
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Models
+import Tokenizers
+import Training
+
+extension OptimizationSettings.OptimizerKind: ExpressibleByArgument {}
+extension LearningRateSchedule.Decay: ExpressibleByArgument {}
+
+/// Optimisation options shared by every training stage. Each is optional: a stage keeps its
+/// own default for what is not given.
+struct StageOptions: ParsableArguments {
+    @Option(help: "Optimizer steps (PPO/GRPO: rollout batches).")
+    var steps: Int?
+
+    @Option(help: "Peak learning rate.")
+    var lr: Float?
+
+    @Option(help: "Linear warmup steps.")
+    var warmup: Int?
+
+    @Option(help: "Learning-rate decay after warmup: \(LearningRateSchedule.Decay.allCases.map(\.rawValue).joined(separator: "|")).")
+    var schedule: LearningRateSchedule.Decay?
+
+    @Option(help: "Optimizer: \(OptimizationSettings.OptimizerKind.allCases.map(\.rawValue).joined(separator: "|")).")
+    var optimizer: OptimizationSettings.OptimizerKind?
+
+    @Option(name: .customLong("weight-decay"), help: "Decoupled weight decay (adamw; never on norms and biases).")
+    var weightDecay: Float?
+
+    @Option(help: "Global gradient-norm clip (0 disables).")
+    var clip: Float?
+
+    @Option(name: .customLong("batch-size"), help: "Examples (prompts, pairs, comparisons) per optimizer step.")
+    var batchSize: Int?
+
+    @Option(help: "Random seed (data order, sampling).")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Skip bad records (each reported with file, line and field, and counted) instead of stopping at the first.")
+    var lenient = false
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be positive") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
+        if let warmup, warmup < 0 { throw ValidationError("--warmup must not be negative") }
+        if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
+        if let clip, !(clip >= 0) { throw ValidationError("--clip must not be negative") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be positive") }
+    }
+
+    var loadOptions: LoadOptions { LoadOptions(lenient: lenient) }
+
+    /// `settings` with every option that was given applied.
+    func apply(to settings: OptimizationSettings) -> OptimizationSettings {
+        var s = settings
+        if let steps { s.steps = steps }
+        if let lr { s.learningRate = lr }
+        if let warmup { s.warmupSteps = warmup }
+        if let schedule { s.decay = schedule }
+        if let optimizer { s.optimizer = optimizer }
+        if let weightDecay { s.weightDecay = weightDecay }
+        if let clip { s.gradientClip = clip > 0 ? clip : nil }
+        s.warmupSteps = min(s.warmupSteps, max(0, s.steps - 1))
+        return s
+    }
+}
+
+/// What every stage command does around its library call: load runs, report skipped records,
+/// render progress, log metrics, save the output run.
+enum StageRun {
+    static func url(_ path: String) -> URL { URL(fileURLWithPath: path) }
+
+    static func load(_ path: String, scoreHead: Bool = false, role: String) throws -> ModelRun {
+        do { return try ModelRun.load(RunDirectory(path: path), scoreHead: scoreHead) } catch {
+            throw CommandError("cannot load the \(role) run \(path): \(error)")
+        }
+    }
+
+    /// Prints each skipped record and fails when nothing is left.
+    static func report<Row>(_ rows: StageRows<Row>, file: String, what: String) throws {
+        for problem in rows.skipped { note("skipped: \(problem)") }
+        if rows.skippedCount > 0 { note("\(file): skipped \(rows.skippedCount) bad record(s), kept \(rows.rows.count)") }
+        guard !rows.rows.isEmpty else { throw CommandError("\(file): no usable \(what)") }
+    }
+
+    static func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+    /// Creates the output directory and a fresh metrics.jsonl in it.
+    static func prepareOutput(_ path: String) throws -> (RunDirectory, MetricsLog) {
+        let directory = RunDirectory(path: path)
+        try directory.create()
+        try? FileManager.default.removeItem(at: directory.metrics)
+        return (directory, try MetricsLog(url: directory.metrics))
+    }
+
+    /// A progress handler that draws the progress line and logs every step's metrics.
+    static func progress(_ renderer: ProgressRenderer, _ log: MetricsLog) -> ProgressHandler {
+        { p in
+            renderer.update(p)
+            do { try log.append(step: p.step, metrics: p.metrics) } catch {
+                renderer.line("warning: metrics not logged: \(error)")
+            }
+        }
+    }
+
+    static func format(_ value: Double?, _ digits: Int = 4) -> String {
+        guard let value else { return "–" }
+        return String(format: "%.\(digits)f", value)
+    }
+}
+
+/// A failure while running a command (as opposed to bad arguments): printed without the usage text.
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
