@@ -77,6 +77,9 @@ struct EvalCommand: ParsableCommand {
         print("")
         print("tokens: \(whole.tokens) scored (whole), \(heldOut.tokens) (last 10%); bits/byte = total nats / raw UTF-8 bytes / ln 2")
         print("note: the model may have been trained on this text; only the baseline's split is known to be held out")
+        if !baseline.natsPerToken.isFinite {
+            print("note: the baseline is infinite: the last 10% has a token the first 90% never contains (too little text for counting)")
+        }
     }
 
     private func pad(_ s: String, _ width: Int) -> String {

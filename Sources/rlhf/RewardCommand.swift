@@ -71,9 +71,6 @@ struct RewardCommand: ParsableCommand {
         let summary = try RewardModelTraining.train(model: rewardModel, comparisons: train, heldOut: heldOut, padToken: data.padToken,
                                                     parameters: parameters, progress: StageRun.progress(renderer, log))
         renderer.finish()
-        if !heldOut.isEmpty {
-            try log.append(step: parameters.optimization.steps, ["final_heldout_accuracy": .number(summary.heldOutAccuracy)])
-        }
         try ModelRun(directory: directory, model: rewardModel.trunk, tokenizer: sft.tokenizer, scoreHead: rewardModel.head).save()
         let pairs = train.reduce(0) { $0 + $1.ranking.count * ($1.ranking.count - 1) / 2 }
         let accuracy = heldOut.isEmpty ? "no held-out data"
