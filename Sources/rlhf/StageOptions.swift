@@ -11,7 +11,7 @@ extension LearningRateSchedule.Decay: ExpressibleByArgument {}
 /// Optimisation options shared by every training stage. Each is optional: a stage keeps its
 /// own default for what is not given.
 struct StageOptions: ParsableArguments {
-    @Option(help: "Optimizer steps (PPO/GRPO: rollout batches).")
+    @Option(help: "Optimizer steps (PPO/GRPO: rollout batches). Unset options keep the stage's defaults.")
     var steps: Int?
 
     @Option(help: "Peak learning rate.")
@@ -20,10 +20,10 @@ struct StageOptions: ParsableArguments {
     @Option(help: "Linear warmup steps.")
     var warmup: Int?
 
-    @Option(help: "Learning-rate decay after warmup: \(LearningRateSchedule.Decay.allCases.map(\.rawValue).joined(separator: "|")).")
+    @Option(help: "Learning-rate decay after warmup.")
     var schedule: LearningRateSchedule.Decay?
 
-    @Option(help: "Optimizer: \(OptimizationSettings.OptimizerKind.allCases.map(\.rawValue).joined(separator: "|")).")
+    @Option(help: "Optimizer (momentum and nesterov are SGD with momentum).")
     var optimizer: OptimizationSettings.OptimizerKind?
 
     @Option(name: .customLong("weight-decay"), help: "Decoupled weight decay (adamw; never on norms and biases).")
