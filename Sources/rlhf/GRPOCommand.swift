@@ -50,10 +50,7 @@ struct GRPOCommand: ParsableCommand {
         let rows = try data.prompts(from: StageRun.url(prompts), maxNewTokens: maxNewTokens, options: stage.loadOptions)
         try StageRun.report(rows, file: prompts, what: "prompts")
         // Every prompt needs a verifier before anything is trained.
-        for (row, line) in zip(rows.rows, rows.lines) where row.record.answer == nil && DemoTasks.task(of: row.record.prompt) == nil {
-            throw DatasetError(file: prompts, line: line, field: "answer",
-                               reason: "missing field: GRPO needs a verifier, and this prompt is not a built-in demo task (add \"answer\")")
-        }
+        try StageData.requireVerifier(rows, file: prompts)
         let records = rows.rows.map(\.record)
 
         var parameters = GRPO.Parameters()
@@ -74,7 +71,7 @@ struct GRPOCommand: ParsableCommand {
         let history = try GRPO.train(
             policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn,
             padToken: data.padToken, parameters: parameters,
-            reward: { i, generation in GRPOCommand.verify(records[i], response: data.text(of: generation.tokens)) },
+            reward: { i, generation in StageData.verifierReward(records[i], response: data.text(of: generation.tokens)) ?? 0 },
             progress: StageRun.progress(renderer, log))
         renderer.finish()
         try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()
@@ -84,15 +81,5 @@ struct GRPOCommand: ParsableCommand {
             return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
         }
         print("grpo: \(records.count) prompts (\(rows.skippedCount) skipped), \(history.count) steps × \(parameters.promptsPerStep) prompts × \(groupSize) samples; verifier reward \(StageRun.format(mean(history.prefix(n)), 3)) → \(StageRun.format(mean(history.suffix(n)), 3)) (first/last fifth); wrote \(directory.url.path)")
-    }
-
-    /// 1 when the response matches the record's answer (both trimmed); without an answer, the
-    /// demo verifier's correctness for a built-in task.
-    static func verify(_ record: PromptRecord, response: String) -> Double {
-        let trimmed = response.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let answer = record.answer {
-            return trimmed == answer.trimmingCharacters(in: .whitespacesAndNewlines) ? 1 : 0
-        }
-        return DemoVerifier.score(prompt: record.prompt, response: response)?.correct == true ? 1 : 0
     }
 }

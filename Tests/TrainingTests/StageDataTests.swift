@@ -170,3 +170,18 @@ enum StageDataFixture {
     let random = windows.randomBatch(rows: 4, length: 6, rng: &rng)
     #expect(random.batchSize == 4 && random.length == 6 && random.targetCount == 20)
 }
+
+@Test func grpoVerifierUsesTheAnswerThenTheDemoVerifier() throws {
+    // With an answer: exact match after trimming.
+    #expect(StageData.verifierReward(PromptRecord(prompt: "Tell me x", answer: " 42 "), response: "42\n") == 1)
+    #expect(StageData.verifierReward(PromptRecord(prompt: "Tell me x", answer: "42"), response: "42.") == 0)
+    // Without one: the demo verifier for built-in tasks, nil (no verifier) otherwise.
+    #expect(StageData.verifierReward(PromptRecord(prompt: "What is 3 plus 4?"), response: "7") == 1)
+    #expect(StageData.verifierReward(PromptRecord(prompt: "What is 3 plus 4?"), response: "8") == 0)
+    #expect(StageData.verifierReward(PromptRecord(prompt: "Tell me a story"), response: "once") == nil)
+    let d = StageDataFixture.data()
+    let url = StageDataFixture.file([#"{"prompt": "What is 1 plus 1?"}"#, "", #"{"prompt": "Tell me a story"}"#])
+    let rows = try d.prompts(from: url, maxNewTokens: 8)
+    let e = try #require(StageDataFixture.error { try StageData.requireVerifier(rows, file: url.path) })
+    #expect(e.line == 3 && e.field == "answer" && e.reason.contains("not a built-in demo task"))
+}
