@@ -64,8 +64,10 @@ public struct DemoEvaluator {
             var total = 0.0
             for start in stride(from: 0, to: prompts.count, by: chunk) {
                 let idx = Array(start..<min(start + chunk, prompts.count))
-                let rows = idx.map { prompts[$0] + (generations[$0].tokens.isEmpty ? [template.endOfTurnID] : generations[$0].tokens) }
-                let scores = rewardModel.sequenceScores(SequenceBatch(rows: rows, padToken: padToken))
+                let batch = SequenceBatch(prompts: idx.map { prompts[$0] },
+                                          completions: idx.map { generations[$0].completion(endOfTurn: template.endOfTurnID) },
+                                          padToken: padToken)
+                let scores = rewardModel.sequenceScores(batch)
                 total += scores.reduce(0) { $0 + Double($1) }
             }
             reward = total / Double(prompts.count)
@@ -84,13 +86,8 @@ public struct DemoEvaluator {
             let part = Array(prompts[start..<min(start + chunk, prompts.count)])
             let gens = policy.generate(prompts: part, options: SamplingOptions(temperature: 1, maxNewTokens: maxNewTokens,
                                                                                stopTokens: [template.endOfTurnID]), rng: &rng)
-            var rows: [[Int32]] = [], masks: [[Bool]] = []
-            for (p, g) in zip(part, gens) {
-                let c = g.tokens.isEmpty ? [template.endOfTurnID] : g.tokens
-                rows.append(p + c)
-                masks.append([Bool](repeating: false, count: p.count) + [Bool](repeating: true, count: c.count))
-            }
-            let batch = SequenceBatch(rows: rows, targetMasks: masks, padToken: padToken)
+            let batch = SequenceBatch(prompts: part, completions: gens.map { $0.completion(endOfTurn: template.endOfTurnID) },
+                                      padToken: padToken)
             let lp = policy.scoreTargets(batch), ref = reference.scoreTargets(batch)
             for i in lp.indices where batch.mask[i] != 0 { total += Double(lp[i] - ref[i]) }
         }

@@ -21,15 +21,16 @@ public enum DemoPipeline {
         public var pretrainSteps = 400
         public var pretrainBatch = 16
         public var sftExamples = 4000
-        public var sftSteps = 300
+        public var sftSteps = 600
         public var sftBatch = 32
-        public var rewardPrompts = 400
+        public var rewardPrompts = 800
         public var responsesPerPrompt = 4
         public var labelerNoise = 0.1
-        public var rewardSteps = 200
-        public var ppoSteps = 40
-        public var dpoSteps = 60
-        public var grpoSteps = 30
+        public var rewardSteps = 300
+        public var ppoSteps = 60
+        public var dpoSteps = 100
+        public var grpoSteps = 60
+        public var grpoPromptsPerStep = 8
         public var evaluationPerTask = 25
         public var maxNewTokens = 14
         public init() {}
@@ -39,18 +40,19 @@ public enum DemoPipeline {
             var p = Parameters()
             p.corpusBytes = 250_000
             p.vocabularySize = 400
-            p.hiddenSize = 64
-            p.layers = 2
-            p.heads = 2
+            p.hiddenSize = 96
+            p.layers = 3
+            p.heads = 3
             p.contextLength = 64
             p.pretrainSteps = 300
             p.sftExamples = 1500
-            p.sftSteps = 150
-            p.rewardPrompts = 120
-            p.rewardSteps = 80
-            p.ppoSteps = 12
-            p.dpoSteps = 30
-            p.grpoSteps = 20
+            p.sftSteps = 300
+            p.rewardPrompts = 300
+            p.rewardSteps = 120
+            p.ppoSteps = 30
+            p.dpoSteps = 40
+            p.grpoSteps = 30
+            p.grpoPromptsPerStep = 4
             p.evaluationPerTask = 12
             return p
         }
@@ -156,17 +158,24 @@ public enum DemoPipeline {
             let generations = sft.generate(prompts: repeated, options: sampling, rng: &rng)
             for (i, record) in part.enumerated() {
                 let group = Array(generations[(i * p.responsesPerPrompt)..<((i + 1) * p.responsesPerPrompt)])
-                let completions = group.map { $0.tokens.last == eot ? $0.tokens : $0.tokens + [eot] }
-                let texts = group.map(evaluator.text)
                 guard let task = DemoTasks.task(of: record.prompt) else { continue }
+                // Labelers see each distinct answer once, and a prompt whose answers are all
+                // equally good or bad teaches nothing about which is better: it is not labelled.
+                var seen = Set<String>(), texts: [String] = [], completions: [[Int32]] = []
+                for g in group {
+                    let text = evaluator.text(g)
+                    guard !text.isEmpty, seen.insert(text).inserted else { continue }
+                    texts.append(text)
+                    completions.append(g.tokens.last == eot ? g.tokens : g.tokens + [eot])
+                }
+                let scores = texts.map { DemoVerifier.score(task: task, prompt: record.prompt, response: $0) }
+                guard texts.count >= 2, Set(scores.map { "\($0.correct)\($0.quality)" }).count >= 2 else { continue }
                 let ranking = labeler.rank(task: task, prompt: record.prompt, responses: texts)
                 comparisons.append(.init(prompt: prompts[i], responses: completions, ranking: ranking))
-                if texts[ranking.first!] != texts[ranking.last!] {
-                    pairs.append(.init(prompt: prompts[i], chosen: completions[ranking.first!], rejected: completions[ranking.last!]))
-                }
+                pairs.append(.init(prompt: prompts[i], chosen: completions[ranking.first!], rejected: completions[ranking.last!]))
             }
         }
-        let heldOutCount = max(1, comparisons.count / 10)
+        let heldOutCount = max(1, comparisons.count / 5)
         let rewardModel = ScalarModel(trunk: try sft.copy(), seed: p.seed)
         var rmParameters = RewardModelTraining.Parameters()
         rmParameters.optimization = OptimizationSettings(learningRate: 5e-4, steps: p.rewardSteps, warmupSteps: p.rewardSteps / 20)
@@ -189,8 +198,8 @@ public enum DemoPipeline {
         ppo.steps = p.ppoSteps
         ppo.maxNewTokens = p.maxNewTokens
         ppo.seed = p.seed
-        ppo.klCoefficient = 0.02
-        ppo.policyOptimization.learningRate = 2e-4
+        ppo.klCoefficient = 0.1
+        ppo.policyOptimization.learningRate = 1e-4
         ppo.valueOptimization.learningRate = 5e-4
         report.ppoHistory = try PPO.train(models, prompts: rlTokens, endOfTurn: eot, padToken: pad, parameters: ppo,
                                           inspect: { rollout in
@@ -211,8 +220,11 @@ public enum DemoPipeline {
         dpo.loss = .dpo(beta: 0.1)
         dpo.optimization = OptimizationSettings(learningRate: 2e-4, steps: p.dpoSteps, warmupSteps: 3)
         dpo.seed = p.seed
-        report.dpoHistory = try PreferenceTraining.train(policy: dpoPolicy, reference: sft, pairs: pairs, padToken: pad,
+        let trainPairs = Array(pairs.dropLast(heldOutCount)), heldOutPairs = Array(pairs.suffix(heldOutCount))
+        report.dpoHistory = try PreferenceTraining.train(policy: dpoPolicy, reference: sft, pairs: trainPairs, padToken: pad,
                                                          parameters: dpo, progress: progress)
+        report.dpoHeldOutAccuracy = PreferenceTraining.implicitRewardAccuracy(policy: dpoPolicy, reference: sft,
+                                                                             pairs: heldOutPairs, padToken: pad)
         report.dpo = evaluator.evaluate(dpoPolicy, rewardModel: rewardModel, padToken: pad)
         report.dpoKL = evaluator.klDivergence(policy: dpoPolicy, reference: sft, padToken: pad)
         try save(dpoPolicy, tokenizer, to: output.appendingPathComponent("dpo"))
@@ -223,6 +235,7 @@ public enum DemoPipeline {
         let grpoPolicy = try sft.copy()
         var grpo = GRPO.Parameters()
         grpo.steps = p.grpoSteps
+        grpo.promptsPerStep = p.grpoPromptsPerStep
         grpo.maxNewTokens = p.maxNewTokens
         grpo.seed = p.seed
         grpo.optimization.learningRate = 2e-4

@@ -35,6 +35,8 @@ public struct DemoReport: Sendable {
     public var ppoHistory: [[String: Double]] = []
     public var dpo: DemoEvaluator.Result?
     public var dpoKL = Double.nan
+    /// DPO's implicit reward ordering held-out labeler pairs (50% at the start).
+    public var dpoHeldOutAccuracy = Double.nan
     public var dpoHistory: [[String: Double]] = []
     public var grpo: DemoEvaluator.Result?
     public var grpoKL = Double.nan
@@ -59,7 +61,10 @@ public struct DemoReport: Sendable {
                            100 * reward.heldOutAccuracy, 100 * reward.labelerAgreement), reward.heldOutAccuracy > 0.5))
         for (name, result) in [("PPO", ppo), ("DPO", dpo), ("GRPO", grpo)] {
             guard let result else { continue }
-            if name == "GRPO" {
+            if name == "DPO" {
+                out.append((String(format: "DPO: implicit reward orders %.1f%% of held-out labeler pairs > 50%% at the start",
+                                   100 * dpoHeldOutAccuracy), dpoHeldOutAccuracy > 0.5))
+            } else if name == "GRPO" {
                 out.append((String(format: "%@: held-out verifier reward %.3f > SFT %.3f", name, result.verifierReward, sft.verifierReward),
                             result.verifierReward > sft.verifierReward))
             } else {

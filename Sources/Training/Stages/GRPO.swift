@@ -47,13 +47,8 @@ public enum GRPO {
             let rewards = zip(promptIndices, generations).map { reward($0, $1) }
             let advantages = GRPOObjective.groupAdvantages(rewards: rewards, groupSize: p.groupSize,
                                                            scaleByStandardDeviation: p.scaleByStandardDeviation)
-            var rows: [[Int32]] = [], masks: [[Bool]] = []
-            for (i, g) in zip(promptIndices, generations) {
-                let completion = g.tokens.isEmpty ? [endOfTurn] : g.tokens
-                rows.append(prompts[i] + completion)
-                masks.append([Bool](repeating: false, count: prompts[i].count) + [Bool](repeating: true, count: completion.count))
-            }
-            let batch = SequenceBatch(rows: rows, targetMasks: masks, padToken: padToken)
+            let batch = SequenceBatch(prompts: promptIndices.map { prompts[$0] },
+                                      completions: generations.map { $0.completion(endOfTurn: endOfTurn) }, padToken: padToken)
             let referenceLogProbs = p.klCoefficient > 0 ? reference.scoreTargets(batch, temperature: p.temperature) : nil
             let oldLogProbs = p.epochs > 1 ? policy.scoreTargets(batch, temperature: p.temperature) : nil
             var metrics: [String: Double] = [:]

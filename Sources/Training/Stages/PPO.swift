@@ -105,13 +105,8 @@ public enum PPO {
             // 1. Rollouts from the current policy.
             let promptIndices = (0..<p.promptsPerStep).map { _ in Int(rng.next() % UInt64(prompts.count)) }
             let generations = models.policy.generate(prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rng)
-            var rows: [[Int32]] = [], masks: [[Bool]] = []
-            for (i, g) in zip(promptIndices, generations) {
-                let completion = g.tokens.isEmpty ? [endOfTurn] : g.tokens
-                rows.append(prompts[i] + completion)
-                masks.append([Bool](repeating: false, count: prompts[i].count) + [Bool](repeating: true, count: completion.count))
-            }
-            let batch = SequenceBatch(rows: rows, targetMasks: masks, padToken: padToken)
+            let batch = SequenceBatch(prompts: promptIndices.map { prompts[$0] },
+                                      completions: generations.map { $0.completion(endOfTurn: endOfTurn) }, padToken: padToken)
             let (b, t) = (batch.batchSize, batch.length)
 
             // 2. Score: old policy and reference log-probs, values, reward at the end token.

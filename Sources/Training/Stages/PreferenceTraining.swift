@@ -27,14 +27,28 @@ public enum PreferenceTraining {
         public init() {}
     }
 
-    static func rows(_ pairs: [Pair], chosen: Bool) -> (rows: [[Int32]], masks: [[Bool]]) {
-        var rows: [[Int32]] = [], masks: [[Bool]] = []
-        for p in pairs {
-            let completion = chosen ? p.chosen : p.rejected
-            rows.append(p.prompt + completion)
-            masks.append([Bool](repeating: false, count: p.prompt.count) + [Bool](repeating: true, count: completion.count))
+    /// Fraction of `pairs` whose chosen completion gets the higher implicit reward
+    /// log π(y|x) − log π_ref(y|x) (summed over the completion; a tie counts one half). At the
+    /// start of training policy = reference and every pair is a tie: 50%.
+    public static func implicitRewardAccuracy(policy: Transformer, reference: Transformer, pairs: [Pair], padToken: Int32,
+                                              chunk: Int = 16) -> Double {
+        var correct = 0.0
+        for start in stride(from: 0, to: pairs.count, by: chunk) {
+            let part = Array(pairs[start..<min(start + chunk, pairs.count)])
+            let batch = SequenceBatch(prompts: part.map(\.prompt) + part.map(\.prompt),
+                                      completions: part.map(\.chosen) + part.map(\.rejected), padToken: padToken)
+            func sums(_ model: Transformer) -> [Double] {
+                SequenceLogProbs(logProbs: model.scoreTargets(batch), mask: batch.mask, batchSize: batch.batchSize,
+                                 length: batch.length).sums
+            }
+            let (pol, ref) = (sums(policy), sums(reference))
+            let n = part.count
+            for i in 0..<n {
+                let margin = (pol[i] - ref[i]) - (pol[n + i] - ref[n + i])
+                correct += margin > 0 ? 1 : (margin == 0 ? 0.5 : 0)
+            }
         }
-        return (rows, masks)
+        return pairs.isEmpty ? .nan : correct / Double(pairs.count)
     }
 
     /// Trains `policy` in place. `reference` is required for DPO and IPO.
@@ -57,8 +71,8 @@ public enum PreferenceTraining {
                 cursor += 1
             }
             // Chosen rows then rejected rows, one grid so both see the same length.
-            let c = rows(picked, chosen: true), r = rows(picked, chosen: false)
-            let batch = SequenceBatch(rows: c.rows + r.rows, targetMasks: c.masks + r.masks, padToken: padToken)
+            let batch = SequenceBatch(prompts: picked.map(\.prompt) + picked.map(\.prompt),
+                                      completions: picked.map(\.chosen) + picked.map(\.rejected), padToken: padToken)
             let n = picked.count
             let chosenIdx = Array(0..<n), rejectedIdx = Array(n..<(2 * n))
             var refChosen: [Double]?, refRejected: [Double]?
@@ -125,15 +139,11 @@ public enum KTOTraining {
             let started = Date()
             let picked = (0..<max(2, p.examplesPerStep)).map { _ in examples[Int(rng.next() % UInt64(examples.count))] }
             let n = picked.count
-            func grid(_ pairs: [(prompt: [Int32], completion: [Int32])]) -> SequenceBatch {
-                SequenceBatch(rows: pairs.map { $0.prompt + $0.completion },
-                              targetMasks: pairs.map { [Bool](repeating: false, count: $0.prompt.count) + [Bool](repeating: true, count: $0.completion.count) },
-                              padToken: padToken)
-            }
-            let matched = grid(picked.map { ($0.prompt, $0.completion) })
+            let matched = SequenceBatch(prompts: picked.map(\.prompt), completions: picked.map(\.completion), padToken: padToken)
             // Reference point z0: KL estimated on mismatched (prompt, completion) pairs, no gradient.
             let shift = KTOObjective.mismatchedCompletionIndices(count: n)
-            let mismatched = grid((0..<n).map { (picked[$0].prompt, picked[shift[$0]].completion) })
+            let mismatched = SequenceBatch(prompts: picked.map(\.prompt), completions: shift.map { picked[$0].completion },
+                                           padToken: padToken)
             func sums(_ model: Transformer, _ b: SequenceBatch) -> [Double] {
                 SequenceLogProbs(logProbs: model.scoreTargets(b), mask: b.mask, batchSize: b.batchSize, length: b.length).sums
             }

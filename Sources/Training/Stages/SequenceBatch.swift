@@ -1,3 +1,5 @@
+import Models
+
 /// Token rows on a right-padded (B,T) grid with next-token targets and their loss mask.
 ///
 /// Position t predicts token t+1: `targets[b,t] = tokens[b,t+1]` and `mask[b,t]` says whether that
@@ -76,4 +78,23 @@ extension SequenceBatch {
         for b in indices { out += grid[(b * length)..<((b + 1) * length)] }
         return out
     }
+}
+
+extension SequenceBatch {
+    /// Prompt + completion rows in which only the completion tokens are targets (the layout of
+    /// every preference and RL objective: policy, reference, value and reward read the same grid).
+    public init(prompts: [[Int32]], completions: [[Int32]], padToken: Int32) {
+        precondition(prompts.count == completions.count, "SequenceBatch: \(prompts.count) prompts, \(completions.count) completions")
+        self.init(rows: zip(prompts, completions).map { $0 + $1 },
+                  targetMasks: zip(prompts, completions).map {
+                      [Bool](repeating: false, count: $0.count) + [Bool](repeating: true, count: $1.count)
+                  },
+                  padToken: padToken)
+    }
+}
+
+extension Generation {
+    /// The generated tokens as a completion to train on: never empty (a generation cut off by
+    /// the context before its first token stands as the bare end-of-turn token).
+    public func completion(endOfTurn: Int32) -> [Int32] { tokens.isEmpty ? [endOfTurn] : tokens }
 }
