@@ -51,8 +51,8 @@ public enum DemoPipeline {
             p.rewardSteps = 120
             p.ppoSteps = 30
             p.dpoSteps = 40
-            p.grpoSteps = 30
-            p.grpoPromptsPerStep = 4
+            p.grpoSteps = 40
+            p.grpoPromptsPerStep = 8
             p.evaluationPerTask = 12
             return p
         }
@@ -199,7 +199,8 @@ public enum DemoPipeline {
         ppo.maxNewTokens = p.maxNewTokens
         ppo.seed = p.seed
         ppo.klCoefficient = 0.1
-        ppo.policyOptimization.learningRate = 1e-4
+        ppo.temperature = 0.7
+        ppo.policyOptimization.learningRate = 5e-5
         ppo.valueOptimization.learningRate = 5e-4
         report.ppoHistory = try PPO.train(models, prompts: rlTokens, endOfTurn: eot, padToken: pad, parameters: ppo,
                                           inspect: { rollout in
@@ -238,7 +239,8 @@ public enum DemoPipeline {
         grpo.promptsPerStep = p.grpoPromptsPerStep
         grpo.maxNewTokens = p.maxNewTokens
         grpo.seed = p.seed
-        grpo.optimization.learningRate = 2e-4
+        grpo.temperature = 0.7
+        grpo.optimization.learningRate = 1e-4
         report.grpoHistory = try GRPO.train(
             policy: grpoPolicy, reference: sft, prompts: rlTokens, endOfTurn: eot, padToken: pad, parameters: grpo,
             reward: { i, g in
