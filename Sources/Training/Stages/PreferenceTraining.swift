@@ -96,7 +96,7 @@ public enum PreferenceTraining {
             metrics["grad_norm"] = Double(o.gradientNorm)
             metrics["seconds"] = Date().timeIntervalSince(started)
             history.append(metrics)
-            progress?(StageProgress(stage: "dpo", step: step + 1, totalSteps: p.optimization.steps, metrics: metrics,
+            progress?(StageProgress(stage: p.loss.stageName, step: step + 1, totalSteps: p.optimization.steps, metrics: metrics,
                                     note: o.skipped.map { "step \(step + 1) skipped: \($0)" }))
         }
         return history
@@ -165,5 +165,17 @@ public enum KTOTraining {
                                     note: o.skipped.map { "step \(step + 1) skipped: \($0)" }))
         }
         return history
+    }
+}
+
+extension PreferenceObjective.Loss {
+    /// The method's name, as in the CLI (`dpo`, `ipo`, `orpo`, `simpo`).
+    public var stageName: String {
+        switch self {
+        case .dpo: "dpo"
+        case .ipo: "ipo"
+        case .orpo: "orpo"
+        case .simpo: "simpo"
+        }
     }
 }
