@@ -49,7 +49,9 @@ extension NGramModel {
             w.u64(UInt64(c))
         }
         w.u64(fnv1a(w.bytes))
-        try NGramAtomicFile.write(w.bytes, to: url)
+        do { try AtomicFileWriter.write(Data(w.bytes), to: url) } catch {
+            throw NGramError.io(path: url.path, reason: error.description)
+        }
     }
 
     /// Reads a model written by `save(to:)`; says what is wrong with a damaged file.
