@@ -15,6 +15,20 @@ public struct PreferencePair: Sendable, Equatable, Hashable {
 
 /// A K-wise ranking of responses to one prompt: `ranking` lists response indices best → worst.
 public struct RankingRecord: Sendable, Equatable {
+    /// JSON numbers of a `"ranking"` array as response indices; a fractional or huge number is
+    /// an error naming its position (`ranking[i]`). Whether they form a permutation is checked by `init`.
+    public static func indices(_ numbers: [Double]) throws(RecordProblem) -> [Int] {
+        var ranking: [Int] = []
+        for (i, number) in numbers.enumerated() {
+            guard number.rounded() == number, abs(number) < 1e9 else {
+                throw RecordProblem(field: "ranking[\(i)]", reason: "\(number) is not an integer index")
+            }
+            ranking.append(Int(number))
+        }
+        return ranking
+    }
+
+
     public var prompt: String
     public var responses: [String]
     public var ranking: [Int]
@@ -86,13 +100,7 @@ extension PreferenceGroup {
             if raw.responses != nil || raw.ranking != nil {
                 guard let responses = raw.responses else { throw RecordProblem(field: "responses", reason: "missing field (ranking given)") }
                 guard let numbers = raw.ranking else { throw RecordProblem(field: "ranking", reason: "missing field (responses given)") }
-                var ranking: [Int] = []
-                for (i, number) in numbers.enumerated() {
-                    guard number.rounded() == number, abs(number) < 1e9 else {
-                        throw RecordProblem(field: "ranking[\(i)]", reason: "\(number) is not an integer index")
-                    }
-                    ranking.append(Int(number))
-                }
+                let ranking = try RankingRecord.indices(numbers)
                 let record = try RankingRecord(prompt: raw.prompt, responses: responses, ranking: ranking)
                 return PreferenceGroup(prompt: record.prompt, pairs: record.pairs)
             }

@@ -28,13 +28,7 @@ extension StageData {
             }
             guard let responses = raw.responses else { throw RecordProblem(field: "responses", reason: "missing field (ranking given)") }
             guard let numbers = raw.ranking else { throw RecordProblem(field: "ranking", reason: "missing field (responses given)") }
-            var ranking: [Int] = []
-            for (i, number) in numbers.enumerated() {
-                guard number.rounded() == number, abs(number) < 1e9 else {
-                    throw RecordProblem(field: "ranking[\(i)]", reason: "\(number) is not an integer index")
-                }
-                ranking.append(Int(number))
-            }
+            let ranking = try RankingRecord.indices(numbers)
             // Checks ≥ 2 non-empty responses and that the ranking is a permutation of their indices.
             let record = try RankingRecord(prompt: raw.prompt, responses: responses, ranking: ranking)
             return TextComparison(prompt: record.prompt, responses: record.responses, ranking: record.ranking,
