@@ -58,32 +58,32 @@ public enum Kernels {}
     /// error ~2e-7, like `expf`); inputs are clamped to the finite range, -inf gives ~0.
     @inlinable @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        var x = x
-        for l in 0..<8 { x[l] = Swift.min(Swift.max(x[l], -87), 88) }
+        // Clamp with compare + blend: a per-lane loop here was compiled to scalar branches
+        // through the stack and cost more than the polynomial.
+        let lo = SIMD8<Float>(repeating: -87), hi = SIMD8<Float>(repeating: 88)
+        let x = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
         // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick (no SSE4.1 needed).
         let magic = SIMD8<Float>(repeating: 12_582_912)
-        let t = x * 1.442_695_04 + magic
+        let t = magic.addingProduct(x, 1.442_695_04)
         let n = t - magic
-        let r = x - n * 0.693_145_751_953_125 - n * 1.428_606_765_330_187_045e-6
-        var p = SIMD8<Float>(repeating: 1.0 / 720)
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
+        let r = x.addingProduct(n, -0.693_145_751_953_125).addingProduct(n, -1.428_606_765_330_187_045e-6)
+        // Horner with fused multiply-adds (one rounding each, one instruction with FMA).
+        var p = SIMD8<Float>(repeating: 1.0 / 120).addingProduct(r, 1.0 / 720)
+        p = SIMD8<Float>(repeating: 1.0 / 24).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 1.0 / 6).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 0.5).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 1).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 1).addingProduct(p, r)
         let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
         return p * scale
     }
 
-    /// Lane-wise maximum written as a plain loop: the generic `pointwiseMax` is not inlined
-    /// and showed up in profiles; this one compiles to `maxps`.
+    /// Lane-wise maximum as compare + blend: the generic `pointwiseMax` is not inlined and a
+    /// per-lane loop was compiled to scalar branches.
     @inlinable @inline(__always)
     static func lanewiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-        var r = a
-        for l in 0..<8 { r[l] = Swift.max(a[l], b[l]) }
-        return r
+        a.replacing(with: b, where: b .> a)
     }
 
     /// Scalar e^x with the same clamping as the vector path.
@@ -93,16 +93,25 @@ public enum Kernels {}
     /// dst[i] = e^(src[i] - shift), returns Σ dst[i]. `dst` may equal `src`.
     @inlinable static func expShifted(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
                                       _ n: Int, shift: Float, scale: Float = 1) -> Float {
-        var acc = SIMD8<Float>()
+        // Two independent accumulators: one chain of adds would wait on each add's latency.
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var i = 0
         let vs = SIMD8<Float>(repeating: shift)
-        while i + 8 <= n {
+        while i + 16 <= n {
+            let e0 = exp(load(src + i) * scale - vs), e1 = exp(load(src + i + 8) * scale - vs)
+            store(e0, dst + i)
+            store(e1, dst + i + 8)
+            acc0 += e0
+            acc1 += e1
+            i += 16
+        }
+        if i + 8 <= n {
             let e = exp(load(src + i) * scale - vs)
             store(e, dst + i)
-            acc += e
+            acc0 += e
             i += 8
         }
-        var s = acc.sum()
+        var s = (acc0 + acc1).sum()
         while i < n { let e = exp(src[i] * scale - shift); dst[i] = e; s += e; i += 1 }
         return s
     }
