@@ -27,11 +27,21 @@ public enum DemoPipeline {
         public var responsesPerPrompt = 4
         public var labelerNoise = 0.1
         public var rewardSteps = 300
+        public var rewardLearningRate: Float = 5e-4
+        /// Sampling temperature of PPO and GRPO rollouts (their log-probs use the same one).
+        public var rlTemperature: Float = 0.7
         public var ppoSteps = 60
+        public var ppoLearningRate: Float = 5e-5
+        public var ppoKLCoefficient = 0.1
         public var dpoSteps = 100
+        public var dpoLearningRate: Float = 2e-4
+        public var dpoBeta = 0.1
         public var grpoSteps = 60
         public var grpoPromptsPerStep = 8
-        public var evaluationPerTask = 25
+        public var grpoLearningRate: Float = 1e-4
+        public var grpoKLCoefficient = 0.04
+        /// Held-out prompts per task (fewer where a task's held-out space is smaller).
+        public var evaluationPerTask = 100
         public var maxNewTokens = 14
         public init() {}
 
@@ -53,7 +63,7 @@ public enum DemoPipeline {
             p.dpoSteps = 40
             p.grpoSteps = 40
             p.grpoPromptsPerStep = 8
-            p.evaluationPerTask = 12
+            p.evaluationPerTask = 40
             return p
         }
     }
@@ -145,111 +155,41 @@ public enum DemoPipeline {
 
         // 5. Reward model from simulated labelers ranking K sampled answers per prompt.
         t0 = Date()
-        var labeler = SimulatedLabeler(noise: p.labelerNoise, seed: p.seed)
-        var rng = RandomGenerator(seed: p.seed ^ 0x5EED)
-        let records = DemoTasks.rlPrompts(seed: p.seed ^ 0xAB, count: p.rewardPrompts)
-        var comparisons: [RewardModelTraining.Comparison] = []
-        var pairs: [PreferenceTraining.Pair] = []
-        let sampling = SamplingOptions(temperature: 1, maxNewTokens: p.maxNewTokens, stopTokens: [eot])
-        for start in stride(from: 0, to: records.count, by: 16) {
-            let part = Array(records[start..<min(start + 16, records.count)])
-            let prompts = part.map { template.renderPrompt([ChatMessage(role: .user, content: $0.prompt)]) }
-            let repeated = prompts.flatMap { [[Int32]](repeating: $0, count: p.responsesPerPrompt) }
-            let generations = sft.generate(prompts: repeated, options: sampling, rng: &rng)
-            for (i, record) in part.enumerated() {
-                let group = Array(generations[(i * p.responsesPerPrompt)..<((i + 1) * p.responsesPerPrompt)])
-                guard let task = DemoTasks.task(of: record.prompt) else { continue }
-                // Labelers see each distinct answer once, and a prompt whose answers are all
-                // equally good or bad teaches nothing about which is better: it is not labelled.
-                var seen = Set<String>(), texts: [String] = [], completions: [[Int32]] = []
-                for g in group {
-                    let text = evaluator.text(g)
-                    guard !text.isEmpty, seen.insert(text).inserted else { continue }
-                    texts.append(text)
-                    completions.append(g.tokens.last == eot ? g.tokens : g.tokens + [eot])
-                }
-                let scores = texts.map { DemoVerifier.score(task: task, prompt: record.prompt, response: $0) }
-                guard texts.count >= 2, Set(scores.map { "\($0.correct)\($0.quality)" }).count >= 2 else { continue }
-                let ranking = labeler.rank(task: task, prompt: record.prompt, responses: texts)
-                comparisons.append(.init(prompt: prompts[i], responses: completions, ranking: ranking))
-                pairs.append(.init(prompt: prompts[i], chosen: completions[ranking.first!], rejected: completions[ranking.last!]))
-            }
-        }
-        let heldOutCount = max(1, comparisons.count / 5)
-        let rewardModel = ScalarModel(trunk: try sft.copy(), seed: p.seed)
-        var rmParameters = RewardModelTraining.Parameters()
-        rmParameters.optimization = OptimizationSettings(learningRate: 5e-4, steps: p.rewardSteps, warmupSteps: p.rewardSteps / 20)
-        rmParameters.seed = p.seed
-        let rm = try RewardModelTraining.train(model: rewardModel, comparisons: Array(comparisons.dropLast(heldOutCount)),
-                                               heldOut: Array(comparisons.suffix(heldOutCount)), padToken: pad,
-                                               parameters: rmParameters, progress: progress)
-        report.reward = .init(comparisons: comparisons.count, heldOutAccuracy: rm.heldOutAccuracy,
-                              labelerAgreement: labeler.agreementRate, history: rm.history)
+        let context = AlignmentContext(sft: sft, template: template, evaluator: evaluator, padToken: pad, parameters: p)
+        let data = labelledData(context)
+        let (rewardModel, rm) = try trainRewardModel(context, data: data, progress: progress)
+        report.reward = .init(comparisons: data.count, heldOutAccuracy: rm.heldOutAccuracy,
+                              labelerAgreement: data.labelerAgreement, history: rm.history)
         try save(rewardModel.trunk, tokenizer, head: rewardModel.head, to: output.appendingPathComponent("reward"))
         report.sft.reward = evaluator.evaluate(sft, rewardModel: rewardModel, padToken: pad).reward
         lap("reward", t0)
 
         // 6. PPO from SFT against the reward model.
         t0 = Date()
-        let rlPrompts = DemoTasks.rlPrompts(seed: p.seed ^ 0xCD, count: 400)
-        let rlTokens = rlPrompts.map { template.renderPrompt([ChatMessage(role: .user, content: $0.prompt)]) }
-        let models = PPO.Models(policy: try sft.copy(), reference: sft, reward: rewardModel, value: try rewardModel.copy())
-        var ppo = PPO.Parameters()
-        ppo.steps = p.ppoSteps
-        ppo.maxNewTokens = p.maxNewTokens
-        ppo.seed = p.seed
-        ppo.klCoefficient = 0.1
-        ppo.temperature = 0.7
-        ppo.policyOptimization.learningRate = 5e-5
-        ppo.valueOptimization.learningRate = 5e-4
-        report.ppoHistory = try PPO.train(models, prompts: rlTokens, endOfTurn: eot, padToken: pad, parameters: ppo,
-                                          inspect: { rollout in
-                                              let correct = zip(rollout.promptIndices, rollout.completions).filter { i, g in
-                                                  DemoVerifier.score(prompt: rlPrompts[i].prompt, response: evaluator.text(g))?.correct ?? false
-                                              }.count
-                                              return ["accuracy": Double(correct) / Double(rollout.completions.count)]
-                                          }, progress: progress)
-        report.ppo = evaluator.evaluate(models.policy, rewardModel: rewardModel, padToken: pad)
-        report.ppoKL = evaluator.klDivergence(policy: models.policy, reference: sft, padToken: pad)
-        try save(models.policy, tokenizer, to: output.appendingPathComponent("ppo"))
+        let ppo = try trainPPO(context, rewardModel: rewardModel, progress: progress)
+        report.ppoHistory = ppo.history
+        report.ppo = evaluator.evaluate(ppo.policy, rewardModel: rewardModel, padToken: pad)
+        report.ppoKL = evaluator.klDivergence(policy: ppo.policy, reference: sft, padToken: pad)
+        try save(ppo.policy, tokenizer, to: output.appendingPathComponent("ppo"))
         lap("ppo", t0)
 
         // 7. DPO on the labelers' best/worst pairs, from SFT.
         t0 = Date()
-        let dpoPolicy = try sft.copy()
-        var dpo = PreferenceTraining.Parameters()
-        dpo.loss = .dpo(beta: 0.1)
-        dpo.optimization = OptimizationSettings(learningRate: 2e-4, steps: p.dpoSteps, warmupSteps: 3)
-        dpo.seed = p.seed
-        let trainPairs = Array(pairs.dropLast(heldOutCount)), heldOutPairs = Array(pairs.suffix(heldOutCount))
-        report.dpoHistory = try PreferenceTraining.train(policy: dpoPolicy, reference: sft, pairs: trainPairs, padToken: pad,
-                                                         parameters: dpo, progress: progress)
-        report.dpoHeldOutAccuracy = PreferenceTraining.implicitRewardAccuracy(policy: dpoPolicy, reference: sft,
-                                                                             pairs: heldOutPairs, padToken: pad)
-        report.dpo = evaluator.evaluate(dpoPolicy, rewardModel: rewardModel, padToken: pad)
-        report.dpoKL = evaluator.klDivergence(policy: dpoPolicy, reference: sft, padToken: pad)
-        try save(dpoPolicy, tokenizer, to: output.appendingPathComponent("dpo"))
+        let dpo = try trainDPO(context, data: data, progress: progress)
+        report.dpoHistory = dpo.history
+        report.dpoHeldOutAccuracy = dpo.heldOutAccuracy
+        report.dpo = evaluator.evaluate(dpo.policy, rewardModel: rewardModel, padToken: pad)
+        report.dpoKL = evaluator.klDivergence(policy: dpo.policy, reference: sft, padToken: pad)
+        try save(dpo.policy, tokenizer, to: output.appendingPathComponent("dpo"))
         lap("dpo", t0)
 
         // 8. GRPO with the verifier as reward, from SFT.
         t0 = Date()
-        let grpoPolicy = try sft.copy()
-        var grpo = GRPO.Parameters()
-        grpo.steps = p.grpoSteps
-        grpo.promptsPerStep = p.grpoPromptsPerStep
-        grpo.maxNewTokens = p.maxNewTokens
-        grpo.seed = p.seed
-        grpo.temperature = 0.7
-        grpo.optimization.learningRate = 1e-4
-        report.grpoHistory = try GRPO.train(
-            policy: grpoPolicy, reference: sft, prompts: rlTokens, endOfTurn: eot, padToken: pad, parameters: grpo,
-            reward: { i, g in
-                let s = DemoVerifier.score(prompt: rlPrompts[i].prompt, response: evaluator.text(g))
-                return (s?.correct ?? false ? 1 : 0) + 0.2 * (s?.quality ?? 0)
-            }, progress: progress)
-        report.grpo = evaluator.evaluate(grpoPolicy, rewardModel: rewardModel, padToken: pad)
-        report.grpoKL = evaluator.klDivergence(policy: grpoPolicy, reference: sft, padToken: pad)
-        try save(grpoPolicy, tokenizer, to: output.appendingPathComponent("grpo"))
+        let grpo = try trainGRPO(context, progress: progress)
+        report.grpoHistory = grpo.history
+        report.grpo = evaluator.evaluate(grpo.policy, rewardModel: rewardModel, padToken: pad)
+        report.grpoKL = evaluator.klDivergence(policy: grpo.policy, reference: sft, padToken: pad)
+        try save(grpo.policy, tokenizer, to: output.appendingPathComponent("grpo"))
         lap("grpo", t0)
 
         report.seconds["total"] = Date().timeIntervalSince(clock)
