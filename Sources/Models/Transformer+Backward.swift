@@ -33,4 +33,15 @@ extension Transformer {
         tokenEmbedding.backward(tokens, outputGrad: dResidual)
         positionEmbedding?.backward(positions, outputGrad: dResidual)
     }
+
+    /// As `backward(logitsGrad:hiddenGrad:)`, with ∂L/∂logits written by `fill` over the last
+    /// forward's logits (B·T, V) in place: no second logits-sized buffer. The logits are gone
+    /// afterwards. Callers must not hold the tensor `forward` returned (that would force a copy).
+    public func backward(replacingLogitsWithGradient fill: (inout Tensor) -> Void, hiddenGrad: Tensor?) {
+        precondition(computedLogits && batchSize * length > 0, "Transformer.backward: no logits from the last forward")
+        logitsBuffer.reshape([batchSize * length, config.vocabSize])
+        fill(&logitsBuffer)
+        precondition(logitsBuffer.count == batchSize * length * config.vocabSize, "Transformer.backward: fill changed the logits' size")
+        backward(logitsGrad: logitsBuffer, hiddenGrad: hiddenGrad)
+    }
 }

@@ -2,10 +2,12 @@ import Foundation
 
 extension Kernels {
     /// Per row n of logits (N, V): logProb[n] = log softmax(logits[n] / τ)[target[n]] and
-    /// entropy[n] = −Σ p log p of that distribution.
+    /// entropy[n] = −Σ p log p of that distribution; `logNormalizers[n]`, when given, receives
+    /// log Σ_j e^(logits[n, j] / τ), which lets the backward run in one pass.
     public static func tokenLogProbs(logits: UnsafePointer<Float>, rows: Int, vocab: Int,
                                      targets: UnsafePointer<Int32>, temperature: Float,
-                                     logProbs: UnsafeMutablePointer<Float>, entropy: UnsafeMutablePointer<Float>) {
+                                     logProbs: UnsafeMutablePointer<Float>, entropy: UnsafeMutablePointer<Float>,
+                                     logNormalizers: UnsafeMutablePointer<Float>? = nil) {
         let inv = 1 / temperature
         Parallel.forRanges(rows, costPerItem: vocab * 6) { range in
             for n in range {
@@ -37,16 +39,20 @@ extension Kernels {
                 let t = Int(targets[n])
                 precondition(t >= 0 && t < vocab, "tokenLogProbs: target \(t) outside the vocabulary 0..<\(vocab)")
                 logProbs[n] = row[t] * inv - m - logS
+                logNormalizers?[n] = m + logS
                 // H = log S − Σ p·(z−m)
                 entropy[n] = logS - sz / s
             }
         }
     }
 
-    /// dLogits[n] = g[n] · (onehot(target) − softmax(logits[n]/τ)) / τ (overwrites).
+    /// dLogits[n] = g[n] · (onehot(target) − softmax(logits[n]/τ)) / τ (overwrites). With the
+    /// forward's `logNormalizers` the softmax is read off in one pass without a max or a sum, and
+    /// `dLogits` may be `logits` itself (the gradient replaces the logits row by row).
     public static func tokenLogProbsBackward(logits: UnsafePointer<Float>, rows: Int, vocab: Int,
                                              targets: UnsafePointer<Int32>, temperature: Float,
-                                             logProbGrad: UnsafePointer<Float>, dLogits: UnsafeMutablePointer<Float>) {
+                                             logProbGrad: UnsafePointer<Float>, dLogits: UnsafeMutablePointer<Float>,
+                                             logNormalizers: UnsafePointer<Float>? = nil) {
         let inv = 1 / temperature
         Parallel.forRanges(rows, costPerItem: vocab * 6) { range in
             for n in range {
@@ -56,9 +62,23 @@ extension Kernels {
                     d.update(repeating: 0, count: vocab)
                     continue
                 }
-                let m = VectorMath.max(row, vocab) * inv
-                let s = VectorMath.expShifted(row, d, vocab, shift: m, scale: inv)
-                VectorMath.scale(d, vocab, by: -g * inv / s)
+                if let logNormalizers {
+                    // d = −g/τ · e^(z/τ − log Z)
+                    let lz = SIMD8<Float>(repeating: logNormalizers[n]), c = SIMD8<Float>(repeating: -g * inv)
+                    var j = 0
+                    while j + 8 <= vocab {
+                        VectorMath.store(c * VectorMath.exp(VectorMath.load(row + j) * inv - lz), d + j)
+                        j += 8
+                    }
+                    while j < vocab {
+                        d[j] = -g * inv * VectorMath.exp(row[j] * inv - logNormalizers[n])
+                        j += 1
+                    }
+                } else {
+                    let m = VectorMath.max(row, vocab) * inv
+                    let s = VectorMath.expShifted(row, d, vocab, shift: m, scale: inv)
+                    VectorMath.scale(d, vocab, by: -g * inv / s)
+                }
                 d[Int(targets[n])] += g * inv
             }
         }

@@ -164,5 +164,14 @@ import TensorCore
             #expect(abs(Double(lp[r]) - (z[Int(targets[r])] - lse)) < 1e-5)
             #expect(abs(Double(ent[r]) - h) < 1e-5)
         }
+        // The one-pass, in-place backward from the saved normalizers gives the same gradient.
+        var normalizers: [Float] = []
+        let (lp2, _) = TokenLogProbs.forward(logits: logits.value, targets: targets, temperature: temperature,
+                                             logNormalizers: &normalizers)
+        #expect(lp2 == lp)
+        var inPlace = logits.value
+        TokenLogProbs.backward(replacingLogits: &inPlace, targets: targets, temperature: temperature,
+                               logNormalizers: normalizers, logProbGrad: g)
+        for i in 0..<d.count { #expect(abs(inPlace[flat: i] - d[flat: i]) < 1e-6) }
     }
 }

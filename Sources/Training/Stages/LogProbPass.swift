@@ -4,7 +4,8 @@ import TensorCore
 
 /// One forward of a causal LM to per-token log-probabilities of a batch's targets, and the
 /// shared way back: every objective hands in dLoss/dlogp (B,T), this turns it into logits
-/// gradients (`TokenLogProbs.backward`) and runs the model's backward.
+/// gradients in place over the model's logits (`TokenLogProbs.backward(replacingLogits:)`)
+/// and runs the model's backward.
 public struct LogProbPass {
     public let batch: SequenceBatch
     public let temperature: Float
@@ -13,16 +14,22 @@ public struct LogProbPass {
     public let logProbs: [Float]
     /// (B,T) entropy of the tempered distribution at each position.
     public let entropy: [Float]
-    let logits: Tensor
+    /// (B·T) log Σ e^(logit/τ) per position, for the one-pass backward.
+    let logNormalizers: [Float]
 
     /// Runs `model.forward` on the batch (keeping activations for `backward`).
     public init(model: Transformer, batch: SequenceBatch, temperature: Float = 1) {
         self.batch = batch
         self.temperature = temperature
-        let out = model.forward(tokens: batch.tokens, batchSize: batch.batchSize, length: batch.length,
-                                segmentIDs: batch.segmentIDs)
-        logits = out.reshaped([batch.batchSize * batch.length, out.shape.last!])
-        (logProbs, entropy) = TokenLogProbs.forward(logits: logits, targets: batch.targets, temperature: temperature)
+        // The logits stay only in the model's buffer (not held here), so `backward` can turn them
+        // into their gradient in place.
+        let logits = model.forward(tokens: batch.tokens, batchSize: batch.batchSize, length: batch.length,
+                                   segmentIDs: batch.segmentIDs)
+        var normalizers: [Float] = []
+        (logProbs, entropy) = TokenLogProbs.forward(logits: logits.reshaped([batch.batchSize * batch.length, logits.shape.last!]),
+                                                    targets: batch.targets, temperature: temperature,
+                                                    logNormalizers: &normalizers)
+        logNormalizers = normalizers
     }
 
     /// Accumulates the gradients of a loss with dLoss/dlogp = `logProbGrad` (B,T) into the
@@ -31,10 +38,10 @@ public struct LogProbPass {
         precondition(logProbGrad.count == logProbs.count, "LogProbPass.backward: \(logProbGrad.count) grads for \(logProbs.count) tokens")
         var masked = logProbGrad
         for i in masked.indices where batch.mask[i] == 0 { masked[i] = 0 }
-        let dLogits = TokenLogProbs.backward(logits: logits, targets: batch.targets, temperature: temperature,
-                                             logProbGrad: masked)
-        model.backward(logitsGrad: dLogits.reshaped([batch.batchSize, batch.length, dLogits.shape.last!]),
-                       hiddenGrad: hiddenGrad)
+        model.backward(replacingLogitsWithGradient: { logits in
+            TokenLogProbs.backward(replacingLogits: &logits, targets: batch.targets, temperature: temperature,
+                                   logNormalizers: logNormalizers, logProbGrad: masked)
+        }, hiddenGrad: hiddenGrad)
     }
 }
 

@@ -1,0 +1,130 @@
+import Foundation
+import Models
+import NN
+import Testing
+import TensorCore
+import Training
+
+/// Timing runs, off by default: `scripts/bench-train` (RLHF_BENCH=1, release build), which runs
+/// each configuration in its own process (RLHF_BENCH_CONFIG=S|S-llama|M) to read its peak memory.
+/// Each prints ms/step and tokens/s; the expectations only guard that the loss is finite.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["RLHF_BENCH"] != nil), .serialized)
+struct TrainingStepBenchmarkTests {
+    /// What to time (comma-separated RLHF_BENCH_CONFIG): `sgemm`, training configs `S`,
+    /// `S-llama`, `M`, and generation `generate-M`; everything by default.
+    static let selected: [String] = {
+        let names = ProcessInfo.processInfo.environment["RLHF_BENCH_CONFIG"]?.split(separator: ",").map(String.init)
+        return names ?? ["sgemm", "S", "S-llama", "M", "generate-M"]
+    }()
+    static let trainingConfigs = selected.filter { $0 != "sgemm" && !$0.hasPrefix("generate-") }
+    static let generationConfigs = selected.filter { $0.hasPrefix("generate-") }.map { String($0.dropFirst(9)) }
+
+    static func randomTokens(_ count: Int, vocab: Int, seed: UInt64) -> [Int32] {
+        var rng = RandomGenerator(seed: seed)
+        return (0..<count).map { _ in Int32(rng.next() % UInt64(vocab)) }
+    }
+
+    static func randomWeights(_ shape: [Int], seed: UInt64) -> Tensor {
+        var rng = RandomGenerator(seed: seed)
+        return .randomNormal(shape: shape, std: 1, rng: &rng)
+    }
+
+    static func config(_ name: String) -> (ModelConfig, batch: Int, length: Int) {
+        switch name {
+        case "S": (ModelConfig(family: .gpt2, vocabSize: 4096, hiddenSize: 256, layerCount: 4, headCount: 4, contextLength: 256), 16, 256)
+        case "S-llama": (ModelConfig(family: .llama, vocabSize: 4096, hiddenSize: 256, layerCount: 4, headCount: 4, contextLength: 256), 16, 256)
+        default: (ModelConfig(family: .gpt2, vocabSize: 8192, hiddenSize: 384, layerCount: 6, headCount: 6, contextLength: 256), 16, 256)
+        }
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// What the machine gives right now: sgemm GFLOP/s on the LM-head shape of config S
+    /// (the box is shared, so step times are read against this).
+    @Test(.enabled(if: Self.selected.contains("sgemm"))) func calibrateMatmul() {
+        let a = Self.randomWeights([4096, 256], seed: 1), b = Self.randomWeights([4096, 256], seed: 2)
+        var c = Tensor(shape: [0])
+        Tensor.matmul(a, b, transposeB: true, into: &c)
+        let start = Self.now()
+        for _ in 0..<5 { Tensor.matmul(a, b, transposeB: true, into: &c) }
+        let per = (Self.now() - start) / 5
+        print(String(format: "bench sgemm 4096×256×4096: %.1f ms, %.0f GFLOP/s", per * 1000, 2.0 * 4096 * 4096 * 256 / per / 1e9))
+        #expect(c.count == 4096 * 4096)
+    }
+
+    /// One step as pretraining takes it: forward, log-probs, in-place logits gradient, backward,
+    /// AdamW (weight decay 0.1 on matrices, as the PyTorch peer).
+    @Test(arguments: Self.trainingConfigs)
+    func trainingStep(name: String) throws {
+        let (config, b, t) = Self.config(name)
+        let model = try Transformer(config: config, seed: 1)
+        var optimizer = AdamW(weightDecay: 0.1)
+        let tokens = Self.randomTokens(b * t, vocab: config.vocabSize, seed: 2)
+        var targets = [Int32](repeating: 0, count: b * t)
+        var weights = [Float](repeating: 0, count: b * t)
+        for r in 0..<b {
+            for i in 0..<(t - 1) {
+                targets[r * t + i] = tokens[r * t + i + 1]
+                weights[r * t + i] = -1 / Float(b * (t - 1))
+            }
+        }
+        var parts = [Double](repeating: 0, count: 4)
+        func step() -> Double {
+            var t0 = Self.now()
+            model.zeroGradients()
+            // The training stages' path (LogProbPass): log-probs with saved normalizers, then the
+            // logits turned into their gradient in place.
+            var normalizers: [Float] = []
+            let (lp, _) = TokenLogProbs.forward(logits: model.forward(tokens: tokens, batchSize: b, length: t)
+                                                    .reshaped([b * t, config.vocabSize]),
+                                                targets: targets, temperature: 1, logNormalizers: &normalizers)
+            var t1 = Self.now(); parts[0] += t1 - t0; t0 = t1
+            model.backward(replacingLogitsWithGradient: { logits in
+                TokenLogProbs.backward(replacingLogits: &logits, targets: targets, temperature: 1,
+                                       logNormalizers: normalizers, logProbGrad: weights)
+                t1 = Self.now(); parts[1] += t1 - t0; t0 = t1
+            }, hiddenGrad: nil)
+            t1 = Self.now(); parts[2] += t1 - t0; t0 = t1
+            optimizer.step(model.parameters, learningRate: 3e-4)
+            parts[3] += Self.now() - t0
+            return zip(lp, weights).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        }
+        _ = step()
+        parts = [0, 0, 0, 0]
+        let steps = 5
+        let start = Self.now()
+        var loss = 0.0
+        for _ in 0..<steps { loss = step() }
+        let per = (Self.now() - start) / Double(steps)
+        let p = parts.map { String(format: "%.1f", $0 / Double(steps) * 1000) }
+        print(String(format: "bench train %@: %d params, %.1f ms/step, %.0f tokens/s (forward+logprobs %@, logprobs backward %@, backward %@, adamw %@ ms), loss %.3f",
+                     name, model.parameterCount, per * 1000, Double(b * t) / per, p[0], p[1], p[2], p[3], loss))
+        #expect(loss.isFinite)
+    }
+
+    /// As the peer: a one-token prompt, greedy decoding with the KV cache to the full context
+    /// (255 new tokens; the peer's 256 includes the prompt position), median of three runs.
+    @Test(arguments: Self.generationConfigs)
+    func generation(name: String) throws {
+        let (config, _, _) = Self.config(name)
+        let model = try Transformer(config: config, seed: 1)
+        var rng = RandomGenerator(seed: 3)
+        let prompt: [Int32] = [0]
+        for batch in [1, 8] {
+            let options = SamplingOptions(temperature: 0, maxNewTokens: config.contextLength - 1)
+            _ = model.generate(prompts: Array(repeating: prompt, count: batch), options: SamplingOptions(maxNewTokens: 16), rng: &rng)
+            var times: [Double] = []
+            var n = 0
+            for _ in 0..<3 {
+                let start = Self.now()
+                let out = model.generate(prompts: Array(repeating: prompt, count: batch), options: options, rng: &rng)
+                times.append(Self.now() - start)
+                n = out.reduce(0) { $0 + $1.tokens.count }
+            }
+            let elapsed = times.sorted()[1]
+            print(String(format: "bench generate %@ batch %d: %d tokens in %.2f s, %.0f tokens/s", name, batch, n, elapsed,
+                         Double(n) / elapsed))
+            #expect(n > 0)
+        }
+    }
+}
