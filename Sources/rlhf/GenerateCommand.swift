@@ -38,6 +38,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
 
+    @Option(help: "Reference run directory: also report the mean over answers of Σ (log π − log π_ref) on the answer's tokens (log-probs at temperature 1); with --temperature 1 and no --top-k/--top-p it estimates KL(π ‖ π_ref) per answer.")
+    var reference: String?
+
     func validate() throws {
         guard !prompt.isEmpty else { throw ValidationError("give at least one --prompt") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0") }
@@ -89,8 +92,28 @@ struct GenerateCommand: ParsableCommand {
             print(chat ? text : prompt[i] + text)
             StageRun.note("[\(i + 1)] \(g.tokens.count) tokens, ended by \(reason)")
         }
+        if let reference {
+            try reportLogRatio(policy: run, reference: reference, prompts: prompts, generations: generations)
+        }
         let total = generations.reduce(0) { $0 + $1.tokens.count }
         StageRun.note(String(format: "generated %d tokens for %d prompt(s) in %.2f s (%.0f tokens/s)", total, prompts.count, seconds,
                              Double(total) / max(seconds, 1e-9)))
+    }
+
+    /// Prints (to standard error) the mean summed log-ratio of the answers under the policy and
+    /// `reference`, over the answers that have at least one token.
+    private func reportLogRatio(policy: ModelRun, reference: String, prompts: [[Int32]], generations: [Generation]) throws {
+        let ref = try StageRun.load(reference, role: "reference")
+        guard ref.tokenizer == policy.tokenizer else {
+            throw CommandError("\(reference) and \(model) use different tokenizers: their log-probs cannot be compared")
+        }
+        let rows = generations.indices.filter { !generations[$0].tokens.isEmpty }
+        guard !rows.isEmpty else { StageRun.note("log-ratio: no answer has a token"); return }
+        let pad = policy.tokenizer.specialTokenID(SpecialTokens.pad) ?? 0
+        let batch = SequenceBatch(prompts: rows.map { prompts[$0] }, completions: rows.map { generations[$0].tokens }, padToken: pad)
+        let lp = policy.model.scoreTargets(batch), refLP = ref.model.scoreTargets(batch)
+        var total = 0.0
+        for i in lp.indices where batch.mask[i] != 0 { total += Double(lp[i] - refLP[i]) }
+        StageRun.note(String(format: "log-ratio vs reference: mean %.6f nats per answer over %d answers", total / Double(rows.count), rows.count))
     }
 }
