@@ -15,6 +15,22 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
+        if m == 1 && !transposeA {
+            // One row (decoding a single sequence): a matrix–vector product. sgemm would pack
+            // all of B for that one row, which took half of batch-1 generation's time.
+            if beta == 0 { c.update(repeating: 0, count: n) }  // beta 0 must not read C (NaN · 0)
+            if transposeB {
+                gemv(m: n, n: k, alpha: alpha, a: b, lda: ldb, x: a, beta: beta, y: c)
+            } else {
+                gemv(transpose: true, m: k, n: n, alpha: alpha, a: b, lda: ldb, x: a, beta: beta, y: c)
+            }
+            return
+        }
+        if m <= skinnyRows && !transposeA && k >= 8 {
+            skinnyGemm(transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc)
+            return
+        }
         let workers = splitWorkers(work: m * n * k, along: max(m, n))
         if workers <= 1 {
             cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
@@ -38,6 +54,52 @@ public enum BLAS {
                 cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                             Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda), bBlock, Int32(ldb), beta,
                             c + lo, Int32(ldc))
+            }
+        }
+    }
+
+    /// Products with at most this many rows (batched decoding) go to `skinnyGemm`.
+    static let skinnyRows = 8
+
+    /// C = alpha · A · op(B) + beta · C for a few rows of A (m ≤ `skinnyRows`), reading B once.
+    /// sgemm packs all of B (the weights) on every call, which dominated batched decoding; here
+    /// the rows of A stay in L1 while B streams past. Columns of C are split over the workers.
+    static func skinnyGemm(transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                           b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let workers = splitWorkers(work: m * n * k, along: n)
+        Parallel.forEach(workers, costPerItem: Int.max / 4) { w in
+            let lo = n * w / workers, hi = n * (w + 1) / workers
+            if transposeB {
+                // B is (n, k): output j is the dot product of each row of A with row j of B.
+                // Four rows at a time: four independent FMA chains share each load of B's row.
+                for j in lo..<hi {
+                    let bj = b + j * ldb
+                    var i = 0
+                    while i < m {
+                        let rows = min(4, m - i)
+                        let dots = VectorMath.dot4(a + i * lda, lda, rows: rows, bj, k)
+                        for r in 0..<rows {
+                            let out = c + (i + r) * ldc + j
+                            out.pointee = beta == 0 ? alpha * dots[r] : alpha * dots[r] + beta * out.pointee
+                        }
+                        i += rows
+                    }
+                }
+            } else {
+                // B is (k, n): a tile of up to 4 rows × 16 columns of C lives in registers while p
+                // runs over k, so C is written once and B's rows stream past.
+                var i = 0
+                while i < m {
+                    let rows = min(4, m - i)
+                    var j = lo
+                    while j < hi {
+                        let cols = min(16, hi - j)
+                        VectorMath.gemmTile4x16(a: a + i * lda, lda: lda, rows: rows, b: b + j, ldb: ldb, k: k,
+                                                alpha: alpha, beta: beta, c: c + i * ldc + j, ldc: ldc, columns: cols)
+                        j += cols
+                    }
+                    i += rows
+                }
             }
         }
     }

@@ -30,6 +30,90 @@ public enum Kernels {}
         return s
     }
 
+    /// Dot products of up to four rows of `a` (row stride `lda`) with `b`, n > 0; unused lanes 0.
+    @inlinable static func dot4(_ a: UnsafePointer<Float>, _ lda: Int, rows: Int, _ b: UnsafePointer<Float>,
+                                _ n: Int) -> SIMD4<Float> {
+        // Rows past `rows` alias row 0 and are dropped at the end (keeps the loop branch-free).
+        let a0 = a, a1 = rows > 1 ? a + lda : a, a2 = rows > 2 ? a + 2 * lda : a, a3 = rows > 3 ? a + 3 * lda : a
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let bv = load(b + i)
+            s0 = s0.addingProduct(load(a0 + i), bv)
+            s1 = s1.addingProduct(load(a1 + i), bv)
+            s2 = s2.addingProduct(load(a2 + i), bv)
+            s3 = s3.addingProduct(load(a3 + i), bv)
+            i += 8
+        }
+        var r = SIMD4<Float>(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < n {
+            r += SIMD4<Float>(a0[i], a1[i], a2[i], a3[i]) * b[i]
+            i += 1
+        }
+        for l in rows..<4 { r[l] = 0 }
+        return r
+    }
+
+    /// C[r, 0..<columns] = alpha · Σ_p a[r, p] · B[p, 0..<columns] + beta · C for r < rows ≤ 4 and
+    /// columns ≤ 16, with the 4×16 accumulators in registers (partial tiles go through a
+    /// zero-padded copy of B's columns).
+    @inlinable static func gemmTile4x16(a: UnsafePointer<Float>, lda: Int, rows: Int, b: UnsafePointer<Float>, ldb: Int,
+                                        k: Int, alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                        columns: Int) {
+        let a0 = a, a1 = rows > 1 ? a + lda : a, a2 = rows > 2 ? a + 2 * lda : a, a3 = rows > 3 ? a + 3 * lda : a
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+        if columns == 16 {
+            for p in 0..<k {
+                let bp = b + p * ldb
+                let b0 = load(bp), b1 = load(bp + 8)
+                let x0 = SIMD8<Float>(repeating: a0[p]), x1 = SIMD8<Float>(repeating: a1[p])
+                let x2 = SIMD8<Float>(repeating: a2[p]), x3 = SIMD8<Float>(repeating: a3[p])
+                c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1)
+                c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1)
+                c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1)
+                c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1)
+            }
+        } else {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { rb in
+                let r = rb.baseAddress!
+                r.initialize(repeating: 0, count: 16)
+                for p in 0..<k {
+                    r.update(from: b + p * ldb, count: columns)
+                    let b0 = load(r), b1 = load(r + 8)
+                    let x0 = SIMD8<Float>(repeating: a0[p]), x1 = SIMD8<Float>(repeating: a1[p])
+                    let x2 = SIMD8<Float>(repeating: a2[p]), x3 = SIMD8<Float>(repeating: a3[p])
+                    c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1)
+                    c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1)
+                    c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1)
+                    c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1)
+                }
+            }
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { tb in
+            let t = tb.baseAddress!
+            store(c00, t); store(c01, t + 8); store(c10, t + 16); store(c11, t + 24)
+            store(c20, t + 32); store(c21, t + 40); store(c30, t + 48); store(c31, t + 56)
+            for r in 0..<rows {
+                let out = c + r * ldc, tile = t + 16 * r
+                for j in 0..<columns {
+                    out[j] = beta == 0 ? alpha * tile[j] : alpha * tile[j] + beta * out[j]
+                }
+            }
+        }
+    }
+
+    /// y[i] += alpha · x[i].
+    @inlinable static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let va = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= n {
+            store(load(y + i).addingProduct(va, load(x + i)), y + i)
+            i += 8
+        }
+        while i < n { y[i] += alpha * x[i]; i += 1 }
+    }
+
     /// Σ a[i].
     @inlinable static func sum(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD8<Float>()

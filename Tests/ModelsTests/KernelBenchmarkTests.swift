@@ -138,6 +138,15 @@ struct KernelBenchmarkTests {
         Self.report("sgemm N×C · C×4C", Self.best { Tensor.matmul(a, b, into: &c) }, flops: 2.0 * Double(N * C * 4 * C))
         Self.report("sgemm (N×C)ᵀ · N×4C", Self.best { Tensor.matmul(a, c, transposeA: true, into: &cw) },
                     flops: 2.0 * Double(N * C * 4 * C))
+        // Decoding shapes (config M, 8 rows): Conv1D layout (B is in × out) and the tied LM head (Bᵀ).
+        let rows8 = Tensor.randomNormal(shape: [8, 384], std: 1, rng: &rng)
+        let conv = Tensor.randomNormal(shape: [384, 1536], std: 1, rng: &rng)
+        let head = Tensor.randomNormal(shape: [8192, 384], std: 1, rng: &rng)
+        var small = Tensor(shape: [0])
+        Self.report("decode 8×384 · 384×1536", Self.best { for _ in 0..<10 { Tensor.matmul(rows8, conv, into: &small) } } / 10,
+                    flops: 2.0 * 8 * 384 * 1536)
+        Self.report("decode 8×384 · (8192×384)ᵀ", Self.best { for _ in 0..<10 { Tensor.matmul(rows8, head, transposeB: true, into: &small) } } / 10,
+                    flops: 2.0 * 8 * 384 * 8192)
         #expect(c.count == N * 4 * C)
     }
 }

@@ -10,7 +10,7 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
 @Suite struct KernelTests {
     /// Small products go to one sgemm; large ones are split into row blocks (tall C) or column
     /// blocks (wide C) over the workers; every transpose combination in each regime.
-    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)], [(5, 7, 9), (300, 70, 120), (40, 330, 170)])
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)], [(5, 7, 9), (300, 70, 120), (40, 330, 170), (1, 70, 120), (1, 900, 300), (3, 300, 70), (8, 41, 333)])
     func gemmMatchesNaiveProduct(transposes: (Bool, Bool), size: (Int, Int, Int)) {
         let (transposeA, transposeB) = transposes
         let (m, n, k) = size
@@ -31,6 +31,16 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
                 #expect(abs(Double(c[flat: i * n + j]) - want) < 1e-4 * max(1, abs(want)))
             }
         }
+    }
+
+    /// A one-row product (the decoding path, served by gemv) with beta 0 ignores what C held.
+    @Test(arguments: [false, true])
+    func oneRowProductIgnoresOldOutput(transposeB: Bool) {
+        let a = Tensor(shape: [1, 3], scalars: [1, 2, 3])
+        let b = Tensor(shape: transposeB ? [2, 3] : [3, 2], scalars: transposeB ? [1, 0, 1, 0, 1, 0] : [1, 0, 0, 1, 1, 0])
+        var c = Tensor(shape: [1, 2], scalars: [.nan, .infinity])
+        Tensor.matmul(a, b, transposeB: transposeB, into: &c)
+        #expect(c[flat: 0] == 4 && c[flat: 1] == 2)
     }
 
     @Test(arguments: [false, true], [(6, 5), (700, 900)])
