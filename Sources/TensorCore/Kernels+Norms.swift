@@ -28,13 +28,21 @@ extension Kernels {
                 let xr = x + r * c, dyr = dy + r * c, dxr = dx + r * c
                 let s = rstd[r]
                 // mean over i of (dy·w)_i · xhat_i
-                var dotv: Float = 0
-                for i in 0..<c { dotv += dyr[i] * weight[i] * xr[i] }
-                let m = dotv * s / Float(c)
-                for i in 0..<c {
+                let m = VectorMath.dot3(dyr, weight, xr, c) * s / Float(c)
+                let vs = SIMD8<Float>(repeating: s), vm = SIMD8<Float>(repeating: m)
+                var i = 0
+                while i + 8 <= c {
+                    let xhat = VectorMath.load(xr + i) * vs, dyv = VectorMath.load(dyr + i)
+                    VectorMath.store(VectorMath.load(acc + i).addingProduct(dyv, xhat), acc + i)
+                    let g = dyv * VectorMath.load(weight + i) - xhat * vm
+                    VectorMath.store(VectorMath.load(dxr + i).addingProduct(vs, g), dxr + i)
+                    i += 8
+                }
+                while i < c {
                     let xhat = xr[i] * s
                     acc[i] += dyr[i] * xhat
                     dxr[i] += s * (dyr[i] * weight[i] - xhat * m)
+                    i += 1
                 }
             }
         }
@@ -50,8 +58,7 @@ extension Kernels {
             for r in range {
                 let xr = x + r * c, yr = y + r * c
                 let mu = VectorMath.sum(xr, c) / Float(c)
-                var v: Float = 0
-                for i in 0..<c { let d = xr[i] - mu; v += d * d }
+                let v = VectorMath.squaredDeviation(xr, c, from: mu)
                 let s = 1 / (v / Float(c) + epsilon).squareRoot()
                 mean[r] = mu
                 rstd[r] = s
@@ -70,18 +77,39 @@ extension Kernels {
             for r in range {
                 let xr = x + r * c, dyr = dy + r * c, dxr = dx + r * c
                 let mu = mean[r], s = rstd[r]
-                var sumG: Float = 0, sumGX: Float = 0
-                for i in 0..<c {
+                let vmu = SIMD8<Float>(repeating: mu), vs = SIMD8<Float>(repeating: s)
+                var accG = SIMD8<Float>(), accGX = SIMD8<Float>()
+                var i = 0
+                while i + 8 <= c {
+                    let g = VectorMath.load(dyr + i) * VectorMath.load(weight + i)
+                    accG += g
+                    accGX = accGX.addingProduct(g, (VectorMath.load(xr + i) - vmu) * vs)
+                    i += 8
+                }
+                var sumG = accG.sum(), sumGX = accGX.sum()
+                while i < c {
                     let g = dyr[i] * weight[i]
                     sumG += g
                     sumGX += g * (xr[i] - mu) * s
+                    i += 1
                 }
                 let mg = sumG / Float(c), mgx = sumGX / Float(c)
-                for i in 0..<c {
+                let vmg = SIMD8<Float>(repeating: mg), vmgx = SIMD8<Float>(repeating: mgx)
+                i = 0
+                while i + 8 <= c {
+                    let xhat = (VectorMath.load(xr + i) - vmu) * vs, dyv = VectorMath.load(dyr + i)
+                    VectorMath.store(VectorMath.load(acc + i).addingProduct(dyv, xhat), acc + i)
+                    VectorMath.store(VectorMath.load(acc + c + i) + dyv, acc + c + i)
+                    let g = dyv * VectorMath.load(weight + i) - vmg - xhat * vmgx
+                    VectorMath.store(VectorMath.load(dxr + i).addingProduct(vs, g), dxr + i)
+                    i += 8
+                }
+                while i < c {
                     let xhat = (xr[i] - mu) * s
                     acc[i] += dyr[i] * xhat
                     acc[c + i] += dyr[i]
                     dxr[i] += s * (dyr[i] * weight[i] - mg - xhat * mgx)
+                    i += 1
                 }
             }
         }

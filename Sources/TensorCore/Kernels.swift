@@ -114,6 +114,35 @@ public enum Kernels {}
         while i < n { y[i] += alpha * x[i]; i += 1 }
     }
 
+    /// Σ a[i]·b[i]·c[i].
+    @inlinable static func dot3(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
+                                _ n: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            acc = acc.addingProduct(load(a + i) * load(b + i), load(c + i))
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { s += a[i] * b[i] * c[i]; i += 1 }
+        return s
+    }
+
+    /// Σ (a[i] − mean)².
+    @inlinable static func squaredDeviation(_ a: UnsafePointer<Float>, _ n: Int, from mean: Float) -> Float {
+        var acc = SIMD8<Float>()
+        let vm = SIMD8<Float>(repeating: mean)
+        var i = 0
+        while i + 8 <= n {
+            let d = load(a + i) - vm
+            acc = acc.addingProduct(d, d)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { let d = a[i] - mean; s += d * d; i += 1 }
+        return s
+    }
+
     /// Σ a[i].
     @inlinable static func sum(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD8<Float>()
