@@ -32,6 +32,8 @@ public struct DemoEvaluator {
         /// Mean reward-model score of the greedy answers (nil without a reward model).
         public var reward: Double?
         public var samples: [String]
+        /// Held-out prompts answered.
+        public var promptCount = 0
         /// What GRPO is trained on: 1 per correct answer plus 0.2 × partial credit.
         public var verifierReward: Double { accuracy + 0.2 * quality }
     }
@@ -74,7 +76,8 @@ public struct DemoEvaluator {
         }
         let n = Double(max(examples.count, 1))
         return Result(accuracy: correct / n, quality: quality / n,
-                      accuracyByTask: byTask.mapValues { $0.0 / max($0.1, 1) }, reward: reward, samples: samples)
+                      accuracyByTask: byTask.mapValues { $0.0 / max($0.1, 1) }, reward: reward, samples: samples,
+                      promptCount: examples.count)
     }
 
     /// Mean over held-out prompts of Σ_t (log π − log π_ref) on completions sampled from the

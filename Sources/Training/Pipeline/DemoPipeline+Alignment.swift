@@ -98,7 +98,7 @@ extension DemoPipeline {
 
     /// Training prompts for PPO and GRPO (never held out).
     static func reinforcementPrompts(_ c: AlignmentContext) -> (records: [PromptRecord], tokens: [[Int32]]) {
-        let records = DemoTasks.rlPrompts(seed: c.parameters.seed ^ 0xCD, count: 400)
+        let records = DemoTasks.rlPrompts(seed: c.parameters.seed ^ 0xCD, count: c.parameters.rlPromptCount)
         return (records, records.map { c.render($0.prompt) })
     }
 
@@ -143,8 +143,8 @@ extension DemoPipeline {
         return (policy, history, accuracy)
     }
 
-    /// GRPO from the SFT model with the verifier as reward: 1 per correct answer plus 0.2 × its
-    /// partial credit (the same `verifierReward` the evaluation reports).
+    /// GRPO from the SFT model with the verifier as reward: 1 per correct answer plus
+    /// `grpoPartialCredit` × its partial credit.
     public static func trainGRPO(_ c: AlignmentContext, progress: ProgressHandler? = nil) throws
         -> (policy: Transformer, history: [[String: Double]]) {
         let p = c.parameters
@@ -158,11 +158,12 @@ extension DemoPipeline {
         grpo.temperature = p.rlTemperature
         grpo.klCoefficient = p.grpoKLCoefficient
         grpo.optimization.learningRate = p.grpoLearningRate
+        grpo.scaleByStandardDeviation = p.grpoScaleByStandardDeviation
         let history = try GRPO.train(
             policy: policy, reference: c.sft, prompts: tokens, endOfTurn: c.endOfTurn, padToken: c.padToken, parameters: grpo,
             reward: { i, g in
                 let s = DemoVerifier.score(prompt: records[i].prompt, response: c.evaluator.text(g))
-                return (s?.correct ?? false ? 1 : 0) + 0.2 * (s?.quality ?? 0)
+                return (s?.correct ?? false ? 1 : 0) + p.grpoPartialCredit * (s?.quality ?? 0)
             }, progress: progress)
         return (policy, history)
     }

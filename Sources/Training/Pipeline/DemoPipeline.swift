@@ -23,25 +23,34 @@ public enum DemoPipeline {
         public var sftExamples = 4000
         public var sftSteps = 600
         public var sftBatch = 32
-        public var rewardPrompts = 800
+        public var rewardPrompts = 2400
         public var responsesPerPrompt = 4
         public var labelerNoise = 0.1
-        public var rewardSteps = 300
+        public var rewardSteps = 600
         public var rewardLearningRate: Float = 5e-4
+        /// Distinct training-part prompts PPO and GRPO draw their rollouts from.
+        public var rlPromptCount = 2000
         /// Sampling temperature of PPO and GRPO rollouts (their log-probs use the same one).
         public var rlTemperature: Float = 0.7
         public var ppoSteps = 60
         public var ppoLearningRate: Float = 5e-5
         public var ppoKLCoefficient = 0.1
-        public var dpoSteps = 100
-        public var dpoLearningRate: Float = 2e-4
+        public var dpoSteps = 150
+        public var dpoLearningRate: Float = 5e-5
         public var dpoBeta = 0.1
-        public var grpoSteps = 60
+        public var grpoSteps = 200
         public var grpoPromptsPerStep = 8
         public var grpoLearningRate: Float = 1e-4
         public var grpoKLCoefficient = 0.04
+        /// Divide group-centred rewards by the group's standard deviation (GRPO) or not (Dr. GRPO).
+        /// Off: with the std division, groups whose answers differ only by a little partial
+        /// credit get full-size advantages and the policy chases that noise.
+        public var grpoScaleByStandardDeviation = false
+        /// Weight of the verifier's partial credit in GRPO's reward (1 per correct answer); 0:
+        /// the reward is exactly what the held-out evaluation counts.
+        public var grpoPartialCredit = 0.0
         /// Held-out prompts per task (fewer where a task's held-out space is smaller).
-        public var evaluationPerTask = 100
+        public var evaluationPerTask = 300
         public var maxNewTokens = 14
         public init() {}
 
@@ -57,12 +66,18 @@ public enum DemoPipeline {
             p.pretrainSteps = 300
             p.sftExamples = 1500
             p.sftSteps = 300
-            p.rewardPrompts = 300
+            p.rewardPrompts = 600
             p.rewardSteps = 120
             p.ppoSteps = 30
             p.dpoSteps = 40
+            p.dpoLearningRate = 2e-4  // 40 steps: a larger step so the held-out pair ordering shows
             p.grpoSteps = 40
-            p.grpoPromptsPerStep = 8
+            p.rlPromptCount = 400
+            p.grpoPromptsPerStep = 16
+            // The small SFT model answers few prompts exactly: partial credit gives GRPO a denser
+            // signal, and the std scaling keeps its size when most of a group is wrong.
+            p.grpoPartialCredit = 0.2
+            p.grpoScaleByStandardDeviation = true
             p.evaluationPerTask = 40
             return p
         }

@@ -69,8 +69,7 @@ public struct DemoReport: Sendable {
                 let k = max(1, grpoHistory.count / 4)
                 let first = grpoHistory.prefix(k).compactMap { $0["reward"] }, last = grpoHistory.suffix(k).compactMap { $0["reward"] }
                 let (a, b) = (first.reduce(0, +) / Double(max(first.count, 1)), last.reduce(0, +) / Double(max(last.count, 1)))
-                out.append((String(format: "GRPO: verifier reward of its samples rose %.3f → %.3f (held-out greedy %.3f vs SFT %.3f)",
-                                   a, b, result.verifierReward, sft.verifierReward), b > a))
+                out.append((String(format: "GRPO: verifier reward of its samples rose %.3f → %.3f", a, b), b > a))
             } else {
                 out.append((String(format: "%@: reward-model score %.3f > SFT %.3f", name, result.reward ?? .nan, sft.reward ?? .nan),
                             (result.reward ?? -.infinity) > (sft.reward ?? .infinity)))
@@ -79,11 +78,20 @@ public struct DemoReport: Sendable {
         return out
     }
 
+    /// Held-out greedy accuracy of the verifier-trained method against SFT. At full size GRPO
+    /// beats SFT; at quick scale the difference is within the noise of a few dozen prompts per
+    /// task, so the test asserts these only for the full-size run.
+    public var heldOutChecks: [(claim: String, passed: Bool)] {
+        guard let grpo else { return [] }
+        return [(String(format: "GRPO: held-out accuracy %.1f%% > SFT %.1f%% (%d prompts)", 100 * grpo.accuracy, 100 * sft.accuracy,
+                        grpo.promptCount), grpo.accuracy > sft.accuracy)]
+    }
+
     public var markdown: String {
         var s = "# swift-rlhf demo report\n\n"
         s += "Built-in verifiable tasks (reverse, sort, count, add, capitals, sentiment); every number is on held-out data.\n\n"
         s += "## Checks\n\n"
-        for c in checks { s += "- \(c.passed ? "✅" : "❌") \(c.claim)\n" }
+        for c in checks + heldOutChecks { s += "- \(c.passed ? "✅" : "❌") \(c.claim)\n" }
         s += "\n## Language modelling (bits per byte of held-out text)\n\n| model | bits/byte |\n|---|---|\n"
         for (order, bpb) in ngramBitsPerByte.sorted(by: { $0.key < $1.key }) {
             s += "| \(order)-gram, Kneser–Ney | \(f(bpb)) |\n"
@@ -123,7 +131,7 @@ public struct DemoReport: Sendable {
     /// Short terminal summary.
     public var summary: String {
         var s = "swift-rlhf demo — held-out results\n"
-        for c in checks { s += "  \(c.passed ? "✔" : "✘") \(c.claim)\n" }
+        for c in checks + heldOutChecks { s += "  \(c.passed ? "✔" : "✘") \(c.claim)\n" }
         s += String(format: "  total time %.0f s", seconds["total"] ?? 0)
         return s
     }
