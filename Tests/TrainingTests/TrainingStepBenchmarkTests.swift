@@ -97,8 +97,13 @@ struct TrainingStepBenchmarkTests {
         for _ in 0..<steps { loss = step() }
         let per = (Self.now() - start) / Double(steps)
         let p = parts.map { String(format: "%.1f", $0 / Double(steps) * 1000) }
-        print(String(format: "bench train %@: %d params, %.1f ms/step, %.0f tokens/s (forward+logprobs %@, logprobs backward %@, backward %@, adamw %@ ms), loss %.3f",
-                     name, model.parameterCount, per * 1000, Double(b * t) / per, p[0], p[1], p[2], p[3], loss))
+        // Model FLOPs as the peer counts them: 6·N (N without the position table) + 6·L·T·d.
+        let positionTable = config.family == .gpt2 ? config.contextLength * config.hiddenSize : 0
+        let flopsPerToken = 6.0 * Double(model.parameterCount - positionTable)
+            + 6.0 * Double(config.layerCount * t * config.hiddenSize)
+        print(String(format: "bench train %@: %d params, %.1f ms/step, %.0f tokens/s, %.1f model GFLOP/s (forward+logprobs %@, logprobs backward %@, backward %@, adamw %@ ms), loss %.3f",
+                     name, model.parameterCount, per * 1000, Double(b * t) / per, flopsPerToken * Double(b * t) / per / 1e9,
+                     p[0], p[1], p[2], p[3], loss))
         #expect(loss.isFinite)
     }
 
