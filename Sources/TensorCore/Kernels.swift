@@ -63,9 +63,15 @@ public enum Kernels {}
         let a0 = a, a1 = rows > 1 ? a + lda : a, a2 = rows > 2 ? a + 2 * lda : a, a3 = rows > 3 ? a + 3 * lda : a
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-        if columns == 16 {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { rb in
+            let padded = rb.baseAddress!
+            padded.initialize(repeating: 0, count: 16)
             for p in 0..<k {
-                let bp = b + p * ldb
+                var bp = b + p * ldb
+                if columns < 16 {
+                    padded.update(from: bp, count: columns)
+                    bp = UnsafePointer(padded)
+                }
                 let b0 = load(bp), b1 = load(bp + 8)
                 let x0 = SIMD8<Float>(repeating: a0[p]), x1 = SIMD8<Float>(repeating: a1[p])
                 let x2 = SIMD8<Float>(repeating: a2[p]), x3 = SIMD8<Float>(repeating: a3[p])
@@ -73,21 +79,6 @@ public enum Kernels {}
                 c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1)
                 c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1)
                 c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1)
-            }
-        } else {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { rb in
-                let r = rb.baseAddress!
-                r.initialize(repeating: 0, count: 16)
-                for p in 0..<k {
-                    r.update(from: b + p * ldb, count: columns)
-                    let b0 = load(r), b1 = load(r + 8)
-                    let x0 = SIMD8<Float>(repeating: a0[p]), x1 = SIMD8<Float>(repeating: a1[p])
-                    let x2 = SIMD8<Float>(repeating: a2[p]), x3 = SIMD8<Float>(repeating: a3[p])
-                    c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1)
-                    c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1)
-                    c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1)
-                    c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1)
-                }
             }
         }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { tb in
