@@ -10,13 +10,18 @@ import PackageDescription
 #if arch(x86_64)
 let targetCPU = ProcessInfo.processInfo.environment["RLHF_TARGET_CPU"] ?? "haswell"
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", targetCPU])]
+// The command-line tool checks at start-up that the CPU has what the default build assumes, and
+// says how to rebuild instead of dying on an illegal instruction.
+let executableSettings: [SwiftSetting] = targetCPU == "haswell" ? [.define("RLHF_REQUIRES_AVX2_FMA")] : []
 #else
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
+let executableSettings: [SwiftSetting] = []
 #endif
 
 // Library targets, in dependency order (dependencies point down the pipeline only).
 var targets: [Target] = [
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
     .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimized),
     .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimized),
     .target(name: "Tokenizers", swiftSettings: optimized),
@@ -24,15 +29,16 @@ var targets: [Target] = [
     .target(name: "Datasets", dependencies: ["Tokenizers"], swiftSettings: optimized),
     .target(name: "Training", dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers"],
             swiftSettings: optimized),
+    .target(name: "MPIBackend", dependencies: ["CMPI", "Training", "TensorCore"]),
     .target(name: "Serving", dependencies: [
         "Models", "Tokenizers", "Training",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "GRDB", package: "GRDB.swift"),
     ]),
     .executableTarget(name: "rlhf", dependencies: [
-        "Tokenizers", "Models", "Datasets", "Training", "Serving",
+        "Tokenizers", "Models", "Datasets", "Training", "Serving", "MPIBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-    ]),
+    ], swiftSettings: executableSettings),
 ]
 
 let testTargets: [Target] = [

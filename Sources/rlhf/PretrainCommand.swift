@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import MPIBackend
 import Models
 import Tokenizers
 import Training
@@ -15,7 +16,9 @@ struct PretrainCommand: ParsableCommand {
         discussion: """
             Size presets (--config): tiny (d64 L2), small (d128 L4), S (d256 L4 H4, GPT-2's peer config), \
             M (d384 L6 H6). Every shape option overrides the preset. With --resume the run continues \
-            exactly from its last checkpoint (same data order, optimizer state and schedule).
+            exactly from its last checkpoint (same data order, optimizer state and schedule). \
+            Started by `mpirun -np N`, the ranks train one model by data parallelism: --batch-size is \
+            the global batch, split over the ranks, and rank 0 writes the run directory.
             """)
 
     @Option(parsing: .upToNextOption, help: "Training text: .txt files or JSONL with a \"text\" field.")
@@ -57,6 +60,20 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        guard MPICommunicator.launched() else { return try train(communicator: SingleProcess()) }
+        let mpi = try MPICommunicator()
+        do {
+            try train(communicator: mpi)
+            mpi.finalize()
+        } catch {
+            // The other ranks may be waiting in a collective: end them all.
+            FileHandle.standardError.write(Data("error (rank \(mpi.rank)): \(error)\n".utf8))
+            mpi.abort(code: 1)
+        }
+    }
+
+    func train(communicator: any Communicator) throws {
+        let root = communicator.isRoot
         let tok = try Tokenizer.load(from: URL(fileURLWithPath: tokenizer))
         let preset = Self.presets[config]!
         let run = RunDirectory(path: out)
@@ -76,8 +93,10 @@ struct PretrainCommand: ParsableCommand {
             for problem in loaded.skipped { StageRun.note("skipped: \(problem)") }
             documents += loaded.records.map(\.text)
         }
-        try run.create()
-        try tok.write(to: run.url)
+        if root {
+            try run.create()
+            try tok.write(to: run.url)
+        }
         var p = Pretraining.Parameters()
         p.optimization = stage.apply(to: OptimizationSettings(learningRate: 1e-3, steps: 1000, warmupSteps: 50))
         p.optimization.accumulationSteps = accumulation
@@ -86,13 +105,22 @@ struct PretrainCommand: ParsableCommand {
         p.evaluationInterval = evalInterval
         p.checkpointInterval = checkpointInterval
         p.stopAfterStep = stopAfter
-        let prepared = try Pretraining.prepare(documents: documents, tokenizer: tok, run: run, validationFraction: p.validationFraction)
+        let prepared = try Pretraining.prepare(documents: documents, tokenizer: tok, run: run, validationFraction: p.validationFraction,
+                                               communicator: communicator)
         let model = try Transformer(config: modelConfig, seed: p.seed)
+        guard root else {
+            _ = try Pretraining.train(model: model, tokenizer: tok, data: prepared, run: run, parameters: p, resume: resume,
+                                      communicator: communicator)
+            return
+        }
+        if communicator.size > 1 {
+            StageRun.note("data parallel: \(communicator.size) ranks, \(p.batchSize) rows per step in all")
+        }
         StageRun.note("pretrain: \(model.parameterCount) parameters, \(prepared.train.count) training tokens, "
                       + "\(prepared.validation.count) validation tokens → \(run.url.path)")
         let renderer = ProgressRenderer()
         let summary = try Pretraining.train(model: model, tokenizer: tok, data: prepared, run: run, parameters: p,
-                                            resume: resume, progress: { renderer.update($0) })
+                                            resume: resume, communicator: communicator, progress: { renderer.update($0) })
         renderer.finish()
         if let from = summary.resumedFrom { StageRun.note("resumed from step \(from)") }
         print(String(format: "final loss %.4f, validation loss %.4f, validation bits/byte %.4f",

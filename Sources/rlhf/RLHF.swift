@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct RLHF: AsyncParsableCommand {
@@ -25,4 +26,12 @@ struct RLHF: AsyncParsableCommand {
             DemoCommand.self,
         ]
     )
+
+    static func main() async {
+        if let problem = CPUCheck.problem() {
+            FileHandle.standardError.write(Data((problem + "\n").utf8))
+            Foundation.exit(1)
+        }
+        await main(nil)
+    }
 }

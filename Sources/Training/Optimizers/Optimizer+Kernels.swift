@@ -8,10 +8,9 @@ import TensorCore
 enum OptimizerKernels {
     /// Below this many elements a tensor is updated on the calling thread.
     static let parallelThreshold = 1 << 16
-    static let threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     static func forChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
-        let threads = threadCount
+        let threads = Parallel.threadCount
         guard count >= parallelThreshold, threads > 1 else {
             body(0..<count)
             return

@@ -9,17 +9,33 @@ public enum LanguageModelTraining {
     /// One optimizer step over `microBatches`; gradients accumulate across them and the loss is
     /// Σ token losses / Σ target tokens of the step (not a mean of per-micro-batch means).
     /// Returns the step's mean loss per target token and the target-token count.
-    public static func accumulate(model: Transformer, microBatches: [SequenceBatch]) -> (loss: Double, tokens: Int) {
-        var accumulation = GradientAccumulation(targetTokenCounts: microBatches.map(\.targetCount))
-        let normalizer = Double(accumulation.totalTargetTokens)
-        for batch in microBatches {
+    ///
+    /// With several ranks each micro-batch is the global one: this rank trains on its share of
+    /// the rows, the target tokens of the whole step are counted over all ranks before any
+    /// backward (so every rank scales by the same 1/N), and the gradients are summed over the
+    /// ranks at the end: the step equals one process's step on the global batch.
+    public static func accumulate(model: Transformer, microBatches: [SequenceBatch],
+                                  communicator: any Communicator = SingleProcess()) -> (loss: Double, tokens: Int) {
+        let local = microBatches.map { batch -> SequenceBatch? in
+            guard communicator.size > 1 else { return batch }
+            let share = communicator.share(of: batch.batchSize)
+            return share.isEmpty ? nil : batch.rows(Array(share))
+        }
+        let localCounts = local.map { $0?.targetCount ?? 0 }
+        var accumulation = GradientAccumulation(targetTokenCounts: localCounts)
+        let globalTokens = communicator.allReduceSum([Double(accumulation.totalTargetTokens)])[0]
+        for batch in local {
+            guard let batch else { accumulation.add(lossSum: 0, tokens: 0); continue }
             let pass = LogProbPass(model: model, batch: batch)
             let out = LanguageModelObjective.negativeLogLikelihood(
-                logProbs: pass.logProbs, mask: batch.mask, normalizer: normalizer)
+                logProbs: pass.logProbs, mask: batch.mask, normalizer: globalTokens)
             pass.backward(model: model, logProbGrad: out.logProbGrad)
             accumulation.add(lossSum: out.negativeLogLikelihoodSum, tokens: batch.targetCount)
         }
-        return (accumulation.meanLoss, accumulation.totalTargetTokens)
+        guard communicator.size > 1 else { return (accumulation.meanLoss, accumulation.totalTargetTokens) }
+        communicator.allReduceGradients(model.parameters)
+        let lossSum = communicator.allReduceSum([accumulation.lossSum])[0]
+        return (globalTokens > 0 ? lossSum / globalTokens : 0, Int(globalTokens))
     }
 
     /// Mean loss per target token and the summed loss in nats over `batches`, without gradients.
@@ -36,19 +52,23 @@ public enum LanguageModelTraining {
     /// Trains for `settings.steps` optimizer steps starting at `startStep`, drawing
     /// `settings.accumulationSteps` micro-batches per step from `nextBatch(step, micro)`.
     /// `afterStep` runs after every step (evaluation, checkpoints) and sees the stepper's state
-    /// (optimizer moments, guard) to save it; it may throw to stop.
+    /// (optimizer moments, guard) to save it; it may throw to stop. With several ranks,
+    /// `nextBatch` returns the global batch (the same on every rank) and each rank trains on its
+    /// share; rank 0's weights are copied to the others first.
     public static func train(
         model: Transformer, settings: OptimizationSettings, startStep: Int = 0, stepper: inout OptimizerStepper,
         stage: String, nextBatch: (_ step: Int, _ micro: Int) -> SequenceBatch,
+        communicator: any Communicator = SingleProcess(),
         afterStep: ((_ step: Int, _ metrics: inout [String: Double], _ stepper: OptimizerStepper) throws -> Void)? = nil,
         progress: ProgressHandler? = nil
     ) throws -> [[String: Double]] {
         var history: [[String: Double]] = []
+        communicator.broadcastParameters(model.parameters)
         model.zeroGradients()
         for step in startStep..<settings.steps {
             let started = Date()
             let micro = (0..<max(1, settings.accumulationSteps)).map { nextBatch(step, $0) }
-            let (loss, tokens) = accumulate(model: model, microBatches: micro)
+            let (loss, tokens) = accumulate(model: model, microBatches: micro, communicator: communicator)
             let outcome = try stepper.apply(model.parameters, step: step, loss: Float(loss))
             let seconds = Date().timeIntervalSince(started)
             var metrics: [String: Double] = [

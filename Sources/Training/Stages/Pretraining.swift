@@ -41,9 +41,24 @@ public enum Pretraining {
     }
 
     /// Tokenizes `documents` (separated by `<|endoftext|>`) into the run's shards, or opens the
-    /// shards already there (resume). The validation part is the last documents.
+    /// shards already there (resume). The validation part is the last documents. With several
+    /// ranks, rank 0 writes the shards and the others open them after it.
     public static func prepare(documents: [String], tokenizer: Tokenizer, run: RunDirectory,
-                               validationFraction: Double) throws -> Data {
+                               validationFraction: Double, communicator: any Communicator = SingleProcess()) throws -> Data {
+        guard communicator.size > 1 else {
+            return try prepareShards(documents: documents, tokenizer: tokenizer, run: run, validationFraction: validationFraction)
+        }
+        if communicator.isRoot {
+            let data = try prepareShards(documents: documents, tokenizer: tokenizer, run: run, validationFraction: validationFraction)
+            communicator.barrier()
+            return data
+        }
+        communicator.barrier()
+        return try prepareShards(documents: [], tokenizer: tokenizer, run: run, validationFraction: validationFraction)
+    }
+
+    private static func prepareShards(documents: [String], tokenizer: Tokenizer, run: RunDirectory,
+                                      validationFraction: Double) throws -> Data {
         let dir = run.file("data")
         let trainURL = dir.appendingPathComponent("train.bin"), validationURL = dir.appendingPathComponent("validation.bin")
         let bytesURL = dir.appendingPathComponent("validation.bytes")
@@ -109,9 +124,15 @@ public enum Pretraining {
     }
 
     /// Trains `model` (fresh, or restored from `run` when `resume` and a checkpoint exists)
-    /// and checkpoints into `run`.
+    /// and checkpoints into `run`. With several ranks (data parallelism) `batchSize` is the
+    /// global batch, split over the ranks, so the run follows the single-process one; rank 0
+    /// evaluates and writes metrics and checkpoints.
     public static func train(model: Transformer, tokenizer: Tokenizer, data: Data, run: RunDirectory,
-                             parameters p: Parameters, resume: Bool, progress: ProgressHandler? = nil) throws -> Summary {
+                             parameters p: Parameters, resume: Bool, communicator: any Communicator = SingleProcess(),
+                             progress: ProgressHandler? = nil) throws -> Summary {
+        guard p.batchSize >= communicator.size else {
+            throw DataParallelError("--batch-size \(p.batchSize) is smaller than the \(communicator.size) ranks; each rank needs a row")
+        }
         let pad = try tokenizer.requireSpecialTokenID(SpecialTokens.pad)
         let t = model.config.contextLength
         var stepper = OptimizerStepper(settings: p.optimization)
@@ -127,7 +148,7 @@ public enum Pretraining {
             resumedFrom = startStep
         }
         let sampler = try BatchSampler(seed: p.seed, batchSize: p.batchSize, length: t - 1, range: 0..<data.train.count)
-        let metrics = try MetricsLog(url: run.metrics, keepingStepsThrough: resumedFrom ?? 0)
+        let metrics = communicator.isRoot ? try MetricsLog(url: run.metrics, keepingStepsThrough: resumedFrom ?? 0) : nil
         var lastValidation = (loss: Double.nan, bitsPerByte: Double.nan)
 
         func checkpoint(step: Int, stepper: OptimizerStepper) throws {
@@ -147,23 +168,26 @@ public enum Pretraining {
                 let flat = sampler.batch(step: step * max(1, p.optimization.accumulationSteps) + micro, from: data.train)
                 return SequenceBatch(rows: (0..<p.batchSize).map { Array(flat[($0 * t)..<(($0 + 1) * t)]) }, padToken: pad)
             },
+            communicator: communicator,
             afterStep: { step, m, stepper in
                 let done = step + 1
+                if done == p.stopAfterStep && !communicator.isRoot { throw StopRequested() }
+                guard communicator.isRoot else { return }
                 if done % p.evaluationInterval == 0 || done == p.optimization.steps {
                     lastValidation = evaluate(model: model, data: data, batchSize: p.batchSize, batches: p.evaluationBatches,
                                               padToken: pad)
                     m["val_loss"] = lastValidation.loss
                     m["val_bpb"] = lastValidation.bitsPerByte
                 }
-                try metrics.append(step: done, metrics: m)
+                try metrics?.append(step: done, metrics: m)
                 if done % p.checkpointInterval == 0 || done == p.optimization.steps {
                     try checkpoint(step: done, stepper: stepper)
                 }
                 if done == p.stopAfterStep { throw StopRequested() }
             },
-            progress: progress)
+            progress: communicator.isRoot ? progress : nil)
         } catch is StopRequested {}
-        if history.isEmpty {
+        if history.isEmpty && communicator.isRoot {
             lastValidation = evaluate(model: model, data: data, batchSize: p.batchSize, batches: p.evaluationBatches, padToken: pad)
         }
         return Summary(finalLoss: history.last?["loss"] ?? .nan, validationLoss: lastValidation.loss,
