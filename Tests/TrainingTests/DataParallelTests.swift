@@ -1,0 +1,160 @@
+import Datasets
+import Foundation
+import Models
+import NN
+import TensorCore
+import Testing
+import Tokenizers
+@testable import Training
+
+/// Data parallelism: ranks that each train on their share of the global batch and sum their
+/// gradients take the same steps as one process on the whole batch.
+@Suite struct DataParallelTests {
+    /// Runs `body` once per rank of an in-process group, each on its own thread (not a shared
+    /// pool: a rank blocked in a collective must not keep another rank from running).
+    static func onRanks<T: Sendable>(_ size: Int, _ body: @escaping @Sendable (any Communicator) throws -> T) throws -> [T] {
+        let group = LocalGroup(size: size)
+        let results = ResultBox<T>(count: size)
+        let done = DispatchSemaphore(value: 0)
+        for rank in 0..<size {
+            let thread = Thread {
+                results.set(rank, Result { try body(group.communicator(rank: rank)) })
+                done.signal()
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        for _ in 0..<size { done.wait() }
+        return try results.values()
+    }
+
+    @Test func localGroupSumsAndBroadcastsInRankOrder() throws {
+        let out = try Self.onRanks(3) { c -> ([Float], [Double], [Float]) in
+            var f = (0..<7).map { Float($0 + 1) * Float(c.rank + 1) }
+            f.withUnsafeMutableBufferPointer { c.allReduceSum($0) }
+            let d = c.allReduceSum([Double(c.rank), 0.5])
+            var b = [Float](repeating: Float(c.rank), count: 5)
+            b.withUnsafeMutableBufferPointer { c.broadcast($0, root: 1) }
+            c.barrier()
+            return (f, d, b)
+        }
+        for (f, d, b) in out {
+            #expect(f == (0..<7).map { Float($0 + 1) * 6 })
+            #expect(d == [3, 1.5])
+            #expect(b == [Float](repeating: 1, count: 5))
+        }
+        #expect(SingleProcess().share(of: 5) == 0..<5)
+        #expect(try Self.onRanks(2) { $0.share(of: 5) } == [0..<2, 2..<5])
+    }
+
+    /// The gradient of one data-parallel step equals the single-process gradient, with micro-
+    /// batches whose rows have very different numbers of targets (so per-rank normalisation would
+    /// be wrong) and a micro-batch with fewer rows than ranks.
+    @Test func stepGradientEqualsSingleProcess() throws {
+        let config = ModelConfig(vocabSize: 50, hiddenSize: 16, layerCount: 2, headCount: 2, contextLength: 12)
+        var rng = RandomGenerator(seed: 4)
+        func row(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % 50) } }
+        let a = SequenceBatch(rows: [row(12), row(11), row(3), row(4)],
+                              targetMasks: [[Bool](repeating: true, count: 12), [Bool](repeating: true, count: 11),
+                                            [false, false, true], [false, true, true, false]], padToken: 0)
+        let b = SequenceBatch(rows: [row(7)], padToken: 0)
+        let micro = [a, b]
+
+        let single = try Transformer(config: config, seed: 1)
+        let expected = LanguageModelTraining.accumulate(model: single, microBatches: micro)
+        let ranks = try Self.onRanks(2) { c -> (Double, Int, [[Float]]) in
+            let model = try Transformer(config: config, seed: 1)
+            let r = LanguageModelTraining.accumulate(model: model, microBatches: micro, communicator: c)
+            return (r.loss, r.tokens, model.parameters.map { $0.grad.scalars })
+        }
+        for (loss, tokens, grads) in ranks {
+            #expect(tokens == expected.tokens)
+            #expect(abs(loss - expected.loss) < 1e-6)
+            for (p, g) in zip(single.parameters, grads) {
+                let scale = max(p.grad.scalars.map(abs).max() ?? 0, 1e-6)
+                let worst = zip(p.grad.scalars, g).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 1e-4 * scale, "\(p.name): gradients differ by \(worst) (largest \(scale))")
+            }
+        }
+        #expect(ranks[0].2 == ranks[1].2, "every rank ends with the same summed gradient")
+    }
+
+    /// Pretraining with two ranks sharing one run directory follows the single-process run:
+    /// same losses, same final weights, one metrics log written by rank 0.
+    @Test func pretrainingFollowsSingleProcess() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-dp-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let documents = DemoTasks.pretrainingDocuments(seed: 3, byteCount: 40_000)
+        let tokenizer = try BPETrainer.train(texts: documents, parameters: .init(vocabularySize: 300))
+        let config = ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 2, contextLength: 32)
+        var p = Pretraining.Parameters()
+        p.optimization = OptimizationSettings(learningRate: 3e-3, steps: 8, warmupSteps: 2)
+        p.batchSize = 5
+        p.checkpointInterval = 4
+        p.evaluationInterval = 4
+        p.evaluationBatches = 2
+        let parameters = p
+
+        let single = RunDirectory(root.appendingPathComponent("single"))
+        try single.create()
+        let data = try Pretraining.prepare(documents: documents, tokenizer: tokenizer, run: single, validationFraction: 0.1)
+        let a = try Pretraining.train(model: try Transformer(config: config, seed: 9), tokenizer: tokenizer, data: data,
+                                      run: single, parameters: p, resume: false)
+
+        let shared = RunDirectory(root.appendingPathComponent("parallel"))
+        try shared.create()
+        let ranks = try Self.onRanks(2) { [parameters] c -> [Double] in
+            let d = try Pretraining.prepare(documents: c.isRoot ? documents : [], tokenizer: tokenizer, run: shared,
+                                            validationFraction: 0.1, communicator: c)
+            // Rank 1 starts from other weights: rank 0's are broadcast before the first step.
+            let s = try Pretraining.train(model: try Transformer(config: config, seed: 9 + UInt64(c.rank)), tokenizer: tokenizer,
+                                          data: d, run: shared, parameters: parameters, resume: false, communicator: c)
+            return s.history.map { $0["loss"]! }
+        }
+        #expect(ranks[0] == ranks[1])
+        for (x, y) in zip(a.history.map { $0["loss"]! }, ranks[0]) { #expect(abs(x - y) < 1e-5) }
+        #expect(try MetricsLog.read(shared.metrics).count == 8)
+
+        let wa = try ModelRunWeights.load(single, config: config)
+        let wb = try ModelRunWeights.load(shared, config: config)
+        for (x, y) in zip(wa, wb) {
+            let worst = zip(x.value.scalars, y.value.scalars).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-4, "\(x.name) differs by \(worst)")
+        }
+    }
+
+    @Test func batchSmallerThanRanksIsRefused() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-dp-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let documents = DemoTasks.pretrainingDocuments(seed: 3, byteCount: 10_000)
+        let tokenizer = try BPETrainer.train(texts: documents, parameters: .init(vocabularySize: 280))
+        let run = RunDirectory(root)
+        try run.create()
+        nonisolated(unsafe) let data = try Pretraining.prepare(documents: documents, tokenizer: tokenizer, run: run,
+                                                               validationFraction: 0.1)
+        var p = Pretraining.Parameters()
+        p.batchSize = 2
+        let errors = try Self.onRanks(3) { [p] c -> String in
+            let config = ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+            do {
+                _ = try Pretraining.train(model: try Transformer(config: config, seed: 1), tokenizer: tokenizer, data: data,
+                                          run: run, parameters: p, resume: false, communicator: c)
+                return ""
+            } catch { return "\(error)" }
+        }
+        for e in errors { #expect(e.contains("--batch-size 2 is smaller than the 3 ranks"), "\(e)") }
+    }
+}
+
+/// Results written by rank threads, read after they all finished.
+final class ResultBox<T: Sendable>: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var slots: [Result<T, any Error>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<T, any Error>) { lock.lock(); slots[i] = r; lock.unlock() }
+    func values() throws -> [T] {
+        lock.lock(); defer { lock.unlock() }
+        return try slots.map { try $0!.get() }
+    }
+}
