@@ -1,7 +1,6 @@
 import ArgumentParser
 import Datasets
 import Foundation
-import MPIBackend
 import Models
 import Tokenizers
 import Training
@@ -59,18 +58,7 @@ struct PretrainCommand: ParsableCommand {
         if accumulation < 1 { throw ValidationError("--accumulation must be at least 1") }
     }
 
-    func run() throws {
-        guard MPICommunicator.launched() else { return try train(communicator: SingleProcess()) }
-        let mpi = try MPICommunicator()
-        do {
-            try train(communicator: mpi)
-            mpi.finalize()
-        } catch {
-            // The other ranks may be waiting in a collective: end them all.
-            FileHandle.standardError.write(Data("error (rank \(mpi.rank)): \(error)\n".utf8))
-            mpi.abort(code: 1)
-        }
-    }
+    func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
     func train(communicator: any Communicator) throws {
         let root = communicator.isRoot

@@ -7,7 +7,11 @@ import Training
 struct SFTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sft",
-        abstract: "Supervised fine-tuning on {\"prompt\",\"completion\"} or {\"messages\":[…]} JSONL (loss on assistant tokens only).")
+        abstract: "Supervised fine-tuning on {\"prompt\",\"completion\"} or {\"messages\":[…]} JSONL (loss on assistant tokens only).",
+        discussion: """
+            Started by `mpirun -np N`, the ranks fine-tune by data parallelism: --batch-size is the \
+            global batch, split over the ranks, and rank 0 writes the output.
+            """)
 
     @Option(help: "Base run directory (config.json, model.safetensors, tokenizer.json).")
     var model: String
@@ -23,7 +27,9 @@ struct SFTCommand: ParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
-    func run() throws {
+    func run() throws { try DataParallelLaunch.run(train(communicator:)) }
+
+    func train(communicator: any Communicator) throws {
         let base = try StageRun.load(model, role: "base")
         let data = try StageData(tokenizer: base.tokenizer, contextLength: base.model.config.contextLength)
         let rows = try data.sftExamples(from: StageRun.url(self.data), options: stage.loadOptions)
@@ -35,10 +41,19 @@ struct SFTCommand: ParsableCommand {
         parameters.packing = packing
         parameters.seed = stage.seed
 
+        guard parameters.batchSize >= communicator.size else {
+            throw DataParallelError("--batch-size \(parameters.batchSize) is smaller than the \(communicator.size) ranks; each rank needs a row")
+        }
+        guard communicator.isRoot else {
+            try SupervisedFineTuning.train(model: base.model, examples: rows.rows, padToken: data.padToken,
+                                           parameters: parameters, communicator: communicator)
+            return
+        }
         let (directory, log) = try StageRun.prepareOutput(out)
         let renderer = ProgressRenderer()
         let history = try SupervisedFineTuning.train(model: base.model, examples: rows.rows, padToken: data.padToken,
-                                                     parameters: parameters, progress: StageRun.progress(renderer, log))
+                                                     parameters: parameters, communicator: communicator,
+                                                     progress: StageRun.progress(renderer, log))
         renderer.finish()
         try ModelRun(directory: directory, model: base.model, tokenizer: base.tokenizer).save()
         let targets = rows.rows.reduce(0) { $0 + $1.lossMask.filter { $0 }.count }

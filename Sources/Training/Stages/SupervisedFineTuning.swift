@@ -45,15 +45,18 @@ public enum SupervisedFineTuning {
         return SequenceBatch(rows: rows, targetMasks: masks, segments: segments, padToken: padToken)
     }
 
-    /// Fine-tunes `model` in place; returns per-step metrics.
+    /// Fine-tunes `model` in place; returns per-step metrics. With several ranks, every rank
+    /// draws the same global batch and trains on its share of the rows (see
+    /// `LanguageModelTraining.accumulate`).
     @discardableResult
     public static func train(model: Transformer, examples: [RenderedChat], padToken: Int32, parameters p: Parameters,
+                             communicator: any Communicator = SingleProcess(),
                              progress: ProgressHandler? = nil) throws -> [[String: Double]] {
         precondition(!examples.isEmpty, "SFT: no examples")
         var stepper = OptimizerStepper(settings: p.optimization)
         return try LanguageModelTraining.train(
             model: model, settings: p.optimization, stepper: &stepper, stage: "sft",
             nextBatch: { batch(examples, step: $0, micro: $1, parameters: p, contextLength: model.config.contextLength, padToken: padToken) },
-            progress: progress)
+            communicator: communicator, progress: progress)
     }
 }
