@@ -14,8 +14,8 @@ public final class LocalGroup: @unchecked Sendable {
     private let condition = NSCondition()
     private var arrived = 0
     private var generation = 0
-    private var floatBuffers: [UnsafeMutableBufferPointer<Float>?]
-    private var doubleBuffers: [UnsafeMutableBufferPointer<Double>?]
+    fileprivate var floatBuffers: [UnsafeMutableBufferPointer<Float>?]
+    fileprivate var doubleBuffers: [UnsafeMutableBufferPointer<Double>?]
 
     public init(size: Int) {
         precondition(size >= 1, "LocalGroup: size \(size)")
@@ -43,17 +43,14 @@ public final class LocalGroup: @unchecked Sendable {
         condition.unlock()
     }
 
-    func publish(_ b: UnsafeMutableBufferPointer<Float>, rank: Int) {
-        condition.lock(); floatBuffers[rank] = b; condition.unlock()
+    func publish<T>(_ b: UnsafeMutableBufferPointer<T>, rank: Int,
+                    into slots: ReferenceWritableKeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>) {
+        condition.lock(); self[keyPath: slots][rank] = b; condition.unlock()
     }
 
-    func publish(_ b: UnsafeMutableBufferPointer<Double>, rank: Int) {
-        condition.lock(); doubleBuffers[rank] = b; condition.unlock()
-    }
-
-    func published<T>(_ keyPath: KeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>) -> [UnsafeMutableBufferPointer<T>] {
+    func published<T>(_ slots: KeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>) -> [UnsafeMutableBufferPointer<T>] {
         condition.lock(); defer { condition.unlock() }
-        return self[keyPath: keyPath].map { $0! }
+        return self[keyPath: slots].map { $0! }
     }
 
     func reduce<T: FloatingPoint>(_ buffers: [UnsafeMutableBufferPointer<T>], rank: Int) {
@@ -76,25 +73,22 @@ public final class LocalGroup: @unchecked Sendable {
             self.rank = rank
         }
 
-        func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {
-            guard size > 1 else { return }
-            group.publish(buffer, rank: rank)
-            group.wait()
-            group.reduce(group.published(\.floatBuffers), rank: rank)
-            group.wait()
-        }
+        func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) { allReduce(buffer, \.floatBuffers) }
+        func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) { allReduce(buffer, \.doubleBuffers) }
 
-        func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
+        private func allReduce<T: FloatingPoint>(
+            _ buffer: UnsafeMutableBufferPointer<T>, _ slots: ReferenceWritableKeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>
+        ) {
             guard size > 1 else { return }
-            group.publish(buffer, rank: rank)
+            group.publish(buffer, rank: rank, into: slots)
             group.wait()
-            group.reduce(group.published(\.doubleBuffers), rank: rank)
+            group.reduce(group.published(slots), rank: rank)
             group.wait()
         }
 
         func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) {
             guard size > 1 else { return }
-            group.publish(buffer, rank: rank)
+            group.publish(buffer, rank: rank, into: \.floatBuffers)
             group.wait()
             if rank != root {
                 let src = group.published(\.floatBuffers)[root]
