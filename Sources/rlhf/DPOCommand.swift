@@ -7,7 +7,11 @@ import Training
 struct DPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dpo",
-        abstract: "Direct preference optimisation on {\"prompt\",\"chosen\",\"rejected\"} (rankings expand to all pairs): --loss dpo|ipo|orpo|simpo.")
+        abstract: "Direct preference optimisation on {\"prompt\",\"chosen\",\"rejected\"} (rankings expand to all pairs): --loss dpo|ipo|orpo|simpo.",
+        discussion: """
+            Started by `mpirun -np N`, the ranks split each step's pairs (--batch-size is the global \
+            number of pairs per step) and rank 0 writes the output.
+            """)
 
     enum LossName: String, ExpressibleByArgument, CaseIterable {
         case dpo, ipo, orpo, simpo
@@ -55,7 +59,9 @@ struct DPOCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() throws { try DataParallelLaunch.run(train(communicator:)) }
+
+    func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
         let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
         let rows = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
@@ -68,11 +74,17 @@ struct DPOCommand: ParsableCommand {
         parameters.pairsPerStep = stage.batchSize ?? parameters.pairsPerStep
         parameters.seed = stage.seed
 
-        let (directory, log) = try StageRun.prepareOutput(out)
         let reference = objective.needsReference ? try sft.model.copy() : nil
+        guard communicator.isRoot else {
+            try PreferenceTraining.train(policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
+                                         parameters: parameters, communicator: communicator)
+            return
+        }
+        let (directory, log) = try StageRun.prepareOutput(out)
         let renderer = ProgressRenderer()
         let history = try PreferenceTraining.train(policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
-                                                   parameters: parameters, progress: StageRun.progress(renderer, log))
+                                                   parameters: parameters, communicator: communicator,
+                                                   progress: StageRun.progress(renderer, log))
         renderer.finish()
         try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()
         let tail = history.suffix(max(1, history.count / 5))

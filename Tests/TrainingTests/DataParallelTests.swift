@@ -123,6 +123,42 @@ import Tokenizers
         }
     }
 
+    /// DPO with the pairs of each step split over 2 ranks takes the single-process steps (the
+    /// loss is a mean over pairs: each rank's gradient is weighted by its share, 2 of 5 or 3 of 5).
+    @Test(arguments: [PreferenceObjective.Loss.dpo(beta: 0.1), .simpo(beta: 2, gamma: 0.5)])
+    func preferenceStepsFollowSingleProcess(loss: PreferenceObjective.Loss) throws {
+        let config = ModelConfig(vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+        var rng = RandomGenerator(seed: 8)
+        func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(1 + rng.next() % 39) } }
+        let pairs = (0..<9).map { i in
+            PreferenceTraining.Pair(prompt: tokens(2 + i % 3), chosen: tokens(1 + i % 4), rejected: tokens(2 + i % 2))
+        }
+        var p = PreferenceTraining.Parameters()
+        p.loss = loss
+        p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 3, warmupSteps: 0)
+        p.pairsPerStep = 5
+        let parameters = p
+
+        let single = try Transformer(config: config, seed: 3)
+        let a = try PreferenceTraining.train(policy: single, reference: try single.copy(), pairs: pairs, padToken: 0,
+                                             parameters: parameters)
+        let ranks = try Self.onRanks(2) { c -> ([Double], [[Float]]) in
+            let policy = try Transformer(config: config, seed: 3)
+            let h = try PreferenceTraining.train(policy: policy, reference: try policy.copy(), pairs: pairs, padToken: 0,
+                                                 parameters: parameters, communicator: c)
+            return (h.map { $0["loss"]! + 10 * $0["reward_accuracy"]! }, policy.parameters.map(\.value.scalars))
+        }
+        #expect(ranks[0].1 == ranks[1].1, "the replicas stay identical")
+        // Loss and reward accuracy (weighted means over the ranks' pairs) as one number per step.
+        for (x, y) in zip(a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! }, ranks[0].0) {
+            #expect(abs(x - y) < 1e-5, "loss + 10·accuracy \(x) vs \(y)")
+        }
+        for (x, w) in zip(single.parameters, ranks[0].1) {
+            let worst = zip(x.value.scalars, w).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-4, "\(x.name) differs by \(worst)")
+        }
+    }
+
     @Test func batchSmallerThanRanksIsRefused() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-dp-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }

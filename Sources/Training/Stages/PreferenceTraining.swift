@@ -54,12 +54,17 @@ public enum PreferenceTraining {
     /// Trains `policy` in place. `reference` is required for DPO and IPO.
     @discardableResult
     public static func train(policy: Transformer, reference: Transformer?, pairs: [Pair], padToken: Int32,
-                             parameters p: Parameters, progress: ProgressHandler? = nil) throws -> [[String: Double]] {
+                             parameters p: Parameters, communicator: any Communicator = SingleProcess(),
+                             progress: ProgressHandler? = nil) throws -> [[String: Double]] {
         precondition(!pairs.isEmpty, "preference training: no pairs")
+        guard min(p.pairsPerStep, pairs.count) >= communicator.size else {
+            throw DataParallelError("\(min(p.pairsPerStep, pairs.count)) pairs per step for \(communicator.size) ranks; each rank needs a pair")
+        }
         precondition(!p.loss.needsReference || reference != nil, "preference training: \(p.loss) needs a reference model")
         var stepper = OptimizerStepper(settings: p.optimization)
         var rng = RandomGenerator(seed: p.seed)
         var history: [[String: Double]] = []
+        communicator.broadcastParameters(policy.parameters)
         policy.zeroGradients()
         var order: [Int] = [], cursor = 0
         for step in 0..<p.optimization.steps {
@@ -70,6 +75,11 @@ public enum PreferenceTraining {
                 picked.append(pairs[order[cursor]])
                 cursor += 1
             }
+            // Every rank draws the same pairs (same seed) and takes its share; the loss is a mean
+            // over pairs, so a rank's share of the gradient is weighted by its share of the pairs.
+            let drawn = picked.count
+            if communicator.size > 1 { picked = Array(picked[communicator.share(of: drawn)]) }
+            let weight = Double(picked.count) / Double(drawn)
             // Chosen rows then rejected rows, one grid so both see the same length.
             let batch = SequenceBatch(prompts: picked.map(\.prompt) + picked.map(\.prompt),
                                       completions: picked.map(\.chosen) + picked.map(\.rejected), padToken: padToken)
@@ -89,9 +99,18 @@ public enum PreferenceTraining {
                                             mask: batch.gather(batch.mask, rows: rejectedIdx), batchSize: n, length: batch.length)
             let out = PreferenceObjective.loss(p.loss, chosen: chosen, rejected: rejected,
                                                referenceChosen: refChosen, referenceRejected: refRejected)
-            pass.backward(model: policy, logProbGrad: out.chosenLogProbGrad + out.rejectedLogProbGrad)
-            let o = try stepper.apply(policy.parameters, step: step, loss: Float(out.loss))
             var metrics = out.metrics
+            if communicator.size > 1 {
+                let grad = (out.chosenLogProbGrad + out.rejectedLogProbGrad).map { $0 * Float(weight) }
+                pass.backward(model: policy, logProbGrad: grad)
+                communicator.allReduceGradients(policy.parameters)
+                let keys = metrics.keys.sorted()
+                let sums = communicator.allReduceSum(keys.map { metrics[$0]! * weight })
+                for (k, v) in zip(keys, sums) { metrics[k] = v }
+            } else {
+                pass.backward(model: policy, logProbGrad: out.chosenLogProbGrad + out.rejectedLogProbGrad)
+            }
+            let o = try stepper.apply(policy.parameters, step: step, loss: Float(metrics["loss"] ?? out.loss))
             metrics["lr"] = Double(o.learningRate)
             metrics["grad_norm"] = Double(o.gradientNorm)
             metrics["seconds"] = Date().timeIntervalSince(started)
