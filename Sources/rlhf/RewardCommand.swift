@@ -8,7 +8,11 @@ import Training
 struct RewardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reward",
-        abstract: "Train a reward model (Bradley–Terry) on {\"prompt\",\"chosen\",\"rejected\"} pairs and {\"prompt\",\"responses\",\"ranking\"} rankings.")
+        abstract: "Train a reward model (Bradley–Terry) on {\"prompt\",\"chosen\",\"rejected\"} pairs and {\"prompt\",\"responses\",\"ranking\"} rankings.",
+        discussion: """
+            Started by `mpirun -np N`, the ranks split each step's comparisons (--batch-size is the \
+            global number per step) and rank 0 evaluates and writes the output.
+            """)
 
     @Option(help: "SFT run directory; the reward model starts from it with a new score head.")
     var model: String
@@ -35,7 +39,9 @@ struct RewardCommand: ParsableCommand {
         guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must not be negative") }
     }
 
-    func run() throws {
+    func run() throws { try DataParallelLaunch.run(train(communicator:)) }
+
+    func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
         let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
         let loaded = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
@@ -64,12 +70,18 @@ struct RewardCommand: ParsableCommand {
         parameters.seed = stage.seed
         parameters.evaluationInterval = heldOut.isEmpty ? 0 : max(1, parameters.optimization.steps / 10)
 
-        let (directory, log) = try StageRun.prepareOutput(out)
         let rewardModel = ScalarModel(trunk: sft.model, seed: stage.seed)
+        guard communicator.isRoot else {
+            _ = try RewardModelTraining.train(model: rewardModel, comparisons: train, heldOut: heldOut, padToken: data.padToken,
+                                              parameters: parameters, communicator: communicator)
+            return
+        }
+        let (directory, log) = try StageRun.prepareOutput(out)
         let renderer = ProgressRenderer()
         let before = heldOut.isEmpty ? nil : RewardModelTraining.accuracy(model: rewardModel, comparisons: heldOut, padToken: data.padToken)
         let summary = try RewardModelTraining.train(model: rewardModel, comparisons: train, heldOut: heldOut, padToken: data.padToken,
-                                                    parameters: parameters, progress: StageRun.progress(renderer, log))
+                                                    parameters: parameters, communicator: communicator,
+                                                    progress: StageRun.progress(renderer, log))
         renderer.finish()
         try ModelRun(directory: directory, model: rewardModel.trunk, tokenizer: sft.tokenizer, scoreHead: rewardModel.head).save()
         let pairs = train.reduce(0) { $0 + $1.ranking.count * ($1.ranking.count - 1) / 2 }

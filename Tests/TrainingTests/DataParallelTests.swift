@@ -159,6 +159,40 @@ import Tokenizers
         }
     }
 
+    /// A reward model trained on 2 ranks (rankings of 2 and 3 responses split 3/3 of 6 per step)
+    /// follows the single-process run: losses, pair accuracy and final weights.
+    @Test func rewardModelFollowsSingleProcess() throws {
+        let config = ModelConfig(vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+        var rng = RandomGenerator(seed: 11)
+        func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(1 + rng.next() % 39) } }
+        let comparisons = (0..<10).map { i in
+            RewardModelTraining.Comparison(prompt: tokens(2 + i % 3), responses: (0..<(2 + i % 2)).map { tokens(1 + (i + $0) % 4) },
+                                           ranking: i % 2 == 0 ? [1, 0] : [2, 0, 1])
+        }
+        var p = RewardModelTraining.Parameters()
+        p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 3, warmupSteps: 0)
+        p.comparisonsPerStep = 6
+        p.evaluationInterval = 0
+        let parameters = p
+
+        let single = ScalarModel(trunk: try Transformer(config: config, seed: 5), seed: 6)
+        let a = try RewardModelTraining.train(model: single, comparisons: comparisons, heldOut: [], padToken: 0, parameters: parameters)
+        let ranks = try Self.onRanks(2) { c -> ([Double], [[Float]]) in
+            let model = ScalarModel(trunk: try Transformer(config: config, seed: 5), seed: 6)
+            let s = try RewardModelTraining.train(model: model, comparisons: comparisons, heldOut: [], padToken: 0,
+                                                  parameters: parameters, communicator: c)
+            return (s.history.map { $0["loss"]! + 10 * $0["accuracy"]! }, model.parameters.map(\.value.scalars))
+        }
+        #expect(ranks[0].1 == ranks[1].1, "the replicas stay identical")
+        for (x, y) in zip(a.history.map { $0["loss"]! + 10 * $0["accuracy"]! }, ranks[0].0) {
+            #expect(abs(x - y) < 1e-5, "loss + 10·accuracy \(x) vs \(y)")
+        }
+        for (x, w) in zip(single.parameters, ranks[0].1) {
+            let worst = zip(x.value.scalars, w).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-4, "\(x.name) differs by \(worst)")
+        }
+    }
+
     @Test func batchSmallerThanRanksIsRefused() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-dp-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
