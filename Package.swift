@@ -51,7 +51,6 @@ let testTargets: [Target] = [
     .testTarget(name: "ServingTests", dependencies: [
         "Serving", "Models", "Tokenizers",
         .product(name: "Hummingbird", package: "hummingbird"),
-        .product(name: "HummingbirdTesting", package: "hummingbird"),
     ]),
 ]
 

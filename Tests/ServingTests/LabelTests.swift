@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Testing
 @testable import Serving
 
@@ -13,7 +12,7 @@ import Testing
 
     @Test func candidatesAreServedUntilEachIsRankedThenStored() async throws {
         let server = try TestServer(candidates: candidates)
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             try await client.execute(uri: "/api/label/next?labeler=ann", method: .get) { response in
                 let reply = try json(response.body)
                 #expect(reply[path: "task", "prompt"] as? String == "2+2?")
@@ -48,7 +47,7 @@ import Testing
 
     @Test func promptsGetResponsesSampledFromTheModel() async throws {
         let server = try TestServer(prompts: ["Tell me about owls"])
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             try await client.execute(uri: "/api/label/next?labeler=ann", method: .get) { response in
                 let reply = try json(response.body)
                 let responses = reply[path: "task", "responses"] as? [String] ?? []
@@ -75,7 +74,7 @@ import Testing
     ])
     func invalidJudgementsAreRejected(request: String, param: String) async throws {
         let server = try TestServer()
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             try await client.execute(uri: "/api/label/judgements", method: .post, headers: headers,
                                      body: ByteBuffer(string: request)) { response in
                 #expect(response.status == .badRequest)

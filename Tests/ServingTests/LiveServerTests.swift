@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Testing
 @testable import Serving
 
@@ -8,7 +7,7 @@ import Testing
 @Suite struct LiveServerTests {
     @Test func streamingAndErrorsOverLoopback() async throws {
         let server = try TestServer(apiKey: "k")
-        try await server.application.test(.live) { client in
+        try await server.test { client in
             let auth: HTTPFields = [.authorization: "Bearer k", .contentType: "application/json"]
             let request = try body(["model": "tiny", "temperature": 0, "stream": true,
                                     "messages": [["role": "user", "content": "über"]]])

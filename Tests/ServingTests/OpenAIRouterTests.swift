@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Testing
 @testable import Serving
 
@@ -9,7 +8,7 @@ import Testing
 
     @Test func chatCompletionHasOpenAIsShape() async throws {
         let server = try TestServer()
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             let request = try body([
                 "model": "tiny", "temperature": 0,
                 "messages": [["role": "system", "content": "be brief"], ["role": "user", "content": "hello there"]],
@@ -39,7 +38,7 @@ import Testing
 
     @Test func chatStreamIsServerSentEventsEndingWithDone() async throws {
         let server = try TestServer()
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             let request = try body([
                 "model": "tiny", "temperature": 0, "stream": true, "n": 2, "max_tokens": 8,
                 "stream_options": ["include_usage": true],
@@ -78,7 +77,7 @@ import Testing
 
     @Test func completionsAcceptTextAndTokenPromptsAndStopSequences() async throws {
         let server = try TestServer()
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             let request = try body(["model": "tiny", "prompt": ["red", "blue"], "temperature": 0, "stop": " That"])
             try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: request) {
                 response in
@@ -107,7 +106,7 @@ import Testing
 
     @Test func modelsAndHealth() async throws {
         let server = try TestServer()
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             try await client.execute(uri: "/v1/models", method: .get) { response in
                 let reply = try json(response.body)
                 #expect(reply["object"] as? String == "list")
@@ -150,7 +149,7 @@ import Testing
     ] as [(String, Int, String?, String?)])
     func badRequestsGetOpenAIErrors(request: String, status: Int, param: String?, code: String?) async throws {
         let server = try TestServer()
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders,
                                      body: ByteBuffer(string: request)) { response in
                 #expect(response.status.code == status)
@@ -167,7 +166,7 @@ import Testing
 
     @Test func promptLongerThanTheContextIsRejected() async throws {
         let server = try TestServer(contextLength: 64)
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             let long = String(repeating: "word ", count: 40)
             try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders,
                                      body: try body(["model": "tiny", "prompt": long])) { response in
@@ -181,7 +180,7 @@ import Testing
 
     @Test func oversizedBodyIs413AndUnknownPathIs404() async throws {
         let server = try TestServer(maxBodyBytes: 1000)
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             let big = try body(["model": "tiny", "prompt": String(repeating: "x", count: 5000)])
             try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: big) { response in
                 #expect(response.status == .contentTooLarge)
@@ -199,7 +198,7 @@ import Testing
 
     @Test func apiKeyIsRequiredOnTheAPIButNotOnPages() async throws {
         let server = try TestServer(apiKey: "sekret")
-        try await server.application.test(.router) { client in
+        try await server.test { client in
             try await client.execute(uri: "/v1/models", method: .get) { response in
                 #expect(response.status == .unauthorized)
                 let parsed5 = try json(response.body)

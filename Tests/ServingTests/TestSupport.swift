@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 @testable import Serving
 
 /// A server around the scripted backend, with an in-memory feedback store.
@@ -22,9 +21,9 @@ struct TestServer {
         configuration = ServerConfiguration(apiKey: apiKey, maxBodyBytes: maxBodyBytes)
     }
 
-    var application: some ApplicationProtocol {
+    func application(port: Int) -> some ApplicationProtocol {
         var configuration = self.configuration
-        configuration.port = 0
+        configuration.port = port
         return ServingRouter.application(service: OpenAIService(engine: engine), labels: labels,
                                          configuration: configuration)
     }
