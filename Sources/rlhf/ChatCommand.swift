@@ -13,27 +13,11 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(help: "System prompt.")
     var system: String?
 
-    @Option(help: "Sampling temperature (0 = greedy).")
-    var temperature: Float = 0.8
-
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling: keep the smallest set of tokens with this much probability.")
-    var topP: Float?
-
-    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.")
-    var topK: Int?
-
-    @Option(name: .customLong("max-tokens"), help: "Longest reply, in tokens.")
-    var maxTokens = 256
+    @OptionGroup var sampling: SamplingArguments
+    var maxTokens: Int { sampling.maxTokens ?? 256 }
 
     @Option(help: "Seed (each turn uses seed + turn number) for reproducible replies.")
     var seed: UInt64?
-
-    func validate() throws {
-        guard temperature >= 0, temperature <= 2 else { throw ValidationError("--temperature must be 0…2") }
-        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
-        if let topK, topK < 1 { throw ValidationError("--top-k must be positive") }
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be positive") }
-    }
 
     func run() async throws {
         let backend = try source.loadBackend()
@@ -80,7 +64,7 @@ struct ChatCommand: AsyncParsableCommand {
             }
             let handle = try await engine.submit(GenerationJob(
                 prompts: [prompt], maxTokens: min(maxTokens, backend.contextLength - prompt.count),
-                sampling: SamplingSettings(temperature: temperature, topP: topP, topK: topK),
+                sampling: SamplingSettings(temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK),
                 seed: seed.map { $0 &+ turn }))
             turn += 1
             var reply = ""

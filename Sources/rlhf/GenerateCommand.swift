@@ -20,17 +20,8 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Render each prompt as a user message and generate the assistant's answer (stops at <|im_end|>).")
     var chat = false
 
-    @Option(help: "Sampling temperature (0 = greedy).")
-    var temperature: Float = 0.8
-
-    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.")
-    var topK: Int?
-
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling: the smallest set of tokens with this much probability.")
-    var topP: Float?
-
-    @Option(name: .customLong("max-tokens"), help: "Most new tokens per prompt.")
-    var maxTokens = 64
+    @OptionGroup var sampling: SamplingArguments
+    var maxTokens: Int { sampling.maxTokens ?? 64 }
 
     @Option(help: "Stop when the output contains this text (a special token such as <|endoftext|> stops on its id); repeatable.")
     var stop: [String] = []
@@ -43,10 +34,6 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard !prompt.isEmpty else { throw ValidationError("give at least one --prompt") }
-        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0") }
-        if let topK, topK < 1 { throw ValidationError("--top-k must be positive") }
-        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be positive") }
         guard stop.allSatisfy({ !$0.isEmpty }) else { throw ValidationError("--stop must not be empty") }
     }
 
@@ -65,7 +52,7 @@ struct GenerateCommand: ParsableCommand {
         if let template { stopTokens.insert(template.endOfTurnID) }
         let stopTexts = stop.filter { tokenizer.specialTokenID($0) == nil }.map { Array($0.utf8) }
 
-        let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP, maxNewTokens: maxTokens,
+        let options = SamplingOptions(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP, maxNewTokens: maxTokens,
                                       stopTokens: stopTokens)
         var rng = RandomGenerator(seed: seed)
         // Text stops: decode each row as it grows and stop it once a stop text appears.
