@@ -41,6 +41,14 @@ struct MPIPretrainingTests {
         for (i, (x, y)) in zip(a, b).enumerated() {
             #expect(abs(loss(x) - loss(y)) < 1e-5, "step \(i + 1): \(loss(x)) vs \(loss(y))")
         }
+        // A configuration no rank can train ends the whole job with the reason (no rank left
+        // waiting in a collective).
+        var bad = pretrain("bad")
+        bad[bad.firstIndex(of: "--batch-size")! + 1] = "1"
+        let refused = try MPIRun.run(MPIRun.mpirun!, ["--oversubscribe", "-np", "2", rlhf.path] + bad)
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("--batch-size 1 is smaller than the 2 ranks"), "\(refused.output)")
+
         let config = try RunDirectory(root.appendingPathComponent("one")).loadConfig()
         let wa = try ModelRunWeights.load(RunDirectory(root.appendingPathComponent("one")), config: config)
         let wb = try ModelRunWeights.load(RunDirectory(root.appendingPathComponent("two")), config: config)
