@@ -8,7 +8,12 @@ import Training
 struct GRPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grpo",
-        abstract: "GRPO with a verifier: reward 1 when the answer equals the record's \"answer\" (trimmed), else 0; built-in demo tasks are checked by the demo verifier.")
+        abstract: "GRPO with a verifier: reward 1 when the answer equals the record's \"answer\" (trimmed), else 0; built-in demo tasks are checked by the demo verifier.",
+        discussion: """
+            Started by `mpirun -np N`, the ranks split each step's prompts (--batch-size is the global \
+            number per step): each rank samples and scores its groups, gradients are summed, and \
+            rank 0 writes the output.
+            """)
 
     @Option(help: "SFT run directory: the policy starts from it and it is the frozen reference.")
     var model: String
@@ -44,7 +49,9 @@ struct GRPOCommand: ParsableCommand {
         guard epochs >= 1 else { throw ValidationError("--epochs must be positive") }
     }
 
-    func run() throws {
+    func run() throws { try DataParallelLaunch.run(train(communicator:)) }
+
+    func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
         let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
         let rows = try data.prompts(from: StageRun.url(prompts), maxNewTokens: maxNewTokens, options: stage.loadOptions)
@@ -65,13 +72,20 @@ struct GRPOCommand: ParsableCommand {
         parameters.seed = stage.seed
         parameters.optimization.warmupSteps = stage.warmup ?? 0
 
-        let (directory, log) = try StageRun.prepareOutput(out)
         let reference = try sft.model.copy()
+        let reward: (Int, Generation) -> Double = { i, generation in
+            StageData.verifierReward(records[i], response: data.text(of: generation.tokens)) ?? 0
+        }
+        guard communicator.isRoot else {
+            try GRPO.train(policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn,
+                           padToken: data.padToken, parameters: parameters, reward: reward, communicator: communicator)
+            return
+        }
+        let (directory, log) = try StageRun.prepareOutput(out)
         let renderer = ProgressRenderer()
         let history = try GRPO.train(
             policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn,
-            padToken: data.padToken, parameters: parameters,
-            reward: { i, generation in StageData.verifierReward(records[i], response: data.text(of: generation.tokens)) ?? 0 },
+            padToken: data.padToken, parameters: parameters, reward: reward, communicator: communicator,
             progress: StageRun.progress(renderer, log))
         renderer.finish()
         try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()

@@ -193,6 +193,33 @@ import Tokenizers
         }
     }
 
+    /// GRPO on 2 ranks (two groups each, rollouts sampled per rank) raises the verifier reward as
+    /// the single-process direction test does, and the replicas stay identical.
+    @Test func grpoOnTwoRanksRaisesTheReward() throws {
+        let before = StageDirectionTests.targetRate(try Transformer(config: StageDirectionTests.config, seed: 1), seed: 99)
+        var p = GRPO.Parameters()
+        p.steps = 25
+        p.promptsPerStep = 4
+        p.groupSize = 8
+        p.maxNewTokens = 6
+        p.optimization.learningRate = 3e-3
+        p.klCoefficient = 0.01
+        let parameters = p
+        let ranks = try Self.onRanks(2) { c -> (Double, [Double], [[Float]]) in
+            let policy = try Transformer(config: StageDirectionTests.config, seed: 1)
+            let history = try GRPO.train(
+                policy: policy, reference: try policy.copy(), prompts: StageDirectionTests.prompts,
+                endOfTurn: StageDirectionTests.eot, padToken: StageDirectionTests.pad, parameters: parameters,
+                reward: { _, g in Double(g.tokens.filter { $0 == 3 }.count) / Double(max(g.tokens.count, 1)) },
+                communicator: c)
+            return (StageDirectionTests.targetRate(policy, seed: 99), history.map { $0["reward"]! + $0["kl"]! },
+                    policy.parameters.map(\.value.scalars))
+        }
+        #expect(ranks[0].2 == ranks[1].2, "the replicas stay identical")
+        #expect(ranks[0].1 == ranks[1].1, "every rank reports the same (global) metrics")
+        #expect(ranks[0].0 > before + 0.2, "rate of the rewarded token: \(before) → \(ranks[0].0)")
+    }
+
     @Test func batchSmallerThanRanksIsRefused() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-dp-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
