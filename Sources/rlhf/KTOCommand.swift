@@ -7,7 +7,11 @@ import Training
 struct KTOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kto",
-        abstract: "KTO on {\"prompt\",\"completion\",\"label\": true/false} JSONL, the SFT model as frozen reference.")
+        abstract: "KTO on {\"prompt\",\"completion\",\"label\": true/false} JSONL, the SFT model as frozen reference.",
+        discussion: """
+            Started by `mpirun -np N`, the ranks split each step's examples (--batch-size is the global \
+            number per step) and rank 0 writes the output.
+            """)
 
     @Option(help: "SFT run directory: the policy starts from it and it is the frozen reference.")
     var model: String
@@ -35,7 +39,9 @@ struct KTOCommand: ParsableCommand {
         if let b = stage.batchSize, b < 2 { throw ValidationError("--batch-size must be at least 2 (the reference point uses mismatched pairs)") }
     }
 
-    func run() throws {
+    func run() throws { try DataParallelLaunch.run(train(communicator:)) }
+
+    func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
         let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
         let rows = try data.ktoExamples(from: StageRun.url(self.data), options: stage.loadOptions)
@@ -50,11 +56,17 @@ struct KTOCommand: ParsableCommand {
         parameters.examplesPerStep = stage.batchSize ?? parameters.examplesPerStep
         parameters.seed = stage.seed
 
-        let (directory, log) = try StageRun.prepareOutput(out)
         let reference = try sft.model.copy()
+        guard communicator.isRoot else {
+            try KTOTraining.train(policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
+                                  parameters: parameters, communicator: communicator)
+            return
+        }
+        let (directory, log) = try StageRun.prepareOutput(out)
         let renderer = ProgressRenderer()
         let history = try KTOTraining.train(policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
-                                            parameters: parameters, progress: StageRun.progress(renderer, log))
+                                            parameters: parameters, communicator: communicator,
+                                            progress: StageRun.progress(renderer, log))
         renderer.finish()
         try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()
         let desirable = rows.rows.filter(\.desirable).count

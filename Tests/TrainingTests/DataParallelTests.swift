@@ -159,6 +159,40 @@ import Tokenizers
         }
     }
 
+    /// KTO on 2 ranks (5 examples per step, split 2/3) follows one process: the reference point
+    /// comes from the whole step's mismatched pairs, the loss from all examples.
+    @Test func ktoFollowsSingleProcess() throws {
+        let config = ModelConfig(vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+        var rng = RandomGenerator(seed: 13)
+        func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(1 + rng.next() % 39) } }
+        let examples = (0..<8).map { i in
+            KTOTraining.Example(prompt: tokens(2 + i % 3), completion: tokens(1 + i % 4), desirable: i % 3 != 0)
+        }
+        var p = KTOTraining.Parameters()
+        p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 3, warmupSteps: 0)
+        p.examplesPerStep = 5
+        let parameters = p
+
+        let single = try Transformer(config: config, seed: 4)
+        let a = try KTOTraining.train(policy: single, reference: try single.copy(), examples: examples, padToken: 0,
+                                      parameters: parameters)
+        let ranks = try Self.onRanks(2) { c -> ([Double], [[Float]]) in
+            let policy = try Transformer(config: config, seed: 4)
+            let h = try KTOTraining.train(policy: policy, reference: try policy.copy(), examples: examples, padToken: 0,
+                                          parameters: parameters, communicator: c)
+            return (h.map { $0["loss"]! + 10 * $0["reward_accuracy"]! + $0["kl"]! + $0["reward_margin"]! },
+                    policy.parameters.map(\.value.scalars))
+        }
+        #expect(ranks[0].1 == ranks[1].1, "the replicas stay identical")
+        for (x, y) in zip(a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! + $0["kl"]! + $0["reward_margin"]! }, ranks[0].0) {
+            #expect(abs(x - y) < 1e-5, "loss + 10·accuracy + kl + margin \(x) vs \(y)")
+        }
+        for (x, w) in zip(single.parameters, ranks[0].1) {
+            let worst = zip(x.value.scalars, w).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-4, "\(x.name) differs by \(worst)")
+        }
+    }
+
     /// A reward model trained on 2 ranks (rankings of 2 and 3 responses split 3/3 of 6 per step)
     /// follows the single-process run: losses, pair accuracy and final weights.
     @Test func rewardModelFollowsSingleProcess() throws {

@@ -148,35 +148,68 @@ public enum KTOTraining {
 
     @discardableResult
     public static func train(policy: Transformer, reference: Transformer, examples: [Example], padToken: Int32,
-                             parameters p: Parameters, progress: ProgressHandler? = nil) throws -> [[String: Double]] {
+                             parameters p: Parameters, communicator: any Communicator = SingleProcess(),
+                             progress: ProgressHandler? = nil) throws -> [[String: Double]] {
         precondition(examples.count >= 2, "KTO: need at least two examples (the reference point uses mismatched pairs)")
+        guard max(2, p.examplesPerStep) >= communicator.size else {
+            throw DataParallelError("\(max(2, p.examplesPerStep)) examples per step for \(communicator.size) ranks; each rank needs one")
+        }
         var stepper = OptimizerStepper(settings: p.optimization)
         var rng = RandomGenerator(seed: p.seed)
         var history: [[String: Double]] = []
+        communicator.broadcastParameters(policy.parameters)
         policy.zeroGradients()
         for step in 0..<p.optimization.steps {
             let started = Date()
-            let picked = (0..<max(2, p.examplesPerStep)).map { _ in examples[Int(rng.next() % UInt64(examples.count))] }
-            let n = picked.count
+            let drawn = (0..<max(2, p.examplesPerStep)).map { _ in examples[Int(rng.next() % UInt64(examples.count))] }
+            let n = drawn.count
+            // With several ranks each scores its share of the step's examples; the mismatched
+            // pairs are those of the whole step, so the reference point is the single-process one.
+            let mine = communicator.size > 1 ? Array(communicator.share(of: n)) : Array(0..<n)
+            let picked = mine.map { drawn[$0] }
             let matched = SequenceBatch(prompts: picked.map(\.prompt), completions: picked.map(\.completion), padToken: padToken)
             // Reference point z0: KL estimated on mismatched (prompt, completion) pairs, no gradient.
             let shift = KTOObjective.mismatchedCompletionIndices(count: n)
-            let mismatched = SequenceBatch(prompts: picked.map(\.prompt), completions: shift.map { picked[$0].completion },
+            let mismatched = SequenceBatch(prompts: picked.map(\.prompt), completions: mine.map { drawn[shift[$0]].completion },
                                            padToken: padToken)
             func sums(_ model: Transformer, _ b: SequenceBatch) -> [Double] {
                 SequenceLogProbs(logProbs: model.scoreTargets(b), mask: b.mask, batchSize: b.batchSize, length: b.length).sums
             }
-            let z0 = KTOObjective.referencePoint(policyLogProbs: sums(policy, mismatched),
-                                                 referenceLogProbs: sums(reference, mismatched))
+            let policyMismatched = sums(policy, mismatched), referenceMismatched = sums(reference, mismatched)
+            let z0: Double
+            if communicator.size > 1 {
+                let local = zip(policyMismatched, referenceMismatched).reduce(0.0) { $0 + $1.0 - $1.1 }
+                let total = communicator.allReduceSum([local, Double(picked.count)])
+                z0 = max(0, total[0] / total[1])
+            } else {
+                z0 = KTOObjective.referencePoint(policyLogProbs: policyMismatched, referenceLogProbs: referenceMismatched)
+            }
             let reference = sums(reference, matched)
             let pass = LogProbPass(model: policy, batch: matched)
             let out = KTOObjective.loss(
-                policy: SequenceLogProbs(logProbs: pass.logProbs, mask: matched.mask, batchSize: n, length: matched.length),
+                policy: SequenceLogProbs(logProbs: pass.logProbs, mask: matched.mask, batchSize: picked.count,
+                                         length: matched.length),
                 referenceLogProbs: reference, desirable: picked.map(\.desirable), referencePoint: z0, beta: p.beta,
-                desirableWeight: p.desirableWeight, undesirableWeight: p.undesirableWeight)
+                desirableWeight: p.desirableWeight, undesirableWeight: p.undesirableWeight,
+                normalizer: communicator.size > 1 ? Double(n) : nil)
             pass.backward(model: policy, logProbGrad: out.logProbGrad)
-            let o = try stepper.apply(policy.parameters, step: step, loss: Float(out.loss))
             var metrics = out.metrics
+            if communicator.size > 1 {
+                communicator.allReduceGradients(policy.parameters)
+                // Means over the whole step: rewards by class, accuracy by example.
+                var local = [out.loss, out.accuracy * Double(picked.count), 0, 0, 0, 0]
+                for (r, e) in zip(out.rewards, picked) {
+                    if e.desirable { local[2] += r; local[3] += 1 } else { local[4] += r; local[5] += 1 }
+                }
+                let g = communicator.allReduceSum(local)
+                let meanD = g[3] > 0 ? g[2] / g[3] : 0, meanU = g[5] > 0 ? g[4] / g[5] : 0
+                metrics["loss"] = g[0]
+                metrics["reward_accuracy"] = g[1] / Double(n)
+                metrics["reward_desirable"] = meanD
+                metrics["reward_undesirable"] = meanU
+                metrics["reward_margin"] = meanD - meanU
+            }
+            let o = try stepper.apply(policy.parameters, step: step, loss: Float(metrics["loss"] ?? out.loss))
             metrics["lr"] = Double(o.learningRate)
             metrics["seconds"] = Date().timeIntervalSince(started)
             history.append(metrics)
