@@ -11,7 +11,12 @@ extension KLEstimator: ExpressibleByArgument {}
 struct PPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ppo",
-        abstract: "PPO against a reward model: policy from SFT, value model from the reward model, frozen SFT reference, optional pretraining mix (ptx).")
+        abstract: "PPO against a reward model: policy from SFT, value model from the reward model, frozen SFT reference, optional pretraining mix (ptx).",
+        discussion: """
+            Started by `mpirun -np N`, the ranks split each step's prompts and every minibatch \
+            (--rollout-batch stays the global number of prompts per step), each rank samples its own \
+            rollouts, and rank 0 writes the output.
+            """)
 
     @Option(help: "SFT run directory: the policy starts from it and it is the frozen reference.")
     var policy: String
@@ -72,7 +77,9 @@ struct PPOCommand: ParsableCommand {
         if ptxCoef > 0, ptxData == nil { throw ValidationError("--ptx-coef needs --ptx-data FILE") }
     }
 
-    func run() throws {
+    func run() throws { try DataParallelLaunch.run(train(communicator:)) }
+
+    func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(policy, role: "policy (SFT)")
         let rm = try StageRun.load(reward, scoreHead: true, role: "reward-model")
         guard rm.tokenizer == sft.tokenizer else {
@@ -118,13 +125,19 @@ struct PPOCommand: ParsableCommand {
             ptxSource = { windows.randomBatch(rows: rowsPerBatch, length: length, rng: &rng) }
         }
 
-        let (directory, log) = try StageRun.prepareOutput(out)
         let reference = try sft.model.copy()
         guard let rewardModel = rm.scalarModel else { throw CommandError("\(reward) has no score head") }
         let models = PPO.Models(policy: sft.model, reference: reference, reward: rewardModel, value: try rewardModel.copy())
+        guard communicator.isRoot else {
+            try PPO.train(models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
+                          parameters: p, pretrainingBatch: ptxSource, communicator: communicator)
+            return
+        }
+        let (directory, log) = try StageRun.prepareOutput(out)
         let renderer = ProgressRenderer()
         let history = try PPO.train(models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
-                                    parameters: p, pretrainingBatch: ptxSource, progress: StageRun.progress(renderer, log))
+                                    parameters: p, pretrainingBatch: ptxSource, communicator: communicator,
+                                    progress: StageRun.progress(renderer, log))
         renderer.finish()
         try ModelRun(directory: directory, model: models.policy, tokenizer: sft.tokenizer).save()
         let first = history.prefix(max(1, history.count / 5)), last = history.suffix(max(1, history.count / 5))

@@ -254,6 +254,52 @@ import Tokenizers
         #expect(ranks[0].0 > before + 0.2, "rate of the rewarded token: \(before) → \(ranks[0].0)")
     }
 
+    /// PPO on 2 ranks (prompts, minibatches and the ptx batch split by owner; whitening moments,
+    /// token counts and metrics over both) raises the reward-model score like the single-process
+    /// direction test, and policy and value replicas stay identical.
+    @Test func ppoOnTwoRanksRaisesTheScore() throws {
+        let cfg = StageDirectionTests.config, eot = StageDirectionTests.eot, pad = StageDirectionTests.pad
+        let base = try Transformer(config: cfg, seed: 2)
+        let rewardModel = ScalarModel(trunk: try base.copy(), seed: 3)
+        var rm = RewardModelTraining.Parameters()
+        rm.optimization = OptimizationSettings(learningRate: 3e-3, steps: 40)
+        let comparisons = StageDirectionTests.prompts.flatMap { p in
+            (0..<4).map { k in RewardModelTraining.Comparison(prompt: p, responses: [[3, 3, eot], [Int32(5 + k), 6, eot]], ranking: [0, 1]) }
+        }
+        _ = try RewardModelTraining.train(model: rewardModel, comparisons: comparisons, heldOut: [], padToken: pad, parameters: rm)
+        var p = PPO.Parameters()
+        p.steps = 15
+        p.promptsPerStep = 16
+        p.miniBatchSize = 8
+        p.maxNewTokens = 6
+        p.klCoefficient = 0.01
+        p.unfinished = .keepScore
+        p.policyOptimization.learningRate = 2e-3
+        p.valueOptimization.learningRate = 2e-3
+        p.ptxCoefficient = 0.1
+        let parameters = p
+        nonisolated(unsafe) let shared = (base: base, reward: rewardModel)
+        let ranks = try Self.onRanks(2) { c -> ([Double], [[Float]]) in
+            let policy = try shared.base.copy()
+            let models = PPO.Models(policy: policy, reference: try shared.base.copy(), reward: try shared.reward.copy(),
+                                    value: try shared.reward.copy())
+            var ptxStep = 0
+            let history = try PPO.train(
+                models, prompts: StageDirectionTests.prompts, endOfTurn: eot, padToken: pad, parameters: parameters,
+                pretrainingBatch: {
+                    ptxStep += 1
+                    return SequenceBatch(rows: [[1, 2, 3, 4], [4, 5, 6], [Int32(1 + ptxStep % 9), 2, 2]], padToken: pad)
+                },
+                communicator: c)
+            #expect(history.allSatisfy { $0["kl"]!.isFinite && $0["ptx_loss"]!.isFinite })
+            return (history.map { $0["reward"]! }, (policy.parameters + models.value.parameters).map(\.value.scalars))
+        }
+        #expect(ranks[0].1 == ranks[1].1, "policy and value replicas stay identical")
+        #expect(ranks[0].0 == ranks[1].0, "every rank reports the same (global) reward")
+        let early = ranks[0].0.prefix(3).reduce(0, +) / 3, late = ranks[0].0.suffix(3).reduce(0, +) / 3
+        #expect(late > early, "PPO reward \(early) → \(late)")
+    }
+
     @Test func batchSmallerThanRanksIsRefused() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-dp-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
