@@ -21,11 +21,12 @@ struct TestServer {
         configuration = ServerConfiguration(apiKey: apiKey, maxBodyBytes: maxBodyBytes)
     }
 
-    func application(port: Int) -> some ApplicationProtocol {
+    /// The application on an ephemeral loopback port; `onServerRunning` receives the port.
+    func application(onServerRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         var configuration = self.configuration
-        configuration.port = port
+        configuration.port = 0
         return ServingRouter.application(service: OpenAIService(engine: engine), labels: labels,
-                                         configuration: configuration)
+                                         configuration: configuration, onServerRunning: onServerRunning)
     }
 }
 

@@ -28,6 +28,19 @@ import Tokenizers
         return try results.values()
     }
 
+    /// Rank 0's per-step numbers and final weights against the single-process run's.
+    static func expectSameRun(steps single: [Double], _ parallel: [Double], weights: [NN.Parameter], _ rankWeights: [[Float]],
+                              sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(single.count == parallel.count, sourceLocation: sourceLocation)
+        for (i, (x, y)) in zip(single, parallel).enumerated() {
+            #expect(abs(x - y) < 1e-5, "step \(i + 1): \(x) vs \(y)", sourceLocation: sourceLocation)
+        }
+        for (x, w) in zip(weights, rankWeights) {
+            let worst = zip(x.value.scalars, w).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-4, "\(x.name) differs by \(worst)", sourceLocation: sourceLocation)
+        }
+    }
+
     @Test func localGroupSumsAndBroadcastsInRankOrder() throws {
         let out = try Self.onRanks(3) { c -> ([Float], [Double], [Float]) in
             var f = (0..<7).map { Float($0 + 1) * Float(c.rank + 1) }
@@ -150,13 +163,8 @@ import Tokenizers
         }
         #expect(ranks[0].1 == ranks[1].1, "the replicas stay identical")
         // Loss and reward accuracy (weighted means over the ranks' pairs) as one number per step.
-        for (x, y) in zip(a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! }, ranks[0].0) {
-            #expect(abs(x - y) < 1e-5, "loss + 10·accuracy \(x) vs \(y)")
-        }
-        for (x, w) in zip(single.parameters, ranks[0].1) {
-            let worst = zip(x.value.scalars, w).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst < 1e-4, "\(x.name) differs by \(worst)")
-        }
+        Self.expectSameRun(steps: a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! }, ranks[0].0,
+                           weights: single.parameters, ranks[0].1)
     }
 
     /// KTO on 2 ranks (5 examples per step, split 2/3) follows one process: the reference point
@@ -184,13 +192,9 @@ import Tokenizers
                     policy.parameters.map(\.value.scalars))
         }
         #expect(ranks[0].1 == ranks[1].1, "the replicas stay identical")
-        for (x, y) in zip(a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! + $0["kl"]! + $0["reward_margin"]! }, ranks[0].0) {
-            #expect(abs(x - y) < 1e-5, "loss + 10·accuracy + kl + margin \(x) vs \(y)")
-        }
-        for (x, w) in zip(single.parameters, ranks[0].1) {
-            let worst = zip(x.value.scalars, w).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst < 1e-4, "\(x.name) differs by \(worst)")
-        }
+        // Loss, accuracy, reference point and margin as one number per step.
+        Self.expectSameRun(steps: a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! + $0["kl"]! + $0["reward_margin"]! },
+                           ranks[0].0, weights: single.parameters, ranks[0].1)
     }
 
     /// A reward model trained on 2 ranks (rankings of 2 and 3 responses split 3/3 of 6 per step)
@@ -218,13 +222,8 @@ import Tokenizers
             return (s.history.map { $0["loss"]! + 10 * $0["accuracy"]! }, model.parameters.map(\.value.scalars))
         }
         #expect(ranks[0].1 == ranks[1].1, "the replicas stay identical")
-        for (x, y) in zip(a.history.map { $0["loss"]! + 10 * $0["accuracy"]! }, ranks[0].0) {
-            #expect(abs(x - y) < 1e-5, "loss + 10·accuracy \(x) vs \(y)")
-        }
-        for (x, w) in zip(single.parameters, ranks[0].1) {
-            let worst = zip(x.value.scalars, w).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst < 1e-4, "\(x.name) differs by \(worst)")
-        }
+        Self.expectSameRun(steps: a.history.map { $0["loss"]! + 10 * $0["accuracy"]! }, ranks[0].0,
+                           weights: single.parameters, ranks[0].1)
     }
 
     /// GRPO on 2 ranks (two groups each, rollouts sampled per rank) raises the verifier reward as
@@ -260,13 +259,7 @@ import Tokenizers
     @Test func ppoOnTwoRanksRaisesTheScore() throws {
         let cfg = StageDirectionTests.config, eot = StageDirectionTests.eot, pad = StageDirectionTests.pad
         let base = try Transformer(config: cfg, seed: 2)
-        let rewardModel = ScalarModel(trunk: try base.copy(), seed: 3)
-        var rm = RewardModelTraining.Parameters()
-        rm.optimization = OptimizationSettings(learningRate: 3e-3, steps: 40)
-        let comparisons = StageDirectionTests.prompts.flatMap { p in
-            (0..<4).map { k in RewardModelTraining.Comparison(prompt: p, responses: [[3, 3, eot], [Int32(5 + k), 6, eot]], ranking: [0, 1]) }
-        }
-        _ = try RewardModelTraining.train(model: rewardModel, comparisons: comparisons, heldOut: [], padToken: pad, parameters: rm)
+        let (rewardModel, _) = try StageDirectionTests.rewardModelPreferringToken3(trunk: base)
         var p = PPO.Parameters()
         p.steps = 15
         p.promptsPerStep = 16

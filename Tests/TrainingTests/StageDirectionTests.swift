@@ -21,6 +21,20 @@ import Testing
         return Double(tokens.filter { $0 == 3 }.count) / Double(max(tokens.count, 1))
     }
 
+    /// A reward model (from `trunk`) trained for a few steps to score completions of token 3 above
+    /// others; returns it with its accuracy on its training comparisons.
+    static func rewardModelPreferringToken3(trunk: Transformer) throws -> (ScalarModel, Double) {
+        let rewardModel = ScalarModel(trunk: try trunk.copy(), seed: 3)
+        var rm = RewardModelTraining.Parameters()
+        rm.optimization = OptimizationSettings(learningRate: 3e-3, steps: 40)
+        let comparisons = prompts.flatMap { p in
+            (0..<4).map { k in RewardModelTraining.Comparison(prompt: p, responses: [[3, 3, eot], [Int32(5 + k), 6, eot]], ranking: [0, 1]) }
+        }
+        let summary = try RewardModelTraining.train(model: rewardModel, comparisons: comparisons, heldOut: comparisons,
+                                                    padToken: pad, parameters: rm)
+        return (rewardModel, summary.heldOutAccuracy)
+    }
+
     @Test func grpoRaisesTheVerifierReward() throws {
         let policy = try Transformer(config: Self.config, seed: 1)
         let reference = try policy.copy()
@@ -44,15 +58,8 @@ import Testing
         // A "reward model" whose score is high when the last hidden state looks like token 3's:
         // trained for a few steps to score rows ending in 3 above others, then frozen.
         let policy = try Transformer(config: Self.config, seed: 2)
-        let rewardModel = ScalarModel(trunk: try policy.copy(), seed: 3)
-        var rm = RewardModelTraining.Parameters()
-        rm.optimization = OptimizationSettings(learningRate: 3e-3, steps: 40)
-        let comparisons = Self.prompts.flatMap { p in
-            (0..<4).map { k in RewardModelTraining.Comparison(prompt: p, responses: [[3, 3, Self.eot], [Int32(5 + k), 6, Self.eot]], ranking: [0, 1]) }
-        }
-        let summary = try RewardModelTraining.train(model: rewardModel, comparisons: comparisons, heldOut: comparisons,
-                                                    padToken: Self.pad, parameters: rm)
-        #expect(summary.heldOutAccuracy > 0.9)
+        let (rewardModel, heldOutAccuracy) = try Self.rewardModelPreferringToken3(trunk: policy)
+        #expect(heldOutAccuracy > 0.9)
 
         let models = PPO.Models(policy: policy, reference: try policy.copy(), reward: rewardModel, value: try rewardModel.copy())
         var p = PPO.Parameters()
