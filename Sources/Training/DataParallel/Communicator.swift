@@ -50,6 +50,13 @@ extension Communicator {
     public func share(of count: Int) -> Range<Int> {
         (count * rank / size)..<(count * (rank + 1) / size)
     }
+
+    /// This rank's rows of a global batch (the whole batch alone), nil when it holds none.
+    public func share(of batch: SequenceBatch) -> SequenceBatch? {
+        guard size > 1 else { return batch }
+        let rows = share(of: batch.batchSize)
+        return rows.isEmpty ? nil : batch.rows(Array(rows))
+    }
 }
 
 /// One process alone: every collective is the identity.

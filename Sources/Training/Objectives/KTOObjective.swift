@@ -41,14 +41,17 @@ public enum KTOObjective {
 
     /// z0 = max(0, mean_j (log π(y_j'|x_j) − log π_ref(y_j'|x_j))) over the mismatched pairs, both
     /// log-probs summed over the completion. Treated as a constant by the loss (the paper stops
-    /// its gradient); under data parallelism average the means of all ranks before the max.
-    public static func referencePoint(policyLogProbs: [Double], referenceLogProbs: [Double]) -> Double {
+    /// its gradient).
+    /// `reducing` combines the partial sums of several holders of the pairs (data parallelism: a
+    /// sum over the ranks); the default, the identity, uses these pairs alone.
+    public static func referencePoint(policyLogProbs: [Double], referenceLogProbs: [Double],
+                                      reducing: ([Double]) -> [Double] = { $0 }) -> Double {
         ObjectiveShape.count(referenceLogProbs, policyLogProbs.count, "referenceLogProbs",
                          in: "KTOObjective.referencePoint")
-        guard !policyLogProbs.isEmpty else { return 0 }
-        let mean = zip(policyLogProbs, referenceLogProbs).reduce(0.0) { $0 + $1.0 - $1.1 }
-            / Double(policyLogProbs.count)
-        return max(0, mean)
+        let sum = zip(policyLogProbs, referenceLogProbs).reduce(0.0) { $0 + $1.0 - $1.1 }
+        let totals = reducing([sum, Double(policyLogProbs.count)])
+        guard totals[1] > 0 else { return 0 }
+        return max(0, totals[0] / totals[1])
     }
 
     /// The KTO loss. With ρ = log π(y|x) − log π_ref(y|x) (summed over the completion):

@@ -6,9 +6,12 @@ import Foundation
 
 public enum Whitening {
     /// Masked mean and variance. `unbiased` applies Bessel's correction n/(n−1) (n = Σ mask), as
-    /// TRL's `masked_var` does; with n ≤ 1 the variance is 0.
+    /// TRL's `masked_var` does; with n ≤ 1 the variance is 0. `reducing` combines the partial sums
+    /// of several holders of the values (data parallelism: a sum over the ranks); the default,
+    /// the identity, gives the moments of `values` alone.
     public static func moments<Scalar: BinaryFloatingPoint>(
-        _ values: [Scalar], mask: [Scalar], unbiased: Bool = true
+        _ values: [Scalar], mask: [Scalar], unbiased: Bool = true,
+        reducing: ([Double]) -> [Double] = { $0 }
     ) -> (mean: Double, variance: Double, count: Double) {
         ObjectiveShape.count(mask, values.count, "mask", in: "Whitening.moments")
         var n = 0.0, sum = 0.0
@@ -16,14 +19,16 @@ public enum Whitening {
             n += Double(mask[i])
             sum += Double(mask[i]) * Double(values[i])
         }
+        let totals = reducing([n, sum])
+        n = totals[0]
         guard n > 0 else { return (0, 0, 0) }
-        let mean = sum / n
+        let mean = totals[1] / n
         var squares = 0.0
         for i in values.indices where mask[i] != 0 {
             let d = Double(values[i]) - mean
             squares += Double(mask[i]) * d * d
         }
-        var variance = squares / n
+        var variance = reducing([squares])[0] / n
         if unbiased { variance = n > 1 ? variance * n / (n - 1) : 0 }
         return (mean, variance, n)
     }

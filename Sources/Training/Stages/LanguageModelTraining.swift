@@ -16,11 +16,7 @@ public enum LanguageModelTraining {
     /// ranks at the end: the step equals one process's step on the global batch.
     public static func accumulate(model: Transformer, microBatches: [SequenceBatch],
                                   communicator: any Communicator = SingleProcess()) -> (loss: Double, tokens: Int) {
-        let local = microBatches.map { batch -> SequenceBatch? in
-            guard communicator.size > 1 else { return batch }
-            let share = communicator.share(of: batch.batchSize)
-            return share.isEmpty ? nil : batch.rows(Array(share))
-        }
+        let local = microBatches.map { communicator.share(of: $0) }
         let localCounts = local.map { $0?.targetCount ?? 0 }
         var accumulation = GradientAccumulation(targetTokenCounts: localCounts)
         let globalTokens = communicator.allReduceSum([Double(accumulation.totalTargetTokens)])[0]

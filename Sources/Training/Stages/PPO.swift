@@ -145,22 +145,9 @@ public enum PPO {
                 rewards: shaped.rewards, values: oldValues, mask: batch.mask, batchSize: b, length: t,
                 gamma: p.gamma, lambda: p.lambda)
             if p.whitenAdvantages {
-                if parallel {
-                    // Moments over every rank's completion tokens (Bessel-corrected, as alone).
-                    let local = Whitening.moments(advantages, mask: batch.mask, unbiased: false)
-                    let sums = global([local.count, local.mean * local.count])
-                    let mean = sums[0] > 0 ? sums[1] / sums[0] : 0
-                    var squares = 0.0
-                    for i in advantages.indices where batch.mask[i] != 0 {
-                        let d = Double(advantages[i]) - mean
-                        squares += Double(batch.mask[i]) * d * d
-                    }
-                    let n = sums[0], total = global([squares])[0]
-                    let variance = n > 1 ? total / (n - 1) : 0
-                    advantages = Whitening.whiten(advantages, mask: batch.mask, mean: mean, variance: variance)
-                } else {
-                    advantages = Whitening.whiten(advantages, mask: batch.mask)
-                }
+                // Moments over every rank's completion tokens.
+                let m = Whitening.moments(advantages, mask: batch.mask, reducing: global)
+                advantages = Whitening.whiten(advantages, mask: batch.mask, mean: m.mean, variance: m.variance)
             }
 
             // 3. Minibatch epochs of clipped policy and value updates. The minibatches index the
@@ -186,9 +173,7 @@ public enum PPO {
                     var loss = pl?.loss ?? 0
                     var ptxLoss = 0.0
                     if p.ptxCoefficient > 0, let next = pretrainingBatch {
-                        let whole = next()
-                        let ptxRows = parallel ? communicator.share(of: whole.batchSize) : 0..<whole.batchSize
-                        let ptx = ptxRows.isEmpty ? nil : (parallel ? whole.rows(Array(ptxRows)) : whole)
+                        let ptx = communicator.share(of: next())
                         let ptxTokens = global([Double(ptx?.targetCount ?? 0)])[0]
                         if let ptx {
                             let ptxPass = LogProbPass(model: models.policy, batch: ptx)

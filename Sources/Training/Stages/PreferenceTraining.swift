@@ -176,14 +176,8 @@ public enum KTOTraining {
                 SequenceLogProbs(logProbs: model.scoreTargets(b), mask: b.mask, batchSize: b.batchSize, length: b.length).sums
             }
             let policyMismatched = sums(policy, mismatched), referenceMismatched = sums(reference, mismatched)
-            let z0: Double
-            if communicator.size > 1 {
-                let local = zip(policyMismatched, referenceMismatched).reduce(0.0) { $0 + $1.0 - $1.1 }
-                let total = communicator.allReduceSum([local, Double(picked.count)])
-                z0 = max(0, total[0] / total[1])
-            } else {
-                z0 = KTOObjective.referencePoint(policyLogProbs: policyMismatched, referenceLogProbs: referenceMismatched)
-            }
+            let z0 = KTOObjective.referencePoint(policyLogProbs: policyMismatched, referenceLogProbs: referenceMismatched,
+                                                 reducing: communicator.allReduceSum)
             let reference = sums(reference, matched)
             let pass = LogProbPass(model: policy, batch: matched)
             let out = KTOObjective.loss(
