@@ -7,14 +7,24 @@ import PackageDescription
 // Haswell-class CPUs (AVX2 + FMA, every x86-64 CPU since 2013/2015): the kernels' SIMD8<Float>
 // then compile to single 256-bit instructions instead of pairs of SSE ones. Override with
 // `RLHF_TARGET_CPU=x86-64` (baseline) or e.g. `RLHF_TARGET_CPU=sapphirerapids`.
+//
+// SwiftPM refuses unsafe flags in a package that another package depends on by version. Built as
+// a dependency (its checkout sits in a `checkouts` folder), swift-rlhf therefore drops them: the
+// dependent's release build still optimises everything, its debug build runs the kernels slower.
+// `RLHF_UNSAFE_FLAGS=0|1` overrides the guess.
+let environment = ProcessInfo.processInfo.environment
+let builtAsDependency = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent()
+    .lastPathComponent == "checkouts"
+let useUnsafeFlags = environment["RLHF_UNSAFE_FLAGS"].map { $0 != "0" } ?? !builtAsDependency
 #if arch(x86_64)
-let targetCPU = ProcessInfo.processInfo.environment["RLHF_TARGET_CPU"] ?? "haswell"
-let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", targetCPU])]
+let targetCPU = environment["RLHF_TARGET_CPU"] ?? "haswell"
+let optimized: [SwiftSetting] = useUnsafeFlags ? [.unsafeFlags(["-O", "-target-cpu", targetCPU])] : []
 // The command-line tool checks at start-up that the CPU has what the default build assumes, and
 // says how to rebuild instead of dying on an illegal instruction.
-let executableSettings: [SwiftSetting] = targetCPU == "haswell" ? [.define("RLHF_REQUIRES_AVX2_FMA")] : []
+let executableSettings: [SwiftSetting] =
+    useUnsafeFlags && targetCPU == "haswell" ? [.define("RLHF_REQUIRES_AVX2_FMA")] : []
 #else
-let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
+let optimized: [SwiftSetting] = useUnsafeFlags ? [.unsafeFlags(["-O"])] : []
 let executableSettings: [SwiftSetting] = []
 #endif
 
@@ -57,7 +67,7 @@ let testTargets: [Target] = [
 // Developer convenience: `RLHF_ONLY="Tokenizers Datasets" swift test --scratch-path .build-x`
 // builds only those targets, their dependencies and their test targets, so work on one layer
 // does not compile the HTTP stack. Unset (CI, users), the whole package is built.
-let only = ProcessInfo.processInfo.environment["RLHF_ONLY"].map {
+let only = environment["RLHF_ONLY"].map {
     Set($0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init))
 }
 @MainActor func localDependencies(_ target: Target) -> [String] {

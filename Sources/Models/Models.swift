@@ -1,1 +1,1 @@
-// Models: see ../shared/DESIGN.md for what this target owns.
+// Models: the transformer families, generation, n-gram models and checkpoint I/O (docs/architecture.md).

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The Hugging Face–style folder a stage writes and the next stage reads (see DESIGN.md):
+/// The Hugging Face–style folder a stage writes and the next stage reads (see docs/architecture.md):
 /// `config.json`, `model.safetensors`, `tokenizer.json`, `optimizer.safetensors`,
 /// `trainer_state.json`, `metrics.jsonl`, reports and plots.
 public struct RunDirectory: Sendable, Equatable {

@@ -1,1 +1,1 @@
-// Training: see ../shared/DESIGN.md for what this target owns.
+// Training: optimizers, objectives, stage loops and checkpoints (docs/architecture.md).
