@@ -23,15 +23,21 @@ indirect enum PostProcessor: Sendable {
         case .byteLevel:
             return (first + (second ?? []), ranges.map { $0.first + $0.second } ?? [])
         case .sequence(let steps):
-            guard var result = steps.first?.process(first, second, ranges: ranges) else {
-                return (first + (second ?? []), ranges.map { $0.first + $0.second } ?? [])
+            // Each step sees the sequences the previous one left (`tokenizers` passes the list
+            // of encodings along): `ByteLevel` keeps the pair, a template merges it into one.
+            var first = first
+            var second = second
+            var firstRanges = ranges?.first ?? []
+            var secondRanges = ranges?.second ?? []
+            for step in steps {
+                if case .byteLevel = step { continue }
+                let result = step.process(first, second, ranges: ranges == nil ? nil : (firstRanges, secondRanges))
+                first = result.ids
+                firstRanges = result.ranges
+                second = nil
+                secondRanges = []
             }
-            // Later steps see the result as one sequence (`tokenizers` runs each step on the
-            // output of the previous one).
-            for step in steps.dropFirst() {
-                result = step.process(result.ids, nil, ranges: ranges == nil ? nil : (result.ranges, []))
-            }
-            return result
+            return (first + (second ?? []), ranges == nil ? [] : firstRanges + secondRanges)
         case .template(let single, let pair):
             let pieces = second == nil ? single : pair
             var ids: [TokenID] = []
