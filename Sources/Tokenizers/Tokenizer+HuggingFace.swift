@@ -96,12 +96,23 @@ extension Tokenizer {
         }
         let reader = HuggingFaceComponents(path: path)
         let corrupt = reader.corrupt
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw corrupt("(root)", "not valid JSON: \(error.localizedDescription)")
+        let tree: TokenizerJSON
+        do { tree = try TokenizerJSON.parse(data) } catch let error as TokenizerJSON.SyntaxError {
+            throw corrupt("(root)", "not valid JSON: \(error.reason) at byte \(error.offset)")
         }
-        guard let root = object as? [String: Any] else { throw corrupt("(root)", "expected a JSON object") }
-        guard let model = root["model"] as? [String: Any] else { throw corrupt("model", "missing or not an object") }
+        guard case .object(let members) = tree else { throw corrupt("(root)", "expected a JSON object") }
+        // Small parts as Foundation values; the vocabulary and merges stay as exact bytes.
+        var root: [String: Any] = [:]
+        for (key, value) in members where key != Array("model".utf8) {
+            root[String(decoding: key, as: UTF8.self)] = value.foundation
+        }
+        guard let modelTree = tree["model"], case .object(let modelMembers) = modelTree else {
+            throw corrupt("model", "missing or not an object")
+        }
+        var model: [String: Any] = [:]
+        for (key, value) in modelMembers where key != Array("vocab".utf8) && key != Array("merges".utf8) {
+            model[String(decoding: key, as: UTF8.self)] = value.foundation
+        }
         if let type = model["type"], !(type is NSNull) {
             guard let type = type as? String else { throw corrupt("model.type", "expected a string") }
             guard type == "BPE" else { throw reader.unsupported("model.type", "model", type) }
@@ -109,12 +120,15 @@ extension Tokenizer {
         if let dropout = model["dropout"] as? NSNumber, dropout.doubleValue > 0 {
             throw reader.unsupported("model.dropout", "model option", "dropout \(dropout)")
         }
-        guard let vocab = model["vocab"] as? [String: Any] else { throw corrupt("model.vocab", "missing or not an object") }
-        var ids: [String: Int] = [:]
+        guard let vocabTree = modelTree["vocab"], case .object(let vocab) = vocabTree else {
+            throw corrupt("model.vocab", "missing or not an object")
+        }
+        var ids: [[UInt8]: Int] = [:]
         ids.reserveCapacity(vocab.count)
         for (name, value) in vocab {
-            guard let number = value as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0, id < 1 << 30 else {
-                throw corrupt("model.vocab[\(JSON.quote(name))]", "expected a non-negative integer id, found \(value)")
+            guard case .number(let number) = value, let id = Int(exactly: number), id >= 0, id < 1 << 30 else {
+                throw corrupt("model.vocab[\(JSON.quote(String(decoding: name, as: UTF8.self)))]",
+                              "expected a non-negative integer id, found \(value.foundation)")
             }
             ids[name] = id
         }
@@ -127,9 +141,12 @@ extension Tokenizer {
                 guard let number = entry["id"] as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0, id < 1 << 30 else {
                     throw corrupt("\(field).id", "expected a non-negative integer")
                 }
-                guard let content = entry["content"] as? String, !content.isEmpty else {
+                guard case .array(let entries) = tree["added_tokens"]!, case .string(let bytes)? = entries[k]["content"],
+                      !bytes.isEmpty
+                else {
                     throw corrupt("\(field).content", "expected a non-empty string")
                 }
+                let content = String(decoding: bytes, as: UTF8.self)
                 let special = try reader.bool(entry, "special", field, default: false)
                 added.append(AddedToken(
                     id: TokenID(id), content: content, special: special,
@@ -139,15 +156,21 @@ extension Tokenizer {
                     normalized: try reader.bool(entry, "normalized", field, default: !special)))
             }
         }
-        guard let mergeList = model["merges"] as? [Any] else { throw corrupt("model.merges", "missing or not an array") }
-        var mergeNames: [(String, String)] = []
+        guard let mergeTree = modelTree["merges"], case .array(let mergeList) = mergeTree else {
+            throw corrupt("model.merges", "missing or not an array")
+        }
+        var mergeNames: [([UInt8], [UInt8])] = []
         mergeNames.reserveCapacity(mergeList.count)
         for (rank, entry) in mergeList.enumerated() {
-            let parts: [String]
-            if let text = entry as? String {
-                parts = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            } else if let list = entry as? [String] {
-                parts = list
+            var parts: [[UInt8]] = []
+            if case .string(let text) = entry {
+                parts = text.split(separator: 0x20, omittingEmptySubsequences: false).map(Array.init)
+            } else if case .array(let list) = entry {
+                for item in list {
+                    guard case .string(let name) = item else { break }
+                    parts.append(name)
+                }
+                if parts.count != list.count { parts = [] }
             } else {
                 throw corrupt("model.merges[\(rank)]", "expected \"left right\" or [left, right]")
             }
@@ -160,7 +183,7 @@ extension Tokenizer {
         let decoder = try reader.decoder(root["decoder"], "decoder")
         let contentIDs = Dictionary(added.map { ($0.content, $0.id) }, uniquingKeysWith: { a, _ in a })
         let postProcessor = try reader.postProcessor(root["post_processor"], "post_processor") {
-            contentIDs[$0] ?? ids[$0].map { TokenID($0) }
+            contentIDs[$0] ?? ids[Array($0.utf8)].map { TokenID($0) }
         }
         let byteLevel = preTokenizer?.isByteLevel ?? false
         let unknownName = model["unk_token"] as? String
@@ -184,7 +207,8 @@ extension Tokenizer {
             let specials = added.map { SpecialToken(content: $0.content, id: $0.id) }
             let size = max(ids.values.max() ?? -1, specials.map { Int($0.id) }.max() ?? -1) + 1
             var tokenBytes = [[UInt8]?](repeating: nil, count: size)
-            for (name, id) in ids {
+            for (nameBytes, id) in ids {
+                let name = String(decoding: nameBytes, as: UTF8.self)
                 guard let bytes = ByteLevel.decode(name) else {
                     if specials.contains(where: { Int($0.id) == id }) { continue }
                     throw corrupt("model.vocab[\(JSON.quote(name))]", "not a byte-level token (a character outside GPT-2's byte alphabet)")
@@ -199,7 +223,8 @@ extension Tokenizer {
             pairs.reserveCapacity(mergeNames.count)
             for (rank, (left, right)) in mergeNames.enumerated() {
                 guard let l = ids[left], let r = ids[right] else {
-                    throw corrupt("model.merges[\(rank)]", "token \(ids[left] == nil ? left : right) is not in model.vocab")
+                    let missing = String(decoding: ids[left] == nil ? left : right, as: UTF8.self)
+                    throw corrupt("model.merges[\(rank)]", "token \(missing) is not in model.vocab")
                 }
                 pairs.append((TokenID(l), TokenID(r)))
             }
@@ -209,14 +234,14 @@ extension Tokenizer {
         // Any other layout.
         let size = max(ids.values.max() ?? -1, added.map { Int($0.id) }.max() ?? -1) + 1
         var names = [[UInt8]?](repeating: nil, count: size)
-        for (name, id) in ids { names[id] = Array(name.utf8) }
+        for (name, id) in ids { names[id] = name }
         for token in added where names[Int(token.id)] == nil { names[Int(token.id)] = Array(token.content.utf8) }
         if let gap = names.firstIndex(where: { $0 == nil }) {
             throw corrupt("model.vocab", "no token has id \(gap); ids must be 0..<\(size)")
         }
         var vocabulary = ByteStringTable(capacity: ids.count)
         for (name, id) in ids {
-            let key = byteLevel ? ByteLevel.decode(name) : Array(name.utf8)
+            let key = byteLevel ? ByteLevel.decode(String(decoding: name, as: UTF8.self)) : name
             guard let key, !key.isEmpty else { continue }
             key.withUnsafeBufferPointer { b in
                 let h = ByteStringTable.hash(b.baseAddress!, b.count)
@@ -243,17 +268,17 @@ extension Tokenizer {
             pipeline.scanner = scanner
         }
         if let unknownName {
-            guard let id = ids[unknownName] else { throw corrupt("model.unk_token", "\(unknownName) is not in model.vocab") }
+            guard let id = ids[Array(unknownName.utf8)] else { throw corrupt("model.unk_token", "\(unknownName) is not in model.vocab") }
             pipeline.unknownID = TokenID(id)
         }
         var byteToID = [TokenID](repeating: -1, count: 256)
         if byteLevel {
-            for b in 0..<256 { byteToID[b] = ids[String(ByteLevel.byteToScalar[b])].map { TokenID($0) } ?? -1 }
+            for b in 0..<256 { byteToID[b] = ids[Array(String(ByteLevel.byteToScalar[b]).utf8)].map { TokenID($0) } ?? -1 }
         } else {
             pipeline.asciiToID = (0..<128).map { lookup([UInt8($0)]) }
             if byteFallback {
                 pipeline.fallbackIDs = (0..<256).map { b in
-                    ids["<0x" + String(format: "%02X", b) + ">"].map { TokenID($0) } ?? -1
+                    ids[Array(("<0x" + String(format: "%02X", b) + ">").utf8)].map { TokenID($0) } ?? -1
                 }
             }
         }
@@ -308,12 +333,13 @@ extension Tokenizer {
         table.reserveCapacity(mergeNames.count)
         for (rank, (left, right)) in mergeNames.enumerated() {
             guard let l = ids[left], let r = ids[right] else {
-                throw corrupt("model.merges[\(rank)]", "token \(ids[left] == nil ? left : right) is not in model.vocab")
+                let missing = String(decoding: ids[left] == nil ? left : right, as: UTF8.self)
+                throw corrupt("model.merges[\(rank)]", "token \(missing) is not in model.vocab")
             }
-            var rightName = Array(right.utf8)
+            var rightName = right
             if !prefixBytes.isEmpty, rightName.starts(with: prefixBytes) { rightName.removeFirst(prefixBytes.count) }
-            let joined = Array(left.utf8) + rightName
-            guard let result = ids[String(decoding: joined, as: UTF8.self)] else {
+            let joined = left + rightName
+            guard let result = ids[joined] else {
                 throw corrupt("model.merges[\(rank)]", "the merged token \(String(decoding: joined, as: UTF8.self)) is not in the vocabulary")
             }
             table[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] = UInt64(rank) << 32 | UInt64(UInt32(result))
