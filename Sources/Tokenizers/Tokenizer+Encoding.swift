@@ -35,6 +35,9 @@ extension Tokenizer {
     func encode(buffer: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy, threads: Int) -> [TokenID] {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return [] }
         let n = buffer.count
+        guard pipeline.isGPT2Layout else {
+            return encodePipeline(buffer: buffer, allowedSpecial: allowedSpecial, offsets: false).ids
+        }
         let specials = specialsByLength.filter { allowedSpecial.allows($0.content) }
         let workers = threads > 0 ? threads : (n >= 1 << 20 ? ProcessInfo.processInfo.activeProcessorCount : 1)
         if workers <= 1 || n < 1 << 16 {
@@ -98,7 +101,7 @@ extension Tokenizer {
         _ p: UnsafePointer<UInt8>, _ n: Int, specials: [SpecialToken], state: inout EncodingState, into out: inout [TokenID]
     ) {
         if specials.isEmpty {
-            encodeOrdinary(p, n, state: &state, into: &out)
+            encodeOrdinary(p, n, scanner: .gpt2, state: &state, into: &out)
             return
         }
         let patterns = specials.map { (Array($0.content.utf8), $0.id) }
@@ -116,7 +119,7 @@ extension Tokenizer {
                     }
                 }
                 if let (length, id) = matched {
-                    encodeOrdinary(p + start, i - start, state: &state, into: &out)
+                    encodeOrdinary(p + start, i - start, scanner: .gpt2, state: &state, into: &out)
                     out.append(id)
                     i += length
                     start = i
@@ -125,18 +128,20 @@ extension Tokenizer {
             }
             i += 1
         }
-        encodeOrdinary(p + start, n - start, state: &state, into: &out)
+        encodeOrdinary(p + start, n - start, scanner: .gpt2, state: &state, into: &out)
     }
 
     /// Encodes text with no special tokens: pre-tokenize, then each piece through the front
     /// cache, the vocabulary (a whole piece that is a token, as in tiktoken), the word cache,
     /// or BPE.
-    func encodeOrdinary(_ p: UnsafePointer<UInt8>, _ n: Int, state: inout EncodingState, into out: inout [TokenID]) {
+    func encodeOrdinary(
+        _ p: UnsafePointer<UInt8>, _ n: Int, scanner: PieceScanner, state: inout EncodingState, into out: inout [TokenID]
+    ) {
         var i = 0
         while i < n {
-            let end = PreTokenizer.pieceEnd(p, start: i, count: n)
+            let end = scanner.pieceEnd(p, start: i, count: n)
             let length = end - i
-            if length == 1 {
+            if length == 1 && byteToID[Int(p[i])] >= 0 {
                 out.append(byteToID[Int(p[i])])
             } else if length <= 16 {
                 // Pack the piece into two words (one unaligned load each when the buffer
@@ -174,15 +179,17 @@ extension Tokenizer {
 
     @inline(__always)
     func encodePiece(_ p: UnsafePointer<UInt8>, _ n: Int, state: inout EncodingState, into out: inout [TokenID]) {
-        if n == 1 {
+        if n == 1 && pipeline.byteLevel && byteToID[Int(p[0])] >= 0 {
             out.append(byteToID[Int(p[0])])
             return
         }
         let h = ByteStringTable.hash(p, n)
-        let v = vocabulary.find(p, n, hash: h)
-        if v >= 0 {
-            out.append(TokenID(truncatingIfNeeded: vocabulary.values[v]))
-            return
+        if pipeline.wholePieceShortcut {
+            let v = vocabulary.find(p, n, hash: h)
+            if v >= 0 {
+                out.append(TokenID(truncatingIfNeeded: vocabulary.values[v]))
+                return
+            }
         }
         let c = state.cache.find(p, n, hash: h)
         if c >= 0 {
@@ -207,9 +214,34 @@ extension Tokenizer {
     /// `ranks[k]` caches the rank of the pair at `k`, so each step rescans integers and
     /// looks up only the two pairs next to the merge.
     func bytePairMerge(_ p: UnsafePointer<UInt8>, _ n: Int, parts: inout [TokenID]) {
+        var lengths: [Int32] = []
+        bytePairMerge(p, n, parts: &parts, lengths: &lengths, trackLengths: false)
+    }
+
+    /// The model on one piece: initial symbols (bytes, or characters with byte fallback and
+    /// unknown tokens), then the merges. `lengths` gets each token's length in piece bytes
+    /// when `trackLengths`.
+    func bytePairMerge(
+        _ p: UnsafePointer<UInt8>, _ n: Int, parts: inout [TokenID], lengths: inout [Int32], trackLengths: Bool
+    ) {
         parts.removeAll(keepingCapacity: true)
-        for k in 0..<n { parts.append(byteToID[Int(p[k])]) }
-        Self.bytePairMerge(&parts, mergeTable: mergeTable)
+        lengths.removeAll(keepingCapacity: true)
+        if pipeline.byteLevel && pipeline.unknownID < 0 && !trackLengths {
+            for k in 0..<n {
+                let id = byteToID[Int(p[k])]
+                if id >= 0 { parts.append(id) }
+            }
+        } else {
+            initialSymbols(p, n, parts: &parts, lengths: &lengths)
+        }
+        if parts.count > 128 {
+            if lengths.count != parts.count { lengths = [Int32](repeating: 1, count: parts.count) }
+            Self.heapMerge(&parts, &lengths, mergeTable: mergeTable)
+        } else if trackLengths {
+            Self.bytePairMerge(&parts, lengths: &lengths, mergeTable: mergeTable)
+        } else {
+            Self.bytePairMerge(&parts, mergeTable: mergeTable)
+        }
     }
 
     static func bytePairMerge(_ parts: inout [TokenID], mergeTable: [UInt64: UInt64]) {

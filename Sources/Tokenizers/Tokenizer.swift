@@ -47,6 +47,9 @@ public struct Tokenizer: Sendable {
     let vocabulary: ByteStringTable
     /// Special tokens longest first, so that a longer token wins over its prefix.
     let specialsByLength: [SpecialToken]
+    /// Everything beyond GPT-2's layout: normalizer, pre-tokenizer, model options, added tokens,
+    /// post-processor, decoder (`Pipeline.gpt2` for tokenizers trained here or read from tiktoken).
+    let pipeline: Pipeline
 
     /// Number of ids, special tokens included.
     public var vocabularySize: Int { tokenBytes.count }
@@ -128,7 +131,32 @@ public struct Tokenizer: Sendable {
             $0.content.utf8.count != $1.content.utf8.count
                 ? $0.content.utf8.count > $1.content.utf8.count : $0.id < $1.id
         }
+        self.pipeline = Pipeline.gpt2(specialTokens: specialTokens)
     }
+
+    /// A tokenizer with any pipeline (read from `tokenizer.json`); the parts are checked by the
+    /// reader.
+    init(tokenBytes: [[UInt8]], merges: [Merge], mergeTable: [UInt64: UInt64], vocabulary: ByteStringTable,
+         byteToID: [TokenID], pipeline: Pipeline) {
+        self.tokenBytes = tokenBytes
+        self.merges = merges
+        self.mergeTable = mergeTable
+        self.vocabulary = vocabulary
+        self.byteToID = byteToID
+        self.pipeline = pipeline
+        let specials = pipeline.addedTokens.filter(\.special).map { SpecialToken(content: $0.content, id: $0.id) }
+        self.specialTokens = specials.sorted { $0.id < $1.id }
+        var isSpecial = [Bool](repeating: false, count: tokenBytes.count)
+        for s in specials { isSpecial[Int(s.id)] = true }
+        self.isSpecial = isSpecial
+        self.specialsByLength = specials.sorted {
+            $0.content.utf8.count != $1.content.utf8.count
+                ? $0.content.utf8.count > $1.content.utf8.count : $0.id < $1.id
+        }
+    }
+
+    /// The added tokens (`added_tokens` of `tokenizer.json`), special or not, with their flags.
+    public var addedTokens: [AddedToken] { pipeline.addedTokens }
 
     /// The id of a special token, or nil.
     public func specialTokenID(_ content: String) -> TokenID? {

@@ -17,6 +17,9 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
     case invalidRecord(path: String, line: Int, reason: String)
     /// A `tokenizer.json` (or similar) file has a missing or malformed field.
     case corruptFile(path: String, field: String, reason: String)
+    /// A well-formed `tokenizer.json` uses a component (normalizer, pre-tokenizer, model,
+    /// decoder, post-processor) or option that swift-rlhf does not implement.
+    case unsupportedComponent(path: String, field: String, component: String, type: String)
     /// A tiktoken ranks file has a malformed line.
     case invalidRanksLine(path: String, line: Int, reason: String)
     /// An id passed to `decode` is outside the vocabulary.
@@ -40,6 +43,8 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
             return "\(path):\(line): \(reason)"
         case .corruptFile(let path, let field, let reason):
             return "corrupt \(path): field \"\(field)\": \(reason)"
+        case .unsupportedComponent(let path, let field, let component, let type):
+            return "unsupported \(component) type \(type) in \(path) (field \"\(field)\")"
         case .invalidRanksLine(let path, let line, let reason):
             return "\(path):\(line): \(reason)"
         case .unknownTokenID(let id, let size):

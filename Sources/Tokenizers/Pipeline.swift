@@ -1,0 +1,86 @@
+/// The stages of a tokenizer around its merge table, as `tokenizers` runs them: added tokens are
+/// cut out of the input, each stretch between them is normalised, pre-tokenised into pieces,
+/// and each piece goes through the BPE model; the post-processor adds template tokens, and the
+/// decoder turns tokens back into text.
+struct Pipeline: Sendable {
+    var normalizer: Normalizer?
+    var preTokenizer: PreTokenization?
+    /// When set, the pre-tokenizer's pieces are exactly this scanner's pieces of the raw bytes
+    /// and the model is byte-level: the fast path (no copies, piece and word caches).
+    var scanner: PieceScanner?
+    var postProcessor: PostProcessor?
+    var decoder: TokenDecoder?
+    var addedTokens: [AddedToken]
+
+    // The BPE model's options.
+    /// Pieces are bytes, each byte one initial symbol (`byteToID`); otherwise pieces are UTF-8
+    /// text whose characters are the initial symbols.
+    var byteLevel = true
+    /// Characters outside the vocabulary become their `<0xXX>` byte tokens.
+    var byteFallback = false
+    var unknownID: TokenID = -1
+    var fuseUnknown = false
+    var continuingSubwordPrefix: [UInt8] = []
+    var endOfWordSuffix: [UInt8] = []
+    /// A piece that is itself a token is that token (`ignore_merges`; tiktoken does this too).
+    var wholePieceShortcut = true
+    /// Token strings as `tokenizer.json` spells them (UTF-8), for decoders; empty means
+    /// GPT-2's byte alphabet spelling of `tokenBytes` (and special tokens' content).
+    var tokenStrings: [[UInt8]] = []
+    /// Char-level models: the id of each ASCII character as a first symbol (-1: none).
+    var asciiToID: [TokenID] = []
+    /// Char-level models with byte fallback: the id of `<0xXX>` for each byte (-1: none).
+    var fallbackIDs: [TokenID] = []
+
+    // Added-token matchers, precomputed for the two common policies.
+    var rawMatcherAll = AddedTokenMatcher([])
+    var rawMatcherOrdinary = AddedTokenMatcher([])
+    var normalizedMatcherAll = AddedTokenMatcher([])
+    var normalizedMatcherOrdinary = AddedTokenMatcher([])
+    /// Content as matched in normalised text, for `normalized` tokens.
+    var normalizedContent: [TokenID: [UInt8]] = [:]
+
+    /// The layout of tokenizers trained here and of GPT-2: GPT-2's scanner on bytes, no
+    /// normalizer, special tokens only, byte-level decoder.
+    static func gpt2(specialTokens: [Tokenizer.SpecialToken]) -> Pipeline {
+        var pipeline = Pipeline(
+            normalizer: nil, preTokenizer: .byteLevel(addPrefixSpace: false, useRegex: true), scanner: .gpt2,
+            postProcessor: nil, decoder: .byteLevel,
+            addedTokens: specialTokens.map { AddedToken(id: $0.id, content: $0.content, special: true, normalized: false) })
+        pipeline.buildMatchers()
+        return pipeline
+    }
+
+    /// Whether this is `gpt2(…)`: the encoder may use the GPT-2-specific parallel split.
+    var isGPT2Layout: Bool {
+        scanner == .gpt2 && normalizer == nil && byteLevel && wholePieceShortcut && unknownID < 0
+            && addedTokens.allSatisfy { $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
+    }
+
+    mutating func buildMatchers() {
+        func entries(normalized: Bool, specials: Bool) -> [AddedTokenMatcher.Entry] {
+            addedTokens.filter { $0.normalized == normalized && (specials || !$0.special) }.map {
+                AddedTokenMatcher.Entry(bytes: normalizedContent[$0.id] ?? Array($0.content.utf8), token: $0)
+            }
+        }
+        rawMatcherAll = AddedTokenMatcher(entries(normalized: false, specials: true))
+        rawMatcherOrdinary = AddedTokenMatcher(entries(normalized: false, specials: false))
+        normalizedMatcherAll = AddedTokenMatcher(entries(normalized: true, specials: true))
+        normalizedMatcherOrdinary = AddedTokenMatcher(entries(normalized: true, specials: false))
+    }
+
+    /// The matchers (raw, normalised) for a policy.
+    func matchers(_ policy: SpecialTokenPolicy) -> (raw: AddedTokenMatcher, normalized: AddedTokenMatcher) {
+        switch policy {
+        case .none: return (rawMatcherOrdinary, normalizedMatcherOrdinary)
+        case .all: return (rawMatcherAll, normalizedMatcherAll)
+        case .only(let set):
+            func entries(_ normalized: Bool) -> [AddedTokenMatcher.Entry] {
+                addedTokens.filter { $0.normalized == normalized && (!$0.special || set.contains($0.content)) }.map {
+                    AddedTokenMatcher.Entry(bytes: normalizedContent[$0.id] ?? Array($0.content.utf8), token: $0)
+                }
+            }
+            return (AddedTokenMatcher(entries(false)), AddedTokenMatcher(entries(true)))
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+
+/// The BPE model's parts beyond byte-level merging: initial symbols as `tokenizers`'
+/// `BPE::merge_word` makes them, and merging long pieces with a heap.
+extension Tokenizer {
+    /// Initial symbols of a piece, with their lengths in piece bytes.
+    ///
+    /// Byte-level: one per byte. Otherwise one per character, looked up with the
+    /// continuing-subword prefix (not on the first) and end-of-word suffix (on the last); a
+    /// character not in the vocabulary becomes its `<0xXX>` tokens (byte fallback, when all
+    /// exist) or the unknown token (consecutive ones fused when `fuse_unk`), or is dropped when
+    /// there is no unknown token. Bytes that are not UTF-8 count as one character each.
+    func initialSymbols(_ p: UnsafePointer<UInt8>, _ n: Int, parts: inout [TokenID], lengths: inout [Int32]) {
+        let options = pipeline
+        var pendingUnknown: (id: TokenID, length: Int32)? = nil
+        func unknown(_ length: Int32) {
+            guard options.unknownID >= 0 else { return }
+            if let pending = pendingUnknown {
+                if options.fuseUnknown {
+                    pendingUnknown = (pending.id, pending.length + length)
+                    return
+                }
+                parts.append(pending.id)
+                lengths.append(pending.length)
+            }
+            pendingUnknown = (options.unknownID, length)
+        }
+        func add(_ id: TokenID, _ length: Int32) {
+            if let pending = pendingUnknown {
+                parts.append(pending.id)
+                lengths.append(pending.length)
+                pendingUnknown = nil
+            }
+            parts.append(id)
+            lengths.append(length)
+        }
+        if options.byteLevel {
+            for k in 0..<n {
+                let id = byteToID[Int(p[k])]
+                if id >= 0 { add(id, 1) } else { unknown(1) }
+            }
+        } else {
+            let plain = options.continuingSubwordPrefix.isEmpty && options.endOfWordSuffix.isEmpty
+            var key: [UInt8] = []
+            var k = 0
+            while k < n {
+                let l = Self.scalarLength(p, k, n)
+                var id: TokenID = -1
+                if plain && l == 1 && p[k] < 0x80 {
+                    id = options.asciiToID[Int(p[k])]
+                } else {
+                    key.removeAll(keepingCapacity: true)
+                    if k > 0 { key += options.continuingSubwordPrefix }
+                    key.append(contentsOf: UnsafeBufferPointer(start: p + k, count: l))
+                    if k + l == n { key += options.endOfWordSuffix }
+                    id = key.withUnsafeBufferPointer { b in
+                        let e = vocabulary.find(b.baseAddress!, b.count, hash: ByteStringTable.hash(b.baseAddress!, b.count))
+                        return e < 0 ? -1 : TokenID(truncatingIfNeeded: vocabulary.values[e])
+                    }
+                }
+                if id >= 0 {
+                    add(id, Int32(l))
+                } else if options.byteFallback, !options.fallbackIDs.isEmpty, fallbackCovers(p, k, l, k + l == n) {
+                    // Byte tokens do not flush a pending unknown token (as in `tokenizers`).
+                    var bytes: [UInt8] = k > 0 ? options.continuingSubwordPrefix : []
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: p + k, count: l))
+                    if k + l == n { bytes += options.endOfWordSuffix }
+                    var remaining = Int32(l)
+                    for b in bytes {
+                        parts.append(options.fallbackIDs[Int(b)])
+                        lengths.append(remaining > 0 ? 1 : 0)
+                        remaining -= 1
+                    }
+                } else {
+                    unknown(Int32(l))
+                }
+                k += l
+            }
+        }
+        if let pending = pendingUnknown {
+            parts.append(pending.id)
+            lengths.append(pending.length)
+        }
+    }
+
+    private func fallbackCovers(_ p: UnsafePointer<UInt8>, _ k: Int, _ l: Int, _ last: Bool) -> Bool {
+        let ids = pipeline.fallbackIDs
+        if k > 0 && pipeline.continuingSubwordPrefix.contains(where: { ids[Int($0)] < 0 }) { return false }
+        if last && pipeline.endOfWordSuffix.contains(where: { ids[Int($0)] < 0 }) { return false }
+        for j in k..<(k + l) where ids[Int(p[j])] < 0 { return false }
+        return true
+    }
+
+    /// The UTF-8 length of the scalar at `p[i]`; 1 for a byte that does not start a valid one.
+    @inline(__always)
+    static func scalarLength(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+        let b = p[i]
+        if b < 0x80 { return 1 }
+        let (_, length) = PreTokenizer.nonASCIIClass(p, i, n)
+        return length
+    }
+
+    /// `bytePairMerge(_:mergeTable:)` that also sums the merged symbols' lengths.
+    static func bytePairMerge(_ parts: inout [TokenID], lengths: inout [Int32], mergeTable: [UInt64: UInt64]) {
+        guard parts.count > 1 else { return }
+        @inline(__always) func lookup(_ a: TokenID, _ b: TokenID) -> UInt64 {
+            mergeTable[UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))] ?? UInt64.max
+        }
+        var ranks = [UInt64](repeating: .max, count: parts.count - 1)
+        for k in 0..<(parts.count - 1) { ranks[k] = lookup(parts[k], parts[k + 1]) }
+        while true {
+            var best = UInt64.max
+            var at = -1
+            for k in 0..<ranks.count where ranks[k] < best {
+                best = ranks[k]
+                at = k
+            }
+            if at < 0 { break }
+            parts[at] = TokenID(truncatingIfNeeded: best & 0xFFFF_FFFF)
+            parts.remove(at: at + 1)
+            lengths[at] += lengths[at + 1]
+            lengths.remove(at: at + 1)
+            ranks.remove(at: at)
+            if at > 0 { ranks[at - 1] = lookup(parts[at - 1], parts[at]) }
+            if at < ranks.count { ranks[at] = lookup(parts[at], parts[at + 1]) }
+        }
+    }
+
+    /// The same merges for long pieces (a SentencePiece-style tokenizer's whole line is one
+    /// piece) in O(n log n): a min-heap of (rank, position) over a linked list of symbols, as
+    /// `tokenizers`' `Word::merge_all`. Lowest rank first, leftmost on ties, like the scan.
+    static func heapMerge(_ parts: inout [TokenID], _ lengths: inout [Int32], mergeTable: [UInt64: UInt64]) {
+        let n = parts.count
+        guard n > 1 else { return }
+        @inline(__always) func lookup(_ a: TokenID, _ b: TokenID) -> UInt64 {
+            mergeTable[UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))] ?? UInt64.max
+        }
+        var next = [Int32](unsafeUninitializedCapacity: n) { b, c in
+            for k in 0..<n { b[k] = Int32(k + 1) }
+            b[n - 1] = -1
+            c = n
+        }
+        var previous = [Int32](unsafeUninitializedCapacity: n) { b, c in
+            for k in 0..<n { b[k] = Int32(k - 1) }
+            c = n
+        }
+        var alive = [Bool](repeating: true, count: n)
+        var heap = MinHeap()
+        for k in 0..<(n - 1) {
+            let v = lookup(parts[k], parts[k + 1])
+            if v != .max { heap.push((v >> 32) << 32 | UInt64(k)) }
+        }
+        while let top = heap.pop() {
+            let at = Int(top & 0xFFFF_FFFF)
+            let rank = top >> 32
+            guard alive[at], next[at] >= 0 else { continue }
+            let right = Int(next[at])
+            let v = lookup(parts[at], parts[right])
+            guard v != .max, v >> 32 == rank else { continue }
+            parts[at] = TokenID(truncatingIfNeeded: v & 0xFFFF_FFFF)
+            lengths[at] += lengths[right]
+            alive[right] = false
+            next[at] = next[right]
+            if next[right] >= 0 { previous[Int(next[right])] = Int32(at) }
+            if previous[at] >= 0 {
+                let left = Int(previous[at])
+                let w = lookup(parts[left], parts[at])
+                if w != .max { heap.push((w >> 32) << 32 | UInt64(left)) }
+            }
+            if next[at] >= 0 {
+                let w = lookup(parts[at], parts[Int(next[at])])
+                if w != .max { heap.push((w >> 32) << 32 | UInt64(at)) }
+            }
+        }
+        var write = 0
+        for k in 0..<n where alive[k] {
+            parts[write] = parts[k]
+            lengths[write] = lengths[k]
+            write += 1
+        }
+        parts.removeLast(n - write)
+        lengths.removeLast(n - write)
+    }
+}
+
+/// A binary min-heap of `UInt64` keys.
+struct MinHeap {
+    private var items: [UInt64] = []
+
+    mutating func push(_ value: UInt64) {
+        items.append(value)
+        var k = items.count - 1
+        while k > 0 {
+            let parent = (k - 1) / 2
+            if items[parent] <= items[k] { break }
+            items.swapAt(parent, k)
+            k = parent
+        }
+    }
+
+    mutating func pop() -> UInt64? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var k = 0
+            while true {
+                let l = 2 * k + 1
+                let r = l + 1
+                var smallest = k
+                if l < items.count && items[l] < items[smallest] { smallest = l }
+                if r < items.count && items[r] < items[smallest] { smallest = r }
+                if smallest == k { break }
+                items.swapAt(k, smallest)
+                k = smallest
+            }
+        }
+        return top
+    }
+}

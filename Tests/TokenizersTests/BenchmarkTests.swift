@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+@testable import Tokenizers
+
+/// Throughput against Hugging Face `tokenizers` on the same files, for `scripts/bench-tokenizer`
+/// (which sets RLHF_TOKENIZER_BENCH to a folder with corpus.txt, <family>.json and
+/// ids-hf-<family>.txt). Encodes the corpus line by line on one thread, as the Python side does,
+/// checks the ids are identical and prints MB/s. Skipped otherwise.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["RLHF_TOKENIZER_BENCH"] != nil))
+struct BenchmarkTests {
+    @Test(arguments: ["llama3", "sentencepiece"])
+    func encodeThroughput(_ family: String) throws {
+        let directory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["RLHF_TOKENIZER_BENCH"]!)
+        let text = try String(contentsOf: directory.appendingPathComponent("corpus.txt"), encoding: .utf8)
+        // Lines end at "\n" bytes (as Characters, "\r\n" is one and would hide its "\n").
+        let bytes = Array(text.utf8)
+        var lines: [String] = []
+        var start = 0
+        for (k, b) in bytes.enumerated() where b == 0x0A {
+            lines.append(String(decoding: bytes[start...k], as: UTF8.self))
+            start = k + 1
+        }
+        if start < bytes.count { lines.append(String(decoding: bytes[start...], as: UTF8.self)) }
+        let tokenizer = try Tokenizer.load(from: directory.appendingPathComponent("\(family).json"))
+        var best = Double.infinity
+        var ids: [TokenID] = []
+        for _ in 0..<2 {
+            let clock = ContinuousClock()
+            var out: [TokenID] = []
+            let elapsed = clock.measure {
+                for line in lines { out += tokenizer.encode(line) }
+            }
+            ids = out
+            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        let megabytes = Double(text.utf8.count) / 1e6
+        print("\(family) swift_mb_per_s \(String(format: "%.2f", megabytes / best)) tokens \(ids.count)")
+        let reference = try String(contentsOf: directory.appendingPathComponent("ids-hf-\(family).txt"), encoding: .utf8)
+            .split(separator: " ").map { TokenID($0)! }
+        let identical = ids == reference
+        #expect(identical, "first difference at token \((0..<min(ids.count, reference.count)).first { ids[$0] != reference[$0] } ?? min(ids.count, reference.count))")
+        print("\(family) identical_ids \(identical)")
+    }
+}
