@@ -54,7 +54,7 @@ extension Builtins {
         case "count", "length":
             switch value {
             case .string(let string): return .int(string.unicodeScalars.count)
-            case .list(let values): return .int(values.count)
+            case .list(let values), .tuple(let values): return .int(values.count)
             case .dict(let dict): return .int(dict.count)
             case .undefined: return .int(0)
             default: throw TemplateError(.type, "object of type '\(value.typeName)' has no len()", at: location)
@@ -73,7 +73,7 @@ extension Builtins {
             var pairs = dict.pairs.map { (key: Value.string($0.key), value: $0.value) }
             try sort(&pairs, key: { byValue ? $0.value : $0.key }, caseSensitive: caseSensitive, at: location)
             if reverse { pairs.reverse() }
-            return .list(pairs.map { .list([$0.key, $0.value]) })
+            return .list(pairs.map { .tuple([$0.key, $0.value]) })
         case "e", "escape":
             if case .undefined = value { return .string("") }
             return .string(htmlEscape(value.pythonString))
@@ -117,7 +117,7 @@ extension Builtins {
             }
         case "items":
             switch value {
-            case .dict(let dict): return .list(dict.pairs.map { .list([.string($0.key), $0.value]) })
+            case .dict(let dict): return .list(dict.pairs.map { .tuple([.string($0.key), $0.value]) })
             case .undefined: return .list([])
             default: throw TemplateError(.type, "items() needs a mapping, not \(value.typeName)", at: location)
             }
@@ -261,7 +261,7 @@ extension Builtins {
         case let other?: throw TemplateError(.type, "tojson indent must be an int or a string, not \(other.typeName)", at: location)
         }
         switch arguments.value(2, "separators") {
-        case .list(let parts) where parts.count == 2:
+        case .list(let parts) where parts.count == 2, .tuple(let parts) where parts.count == 2:
             options.itemSeparator = parts[0].pythonString
             options.keySeparator = parts[1].pythonString
         case .none, nil: break

@@ -28,6 +28,7 @@ enum Builtins {
                         for (key, item) in dict.pairs { namespace.attributes[key] = item }
                     }
                     for (key, value) in arguments.keyword { namespace.attributes[key] = value }
+                    for key in namespace.attributes.keys { try checkNamespaceName(key, at: nil) }
                     return .namespace(namespace)
                 }),
             "dict": .callable(
@@ -54,6 +55,15 @@ enum Builtins {
                     return .list(stride(from: start, to: stop, by: step).map(Value.int))
                 }),
         ]
+    }
+
+    /// transformers' `TemplateNamespace` refuses underscore-prefixed attributes (sandbox hardening).
+    static func checkNamespaceName(_ name: String, at location: SourceLocation?) throws(TemplateError) {
+        guard name.hasPrefix("_") else { return }
+        throw TemplateError(
+            .type,
+            "Chat templates cannot store underscore-prefixed attributes on a namespace, but got '\(name)'. "
+                + "Please rename the attribute.", line: location?.line, column: location?.column)
     }
 
     /// C `strftime` on local time, as Python's `datetime.now().strftime(format)` does.
@@ -102,12 +112,12 @@ enum Builtins {
             return false
         case "iterable":
             switch value {
-            case .list, .dict, .string, .undefined: return true
+            case .list, .tuple, .dict, .string, .undefined: return true
             default: return false
             }
         case "sequence":
             switch value {
-            case .list, .dict, .string, .undefined: return true
+            case .list, .tuple, .dict, .string, .undefined: return true
             default: return false
             }
         case "callable":
@@ -117,6 +127,8 @@ enum Builtins {
             switch (value, argument) {
             case (.none, .none): return true
             case (.bool(let a), .bool(let b)): return a == b
+            // CPython caches small ints, so `1 is 1` holds; templates only compare such literals.
+            case (.int(let a), .int(let b)): return a == b && (-5...256).contains(a)
             case (.namespace(let a), .namespace(let b)): return a === b
             default: return false
             }
@@ -174,9 +186,9 @@ enum Builtins {
         case .dict(let dict):
             switch name {
             case "get":
-                guard case .string(let key) = arguments.value(0, "key") else { return arguments.value(1, "default") ?? .none }
-                return dict[key] ?? arguments.value(1, "default") ?? .none
-            case "items": return .list(dict.pairs.map { .list([.string($0.key), $0.value]) })
+                guard case .string(let key) = arguments.value(0, "key") else { return arguments.value(1, "default") ?? Value.none }
+                return dict[key] ?? arguments.value(1, "default") ?? Value.none
+            case "items": return .list(dict.pairs.map { .tuple([.string($0.key), $0.value]) })
             case "keys": return .list(dict.keys.map(Value.string))
             case "values": return .list(dict.values)
             case "copy": return receiver
@@ -184,16 +196,16 @@ enum Builtins {
                 throw unsafe(name, receiver, at: location)
             default: return nil
             }
-        case .list(let values):
+        case .list(let values), .tuple(let values):
             switch name {
             case "index":
-                let target = arguments.value(0, "value") ?? .none
+                let target = arguments.value(0, "value") ?? Value.none
                 guard let index = values.firstIndex(where: { Operators.equal($0, target) }) else {
                     throw TemplateError(.type, "\(target.pythonRepr) is not in list", at: location)
                 }
                 return .int(index)
             case "count":
-                let target = arguments.value(0, "value") ?? .none
+                let target = arguments.value(0, "value") ?? Value.none
                 return .int(values.filter { Operators.equal($0, target) }.count)
             case "copy": return receiver
             case "append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse":
@@ -234,7 +246,7 @@ enum Builtins {
             let candidates: [Value]
             switch arguments.value(0, "prefix") {
             case .string(let prefix): candidates = [.string(prefix)]
-            case .list(let values): candidates = values
+            case .list(let values), .tuple(let values): candidates = values
             default: throw TemplateError(.type, "\(name) first arg must be str or a tuple of str", at: location)
             }
             let scalars = Array(string.unicodeScalars)
@@ -275,7 +287,7 @@ enum Builtins {
             guard let items = arguments.value(0, "iterable") else { throw TemplateError(.type, "join() takes a list", at: location) }
             let strings: [Value]
             switch items {
-            case .list(let values): strings = values
+            case .list(let values), .tuple(let values): strings = values
             case .dict(let dict): strings = dict.keys.map(Value.string)
             default: throw TemplateError(.type, "can only join an iterable", at: location)
             }

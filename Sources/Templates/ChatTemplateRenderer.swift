@@ -76,8 +76,8 @@ public struct ChatTemplateRenderer: Sendable {
     func run(_ input: ChatTemplateInput) throws(TemplateError) -> Interpreter {
         var variables: [String: Value] = [
             "messages": .list(input.messages.map { Value(Self.aliasingReasoning($0)) }),
-            "tools": input.tools.map { .list($0.map(Value.init)) } ?? .none,
-            "documents": input.documents.map { .list($0.map(Value.init)) } ?? .none,
+            "tools": input.tools.map { .list($0.map(Value.init)) } ?? Value.none,
+            "documents": input.documents.map { .list($0.map(Value.init)) } ?? Value.none,
             "add_generation_prompt": .bool(input.addGenerationPrompt),
         ]
         if let bosToken = input.bosToken { variables["bos_token"] = .string(bosToken) }

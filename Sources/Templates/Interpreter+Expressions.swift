@@ -9,6 +9,7 @@ extension Interpreter {
         case .list(let items), .tuple(let items):
             var values: [Value] = []
             for item in items { values.append(try evaluate(item, in: scope)) }
+            if case .tuple = expression.kind { return .tuple(values) }
             return .list(values)
         case .dict(let pairs):
             var dict = Dict()
@@ -142,7 +143,7 @@ extension Interpreter {
             throw TemplateError(.undefined, hint, at: location)
         case (.dict(let dict), .string(let name)):
             return dict[name] ?? .undefined(hint: "'dict object' has no attribute '\(name)'")
-        case (.list(let values), _):
+        case (.list(let values), _), (.tuple(let values), _):
             guard let index = key.integer else {
                 if case .string(let name) = key { return try attribute(name, of: value, at: location) }
                 throw TemplateError(.type, "list indices must be integers, not \(key.typeName)", at: location)
@@ -194,6 +195,8 @@ extension Interpreter {
         switch value {
         case .list(let values):
             return .list(indices(values.count).map { values[$0] })
+        case .tuple(let values):
+            return .tuple(indices(values.count).map { values[$0] })
         case .string(let string):
             let scalars = Array(string.unicodeScalars)
             return .string(PythonString.string(indices(scalars.count).map { scalars[$0] }))

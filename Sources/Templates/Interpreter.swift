@@ -175,6 +175,7 @@ struct Interpreter {
             guard case .namespace(let namespace) = scope.lookup(object) else {
                 throw TemplateError(.type, "cannot assign attribute on non-namespace object '\(object)'", at: location)
             }
+            try Builtins.checkNamespaceName(attribute, at: location)
             namespace.attributes[attribute] = value
         }
     }
@@ -210,7 +211,7 @@ struct Interpreter {
     /// `Undefined` iterates as empty (jinja2's default `Undefined`).
     func iterate(_ value: Value, at location: SourceLocation) throws(TemplateError) -> [Value] {
         switch value {
-        case .list(let values): return values
+        case .list(let values), .tuple(let values): return values
         case .dict(let dict): return dict.keys.map(Value.string)
         case .string(let string): return string.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []

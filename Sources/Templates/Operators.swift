@@ -29,7 +29,8 @@ enum Operators {
         switch (left, right) {
         case (.undefined, .undefined), (.none, .none): return true
         case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
-        case (.list(let a), .list(let b)): return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
+        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
         case (.dict(let a), .dict(let b)):
             return a.count == b.count && a.pairs.allSatisfy { pair in b[pair.key].map { equal(pair.value, $0) } ?? false }
         case (.namespace(let a), .namespace(let b)): return a === b
@@ -48,7 +49,7 @@ enum Operators {
         case (.string(let a), .string(let b)):
             if a.unicodeScalars.elementsEqual(b.unicodeScalars) { return 0 }
             return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) ? -1 : 1
-        case (.list(let a), .list(let b)):
+        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
             for (x, y) in zip(a, b) where !equal(x, y) { return try compare(x, y, op: op, at: location) }
             return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
         default:
@@ -72,7 +73,7 @@ enum Operators {
                     .type, "'in <string>' requires string as left operand, not \(element.typeName)", at: location)
             }
             return PythonString.contains(string, needle)
-        case .list(let values): return values.contains { equal($0, element) }
+        case .list(let values), .tuple(let values): return values.contains { equal($0, element) }
         case .dict(let dict):
             guard case .string(let key) = element else { return false }
             return dict[key] != nil
@@ -94,6 +95,7 @@ enum Operators {
         switch (op, left, right) {
         case (.add, .string(let a), .string(let b)): return .string(a + b)
         case (.add, .list(let a), .list(let b)): return .list(a + b)
+        case (.add, .tuple(let a), .tuple(let b)): return .tuple(a + b)
         case (.multiply, .string(let s), _) where right.integer != nil:
             return .string(String(repeating: s, count: max(0, right.integer!)))
         case (.multiply, _, .string(let s)) where left.integer != nil:

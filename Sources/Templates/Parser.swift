@@ -213,7 +213,7 @@ struct Parser {
             try expectBlockEnd()
             return Node(kind: .set(target, value), location: start)
         }
-        let filters = isOp("|") ? try parseFilterChain() : []
+        let filters = skip(op: "|") ? try parseFilterChain() : []
         try expectBlockEnd()
         let (body, _) = try parseBody(endingAt: ["endset"])
         try expectBlockEnd()

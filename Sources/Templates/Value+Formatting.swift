@@ -20,6 +20,8 @@ extension Value {
         case .double(let value): return PythonString.repr(value)
         case .string(let value): return PythonString.repr(value)
         case .list(let values): return "[" + values.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .tuple(let values):
+            return "(" + values.map(\.pythonRepr).joined(separator: ", ") + (values.count == 1 ? ",)" : ")")
         case .dict(let dict):
             return "{" + dict.pairs.map { PythonString.repr($0.key) + ": " + $0.value.pythonRepr }
                 .joined(separator: ", ") + "}"
@@ -63,7 +65,7 @@ extension Value {
             if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
             return PythonString.repr(value)
         case .string(let value): return Value.jsonString(value, ensureASCII: options.ensureASCII)
-        case .list(let values):
+        case .list(let values), .tuple(let values):
             var items: [String] = []
             for value in values { items.append(try value.json(options, level: level + 1)) }
             return wrap("[", items, "]")

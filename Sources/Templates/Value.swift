@@ -18,6 +18,8 @@ enum Value {
     case string(String)
     /// A Python list or tuple (templates cannot mutate either, so one case serves both).
     case list([Value])
+    /// A Python tuple (literals `(a, b)`, `items()` pairs): like a list, but prints as `(a, b)`.
+    case tuple([Value])
     case dict(Dict)
     case namespace(Namespace)
     case callable(Callable)
@@ -49,6 +51,14 @@ enum Value {
         }
     }
 
+    /// The items of a list or tuple.
+    var sequenceItems: [Value]? {
+        switch self {
+        case .list(let values), .tuple(let values): return values
+        default: return nil
+        }
+    }
+
     var isUndefined: Bool {
         if case .undefined = self { return true }
         return false
@@ -64,6 +74,7 @@ enum Value {
         case .double: return "float"
         case .string: return "str"
         case .list: return "list"
+        case .tuple: return "tuple"
         case .dict: return "dict"
         case .namespace: return "Namespace"
         case .callable: return "function"
@@ -79,7 +90,7 @@ enum Value {
         case .int(let value): return value != 0
         case .double(let value): return value != 0
         case .string(let value): return !value.isEmpty
-        case .list(let values): return !values.isEmpty
+        case .list(let values), .tuple(let values): return !values.isEmpty
         case .dict(let dict): return dict.count > 0
         case .namespace, .callable, .loop: return true
         }
