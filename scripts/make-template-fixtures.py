@@ -694,6 +694,22 @@ CONSTRUCTS = [
     ("{% set t = {'a': 1} %}{{ t.a }}{{ t['a'] }}{{ [t][0].a }}{{ ([1, 2] + [3])[2] }}", {}),
     # loop.cycle and nested loops
     ("{% for i in [1, 2, 3] %}{{ loop.cycle('odd', 'even') }}{% for j in [1, 2] %}{{ loop.index }}{% endfor %}{{ loop.index }} {% endfor %}", {}),
+    # scoping
+    ("{% set x = 1 %}{% for i in [1, 2] %}{{ x }}{% set x = 5 %}{{ x }}{% endfor %}{{ x }}", {}),
+    ("{% for i in [1, 2] %}[{{ y }}]{% set y = i %}{% endfor %}[{{ y }}]{% for i in [1] %}{% endfor %}[{{ i }}]", {}),
+    ("{% macro m() %}{{ later }}{% set q = 1 %}{% endmacro %}{% set later = 'L' %}{{ m() }}[{{ q }}]{% if true %}{% set z = 3 %}{% endif %}{{ z }}", {}),
+    ("{% macro fact(n) %}{% if n <= 1 %}1{% else %}{{ n }}*{{ fact(n - 1) }}{% endif %}{% endmacro %}{{ fact(4) }}", {}),
+    ("{% for a in [1, 2] %}{% for b in 'xy' %}{{ loop.index }}{{ b }}{% endfor %}{{ loop.index }}{{ a }};{% endfor %}", {}),
+    # precedence and odd corners
+    ("{{ 10 - 2 - 3 }} {{ 2 ** 3 ** 2 }} {{ l | length - 1 }} {{ not u is defined }} {{ -2 ** 2 }} {{ 1 ~ 2 + 3 }} {{ 'a' if u is defined }}|{{ 1.0 ~ '' }}", {"l": [1, 2, 3]}),
+    ("{{ none.attr }}|{{ 'str'.nope }}|{{ n.x }}|{{ u | string }}|{{ u | lower }}|{{ u | trim }}|{{ u | list }}|{{ u | join }}|{{ u | int }}|{{ u | items | list }}|{{ u ~ 'x' }}|{{ u == 'x' }}|{{ u is sequence }}|{{ u is string }}", {"n": None}),
+    ("{{ \"{{\" }} {{ '}}' }} {{ '{%' ~ \"%}\" }} {{ 'it\\'s' }} {{ {'a': {'b': 1}} }}", {}),
+    ("{% set d = {'x': 1} %}{{ d.x if d.x is defined else 'no' }} {{ d.y if d.y is defined else 'no' }} {{ d | tojson }} {{ [d, d] | map(attribute='x') | sum }}", {}),
+    ("{%- for m in messages -%}\n  {%- if m.role == 'user' -%}\n    U:{{ m.content }}\n  {%- else -%}\n    A:{{ m.content }}\n  {%- endif -%}\n{%- endfor -%}", {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}),
+    ("{% for m in messages %}\n    {% if m.role == 'user' %}\n        User: {{ m.content }}\n    {% endif %}\n{% endfor %}", {"messages": [{"role": "user", "content": "q"}, {"role": "user", "content": "r"}]}),
+    ("{{ 1e300 * 1e300 }} {{ -0.0 }} {{ 0.1 + 0.2 }} {{ 1 / 3 }} {{ 123456789.123456789 }} {{ 1e-4 }} {{ 12345678901234567890.0 }} {{ 3 * 1.1 }}", {}),
+    ("{{ [1, 2] | tojson }} {{ {'a': 1.5e-7, 'b': 1e20, 'c': -0.0} | tojson }}", {}),
+    ("{{ x | tojson }}", {"x": {"k": float("inf")}}),
     # errors
     ("{{ raise_exception('Bad role: ' ~ role) }}", {"role": "robot"}),
     ("{{ x.y }}", {}),

@@ -19,6 +19,10 @@ extension Builtins {
         }
         func items() throws(TemplateError) -> [Value] { try interpreter.iterate(value, at: location) }
 
+        // These jinja2 filters convert their input in a way that raises on `Undefined`.
+        if case .undefined(let hint) = value, ["int", "float", "indent", "dictsort"].contains(name) {
+            throw TemplateError(.undefined, hint, at: location)
+        }
         switch name {
         case "abs":
             switch value {

@@ -96,6 +96,16 @@ private struct JSONParser {
         case UInt8(ascii: "n"):
             try expect("null")
             return .null
+        // Python's json module writes and reads these non-standard constants.
+        case UInt8(ascii: "N"):
+            try expect("NaN")
+            return .double(.nan)
+        case UInt8(ascii: "I"):
+            try expect("Infinity")
+            return .double(.infinity)
+        case UInt8(ascii: "-") where position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "I"):
+            try expect("-Infinity")
+            return .double(-.infinity)
         default:
             return try parseNumber()
         }
