@@ -50,38 +50,83 @@ extension ChatTemplateRenderer {
         let fullBytes = Array(full.output.utf8)
         let assistants = input.messages.indices.filter { input.messages[$0]["role"] == "assistant" }
         var starts: [Int] = []
-        for index in assistants {
-            var prompt = input
-            prompt.messages = Array(input.messages[..<index])
-            prompt.addGenerationPrompt = true
-            let promptBytes = Array(try render(prompt).utf8)
-            guard fullBytes.starts(with: promptBytes) else {
-                throw TemplateError(
-                    .spans,
-                    "the prompt for assistant message \(index) (messages[..<\(index)] with add_generation_prompt) "
-                        + "is not a prefix of the rendered conversation: this template renders earlier turns "
-                        + "differently once later turns exist; mark assistant text with {% generation %} blocks")
-            }
-            starts.append(promptBytes.count)
-        }
+        for index in assistants { starts.append(try promptEnd(before: index, in: input, rendered: fullBytes)) }
         var spans: [Range<Int>] = []
         for (position, index) in assistants.enumerated() {
             let start = starts[position]
             let limit = position + 1 < starts.count ? starts[position + 1] : fullBytes.count
-            let contentEnd = max(start, try contentEndOffset(of: index, in: input, rendered: fullBytes))
-            var last = input
-            last.messages = Array(input.messages[...index])
-            last.addGenerationPrompt = false
-            let lastBytes = Array(try render(last).utf8)
-            let tail = lastBytes[try contentEndOffset(of: index, in: last, rendered: lastBytes)...]
-            let marker = Array(PythonString.strip(String(decoding: tail, as: UTF8.self), characters: nil, leading: false).utf8)
+            // An empty content can "end" before the prompt does (Qwen2.5 writes `\n` before a tool call
+            // only after non-empty content), so the marker is searched from the raw content end.
+            let contentEnd = try contentEndOffset(of: index, in: input, rendered: fullBytes)
+            let marker = Array(try endOfTurnMarker(after: index, in: input).utf8)
             var end = contentEnd
             if !marker.isEmpty, let found = Self.find(marker, in: fullBytes, from: contentEnd, before: limit) {
                 end = found + marker.count
             }
-            spans.append(start..<end)
+            spans.append(start..<max(start, end))
         }
         return RenderedConversation(text: full.output, assistantSpans: spans, spanSource: .prefixRendering)
+    }
+
+    /// Where the prompt for assistant message `index` ends in the full rendering: after
+    /// `render(messages[..<index], add_generation_prompt=True)` when that is a prefix of it. A generation
+    /// prompt that adds text the template does not write before a rendered assistant turn (DeepSeek-R1's
+    /// `<think>\n`) is accepted when the prompt without it, `render(messages[..<index])`, is a prefix: the
+    /// span then starts where the two diverge.
+    private func promptEnd(before index: Int, in input: ChatTemplateInput, rendered: [UInt8]) throws(TemplateError)
+        -> Int
+    {
+        var prompt = input
+        prompt.messages = Array(input.messages[..<index])
+        prompt.addGenerationPrompt = true
+        let promptBytes = Array(try render(prompt).utf8)
+        if rendered.starts(with: promptBytes) { return promptBytes.count }
+        prompt.addGenerationPrompt = false
+        let history = Array(try render(prompt).utf8)
+        if rendered.starts(with: history) {
+            let common = zip(promptBytes, rendered).prefix { $0 == $1 }.count
+            if common >= history.count { return Self.scalarBoundary(rendered, atOrBefore: common) }
+        }
+        throw TemplateError(
+            .spans,
+            "the prompt for assistant message \(index) (messages[..<\(index)] with add_generation_prompt) is not a "
+                + "prefix of the rendered conversation: this template renders earlier turns differently once "
+                + "later turns exist; mark assistant text with {% generation %} blocks")
+    }
+
+    /// The end-of-turn text the template writes after assistant message `index`: the common start of what
+    /// follows its content when it is the last message and when a user message follows, without trailing
+    /// whitespace and without a trailing unclosed `<`/`[` where the two part inside the next marker
+    /// (`<|im_end|>` from `<|im_end|>\n` and `<|im_end|>\n<|im_start|>user...`; Phi-3's `<|end|>` without
+    /// the `</s>` it writes only at the very end).
+    private func endOfTurnMarker(after index: Int, in input: ChatTemplateInput) throws(TemplateError) -> String {
+        var tails: [[Unicode.Scalar]] = []
+        for followed in [false, true] {
+            var turn = input
+            turn.messages = Array(input.messages[...index])
+            if followed { turn.messages.append(.message(role: "user", content: "probe question")) }
+            turn.addGenerationPrompt = false
+            let bytes = Array(try render(turn).utf8)
+            let contentEnd = try contentEndOffset(of: index, in: turn, rendered: bytes)
+            tails.append(Array(String(decoding: bytes[Self.scalarBoundary(bytes, atOrBefore: contentEnd)...], as: UTF8.self).unicodeScalars))
+        }
+        var common = Array(zip(tails[0], tails[1]).prefix { $0 == $1 }.map(\.self.0))
+        // Where the two differ may be inside the next marker (Phi-3: `<|end|>\n</s>` against
+        // `<|end|>\n<|user|>` share `<|end|>\n<`): drop an unclosed `<` or `[` tail.
+        if common.count < min(tails[0].count, tails[1].count),
+            let open = common.lastIndex(where: { $0 == "<" || $0 == "[" }),
+            !common[open...].contains(where: { $0 == ">" || $0 == "]" })
+        {
+            common.removeSubrange(open...)
+        }
+        return PythonString.strip(PythonString.string(common), characters: nil, leading: false)
+    }
+
+    /// `offset` moved back to the start of the UTF-8 sequence it falls in.
+    private static func scalarBoundary(_ bytes: [UInt8], atOrBefore offset: Int) -> Int {
+        var offset = offset
+        while offset > 0, offset < bytes.count, bytes[offset] & 0xC0 == 0x80 { offset -= 1 }
+        return offset
     }
 
     /// Where message `index`'s content ends in `rendered` (the rendering of `input`), in bytes.
