@@ -482,7 +482,8 @@ struct Parser {
             } else if skip(op: "[") {
                 expression = try parseSubscript(of: expression, at: at)
             } else if isOp("(") {
-                expression = Expression(kind: .call(expression, try parseArguments()), location: at)
+                // A call is located at its callee, where a reader looks for `raise_exception(...)`.
+                expression = Expression(kind: .call(expression, try parseArguments()), location: expression.location)
             } else {
                 return expression
             }
