@@ -742,6 +742,18 @@ def render_constructs():
     return cases
 
 
+def save_tokenizer(directory):
+    """A three-token tokenizer with the Zephyr template, saved by transformers (tokenizer_config.json plus
+    chat_template.jinja, as transformers 5 writes them) for the ChatTemplateFile loader test."""
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.WordLevel({"<unk>": 0, "<s>": 1, "</s>": 2}, unk_token="<unk>"))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+    tokenizer.chat_template = ZEPHYR
+    tokenizer.save_pretrained(str(directory))
+
+
 def main():
     import json
     import pathlib
@@ -754,6 +766,7 @@ def main():
     provenance = f"scripts/make-template-fixtures.py with transformers {transformers.__version__}, jinja2 {jinja2.__version__}"
     chat = {"generated_by": provenance, "now": NOW, "templates": TEMPLATES, "cases": render_chat_cases()}
     constructs = {"generated_by": provenance, "cases": render_constructs()}
+    save_tokenizer(out / "saved-tokenizer")
     for name, data in [("chat-templates.json", chat), ("constructs.json", constructs)]:
         (out / name).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {out / name}: {len(data['cases'])} cases")

@@ -73,3 +73,18 @@ import Templates
         #expect(throws: TemplateError.self) { try ChatTemplateFile.load(directory: broken) }
     }
 }
+
+extension ChatTemplateFileTests {
+    /// A directory written by transformers' `save_pretrained` (scripts/make-template-fixtures.py).
+    @Test func loadsWhatTransformersSaves() throws {
+        let file = try ChatTemplateFile.load(directory: Fixtures.directory.appendingPathComponent("saved-tokenizer"))
+        #expect(file.templateURL.lastPathComponent == "chat_template.jinja")
+        #expect(file.specialTokens == ["bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"])
+        let fixture = try #require(FixtureTests.chatCases.first { $0["name"]?.stringValue == "zephyr/no-system/prompt" })
+        let text = try file.renderer().render(
+            ChatTemplateInput(
+                messages: fixture["messages"]?.arrayValue ?? [], addGenerationPrompt: true, bosToken: file.bosToken,
+                eosToken: file.eosToken, extra: file.extraVariables))
+        #expect(text == fixture["expected"]?.stringValue)
+    }
+}

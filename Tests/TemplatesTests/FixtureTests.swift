@@ -18,16 +18,21 @@ import Templates
         let template = fixture["template"]?.stringValue ?? ""
         let variables = fixture["variables"]?.objectValue ?? TemplateObject()
         let input = ChatTemplateInput(messages: [], extra: Dictionary(uniqueKeysWithValues: variables.pairs.map { ($0.key, $0.value) }))
-        try check(fixture, label: template) { () throws(TemplateError) -> String in
+        try Self.check(fixture, label: template) { () throws(TemplateError) -> String in
             try ChatTemplateRenderer(source: template).render(input)
         }
     }
 
     @Test(arguments: chatCases.indices)
     func chatTemplate(_ index: Int) throws {
-        let fixture = Self.chatCases[index]
+        try Self.checkChatCase(Self.chatCases[index], templates: Fixtures.chat["templates"], now: Fixtures.now)
+    }
+
+    /// Renders one chat case (the format of chat-templates.json, also written by check-chat-templates.py)
+    /// and compares it with the expected text or error; checks generation spans when given.
+    static func checkChatCase(_ fixture: TemplateValue, templates: TemplateValue?, now: Date) throws {
         let name = fixture["template"]?.stringValue ?? ""
-        let source = Fixtures.chat["templates"]?[name]?.stringValue ?? ""
+        let source = templates?[name]?.stringValue ?? ""
         let tokens = fixture["special_tokens"]?.objectValue ?? TemplateObject()
         var extra: [String: TemplateValue] = [:]
         for (key, value) in fixture["extra"]?.objectValue?.pairs ?? [] { extra[key] = value }
@@ -36,7 +41,7 @@ import Templates
             messages: fixture["messages"]?.arrayValue ?? [],
             addGenerationPrompt: fixture["add_generation_prompt"]?.boolValue ?? false,
             bosToken: tokens["bos_token"]?.stringValue, eosToken: tokens["eos_token"]?.stringValue,
-            tools: fixture["tools"]?.arrayValue, extra: extra, now: Fixtures.now)
+            tools: fixture["tools"]?.arrayValue, extra: extra, now: now)
         let renderer = try ChatTemplateRenderer(source: source)
         try check(fixture, label: fixture["name"]?.stringValue ?? name) { () throws(TemplateError) -> String in
             try renderer.render(input)
@@ -52,7 +57,7 @@ import Templates
         }
     }
 
-    private func check(_ fixture: TemplateValue, label: String, render: () throws(TemplateError) -> String) throws {
+    static func check(_ fixture: TemplateValue, label: String, render: () throws(TemplateError) -> String) throws {
         if let error = fixture["error"] {
             let type = error["type"]?.stringValue ?? ""
             let message = error["message"]?.stringValue ?? ""
