@@ -35,6 +35,7 @@ var targets: [Target] = [
     .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimized),
     .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimized),
     .target(name: "Tokenizers", swiftSettings: optimized),
+    .target(name: "Templates", swiftSettings: optimized),
     .target(name: "Models", dependencies: ["NN", "TensorCore", "Tokenizers"], swiftSettings: optimized),
     .target(name: "Datasets", dependencies: ["Tokenizers"], swiftSettings: optimized),
     .target(name: "Training", dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers"],
@@ -55,6 +56,7 @@ let testTargets: [Target] = [
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+    .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
@@ -93,7 +95,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rlhf", targets: ["rlhf"]),
-        .library(name: "RLHF", targets: ["TensorCore", "NN", "Tokenizers", "Models", "Datasets", "Training"]),
+        .library(name: "RLHF", targets: ["TensorCore", "NN", "Tokenizers", "Templates", "Models", "Datasets", "Training"]),
     ].filter { _ in only == nil },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
