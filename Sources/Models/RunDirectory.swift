@@ -11,6 +11,9 @@ public struct RunDirectory: Sendable, Equatable {
 
     public var config: URL { file("config.json") }
     public var model: URL { file("model.safetensors") }
+    /// Index of a sharded checkpoint (`transformers` writes one when the weights are split).
+    public var modelIndex: URL { file("model.safetensors.index.json") }
+    public var generationConfig: URL { file("generation_config.json") }
     public var tokenizer: URL { file("tokenizer.json") }
     public var optimizer: URL { file("optimizer.safetensors") }
     public var trainerState: URL { file("trainer_state.json") }
@@ -24,9 +27,18 @@ public struct RunDirectory: Sendable, Equatable {
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
-    /// Whether a model can be loaded from here (config and weights present).
+    /// Whether a model can be loaded from here (config and weights, single or sharded, present).
     public var hasModel: Bool {
-        FileManager.default.fileExists(atPath: config.path) && FileManager.default.fileExists(atPath: model.path)
+        let fm = FileManager.default
+        return fm.fileExists(atPath: config.path)
+            && (fm.fileExists(atPath: model.path) || fm.fileExists(atPath: modelIndex.path))
+    }
+
+    /// The weights: `model.safetensors`, or the shards listed by `model.safetensors.index.json`.
+    public func openWeights() throws(SafeTensorsError) -> any TensorSource {
+        if FileManager.default.fileExists(atPath: model.path) { return try SafeTensors(contentsOf: model) }
+        if FileManager.default.fileExists(atPath: modelIndex.path) { return try SafeTensorsShards(index: modelIndex) }
+        throw SafeTensorsError(source: url.path, reason: "no model.safetensors or model.safetensors.index.json")
     }
 
     /// Creates the directory (and parents) if needed.
