@@ -347,7 +347,9 @@ struct HuggingFaceConfigReader {
     /// the window cannot cut any attention row (not shorter than the context) or is switched off.
     private mutating func checkSlidingWindow(_ family: ModelConfig.Family, contextLength: Int,
                                              layers: Int) throws(ModelConfigError) {
-        let window = try int("sliding_window")
+        // Absent, transformers' class default (4096) applies; an explicit null switches it off.
+        var window = try int("sliding_window")
+        if object["sliding_window"] == nil && family != .llama { window = 4096 }
         var active: Bool
         switch family {
         case .mistral: active = true
@@ -359,10 +361,11 @@ struct HuggingFaceConfigReader {
             throw fail(field, "sliding-window attention (window \(window) < context \(contextLength)) is not implemented")
         }
         _ = try int("max_window_layers")
-        if case .array(let types)? = value("layer_types"), active {
-            for case .string(let t) in types where t != "full_attention" {
-                if let window, window >= contextLength { continue }
-                throw fail("layer_types", "layer type \"\(t)\" is not implemented")
+        // A "sliding_attention" layer uses the window (transformers refuses it when the window is off).
+        if case .array(let types)? = value("layer_types") {
+            for type in types where type != .string("full_attention") {
+                if type == .string("sliding_attention"), active, let window, window >= contextLength { continue }
+                throw fail("layer_types", "layer type \(type.text) is not implemented")
             }
         }
     }
