@@ -54,6 +54,24 @@ public struct RunDirectory: Sendable, Equatable {
     public func loadConfig() throws(ModelConfigError) -> ModelConfig {
         try ModelConfig.load(from: config)
     }
+
+    /// The config of the model stored here, as loading it needs: `config.json`, plus the end
+    /// tokens of `generation_config.json` when present, with `storageDType` set to the dtype
+    /// of the weight files (what saving the model again should write).
+    public func loadModelConfig() throws -> ModelConfig {
+        var result = try loadConfig()
+        if FileManager.default.fileExists(atPath: generationConfig.path) {
+            let data: Data
+            do { data = try Data(contentsOf: generationConfig) } catch {
+                throw ModelConfigError(message: "cannot read \(generationConfig.path): \(error.localizedDescription)")
+            }
+            try result.applyGenerationConfig(data, source: generationConfig.path)
+        }
+        if let dtype = try openWeights().dominantFloatDType.flatMap(ModelConfig.StorageDType.init(safeTensors:)) {
+            result.storageDType = dtype
+        }
+        return result
+    }
 }
 
 public struct RunDirectoryError: Error, CustomStringConvertible, Sendable {

@@ -9,20 +9,9 @@ extension Transformer {
     /// Weights become Float32 in memory; `storageDType` records the dtype of the files, so
     /// saving writes the model back at its size.
     public static func load(from run: RunDirectory) throws -> Transformer {
-        var config = try run.loadConfig()
-        if FileManager.default.fileExists(atPath: run.generationConfig.path) {
-            let data: Data
-            do { data = try Data(contentsOf: run.generationConfig) } catch {
-                throw ModelConfigError(message: "cannot read \(run.generationConfig.path): \(error.localizedDescription)")
-            }
-            try config.applyGenerationConfig(data, source: run.generationConfig.path)
-        }
-        let weights = try run.openWeights()
-        if let dtype = weights.dominantFloatDType.flatMap(ModelConfig.StorageDType.init(safeTensors:)) {
-            config.storageDType = dtype
-        }
+        let config = try run.loadModelConfig()
         let model = try Transformer(config: config, seed: 0)
-        try model.loadWeights(from: weights)
+        try model.loadWeights(from: try run.openWeights())
         return model
     }
 
