@@ -23,20 +23,18 @@ public struct SafeTensorsShards: TensorSource, Sendable {
             throw fail("not a JSON object")
         }
         guard let map = object["weight_map"] as? [String: Any] else { throw fail("weight_map is missing or not an object") }
-        var files: [String] = []
-        var fileIndex: [String: Int] = [:]
-        var wanted: [String: Int] = [:]
-        for (name, value) in map {
+        var wantedFile: [String: String] = [:]
+        for (name, value) in map.sorted(by: { $0.key < $1.key }) {
             guard let file = value as? String else { throw fail("weight_map.\(name) is not a file name") }
             guard !file.isEmpty, !file.contains("/"), !file.contains("\\"), file != ".", file != ".." else {
                 throw fail("weight_map.\(name): shard \"\(file)\" is not a file name in this directory")
             }
-            if fileIndex[file] == nil {
-                fileIndex[file] = files.count
-                files.append(file)
-            }
-            wanted[name] = fileIndex[file]!
+            wantedFile[name] = file
         }
+        // Shards in name order (model-00001-of-00002 first): deterministic errors and entries.
+        let files = Set(wantedFile.values).sorted()
+        let fileIndex = Dictionary(uniqueKeysWithValues: files.enumerated().map { ($1, $0) })
+        let wanted = wantedFile.mapValues { fileIndex[$0]! }
         let directory = url.deletingLastPathComponent()
         var shards: [SafeTensors] = []
         for file in files { shards.append(try SafeTensors(contentsOf: directory.appendingPathComponent(file))) }

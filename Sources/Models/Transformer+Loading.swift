@@ -10,7 +10,7 @@ extension Transformer {
     /// saving writes the model back at its size.
     public static func load(from run: RunDirectory) throws -> Transformer {
         let config = try run.loadModelConfig()
-        let model = try Transformer(config: config, seed: 0)
+        let model = try Transformer(config: config, seed: nil)
         try model.loadWeights(from: try run.openWeights())
         return model
     }

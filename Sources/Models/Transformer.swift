@@ -36,11 +36,13 @@ public final class Transformer {
 
     /// Builds a model with GPT-2-style initialisation: weights N(0, 0.02²), the projections that
     /// write into the residual stream N(0, (0.02/√(2L))²), norms 1, biases 0. Same seed, same weights.
-    public init(config: ModelConfig, seed: UInt64) throws {
+    /// A nil seed leaves the weights zero without drawing them (a model whose weights are loaded
+    /// next: drawing half a billion normals costs seconds).
+    public init(config: ModelConfig, seed: UInt64?) throws {
         try config.validate()
         self.config = config
-        var rng = RandomGenerator(seed: seed)
-        let c = config.hiddenSize, std: Float = 0.02
+        var rng = RandomGenerator(seed: seed ?? 0)
+        let c = config.hiddenSize, std: Float = seed == nil ? 0 : 0.02
         let residualStd = std / Float(2 * config.layerCount).squareRoot()
         var blocks: [TransformerBlock] = []
         switch config.family {

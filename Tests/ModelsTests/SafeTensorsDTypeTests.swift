@@ -67,3 +67,13 @@ import Testing
         #expect(json["torch_dtype"] as? String == "float32" && json["dtype"] as? String == "float32")
     }
 }
+
+/// A model built to be loaded draws no weights: matrices zero, norm gains one.
+@Test func modelWithoutSeedIsZeroUntilLoaded() throws {
+    let model = try Transformer(config: TinyConfigs.qwen3, seed: nil)
+    for p in model.parameters {
+        let expected: Float = p.name.hasSuffix("norm.weight") || p.name.hasSuffix("layernorm.weight") ? 1 : 0
+        #expect(p.value.scalars.allSatisfy { $0 == expected }, "\(p.name)")
+    }
+    #expect(try Transformer(config: TinyConfigs.qwen3, seed: 0).parameters[0].value.scalars.contains { $0 != 0 })
+}
