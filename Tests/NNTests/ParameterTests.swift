@@ -14,7 +14,7 @@ import TensorCore
     _ = layer.forward(x)
     var dx = Tensor(shape: [0])
     layer.backward(input: x, outputGrad: Tensor(shape: [1, 2], scalars: [1, -1]), inputGrad: &dx)
-    #expect(layer.parameters.allSatisfy(\.hasGradient))
+    #expect(layer.parameters.allSatisfy { $0.hasGradient })
     #expect(layer.bias!.grad.scalars == [1, -1])
     #expect(layer.weight.grad.scalars == [1, 2, 3, -1, -2, -3])
     layer.weight.zeroGrad()
