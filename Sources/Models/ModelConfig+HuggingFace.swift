@@ -1,11 +1,15 @@
 import Foundation
+import TensorCore
 
-/// Hugging Face `config.json` coding: a `.llama` config is a `LlamaForCausalLM`, a `.gpt2`
-/// config a `GPT2LMHeadModel`, with the field names `transformers` reads, so
+/// Hugging Face `config.json` coding for the families `transformers` calls `llama`, `mistral`,
+/// `qwen2`, `qwen3` and `gpt2`, with the field names it reads, so
 /// `AutoModelForCausalLM.from_pretrained(runDir)` builds the same architecture.
 ///
-/// Decoding checks every field it reads (missing, wrong type, unsupported value) and names it,
-/// applies `transformers`' defaults for optional fields, and ends with `validate()`.
+/// Decoding reads both the transformers 4 layout (`rope_theta`, `rope_scaling`) and the
+/// transformers 5 one (`rope_parameters`), checks every field it reads (missing, wrong type,
+/// unsupported value) and names it, applies `transformers`' defaults for absent fields, refuses
+/// every key it neither reads nor knows to be harmless (`ModelConfig+HuggingFaceKeys.swift`),
+/// and ends with `validate()`.
 extension ModelConfig: Codable {
     private struct Key: CodingKey {
         var stringValue: String
@@ -16,107 +20,31 @@ extension ModelConfig: Codable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-
-        func fail(_ field: String, _ problem: String) -> ModelConfigError {
-            ModelConfigError(message: "config.json field \"\(field)\": \(problem)")
-        }
-        func optional<T: Decodable>(_ field: String, _ type: T.Type) throws -> T? {
-            let key = Key(field)
-            guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
-            do {
-                return try c.decode(T.self, forKey: key)
-            } catch {
-                throw fail(field, "expected \(T.self == Int.self ? "an integer" : T.self == Bool.self ? "true or false" : T.self == String.self ? "a string" : T.self == [String].self ? "a list of strings" : "a number")")
-            }
-        }
-        func required<T: Decodable>(_ field: String, _ type: T.Type) throws -> T {
-            guard let value = try optional(field, type) else { throw fail(field, "missing") }
-            return value
-        }
-        func expect(_ field: String, oneOf allowed: [String]) throws {
-            if let value = try optional(field, String.self), !allowed.contains(value) {
-                throw fail(field, "unsupported value \"\(value)\"; expected \(allowed.map { "\"\($0)\"" }.joined(separator: " or "))")
-            }
-        }
-        func expectFalse(_ field: String) throws {
-            if try optional(field, Bool.self) == true { throw fail(field, "must be false (this model has no such biases)") }
-        }
-
-        let family: Family
-        switch try optional("model_type", String.self) {
-        case "llama": family = .llama
-        case "gpt2": family = .gpt2
-        case let other?: throw fail("model_type", "unsupported value \"\(other)\"; expected \"llama\" or \"gpt2\"")
-        case nil:
-            let architectures = try optional("architectures", [String].self) ?? []
-            if architectures.contains("LlamaForCausalLM") { family = .llama }
-            else if architectures.contains("GPT2LMHeadModel") { family = .gpt2 }
-            else { throw fail("model_type", "missing (and architectures names neither LlamaForCausalLM nor GPT2LMHeadModel)") }
-        }
-
-        switch family {
-        case .llama:
-            try expect("hidden_act", oneOf: ["silu"])
-            try expectFalse("attention_bias")
-            try expectFalse("mlp_bias")
-            if c.contains(Key("rope_scaling")), try !c.decodeNil(forKey: Key("rope_scaling")) {
-                throw fail("rope_scaling", "rotary scaling is not supported; expected null")
-            }
-            let hidden = try required("hidden_size", Int.self)
-            let heads = try required("num_attention_heads", Int.self)
-            if let headDim = try optional("head_dim", Int.self), heads > 0, headDim != hidden / heads {
-                throw fail("head_dim", "must equal hidden_size / num_attention_heads = \(hidden / heads), got \(headDim)")
-            }
-            self.init(
-                family: .llama,
-                vocabSize: try required("vocab_size", Int.self),
-                hiddenSize: hidden,
-                layerCount: try required("num_hidden_layers", Int.self),
-                headCount: heads,
-                kvHeadCount: try optional("num_key_value_heads", Int.self) ?? heads,
-                intermediateSize: try required("intermediate_size", Int.self),
-                contextLength: try optional("max_position_embeddings", Int.self) ?? 2048,
-                normEpsilon: try optional("rms_norm_eps", Float.self) ?? 1e-6,
-                ropeTheta: try optional("rope_theta", Float.self) ?? 10_000,
-                // transformers' LlamaConfig defaults to untied embeddings.
-                tieEmbeddings: try optional("tie_word_embeddings", Bool.self) ?? false,
-                bosTokenID: try optional("bos_token_id", Int.self),
-                eosTokenID: try optional("eos_token_id", Int.self))
-        case .gpt2:
-            try expect("activation_function", oneOf: ["gelu_new", "gelu_pytorch_tanh"])
-            let width = try required("n_embd", Int.self)
-            let positions = try required("n_positions", Int.self)
-            if let ctx = try optional("n_ctx", Int.self), ctx != positions {
-                throw fail("n_ctx", "must equal n_positions (\(positions)), got \(ctx)")
-            }
-            self.init(
-                family: .gpt2,
-                vocabSize: try required("vocab_size", Int.self),
-                hiddenSize: width,
-                layerCount: try required("n_layer", Int.self),
-                headCount: try required("n_head", Int.self),
-                intermediateSize: try optional("n_inner", Int.self) ?? 4 * width,
-                contextLength: positions,
-                normEpsilon: try optional("layer_norm_epsilon", Float.self) ?? 1e-5,
-                tieEmbeddings: try optional("tie_word_embeddings", Bool.self) ?? true,
-                bosTokenID: try optional("bos_token_id", Int.self),
-                eosTokenID: try optional("eos_token_id", Int.self))
-        }
-        try validate()
+        let object = try decoder.singleValueContainer().decode([String: JSONValue].self)
+        var reader = HuggingFaceConfigReader(object: object)
+        self = try reader.config()
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
-        try c.encode("float32", forKey: Key("torch_dtype"))
+        // transformers 4 reads `torch_dtype`, 5 writes and prefers `dtype`.
+        try c.encode(storageDType.rawValue, forKey: Key("torch_dtype"))
+        try c.encode(storageDType.rawValue, forKey: Key("dtype"))
         try c.encode(vocabSize, forKey: Key("vocab_size"))
         try c.encode(tieEmbeddings, forKey: Key("tie_word_embeddings"))
-        try c.encodeIfPresent(bosTokenID, forKey: Key("bos_token_id"))
-        try c.encodeIfPresent(eosTokenID, forKey: Key("eos_token_id"))
+        // Explicit nulls: an absent key would get transformers' family default (Llama's 1 and 2).
+        for (key, id) in [("bos_token_id", bosTokenID), ("pad_token_id", padTokenID)] {
+            if let id { try c.encode(id, forKey: Key(key)) } else { try c.encodeNil(forKey: Key(key)) }
+        }
+        switch eosTokenIDs.count {
+        case 0: try c.encodeNil(forKey: Key("eos_token_id"))
+        case 1: try c.encode(eosTokenIDs[0], forKey: Key("eos_token_id"))
+        default: try c.encode(eosTokenIDs, forKey: Key("eos_token_id"))
+        }
+        try c.encode([Self.architecture(family)], forKey: Key("architectures"))
+        try c.encode(family.rawValue, forKey: Key("model_type"))
         switch family {
-        case .llama:
-            try c.encode(["LlamaForCausalLM"], forKey: Key("architectures"))
-            try c.encode("llama", forKey: Key("model_type"))
+        case .llama, .mistral, .qwen2, .qwen3:
             try c.encode(hiddenSize, forKey: Key("hidden_size"))
             try c.encode(intermediateSize, forKey: Key("intermediate_size"))
             try c.encode(headCount, forKey: Key("num_attention_heads"))
@@ -125,13 +53,34 @@ extension ModelConfig: Codable {
             try c.encode(headDimension, forKey: Key("head_dim"))
             try c.encode(contextLength, forKey: Key("max_position_embeddings"))
             try c.encode(normEpsilon, forKey: Key("rms_norm_eps"))
-            try c.encode(ropeTheta, forKey: Key("rope_theta"))
             try c.encode("silu", forKey: Key("hidden_act"))
-            try c.encode(false, forKey: Key("attention_bias"))
-            try c.encode(false, forKey: Key("mlp_bias"))
+            // Both layouts: transformers 4 reads rope_theta/rope_scaling, 5 rope_parameters
+            // (and gives a non-null rope_scaling precedence, so the two must agree).
+            try c.encode(ropeTheta, forKey: Key("rope_theta"))
+            var parameters = c.nestedContainer(keyedBy: Key.self, forKey: Key("rope_parameters"))
+            try Self.encode(ropeScaling, theta: ropeTheta, into: &parameters)
+            if ropeScaling == nil {
+                try c.encodeNil(forKey: Key("rope_scaling"))
+            } else {
+                var scaling = c.nestedContainer(keyedBy: Key.self, forKey: Key("rope_scaling"))
+                try Self.encode(ropeScaling, theta: ropeTheta, into: &scaling)
+            }
+            switch family {
+            case .llama:
+                try c.encode(attentionBias, forKey: Key("attention_bias"))
+                try c.encode(mlpBias, forKey: Key("mlp_bias"))
+            case .mistral:
+                try c.encodeNil(forKey: Key("sliding_window"))
+            case .qwen2:
+                try c.encode(false, forKey: Key("use_sliding_window"))
+                try c.encodeNil(forKey: Key("sliding_window"))
+            case .qwen3:
+                try c.encode(attentionBias, forKey: Key("attention_bias"))
+                try c.encode(false, forKey: Key("use_sliding_window"))
+                try c.encodeNil(forKey: Key("sliding_window"))
+            case .gpt2: break
+            }
         case .gpt2:
-            try c.encode(["GPT2LMHeadModel"], forKey: Key("architectures"))
-            try c.encode("gpt2", forKey: Key("model_type"))
             try c.encode(hiddenSize, forKey: Key("n_embd"))
             try c.encode(headCount, forKey: Key("n_head"))
             try c.encode(layerCount, forKey: Key("n_layer"))
@@ -142,6 +91,34 @@ extension ModelConfig: Codable {
             try c.encode("gelu_new", forKey: Key("activation_function"))
             // Trained without dropout; zero makes transformers' train mode match ours too.
             for key in ["resid_pdrop", "embd_pdrop", "attn_pdrop"] { try c.encode(0.0, forKey: Key(key)) }
+        }
+    }
+
+    private static func encode(_ scaling: RotaryScaling?, theta: Float,
+                               into c: inout KeyedEncodingContainer<Key>) throws {
+        try c.encode(theta, forKey: Key("rope_theta"))
+        switch scaling {
+        case nil:
+            try c.encode("default", forKey: Key("rope_type"))
+        case .linear(let factor):
+            try c.encode("linear", forKey: Key("rope_type"))
+            try c.encode(factor, forKey: Key("factor"))
+        case let .llama3(factor, low, high, original):
+            try c.encode("llama3", forKey: Key("rope_type"))
+            try c.encode(factor, forKey: Key("factor"))
+            try c.encode(low, forKey: Key("low_freq_factor"))
+            try c.encode(high, forKey: Key("high_freq_factor"))
+            try c.encode(original, forKey: Key("original_max_position_embeddings"))
+        }
+    }
+
+    static func architecture(_ family: Family) -> String {
+        switch family {
+        case .llama: "LlamaForCausalLM"
+        case .mistral: "MistralForCausalLM"
+        case .qwen2: "Qwen2ForCausalLM"
+        case .qwen3: "Qwen3ForCausalLM"
+        case .gpt2: "GPT2LMHeadModel"
         }
     }
 
@@ -160,6 +137,8 @@ extension ModelConfig: Codable {
             throw ModelConfigError(message: "\(source): \(error.message)")
         } catch let DecodingError.dataCorrupted(context) {
             throw ModelConfigError(message: "\(source): not valid JSON (\(context.debugDescription))")
+        } catch DecodingError.typeMismatch {
+            throw ModelConfigError(message: "\(source): not a JSON object")
         } catch {
             throw ModelConfigError(message: "\(source): \(error)")
         }
@@ -177,5 +156,289 @@ extension ModelConfig: Codable {
     /// Atomically writes `config.json` to `url`.
     public func save(to url: URL) throws(AtomicFileError) {
         try AtomicFileWriter.write(huggingFaceJSON(), to: url)
+    }
+}
+
+/// One pass over a `config.json` object: typed getters that name the field in errors and record
+/// what was read, so every remaining key can be checked against the harmless list at the end.
+struct HuggingFaceConfigReader {
+    let object: [String: JSONValue]
+    /// Path of a nested object (`rope_parameters.`) in field names.
+    let prefix: String
+    var read: Set<String> = []
+
+    init(object: [String: JSONValue], prefix: String = "") {
+        self.object = object
+        self.prefix = prefix
+    }
+
+    func fail(_ field: String, _ problem: String) -> ModelConfigError {
+        ModelConfigError(message: "config.json field \"\(prefix)\(field)\": \(problem)")
+    }
+
+    /// The value, or nil when absent or null.
+    mutating func value(_ field: String) -> JSONValue? {
+        read.insert(field)
+        guard let v = object[field], !v.isNull else { return nil }
+        return v
+    }
+
+    mutating func int(_ field: String) throws(ModelConfigError) -> Int? {
+        switch value(field) {
+        case nil: return nil
+        case .integer(let i)?: return i
+        case .number(let d)? where d.rounded() == d && abs(d) < 0x1p62: return Int(d)
+        case let other?: throw fail(field, "expected an integer, got \(other.text)")
+        }
+    }
+
+    mutating func float(_ field: String) throws(ModelConfigError) -> Float? {
+        switch value(field) {
+        case nil: return nil
+        case .integer(let i)?: return Float(i)
+        case .number(let d)? where d.isFinite && abs(d) <= Double(Float.greatestFiniteMagnitude): return Float(d)
+        case let other?: throw fail(field, "expected a number, got \(other.text)")
+        }
+    }
+
+    mutating func bool(_ field: String) throws(ModelConfigError) -> Bool? {
+        switch value(field) {
+        case nil: return nil
+        case .bool(let b)?: return b
+        case let other?: throw fail(field, "expected true or false, got \(other.text)")
+        }
+    }
+
+    mutating func string(_ field: String) throws(ModelConfigError) -> String? {
+        switch value(field) {
+        case nil: return nil
+        case .string(let s)?: return s
+        case let other?: throw fail(field, "expected a string, got \(other.text)")
+        }
+    }
+
+    mutating func required(_ field: String) throws(ModelConfigError) -> Int {
+        guard let v = try int(field) else { throw fail(field, "missing") }
+        return v
+    }
+
+    mutating func expect(_ field: String, oneOf allowed: [String]) throws(ModelConfigError) {
+        if let v = try string(field), !allowed.contains(v) {
+            throw fail(field, "unsupported value \"\(v)\"; expected \(allowed.map { "\"\($0)\"" }.joined(separator: " or "))")
+        }
+    }
+
+    /// An integer or a list of integers (`eos_token_id`).
+    mutating func integers(_ field: String) throws(ModelConfigError) -> [Int]? {
+        switch value(field) {
+        case nil: return nil
+        case .integer(let i)?: return [i]
+        case .array(let items)?:
+            var ids: [Int] = []
+            for item in items {
+                guard case .integer(let i) = item else { throw fail(field, "expected an integer or a list of integers") }
+                ids.append(i)
+            }
+            return ids
+        case let other?: throw fail(field, "expected an integer or a list of integers, got \(other.text)")
+        }
+    }
+
+    mutating func family() throws(ModelConfigError) -> ModelConfig.Family {
+        let names = ModelConfig.Family.allCases.map(\.rawValue)
+        if let type = try string("model_type") {
+            guard let family = ModelConfig.Family(rawValue: type) else {
+                throw fail("model_type", "unsupported value \"\(type)\"; expected one of \(names.joined(separator: ", "))")
+            }
+            return family
+        }
+        let architectures: [String]
+        if case .array(let items)? = value("architectures") {
+            architectures = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        } else {
+            architectures = []
+        }
+        for family in ModelConfig.Family.allCases where architectures.contains(ModelConfig.architecture(family)) {
+            return family
+        }
+        throw fail("model_type", "missing (and architectures names none of \(ModelConfig.Family.allCases.map { ModelConfig.architecture($0) }.joined(separator: ", ")))")
+    }
+
+    mutating func config() throws(ModelConfigError) -> ModelConfig {
+        let family = try family()
+        var config: ModelConfig
+        switch family {
+        case .gpt2: config = try gpt2()
+        case .llama, .mistral, .qwen2, .qwen3: config = try llamaLike(family)
+        }
+        config.bosTokenID = try int("bos_token_id")
+        config.eosTokenIDs = try integers("eos_token_id") ?? []
+        config.padTokenID = try int("pad_token_id")
+        config.storageDType = try storageDType()
+        try checkRemainingKeys(family)
+        try config.validate()
+        return config
+    }
+
+    private mutating func storageDType() throws(ModelConfigError) -> ModelConfig.StorageDType {
+        // transformers 5 prefers `dtype` over the older `torch_dtype`.
+        let field = object["dtype"].map { !$0.isNull } == true ? "dtype" : "torch_dtype"
+        read.formUnion(["dtype", "torch_dtype"])
+        guard let name = try string(field), name != "auto" else { return .float32 }
+        guard let dtype = ModelConfig.StorageDType(rawValue: name) else {
+            throw fail(field, "unsupported value \"\(name)\"; expected \"float32\", \"bfloat16\" or \"float16\"")
+        }
+        return dtype
+    }
+
+    private mutating func gpt2() throws(ModelConfigError) -> ModelConfig {
+        try expect("activation_function", oneOf: ["gelu_new", "gelu_pytorch_tanh"])
+        if try bool("scale_attn_weights") == false {
+            throw fail("scale_attn_weights", "unscaled attention is not implemented; expected true")
+        }
+        if try bool("scale_attn_by_inverse_layer_idx") == true {
+            throw fail("scale_attn_by_inverse_layer_idx", "per-layer attention scaling is not implemented; expected false")
+        }
+        let width = try required("n_embd")
+        let positions = try required("n_positions")
+        if let ctx = try int("n_ctx"), ctx != positions {
+            throw fail("n_ctx", "must equal n_positions (\(positions)), got \(ctx)")
+        }
+        return ModelConfig(
+            family: .gpt2, vocabSize: try required("vocab_size"), hiddenSize: width, layerCount: try required("n_layer"),
+            headCount: try required("n_head"), intermediateSize: try int("n_inner") ?? 4 * max(width, 0),
+            contextLength: positions, normEpsilon: try float("layer_norm_epsilon") ?? 1e-5,
+            tieEmbeddings: try bool("tie_word_embeddings") ?? true)
+    }
+
+    private mutating func llamaLike(_ family: ModelConfig.Family) throws(ModelConfigError) -> ModelConfig {
+        try expect("hidden_act", oneOf: ["silu", "swish"])
+        let hidden = try required("hidden_size")
+        let heads = try required("num_attention_heads")
+        let context = try int("max_position_embeddings")
+            ?? (family == .mistral ? 131_072 : family == .llama ? 2048 : 32_768)
+        // transformers' defaults: Mistral 8 kv heads, Qwen 32 (the class default before
+        // __post_init__ only fills a null), Llama = heads.
+        let kvDefault = family == .mistral ? 8 : family == .llama ? heads : 32
+        var kvHeads = try int("num_key_value_heads") ?? kvDefault
+        if object["num_key_value_heads"] == .null { kvHeads = heads }
+        let headDim = try int("head_dim") ?? (family == .qwen3 ? 128 : nil)
+        let (theta, scaling) = try rope(contextLength: context)
+        try checkSlidingWindow(family, contextLength: context, layers: try required("num_hidden_layers"))
+        var attentionBias = false, mlpBias = false
+        switch family {
+        case .llama:
+            attentionBias = try bool("attention_bias") ?? false
+            mlpBias = try bool("mlp_bias") ?? false
+        case .qwen3:
+            attentionBias = try bool("attention_bias") ?? false
+        default: break
+        }
+        return ModelConfig(
+            family: family, vocabSize: try required("vocab_size"), hiddenSize: hidden,
+            layerCount: try required("num_hidden_layers"), headCount: heads, kvHeadCount: kvHeads,
+            intermediateSize: try required("intermediate_size"), contextLength: context,
+            normEpsilon: try float("rms_norm_eps") ?? 1e-6, ropeTheta: theta, ropeScaling: scaling,
+            headDimension: headDim, attentionBias: attentionBias, mlpBias: mlpBias,
+            tieEmbeddings: try bool("tie_word_embeddings") ?? false)
+    }
+
+    /// Mistral's `sliding_window`, Qwen's `use_sliding_window`/`layer_types`: accepted only when
+    /// the window cannot cut any attention row (not shorter than the context) or is switched off.
+    private mutating func checkSlidingWindow(_ family: ModelConfig.Family, contextLength: Int,
+                                             layers: Int) throws(ModelConfigError) {
+        // Absent, transformers' class default (4096) applies; an explicit null switches it off.
+        var window = try int("sliding_window")
+        if object["sliding_window"] == nil && family != .llama { window = 4096 }
+        var active: Bool
+        switch family {
+        case .mistral: active = true
+        case .qwen2, .qwen3: active = try bool("use_sliding_window") ?? false
+        default: active = window != nil
+        }
+        if let window, active, window < contextLength {
+            let field = family == .mistral || family == .llama ? "sliding_window" : "use_sliding_window"
+            throw fail(field, "sliding-window attention (window \(window) < context \(contextLength)) is not implemented")
+        }
+        _ = try int("max_window_layers")
+        // A "sliding_attention" layer uses the window (transformers refuses it when the window is off).
+        if case .array(let types)? = value("layer_types") {
+            for type in types where type != .string("full_attention") {
+                if type == .string("sliding_attention"), active, let window, window >= contextLength { continue }
+                throw fail("layer_types", "layer type \(type.text) is not implemented")
+            }
+        }
+    }
+
+    /// (theta, scaling) from `rope_scaling` (transformers 4; given precedence, as transformers 5
+    /// does) or `rope_parameters` (transformers 5), with `rope_theta` inside or at the top level.
+    private mutating func rope(contextLength: Int) throws(ModelConfigError) -> (Float, RotaryScaling?) {
+        let topTheta = try float("rope_theta")
+        if try float("partial_rotary_factor").map({ $0 != 1 }) == true {
+            throw fail("partial_rotary_factor", "partial rotary embeddings are not implemented")
+        }
+        var results: [(Float, RotaryScaling?)] = []
+        for field in ["rope_scaling", "rope_parameters"] {
+            guard let v = value(field) else { continue }
+            guard case .object(let dict) = v else { throw fail(field, "expected an object, got \(v.text)") }
+            results.append(try rope(dict, field: field, topTheta: topTheta, contextLength: contextLength))
+        }
+        if results.count == 2, results[0] != results[1] {
+            throw fail("rope_scaling", "disagrees with rope_parameters")
+        }
+        return results.first ?? (topTheta ?? 10_000, nil)
+    }
+
+    private func rope(_ dict: [String: JSONValue], field: String, topTheta: Float?,
+                      contextLength: Int) throws(ModelConfigError) -> (Float, RotaryScaling?) {
+        var sub = HuggingFaceConfigReader(object: dict, prefix: field + ".")
+        if dict.values.contains(where: { if case .object = $0 { true } else { false } }) {
+            throw fail(field, "per-layer-type rotary parameters are not implemented")
+        }
+        var type = "default"
+        if let t = try sub.string("rope_type") { type = t } else if let t = try sub.string("type") { type = t }
+        sub.read.insert("type")
+        var theta = topTheta ?? 10_000
+        if let t = try sub.float("rope_theta") { theta = t }
+        if let f = try sub.float("partial_rotary_factor"), f != 1 {
+            throw sub.fail("partial_rotary_factor", "partial rotary embeddings are not implemented")
+        }
+        func need(_ key: String) throws(ModelConfigError) -> Float {
+            guard let v = try sub.float(key) else { throw sub.fail(key, "missing") }
+            return v
+        }
+        let scaling: RotaryScaling?
+        switch type {
+        case "default":
+            scaling = nil
+        case "linear":
+            scaling = .linear(factor: try need("factor"))
+        case "llama3":
+            var original = contextLength
+            if let o = try sub.int("original_max_position_embeddings") { original = o }
+            scaling = .llama3(factor: try need("factor"), lowFrequencyFactor: try need("low_freq_factor"),
+                              highFrequencyFactor: try need("high_freq_factor"), originalContextLength: original)
+        default:
+            throw sub.fail("rope_type", "unsupported value \"\(type)\"; implemented: \"default\", \"linear\", \"llama3\"")
+        }
+        // A key the formulas above did not read would change the rotation in transformers.
+        for key in dict.keys.sorted() where !sub.read.contains(key) && !(dict[key]!.isNull) {
+            if type == "default" && key == "factor" { continue }  // transformers ignores it too
+            throw sub.fail(key, "not implemented for rope_type \"\(type)\" (value \(dict[key]!.text))")
+        }
+        return (theta, scaling)
+    }
+
+    private func checkRemainingKeys(_ family: ModelConfig.Family) throws(ModelConfigError) {
+        let harmless = ModelConfig.harmlessKeys.union(ModelConfig.familyHarmlessKeys(family))
+        for key in object.keys.sorted() where !read.contains(key) {
+            let v = object[key]!
+            if let reason = ModelConfig.refusedKeys[key] {
+                if v.isNull || v == .bool(false) { continue }
+                throw fail(key, "\(reason) (value \(v.text))")
+            }
+            if harmless.contains(key) { continue }
+            throw fail(key, "unknown for model_type \"\(family.rawValue)\" and not known to be harmless; refusing rather than ignoring it (value \(v.text))")
+        }
     }
 }

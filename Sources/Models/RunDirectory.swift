@@ -11,6 +11,9 @@ public struct RunDirectory: Sendable, Equatable {
 
     public var config: URL { file("config.json") }
     public var model: URL { file("model.safetensors") }
+    /// Index of a sharded checkpoint (`transformers` writes one when the weights are split).
+    public var modelIndex: URL { file("model.safetensors.index.json") }
+    public var generationConfig: URL { file("generation_config.json") }
     public var tokenizer: URL { file("tokenizer.json") }
     public var optimizer: URL { file("optimizer.safetensors") }
     public var trainerState: URL { file("trainer_state.json") }
@@ -24,9 +27,18 @@ public struct RunDirectory: Sendable, Equatable {
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
-    /// Whether a model can be loaded from here (config and weights present).
+    /// Whether a model can be loaded from here (config and weights, single or sharded, present).
     public var hasModel: Bool {
-        FileManager.default.fileExists(atPath: config.path) && FileManager.default.fileExists(atPath: model.path)
+        let fm = FileManager.default
+        return fm.fileExists(atPath: config.path)
+            && (fm.fileExists(atPath: model.path) || fm.fileExists(atPath: modelIndex.path))
+    }
+
+    /// The weights: `model.safetensors`, or the shards listed by `model.safetensors.index.json`.
+    public func openWeights() throws(SafeTensorsError) -> any TensorSource {
+        if FileManager.default.fileExists(atPath: model.path) { return try SafeTensors(contentsOf: model) }
+        if FileManager.default.fileExists(atPath: modelIndex.path) { return try SafeTensorsShards(index: modelIndex) }
+        throw SafeTensorsError(source: url.path, reason: "no model.safetensors or model.safetensors.index.json")
     }
 
     /// Creates the directory (and parents) if needed.
@@ -41,6 +53,24 @@ public struct RunDirectory: Sendable, Equatable {
     /// Reads and validates `config.json`.
     public func loadConfig() throws(ModelConfigError) -> ModelConfig {
         try ModelConfig.load(from: config)
+    }
+
+    /// The config of the model stored here, as loading it needs: `config.json`, plus the end
+    /// tokens of `generation_config.json` when present, with `storageDType` set to the dtype
+    /// of the weight files (what saving the model again should write).
+    public func loadModelConfig() throws -> ModelConfig {
+        var result = try loadConfig()
+        if FileManager.default.fileExists(atPath: generationConfig.path) {
+            let data: Data
+            do { data = try Data(contentsOf: generationConfig) } catch {
+                throw ModelConfigError(message: "cannot read \(generationConfig.path): \(error.localizedDescription)")
+            }
+            try result.applyGenerationConfig(data, source: generationConfig.path)
+        }
+        if let dtype = try openWeights().dominantFloatDType.flatMap(ModelConfig.StorageDType.init(safeTensors:)) {
+            result.storageDType = dtype
+        }
+        return result
     }
 }
 

@@ -1,6 +1,27 @@
 import TensorCore
 
-extension SafeTensors {
+/// Named tensors that can be checked and read one at a time: one safetensors file or the
+/// shards of a sharded checkpoint.
+public protocol TensorSource {
+    /// Where the tensors come from (named in errors).
+    var source: String { get }
+    /// Every tensor's header entry.
+    var entries: [SafeTensors.Entry] { get }
+    func entry(named name: String) -> SafeTensors.Entry?
+    /// The tensor `name` converted to Float32.
+    func tensor(named name: String) throws(SafeTensorsError) -> Tensor
+}
+
+extension SafeTensors: TensorSource {}
+
+extension TensorSource {
+    /// The float dtype holding the most elements (the dtype the checkpoint was saved in).
+    public var dominantFloatDType: SafeTensors.DType? {
+        var counts: [SafeTensors.DType: Int] = [:]
+        for e in entries where e.dtype.isFloatConvertible { counts[e.dtype, default: 0] += e.dataOffsets.count / e.dtype.byteCount }
+        return counts.max { ($0.value, $0.key.byteCount) < ($1.value, $1.key.byteCount) }?.key
+    }
+
     /// Checks that the file holds exactly the `expected` tensors, each with a loadable float
     /// dtype and the expected shape. All problems are collected into one error, so a user sees
     /// every missing, unexpected and mis-shaped tensor at once.

@@ -58,7 +58,13 @@ public struct SafeTensors: Sendable {
         try self.init(data: data, source: url.path)
     }
 
-    /// Parses bytes already in memory; every header field is checked against the data size.
+    /// Longest header accepted (the reference implementation's limit).
+    public static let maximumHeaderLength = 100_000_000
+
+    /// Parses bytes already in memory. Every header number is checked before it is used: the
+    /// header length against the file, each shape's element and byte counts with
+    /// overflow-checked arithmetic, each `data_offsets` pair against the data section and the
+    /// shape × dtype size, so a hostile file is an error, never a crash or a huge allocation.
     public init(data: Data, source: String = "<memory>") throws(SafeTensorsError) {
         func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(source: source, reason: reason) }
         guard data.count >= 8 else { throw fail("file is \(data.count) bytes, shorter than the 8-byte header length") }
@@ -66,6 +72,9 @@ public struct SafeTensors: Sendable {
         for i in 0..<8 { headerLength |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
         guard headerLength <= UInt64(data.count - 8) else {
             throw fail("header length \(headerLength) exceeds the \(data.count - 8) bytes after the length field (corrupt or truncated file)")
+        }
+        guard headerLength <= UInt64(Self.maximumHeaderLength) else {
+            throw fail("header length \(headerLength) exceeds the limit of \(Self.maximumHeaderLength) bytes")
         }
         let headerBytes = data.subdata(in: data.startIndex + 8 ..< data.startIndex + 8 + Int(headerLength))
         let json: Any
@@ -95,6 +104,7 @@ public struct SafeTensors: Sendable {
             guard let shapeAny = info["shape"] as? [Any], let shape = Self.integers(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
                 throw fail("tensor \(name): shape is not a list of non-negative integers")
             }
+            guard shape.count <= 8 else { throw fail("tensor \(name): shape \(shape) has more than 8 dimensions") }
             guard let offsetsAny = info["data_offsets"] as? [Any], let offsets = Self.integers(offsetsAny), offsets.count == 2,
                   offsets[0] >= 0, offsets[0] <= offsets[1] else {
                 throw fail("tensor \(name): data_offsets is not [begin, end]")
@@ -102,7 +112,9 @@ public struct SafeTensors: Sendable {
             guard offsets[1] <= dataSize else {
                 throw fail("tensor \(name): data_offsets \(offsets) run past the \(dataSize) data bytes (truncated file?)")
             }
-            let expected = shape.reduce(1, *) * dtype.byteCount
+            guard let expected = Self.byteCount(shape: shape, dtype: dtype) else {
+                throw fail("tensor \(name): shape \(shape) of \(dtypeName) is too large (its byte count overflows)")
+            }
             guard offsets[1] - offsets[0] == expected else {
                 throw fail("tensor \(name): shape \(shape) of \(dtypeName) needs \(expected) bytes, data_offsets span \(offsets[1] - offsets[0])")
             }
@@ -118,6 +130,17 @@ public struct SafeTensors: Sendable {
         self.index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
         self.data = data
         self.dataStart = dataStart
+    }
+
+    /// Bytes of a tensor of `shape` and `dtype`, or nil when the product overflows.
+    static func byteCount(shape: [Int], dtype: DType) -> Int? {
+        var count = dtype.byteCount
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            count = product
+        }
+        return count
     }
 
     /// The tensor `name` as Float32 (F16 and BF16 are widened).
@@ -174,7 +197,9 @@ public struct SafeTensors: Sendable {
         var result: [Int] = []
         for v in values {
             // JSONSerialization yields NSNumber; reject fractional values and booleans.
-            guard let n = v as? NSNumber, isNotBoolean(n), let i = Int(exactly: n.doubleValue) else { return nil }
+            // Beyond 2^53 a double no longer holds every integer: the integer value must agree.
+            guard let n = v as? NSNumber, isNotBoolean(n), let i = Int(exactly: n.doubleValue),
+                  n.int64Value == Int64(i) else { return nil }
             result.append(i)
         }
         return result

@@ -2,14 +2,14 @@ import Foundation
 import NN
 import TensorCore
 
-/// A decoder-only transformer of either family (`ModelConfig.Family`), with Hugging Face
+/// A decoder-only transformer of any family (`ModelConfig.Family`), with Hugging Face
 /// parameter names and layouts so checkpoints open in `transformers`.
 ///
 /// Forward keeps the activations that backward needs; buffers are reused across calls of the
 /// same shape, so a training loop allocates nothing per step once shapes repeat. Not thread-safe:
 /// one model, one caller at a time (the kernels parallelise internally).
 public final class Transformer {
-    public let config: ModelConfig
+    public private(set) var config: ModelConfig
     /// Every parameter, in a fixed order, under its Hugging Face name.
     public private(set) var parameters: [Parameter]
 
@@ -36,29 +36,34 @@ public final class Transformer {
 
     /// Builds a model with GPT-2-style initialisation: weights N(0, 0.02²), the projections that
     /// write into the residual stream N(0, (0.02/√(2L))²), norms 1, biases 0. Same seed, same weights.
-    public init(config: ModelConfig, seed: UInt64) throws {
+    /// A nil seed leaves the weights zero without drawing them (a model whose weights are loaded
+    /// next: drawing half a billion normals costs seconds).
+    public init(config: ModelConfig, seed: UInt64?) throws {
         try config.validate()
         self.config = config
-        var rng = RandomGenerator(seed: seed)
-        let c = config.hiddenSize, std: Float = 0.02
+        var rng = RandomGenerator(seed: seed ?? 0)
+        let c = config.hiddenSize, std: Float = seed == nil ? 0 : 0.02
         let residualStd = std / Float(2 * config.layerCount).squareRoot()
         var blocks: [TransformerBlock] = []
         switch config.family {
-        case .llama:
+        case .llama, .mistral, .qwen2, .qwen3:
             tokenEmbedding = Embedding(name: "model.embed_tokens", count: config.vocabSize, size: c, std: std, rng: &rng)
             positionEmbedding = nil
             let table = RotaryTable(headDimension: config.headDimension, maxPosition: config.contextLength,
-                                    theta: config.ropeTheta)
+                                    theta: config.ropeTheta, scaling: config.ropeScaling)
             for l in 0..<config.layerCount {
                 let p = "model.layers.\(l)"
                 blocks.append(TransformerBlock(
                     norm1: RMSNorm(name: p + ".input_layernorm", size: c, epsilon: config.normEpsilon),
                     attention: Attention(name: p + ".self_attn", style: .llama(rotary: table), hiddenSize: c,
-                                         heads: config.headCount, kvHeads: config.kvHeadCount, std: std,
-                                         outputStd: residualStd, rng: &rng),
+                                         heads: config.headCount, kvHeads: config.kvHeadCount,
+                                         headDimension: config.headDimension, projectionBias: config.projectionBias,
+                                         outputBias: config.outputBias,
+                                         queryKeyNormEpsilon: config.queryKeyNorm ? config.normEpsilon : nil,
+                                         std: std, outputStd: residualStd, rng: &rng),
                     norm2: RMSNorm(name: p + ".post_attention_layernorm", size: c, epsilon: config.normEpsilon),
                     mlp: MLP(name: p + ".mlp", kind: .swiglu, hiddenSize: c, intermediateSize: config.intermediateSize,
-                             std: std, outputStd: residualStd, rng: &rng)))
+                             bias: config.mlpBias, std: std, outputStd: residualStd, rng: &rng)))
             }
             finalNorm = RMSNorm(name: "model.norm", size: c, epsilon: config.normEpsilon)
             head = config.tieEmbeddings
@@ -87,6 +92,13 @@ public final class Transformer {
         params += finalNorm.parameters
         if !config.tieEmbeddings { params += head.parameters }
         parameters = params
+    }
+
+    /// The dtype `model.safetensors` is written in (the dtype the model was loaded from, unless
+    /// changed); the weights in memory stay Float32.
+    public var storageDType: ModelConfig.StorageDType {
+        get { config.storageDType }
+        set { config.storageDType = newValue }
     }
 
     /// Sets every parameter's gradient to zero.

@@ -2,8 +2,10 @@ import TensorCore
 
 /// Causal multi-head self-attention with its projections, as one layer.
 ///
-/// `.llama`: separate `q_proj`, `k_proj`, `v_proj`, `o_proj` ([out, in], no bias), rotary
-/// positions (HF rotate-half), grouped-query heads. `.gpt2`: one `c_attn` ([C, 3C] Conv1D, bias)
+/// `.llama`: separate `q_proj`, `k_proj`, `v_proj`, `o_proj` ([out, in], biases optional: Qwen2
+/// has them on q/k/v only, Llama's `attention_bias` on all four), optional per-head RMSNorm of
+/// queries and keys before the rotation (Qwen3's `q_norm`/`k_norm`), rotary positions (HF
+/// rotate-half), grouped-query heads, a head size that may differ from hidden/heads. `.gpt2`: one `c_attn` ([C, 3C] Conv1D, bias)
 /// and `c_proj`, no rotary. Both write q|k|v side by side into one (N, (H + 2·KV)·D) buffer so
 /// one attention kernel serves both.
 public final class Attention {
@@ -20,6 +22,7 @@ public final class Attention {
     let query: Linear?, key: Linear?, value: Linear?
     let fused: Linear?
     let rotary: RotaryTable?
+    let queryNorm: HeadNorm?, keyNorm: HeadNorm?
 
     // Activations of the last forward, reused across steps of the same shape.
     var qkv = Tensor(shape: [0])  // (N, W) after rotary
@@ -31,26 +34,36 @@ public final class Attention {
     var geometry: AttentionGeometry?
 
     /// `name` is the module prefix (`model.layers.0.self_attn` / `transformer.h.0.attn`);
-    /// weights N(0, std²), the output projection N(0, outputStd²).
+    /// weights N(0, std²), the output projection N(0, outputStd²), biases 0, norms 1.
+    /// `headDimension` defaults to hiddenSize / heads; `projectionBias` puts biases on q/k/v,
+    /// `outputBias` on o; `queryKeyNormEpsilon` adds `q_norm`/`k_norm` (`.llama` style only).
     public init(name: String, style: Style, hiddenSize: Int, heads: Int, kvHeads: Int,
-                std: Float, outputStd: Float, rng: inout RandomGenerator) {
-        precondition(hiddenSize % heads == 0 && heads % kvHeads == 0, "Attention: bad head counts")
+                headDimension: Int? = nil, projectionBias: Bool = false, outputBias: Bool = false,
+                queryKeyNormEpsilon: Float? = nil, std: Float, outputStd: Float, rng: inout RandomGenerator) {
+        precondition(heads > 0 && kvHeads > 0 && heads % kvHeads == 0, "Attention: bad head counts")
+        precondition(headDimension != nil || hiddenSize % heads == 0, "Attention: heads must divide the hidden size")
         self.hiddenSize = hiddenSize
         self.heads = heads
         self.kvHeads = kvHeads
-        headDimension = hiddenSize / heads
-        let d = headDimension
+        self.headDimension = headDimension ?? hiddenSize / heads
+        let d = self.headDimension
         switch style {
         case .llama(let table):
             precondition(table.headDimension == d, "Attention: rotary table for head size \(table.headDimension), need \(d)")
-            query = Linear(name: name + ".q_proj", inputSize: hiddenSize, outputSize: heads * d, bias: false, std: std, rng: &rng)
-            key = Linear(name: name + ".k_proj", inputSize: hiddenSize, outputSize: kvHeads * d, bias: false, std: std, rng: &rng)
-            value = Linear(name: name + ".v_proj", inputSize: hiddenSize, outputSize: kvHeads * d, bias: false, std: std, rng: &rng)
-            output = Linear(name: name + ".o_proj", inputSize: heads * d, outputSize: hiddenSize, bias: false,
+            query = Linear(name: name + ".q_proj", inputSize: hiddenSize, outputSize: heads * d, bias: projectionBias,
+                           std: std, rng: &rng)
+            key = Linear(name: name + ".k_proj", inputSize: hiddenSize, outputSize: kvHeads * d, bias: projectionBias,
+                         std: std, rng: &rng)
+            value = Linear(name: name + ".v_proj", inputSize: hiddenSize, outputSize: kvHeads * d, bias: projectionBias,
+                           std: std, rng: &rng)
+            output = Linear(name: name + ".o_proj", inputSize: heads * d, outputSize: hiddenSize, bias: outputBias,
                             std: outputStd, rng: &rng)
             fused = nil
             rotary = table
+            queryNorm = queryKeyNormEpsilon.map { HeadNorm(name: name + ".q_norm", headDimension: d, epsilon: $0) }
+            keyNorm = queryKeyNormEpsilon.map { HeadNorm(name: name + ".k_norm", headDimension: d, epsilon: $0) }
         case .gpt2:
+            precondition(d * heads == hiddenSize && queryKeyNormEpsilon == nil, "Attention: GPT-2 style options")
             precondition(kvHeads == heads, "Attention: GPT-2 style has no grouped-query heads")
             fused = Linear(name: name + ".c_attn", inputSize: hiddenSize, outputSize: 3 * hiddenSize, bias: true,
                            layout: .inputMajor, std: std, rng: &rng)
@@ -58,12 +71,14 @@ public final class Attention {
                             layout: .inputMajor, std: outputStd, rng: &rng)
             query = nil; key = nil; value = nil
             rotary = nil
+            queryNorm = nil; keyNorm = nil
         }
     }
 
     public var parameters: [Parameter] {
         if let fused { return fused.parameters + output.parameters }
         return query!.parameters + key!.parameters + value!.parameters + output.parameters
+            + (queryNorm?.parameters ?? []) + (keyNorm?.parameters ?? [])
     }
 
     var qkvWidth: Int { (heads + 2 * kvHeads) * headDimension }
@@ -82,6 +97,9 @@ public final class Attention {
                     key!.forward(x: xp, rows: rows, y: qp + heads * d, yStride: w)
                     value!.forward(x: xp, rows: rows, y: qp + (heads + kvHeads) * d, yStride: w)
                 }
+                // Qwen3 normalises each head before the rotation.
+                queryNorm?.forward(qp, rows: rows, stride: w, heads: heads)
+                keyNorm?.forward(qp + heads * d, rows: rows, stride: w, heads: kvHeads)
                 if let rotary {
                     positions.withUnsafeBufferPointer { pp in
                         Kernels.rope(qp, rows: rows, stride: w, heads: heads, positions: pp.baseAddress!, table: rotary)
@@ -159,6 +177,8 @@ public final class Attention {
                                      table: rotary, inverse: true)
                     }
                 }
+                queryNorm?.backward(dp, rows: rows, stride: w, heads: heads)
+                keyNorm?.backward(dp + heads * d, rows: rows, stride: w, heads: kvHeads)
                 x.withUnsafeBufferPointer { xb in
                     dx.withUnsafeMutableBufferPointer { dxb in
                         let xp = xb.baseAddress!, dxp = dxb.baseAddress!

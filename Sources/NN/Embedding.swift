@@ -7,7 +7,7 @@ public final class Embedding {
     public var size: Int { weight.shape[1] }
 
     public init(name: String, count: Int, size: Int, std: Float, rng: inout RandomGenerator) {
-        weight = Parameter(name: name + ".weight", value: .randomNormal(shape: [count, size], std: std, rng: &rng),
+        weight = Parameter(name: name + ".weight", value: std == 0 ? Tensor(shape: [count, size]) : .randomNormal(shape: [count, size], std: std, rng: &rng),
                            decays: true)
     }
 

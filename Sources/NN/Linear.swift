@@ -13,11 +13,12 @@ public final class Linear {
     public let outputSize: Int
     public let layout: WeightLayout
 
-    /// A new layer named `name` (parameters `name.weight`, `name.bias`), weights N(0, std²), bias 0.
+    /// A new layer named `name` (parameters `name.weight`, `name.bias`), weights N(0, std²), bias 0
+    /// (std 0: zeros without drawing, for weights about to be loaded).
     public init(name: String, inputSize: Int, outputSize: Int, bias: Bool, layout: WeightLayout = .outputMajor,
                 std: Float, rng: inout RandomGenerator) {
         let shape = layout == .outputMajor ? [outputSize, inputSize] : [inputSize, outputSize]
-        self.weight = Parameter(name: name + ".weight", value: .randomNormal(shape: shape, std: std, rng: &rng),
+        self.weight = Parameter(name: name + ".weight", value: std == 0 ? Tensor(shape: shape) : .randomNormal(shape: shape, std: std, rng: &rng),
                                 decays: true)
         self.bias = bias ? Parameter(name: name + ".bias", value: Tensor(shape: [outputSize]), decays: false) : nil
         self.inputSize = inputSize

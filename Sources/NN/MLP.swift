@@ -1,6 +1,7 @@
 import TensorCore
 
-/// The feed-forward block. `.swiglu` (Llama): down(silu(gate(x)) · up(x)), no biases, [out, in].
+/// The feed-forward block. `.swiglu` (Llama): down(silu(gate(x)) · up(x)), [out, in], biases only
+/// with Llama's `mlp_bias`.
 /// `.gelu` (GPT-2): c_proj(gelu_tanh(c_fc(x))), biases, Conv1D [in, out] layout.
 public final class MLP {
     public enum Kind: Sendable { case swiglu, gelu }
@@ -17,18 +18,18 @@ public final class MLP {
     var dPre = Tensor(shape: [0])
 
     /// `name` is the module prefix (`model.layers.0.mlp` / `transformer.h.0.mlp`).
-    public init(name: String, kind: Kind, hiddenSize: Int, intermediateSize: Int, std: Float, outputStd: Float,
-                rng: inout RandomGenerator) {
+    public init(name: String, kind: Kind, hiddenSize: Int, intermediateSize: Int, bias: Bool = false, std: Float,
+                outputStd: Float, rng: inout RandomGenerator) {
         self.kind = kind
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
         switch kind {
         case .swiglu:
-            gate = Linear(name: name + ".gate_proj", inputSize: hiddenSize, outputSize: intermediateSize, bias: false,
+            gate = Linear(name: name + ".gate_proj", inputSize: hiddenSize, outputSize: intermediateSize, bias: bias,
                           std: std, rng: &rng)
-            up = Linear(name: name + ".up_proj", inputSize: hiddenSize, outputSize: intermediateSize, bias: false,
+            up = Linear(name: name + ".up_proj", inputSize: hiddenSize, outputSize: intermediateSize, bias: bias,
                         std: std, rng: &rng)
-            down = Linear(name: name + ".down_proj", inputSize: intermediateSize, outputSize: hiddenSize, bias: false,
+            down = Linear(name: name + ".down_proj", inputSize: intermediateSize, outputSize: hiddenSize, bias: bias,
                           std: outputStd, rng: &rng)
             fc = nil; proj = nil
         case .gelu:

@@ -9,18 +9,32 @@ public final class Parameter: @unchecked Sendable {
     // kernels that run in parallel write disjoint slices inside one call.
     public let name: String
     public var value: Tensor
-    public var grad: Tensor
     /// False for norms' gains and biases: AdamW applies no weight decay to them.
     public let decays: Bool
+    /// Allocated on the first write: a model that is only evaluated (a reference or reward
+    /// model, a served model) never holds a second copy of its weights' size.
+    private var storedGrad: Tensor?
 
     public init(name: String, value: Tensor, decays: Bool) {
         self.name = name
         self.value = value
-        self.grad = Tensor(shape: value.shape)
         self.decays = decays
     }
 
+    /// ∂L/∂value, zero until a backward pass accumulates into it.
+    public var grad: Tensor {
+        get { storedGrad ?? Tensor(shape: value.shape) }
+        set { storedGrad = newValue }
+        _modify {
+            if storedGrad == nil { storedGrad = Tensor(shape: value.shape) }
+            yield &storedGrad!
+        }
+    }
+
+    /// Whether a gradient has been allocated (a backward or an explicit write happened).
+    public var hasGradient: Bool { storedGrad != nil }
+
     public var shape: [Int] { value.shape }
 
-    public func zeroGrad() { grad.zero() }
+    public func zeroGrad() { storedGrad?.zero() }
 }

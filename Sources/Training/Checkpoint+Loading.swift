@@ -15,15 +15,16 @@ extension Checkpoint {
                                  extraTensors: [(name: String, shape: [Int])] = [],
                                  ignoring: Set<String> = []) throws -> [Tensor] {
         try recover(in: run)
-        let file = try SafeTensors(contentsOf: run.model)
+        let file = try run.openWeights()  // model.safetensors or shards
         let expected = parameters.map { (name: $0.name, shape: $0.shape) } + extraTensors
         var ignored = ignoring
         if !parameters.contains(where: { $0.name == "lm_head.weight" }) && !extraTensors.contains(where: { $0.name == "lm_head.weight" }) {
             ignored.insert("lm_head.weight")
         }
-        let tensors = try file.load(expected: expected, ignoring: ignored)
-        for (p, t) in zip(parameters, tensors) { p.value = t }
-        return Array(tensors[parameters.count...])
+        try file.validate(expected: expected, ignoring: ignored)
+        // One tensor at a time: memory holds the model plus one tensor, not two models.
+        for p in parameters { p.value = try file.tensor(named: p.name) }
+        return try extraTensors.map { (e) throws(SafeTensorsError) -> Tensor in try file.tensor(named: e.name) }
     }
 
     /// Restores optimizer moments and step count from `optimizer.safetensors`, validating the

@@ -60,7 +60,9 @@ public enum Checkpoint {
 
         var files: [(name: String, data: Data)] = [("config.json", config.huggingFaceJSON())]
         let modelTensors = parameters.map { (name: $0.name, tensor: $0.value) } + extraTensors
-        files.append(("model.safetensors", SafeTensors.encode(modelTensors, metadata: metadata)))
+        // The weights in the dtype the config records (a bf16 model stays bf16 on disk).
+        files.append(("model.safetensors", SafeTensors.encode(modelTensors, dtype: config.storageDType.safeTensors,
+                                                              metadata: metadata)))
         if let optimizer {
             var optimizerMetadata = metadata
             optimizerMetadata["optimizer"] = optimizer.kind

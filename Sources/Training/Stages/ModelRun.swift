@@ -26,8 +26,8 @@ public struct ModelRun {
         guard directory.exists else {
             throw RunDirectoryError(path: directory.url.path, reason: "no such run directory")
         }
-        let config = try directory.loadConfig()
-        let model = try Transformer(config: config, seed: 0)
+        let config = try directory.loadModelConfig()  // + generation_config.json, weights' dtype
+        let model = try Transformer(config: config, seed: nil)  // weights loaded next
         let extras = try Checkpoint.loadModel(from: directory, into: model.parameters,
                                               extraTensors: scoreHead ? [("score.weight", [1, config.hiddenSize])] : [])
         let tokenizer = try Tokenizer.loadHuggingFace(from: directory.tokenizer)
