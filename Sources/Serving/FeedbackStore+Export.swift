@@ -11,17 +11,27 @@ public enum FeedbackExportFormat: String, CaseIterable, Sendable {
 }
 
 extension FeedbackStore {
-    /// Writes the judgements in `format` to `url` atomically; returns the number of records.
+    public struct ExportSummary: Sendable, Equatable {
+        /// Records written.
+        public var records: Int
+        /// Stored judgements left out because the trainer would refuse them (stored before the
+        /// server checked them: see `Judgement.validateTrainingData`).
+        public var skippedJudgements: Int
+    }
+
+    /// Writes the judgements in `format` to `url` atomically.
     @discardableResult
-    public func export(format: FeedbackExportFormat, to url: URL) async throws -> Int {
-        let lines = Self.records(try await judgements(), format: format)
+    public func export(format: FeedbackExportFormat, to url: URL) async throws -> ExportSummary {
+        let all = try await judgements()
+        let usable = all.filter { (try? $0.validateTrainingData()) != nil }
+        let lines = Self.records(usable, format: format)
         var data = Data()
         for line in lines {
             data.append(line)
             data.append(0x0A)
         }
         try data.write(to: url, options: .atomic)
-        return lines.count
+        return ExportSummary(records: lines.count, skippedJudgements: all.count - usable.count)
     }
 
     /// One JSON object (without newline) per record.

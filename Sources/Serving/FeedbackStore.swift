@@ -1,4 +1,5 @@
 import Foundation
+import Datasets
 import GRDB
 
 /// One labeler's judgement of one prompt: the responses shown, their order from best to worst,
@@ -31,23 +32,52 @@ public struct Judgement: Codable, Sendable, Equatable, FetchableRecord, MutableP
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
+    /// Most responses one judgement may rank: K responses export as K(K-1)/2 pairs.
+    public static let maxResponses = 16
+    /// Longest `source` tag.
+    public static let maxSourceLength = 200
+
     /// Checks what a page (or a script) sent; the message names the field.
     public func validate() throws(ServingError) {
-        if prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw .invalidRequest("`prompt` must not be empty.", param: "prompt")
-        }
         let trimmedLabeler = labeler.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmedLabeler.isEmpty || trimmedLabeler.count > 100 {
             throw .invalidRequest("`labeler` must be 1 to 100 characters.", param: "labeler")
         }
-        let hasDemonstration = !(demonstration ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
-        if responses.count < 2 && !hasDemonstration {
-            throw .invalidRequest("A judgement needs at least 2 responses to rank, or a written response.",
-                                  param: "responses")
+        if let source, source.count > Self.maxSourceLength {
+            throw .invalidRequest("`source` must be at most \(Self.maxSourceLength) characters.", param: "source")
         }
-        if ranking.sorted() != Array(responses.indices) {
-            throw .invalidRequest("`ranking` must be a permutation of 0..<\(responses.count) (best first), got \(ranking).",
-                                  param: "ranking")
+        try validateTrainingData()
+    }
+
+    /// The part of `validate` that decides whether the judgement is usable training data: the
+    /// ranking rules of the JSONL loaders (`RankingRecord.validated`), at most `maxResponses`
+    /// responses, and a written response when fewer than two responses are ranked.
+    public func validateTrainingData() throws(ServingError) {
+        func rejected(_ problem: RecordProblem) -> ServingError {
+            let field = problem.field ?? "body"
+            return .invalidRequest("`\(field)`: \(problem.reason).", param: field)
+        }
+        do throws(RecordProblem) {
+            try RankingRecord.requireText(prompt, field: "prompt")
+            guard responses.count <= Self.maxResponses else {
+                throw RecordProblem(field: "responses",
+                                    reason: "at most \(Self.maxResponses) responses can be ranked, got \(responses.count)")
+            }
+            if responses.count >= 2 {
+                _ = try RankingRecord.validated(prompt: prompt, responses: responses, ranking: ranking)
+                return
+            }
+            // Fewer than two responses: only the written response (SFT data) is usable.
+            guard !(demonstration ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw RecordProblem(field: "responses",
+                                    reason: "a judgement needs at least 2 responses to rank, or a written response")
+            }
+            for (i, response) in responses.enumerated() { try RankingRecord.requireText(response, field: "responses[\(i)]") }
+            guard ranking.sorted() == Array(responses.indices) else {
+                throw RecordProblem(field: "ranking", reason: "must be a permutation of 0..<\(responses.count), got \(ranking)")
+            }
+        } catch {
+            throw rejected(error)
         }
     }
 }
@@ -62,6 +92,29 @@ public final class FeedbackStore: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         database = try DatabaseQueue(path: path)
         try Self.migrator.migrate(database)
+    }
+
+    /// Opens a database that must already exist, read-only (`rlhf feedback stats`, `export`): a
+    /// mistyped path is an error naming it rather than a new, empty database.
+    public init(existingAt path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw FeedbackStoreError(path: path, reason: "no feedback database here (`rlhf serve` creates one)")
+        }
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            if try queue.read({ db in try Self.migrator.hasCompletedMigrations(db) }) {
+                database = queue
+            } else {
+                // Written by an older version: bring the schema up to date (adds columns only).
+                database = try DatabaseQueue(path: path)
+                try Self.migrator.migrate(database)
+            }
+        } catch {
+            throw FeedbackStoreError(path: path, reason: "cannot read it as a feedback database: \(error)")
+        }
     }
 
     /// A private in-memory database (tests).
@@ -131,4 +184,11 @@ public final class FeedbackStore: Sendable {
                     db, sql: "SELECT COUNT(*) FROM judgement WHERE demonstration IS NOT NULL AND demonstration != ''") ?? 0)
         }
     }
+}
+
+/// A feedback database that cannot be opened, with its path.
+public struct FeedbackStoreError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
 }

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// The JSON endpoints behind the `/label` page: what to rank next, sampling responses for a
@@ -42,12 +43,13 @@ public final class LabelService: Sendable {
 
     struct TaskReply: Codable { var task: Task?; var message: String? }
 
-    struct SampleRequest: Codable { var prompt: String; var count: Int? }
+    struct SampleRequest: Decodable { var prompt: String; var count: OpenAI.JSONInteger? }
 
-    struct JudgementRequest: Codable {
+    struct JudgementRequest: Decodable {
         var prompt: String
         var responses: [String]
-        var ranking: [Int]
+        /// Numbers, so that a fractional or huge index is reported with its position.
+        var ranking: [Double]
         var labeler: String
         var demonstration: String?
         var source: String?
@@ -89,7 +91,7 @@ public final class LabelService: Sendable {
             guard !request.prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw ServingError.invalidRequest("`prompt` must not be empty.", param: "prompt")
             }
-            let count = request.count ?? responsesPerTask
+            let count = request.count?.value ?? responsesPerTask
             guard (2...8).contains(count) else {
                 throw ServingError.invalidRequest("`count` must be between 2 and 8, got \(count).", param: "count")
             }
@@ -106,9 +108,16 @@ public final class LabelService: Sendable {
     public func save(body: Data) async -> OpenAIService.Output {
         do {
             let request: JudgementRequest = try OpenAIService.decode(body)
+            let ranking: [Int]
+            do throws(RecordProblem) {
+                ranking = try RankingRecord.indices(request.ranking)
+            } catch {
+                throw ServingError.invalidRequest("`\(error.field ?? "ranking")`: \(error.reason).",
+                                                  param: error.field ?? "ranking")
+            }
             let demonstration = request.demonstration?.trimmingCharacters(in: .whitespacesAndNewlines)
             let stored = try await store.save(Judgement(
-                prompt: request.prompt, responses: request.responses, ranking: request.ranking,
+                prompt: request.prompt, responses: request.responses, ranking: ranking,
                 labeler: request.labeler.trimmingCharacters(in: .whitespacesAndNewlines),
                 demonstration: demonstration?.isEmpty == false ? demonstration : nil, source: request.source))
             return reply(SaveReply(id: stored.id ?? 0, counts: try await store.counts()))
@@ -151,11 +160,19 @@ public final class LabelService: Sendable {
 
     // MARK: Loading
 
-    /// Reads a JSONL file of `{"prompt", "responses": [...]}` records.
+    /// Reads a JSONL file of `{"prompt", "responses": [...]}` records; each must be rankable by
+    /// the rules a judgement is saved under, or no labeler could save its judgement.
     public static func loadCandidates(from url: URL) throws -> [LabelCandidate] {
         try readJSONL(url) { (record: LabelCandidate, line) in
             guard record.responses.count >= 2 else {
                 throw LabelFileError(file: url.path, line: line, message: "`responses` needs at least 2 entries")
+            }
+            let asRanked = Judgement(prompt: record.prompt, responses: record.responses,
+                                     ranking: Array(record.responses.indices), labeler: "candidates")
+            do throws(ServingError) {
+                try asRanked.validateTrainingData()
+            } catch {
+                throw LabelFileError(file: url.path, line: line, message: error.message)
             }
             return record
         }

@@ -18,12 +18,18 @@ extension OpenAI {
         public var streamOptions: StreamOptions?
         public var seed: JSONInteger?
         public var logprobs: Bool?
+        public var topLogprobs: JSONInteger?
+        /// Range-checked like OpenAI's, then ignored (as vLLM's defaults of 0 would do nothing).
+        public var presencePenalty: Double?
+        public var frequencyPenalty: Double?
         public var tools: [JSONValue]?
 
         enum CodingKeys: String, CodingKey {
             case model, messages, temperature, n, stop, stream, seed, logprobs, tools
             case topP = "top_p", topK = "top_k", maxTokens = "max_tokens"
             case maxCompletionTokens = "max_completion_tokens", streamOptions = "stream_options"
+            case topLogprobs = "top_logprobs", presencePenalty = "presence_penalty"
+            case frequencyPenalty = "frequency_penalty"
         }
     }
 
@@ -39,15 +45,17 @@ extension OpenAI {
         public var stream: Bool?
         public var streamOptions: StreamOptions?
         public var seed: JSONInteger?
-        public var logprobs: Int?
+        public var logprobs: JSONInteger?
         public var echo: Bool?
         public var suffix: String?
         public var bestOf: JSONInteger?
+        public var presencePenalty: Double?
+        public var frequencyPenalty: Double?
 
         enum CodingKeys: String, CodingKey {
             case model, prompt, temperature, n, stop, stream, seed, logprobs, echo, suffix
             case topP = "top_p", topK = "top_k", maxTokens = "max_tokens", streamOptions = "stream_options"
-            case bestOf = "best_of"
+            case bestOf = "best_of", presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
         }
     }
 

@@ -17,6 +17,8 @@ public struct OpenAIService: Sendable {
         public var maxPrompts = 8
         /// Most stop sequences (OpenAI allows 4).
         public var maxStopSequences = 4
+        /// Most messages in one chat request (checked before the conversation is rendered).
+        public var maxMessages = 2048
 
         public init() {}
     }
@@ -96,9 +98,20 @@ public struct OpenAIService: Sendable {
         guard !request.messages.isEmpty else {
             throw .invalidRequest("`messages` must contain at least one message.", param: "messages")
         }
+        guard request.messages.count <= limits.maxMessages else {
+            throw .invalidRequest("`messages` may hold at most \(limits.maxMessages) messages, got \(request.messages.count).",
+                                  param: "messages")
+        }
         if request.logprobs == true {
             throw .invalidRequest("`logprobs` is not supported by this server.", param: "logprobs")
         }
+        if let top = request.topLogprobs?.value {
+            guard (0...20).contains(top) else {
+                throw .invalidRequest("`top_logprobs` must be between 0 and 20, got \(top).", param: "top_logprobs")
+            }
+            if top > 0 { throw .invalidRequest("`top_logprobs` is not supported by this server.", param: "top_logprobs") }
+        }
+        try Self.checkPenalties(presence: request.presencePenalty, frequency: request.frequencyPenalty)
         if let tools = request.tools, !tools.isEmpty {
             throw .invalidRequest("`tools` are not supported by this server.", param: "tools")
         }
@@ -137,11 +150,24 @@ public struct OpenAIService: Sendable {
         if let suffix = request.suffix, !suffix.isEmpty {
             throw .invalidRequest("`suffix` is not supported by this server.", param: "suffix")
         }
-        if request.logprobs != nil {
+        if let logprobs = request.logprobs?.value {
+            guard (0...5).contains(logprobs) else {
+                throw .invalidRequest("`logprobs` must be between 0 and 5, got \(logprobs).", param: "logprobs")
+            }
             throw .invalidRequest("`logprobs` is not supported by this server.", param: "logprobs")
         }
+        try Self.checkPenalties(presence: request.presencePenalty, frequency: request.frequencyPenalty)
         if let bestOf = request.bestOf?.value, bestOf != (request.n?.value ?? 1) {
             throw .invalidRequest("`best_of` is not supported by this server.", param: "best_of")
+        }
+        let count = switch request.prompt {
+        case .texts(let texts): texts.count
+        case .tokens(let lists): lists.count
+        }
+        // Counted before encoding: a body of many tiny prompts must not cost a tokenizer pass each.
+        guard (1...limits.maxPrompts).contains(count) else {
+            throw .invalidRequest("`prompt` must hold between 1 and \(limits.maxPrompts) prompts, got \(count).",
+                                  param: "prompt")
         }
         let prompts: [[Int32]]
         switch request.prompt {
@@ -155,10 +181,6 @@ public struct OpenAIService: Sendable {
             }
             prompts = lists
         }
-        guard !prompts.isEmpty, prompts.count <= limits.maxPrompts else {
-            throw .invalidRequest("`prompt` must hold between 1 and \(limits.maxPrompts) prompts, got \(prompts.count).",
-                                  param: "prompt")
-        }
         if prompts.contains(where: \.isEmpty) {
             throw .invalidRequest("`prompt` must not be empty.", param: "prompt")
         }
@@ -171,6 +193,15 @@ public struct OpenAIService: Sendable {
                         promptTokens: prompts.reduce(0) { $0 + $1.count })
     }
 
+    /// OpenAI's range for both penalties; the values are not used (see `ChatCompletionRequest`).
+    private static func checkPenalties(presence: Double?, frequency: Double?) throws(ServingError) {
+        for (value, name) in [(presence, "presence_penalty"), (frequency, "frequency_penalty")] {
+            if let value, !(value >= -2 && value <= 2) {
+                throw .invalidRequest("`\(name)` must be between -2 and 2, got \(value).", param: name)
+            }
+        }
+    }
+
     private func checkModel(_ model: String) throws(ServingError) {
         guard model == engine.backend.modelID else { throw .unknownModel(model) }
     }
@@ -178,10 +209,13 @@ public struct OpenAIService: Sendable {
     private func makeJob(prompts: [[Int32]], promptParam: String, temperature: Double?, topP: Double?, topK: Int?,
                          n: Int?, maxTokens: Int?, maxTokensParam: String, stop: OpenAI.StopSequences?,
                          seed: Int64?) throws(ServingError) -> GenerationJob {
-        let temperature = temperature ?? 1
+        var temperature = temperature ?? 1
         guard temperature.isFinite, (0...2).contains(temperature) else {
             throw .invalidRequest("`temperature` must be between 0 and 2, got \(temperature).", param: "temperature")
         }
+        // Sampling divides by the temperature in Float: below this it is greedy anyway, and a
+        // tiny value (1e-40) would make 1/T infinite. vLLM uses the same threshold.
+        if temperature < 1e-5 { temperature = 0 }
         if let topP, !(topP > 0 && topP <= 1) {
             throw .invalidRequest("`top_p` must be in (0, 1], got \(topP).", param: "top_p")
         }
@@ -204,7 +238,8 @@ public struct OpenAIService: Sendable {
             guard maxTokens >= 1 else {
                 throw .invalidRequest("`\(maxTokensParam)` must be at least 1, got \(maxTokens).", param: maxTokensParam)
             }
-            guard longest + maxTokens <= context else {
+            // `maxTokens` may be near Int.max: compare against the room left, never add to it.
+            guard maxTokens <= context - longest else {
                 var error = ServingError.contextLengthExceeded(promptTokens: longest, maxTokens: maxTokens,
                                                                contextLength: context)
                 error.param = longest >= context ? promptParam : maxTokensParam
@@ -265,6 +300,13 @@ public struct OpenAIService: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: body)
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+               let number = JSONNumberScan.firstUnrepresentableNumber(in: body) {
+                // Foundation reports an out-of-range number without saying where it is.
+                let name = number.key.map { "'\($0)'" } ?? "the body"
+                throw .invalidRequest("Invalid value for \(name): the number \(number.literal.prefix(40)) is out of range.",
+                                      param: number.key, code: "invalid_value")
+            }
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
                (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil {
                 // Valid JSON, but a value the decoder rejected without saying where.

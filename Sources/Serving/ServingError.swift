@@ -23,10 +23,13 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public static func contextLengthExceeded(promptTokens: Int, maxTokens: Int, contextLength: Int) -> ServingError {
-        ServingError(
+        // `maxTokens` comes from the request and may be near Int.max: the sum must not trap.
+        let (total, overflow) = promptTokens.addingReportingOverflow(maxTokens)
+        return ServingError(
             status: 400,
             message: "This model's maximum context length is \(contextLength) tokens. However, you requested "
-                + "\(promptTokens + maxTokens) tokens (\(promptTokens) in the prompt, \(maxTokens) for the completion). "
+                + "\(overflow ? "\(promptTokens) + \(maxTokens)" : "\(total)") tokens (\(promptTokens) in the prompt, "
+                + "\(maxTokens) for the completion). "
                 + "Please reduce the length of the prompt or of max_tokens.",
             param: "messages", code: "context_length_exceeded")
     }
@@ -43,6 +46,17 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
     public static func bodyTooLarge(limit: Int) -> ServingError {
         ServingError(status: 413, message: "The request body is larger than the limit of \(limit) bytes.",
                      code: "request_too_large")
+    }
+
+    public static func forbidden(_ message: String, code: String? = nil) -> ServingError {
+        ServingError(status: 403, message: message, code: code)
+    }
+
+    public static func unsupportedMediaType(_ contentType: String?) -> ServingError {
+        ServingError(status: 415,
+                     message: "Request bodies must be JSON, sent with `Content-Type: application/json` (got "
+                         + "\(contentType.map { "`\($0.prefix(100))`" } ?? "none")).",
+                     code: "unsupported_media_type")
     }
 
     public static func notFound(_ path: String) -> ServingError {

@@ -26,16 +26,14 @@ struct ErrorJSONMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// With an API key configured, the API paths need `Authorization: Bearer <key>`; the HTML pages
-/// and `/health` stay open (the pages ask for the key and send it themselves).
+/// With an API key configured, requests need `Authorization: Bearer <key>`. Attached by
+/// `ServingRouter` to the route groups it protects (`/v1`, `/api`), so it runs for exactly the
+/// routes the router matched there, whatever the spelling of the path; the HTML pages and
+/// `/health` stay open (the pages ask for the key and send it themselves).
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let apiKey: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path.hasPrefix("/v1/") || path == "/v1" || path.hasPrefix("/api/") else {
-            return try await next(request, context)
-        }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               Self.constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(apiKey.utf8)) else {
             throw ServingError.invalidAPIKey

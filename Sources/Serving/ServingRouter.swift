@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Wires the OpenAI endpoints, the pages and the labelling API into a Hummingbird router.
 /// All request logic lives in `OpenAIService` and `LabelService`; this file only moves bytes.
@@ -8,41 +9,50 @@ public enum ServingRouter {
         -> Router<BasicRequestContext>
     {
         let router = Router(context: BasicRequestContext.self)
+        // Router-level middleware wraps every route (and the not-found responder) when the route
+        // is added, so these come first.
         router.add(middleware: ErrorJSONMiddleware(maxBodyBytes: configuration.maxBodyBytes))
-        if let key = configuration.apiKey {
-            router.add(middleware: APIKeyMiddleware(apiKey: key))
-        }
+        router.add(middleware: RequestTargetMiddleware(allowedHosts: configuration.effectiveAllowedHosts))
+        router.add(middleware: CrossSiteWriteMiddleware())
         let limit = configuration.maxBodyBytes
 
         router.get("/health") { _, _ in response(await service.health()) }
-        router.get("/v1/models") { _, _ in response(service.models()) }
-        router.get("/v1/models/{id}") { _, context in
+        router.get("/") { _, _ in html(Pages.chat) }
+        router.get("/label") { _, _ in html(Pages.label) }
+
+        // The API key guards the groups, so it applies to whatever route the router matched in
+        // them rather than to a reading of the path text.
+        let v1 = router.group("v1")
+        let api = router.group("api/label")
+        if let key = configuration.apiKey {
+            v1.add(middleware: APIKeyMiddleware(apiKey: key))
+            api.add(middleware: APIKeyMiddleware(apiKey: key))
+        }
+        v1.get("models") { _, _ in response(service.models()) }
+        v1.get("models/{id}") { _, context in
             response(service.model(id: context.parameters.get("id") ?? ""))
         }
-        router.post("/v1/chat/completions") { request, _ in
+        v1.post("chat/completions") { request, _ in
             let body = try await request.body.collect(upTo: limit)
             return response(await service.chatCompletions(body: Data(buffer: body)))
         }
-        router.post("/v1/completions") { request, _ in
+        v1.post("completions") { request, _ in
             let body = try await request.body.collect(upTo: limit)
             return response(await service.completions(body: Data(buffer: body)))
         }
-
-        router.get("/") { _, _ in html(Pages.chat) }
-        router.get("/label") { _, _ in html(Pages.label) }
         if let labels {
-            router.get("/api/label/next") { request, _ in
+            api.get("next") { request, _ in
                 response(await labels.nextTask(labeler: request.uri.queryParameters.get("labeler") ?? ""))
             }
-            router.post("/api/label/sample") { request, _ in
+            api.post("sample") { request, _ in
                 let body = try await request.body.collect(upTo: limit)
                 return response(await labels.sample(body: Data(buffer: body)))
             }
-            router.post("/api/label/judgements") { request, _ in
+            api.post("judgements") { request, _ in
                 let body = try await request.body.collect(upTo: limit)
                 return response(await labels.save(body: Data(buffer: body)))
             }
-            router.get("/api/label/stats") { _, _ in response(await labels.stats()) }
+            api.get("stats") { _, _ in response(await labels.stats()) }
         }
         return router
     }
@@ -54,6 +64,9 @@ public enum ServingRouter {
     {
         Application(
             router: make(service: service, labels: labels, configuration: configuration),
+            // The idle timeout also bounds how long a request's head may take to arrive: the
+            // connection counts as idle until a whole head has been parsed.
+            server: .http1(configuration: .init(idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                  serverName: "swift-rlhf"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) })

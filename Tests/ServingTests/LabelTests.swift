@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"prompt": "p", "responses": ["a", "b"], "ranking": [0, 0], "labeler": "x"}"#, "ranking"),
+        (#"{"prompt": "p", "responses": ["a", "b"], "ranking": [0, 0], "labeler": "x"}"#, "ranking[1]"),
         (#"{"prompt": "p", "responses": ["a", "b"], "ranking": [0, 1, 2], "labeler": "x"}"#, "ranking"),
         (#"{"prompt": "p", "responses": ["a"], "ranking": [0], "labeler": "x"}"#, "responses"),
         (#"{"prompt": " ", "responses": ["a", "b"], "ranking": [1, 0], "labeler": "x"}"#, "prompt"),
@@ -98,7 +98,7 @@ import Testing
 
         func lines(_ format: FeedbackExportFormat) async throws -> [String] {
             let url = directory.appendingPathComponent("\(format).jsonl")
-            let count = try await store.export(format: format, to: url)
+            let count = try await store.export(format: format, to: url).records
             let text = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
             #expect(text.count == count)
             return text

@@ -12,13 +12,15 @@ struct TestServer {
 
     init(apiKey: String? = nil, maxBodyBytes: Int = 1 << 16, contextLength: Int = 128,
          candidates: [LabelService.LabelCandidate] = [], prompts: [String] = [],
-         stepDelay: Duration = .zero) throws {
+         stepDelay: Duration = .zero, idleTimeout: Duration? = .seconds(30)) throws {
         backend = ScriptedBackend(modelID: "tiny", contextLength: contextLength, stepDelay: stepDelay)
         engine = InferenceEngine(backend: backend)
         store = try FeedbackStore()
         labels = LabelService(store: store, engine: engine, candidates: candidates, prompts: prompts,
                               responsesPerTask: 3, maxTokens: 64)
-        configuration = ServerConfiguration(apiKey: apiKey, maxBodyBytes: maxBodyBytes)
+        var configuration = ServerConfiguration(apiKey: apiKey, maxBodyBytes: maxBodyBytes)
+        configuration.idleTimeout = idleTimeout
+        self.configuration = configuration
     }
 
     /// The application on an ephemeral loopback port; `onServerRunning` receives the port.
