@@ -6,7 +6,8 @@ import TensorCore
 extension Checkpoint {
     /// Loads `model.safetensors` into `parameters` after validating every tensor's name, dtype
     /// and shape; a mismatch throws `TensorMismatchError` listing all missing, unexpected and
-    /// mis-shaped tensors. Returns the `extraTensors` (e.g. `score.weight`) in the given order.
+    /// mis-shaped tensors, and refuses NaN or inf values naming the tensors
+    /// (`NonFiniteWeightsError`). Returns the `extraTensors` (e.g. `score.weight`) in the given order.
     ///
     /// A file written by `transformers` for a tied model may also hold `lm_head.weight`; it is
     /// ignored when the parameters have no such tensor.
@@ -22,6 +23,7 @@ extension Checkpoint {
             ignored.insert("lm_head.weight")
         }
         let tensors = try file.load(expected: expected, ignoring: ignored)
+        try WeightHealth.requireFinite(zip(expected, tensors).map { (name: $0.0.name, tensor: $0.1) }, in: run.model.path)
         for (p, t) in zip(parameters, tensors) { p.value = t }
         return Array(tensors[parameters.count...])
     }
@@ -38,7 +40,9 @@ extension Checkpoint {
         guard let stepText = file.metadata["step_count"], let stepCount = Int(stepText), stepCount >= 0 else {
             throw CheckpointError(path: run.optimizer.path, reason: "metadata field step_count is missing or not a count")
         }
-        let tensors = try file.load(expected: optimizer.expectedStateTensors(for: parameters))
+        let expected = optimizer.expectedStateTensors(for: parameters)
+        let tensors = try file.load(expected: expected)
+        try WeightHealth.requireFinite(zip(expected, tensors).map { (name: $0.0.name, tensor: $0.1) }, in: run.optimizer.path)
         optimizer.restoreState(tensors, stepCount: stepCount, parameters: parameters)
     }
 
