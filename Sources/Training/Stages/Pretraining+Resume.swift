@@ -60,9 +60,9 @@ extension Pretraining {
             compare("checkpoint interval", s.checkpointInterval, p.checkpointInterval, allowed: true)
         }
         if !refused.isEmpty {
-            throw ResumeError(source: source, reason: "cannot resume with other \(refused.count == 1 ? "setting" : "settings") "
-                              + "than the run was started with (an exact continuation needs the same): "
-                              + refused.joined(separator: ", ") + "; give the original values, or start a new run")
+            throw ResumeError(source: source, reason: "cannot resume: \(refused.joined(separator: ", ")) differ from the run's "
+                              + "own settings, and an exact continuation needs the same; give the original values, "
+                              + "or start a new run")
         }
         if p.optimization.steps < step {
             throw ResumeError(source: source, reason: "the run is already at step \(step); --steps \(p.optimization.steps) "
