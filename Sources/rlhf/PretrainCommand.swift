@@ -97,7 +97,20 @@ struct PretrainCommand: ParsableCommand {
             bosTokenID: tok.specialTokenID(SpecialTokens.endOfText).map(Int.init),
             eosTokenID: tok.specialTokenID(SpecialTokens.endOfText).map(Int.init))
         if plan != nil, FileManager.default.fileExists(atPath: run.config.path) {
-            modelConfig = try run.loadConfig()  // the run's own shapes win on resume
+            modelConfig = try run.loadConfig()  // the run's own shapes win on resume…
+            // …and a shape option that disagrees with them is an error, not silently ignored.
+            let given: [(String, Int?, Int)] = [
+                ("--width", width, modelConfig.hiddenSize), ("--layers", layers, modelConfig.layerCount),
+                ("--heads", heads, modelConfig.headCount), ("--kv-heads", kvHeads, modelConfig.kvHeadCount),
+                ("--context", context, modelConfig.contextLength),
+            ]
+            let conflicts = given.compactMap { name, value, actual in
+                value.map { $0 == actual ? nil : "\(name) \($0) (the run has \(actual))" } ?? nil
+            }
+            if !conflicts.isEmpty {
+                throw CommandError("\(run.config.path): cannot resume with another model shape: "
+                                   + conflicts.joined(separator: ", "))
+            }
         }
         try modelConfig.validate()
 
