@@ -9,10 +9,13 @@ import Tokenizers
 /// atomic checkpoints and exact resume.
 ///
 /// The text is tokenized once into memory-mapped token shards inside the run directory
-/// (`data/train.bin`, `data/validation.bin`). Batch `s` is a pure function of (seed, s)
+/// (`data/train.bin`, `data/validation.bin`), keyed by what they were built from
+/// (`data/source.json`, see `DataKey`). Batch `s` is a pure function of (seed, s)
 /// (`BatchSampler`), and the schedule, optimizer moments and NaN guard are restored from the
 /// checkpoint, so a run killed at any moment and resumed ends with the same weights and losses
-/// as one that was never interrupted (same thread count).
+/// as one that was never interrupted (same thread count). A resume with other data or settings
+/// that would break this is refused (`ResumePlan`); a checkpoint is never written over the last
+/// good one by a diverging run (`OptimizerStepper`, `WeightHealth`).
 public enum Pretraining {
     public struct Parameters: Sendable, Codable {
         public var optimization = OptimizationSettings(learningRate: 1e-3, steps: 1000, warmupSteps: 50)
