@@ -41,12 +41,15 @@ public enum WeightHealth {
     public static func scan(_ tensors: [(name: String, tensor: Tensor)]) -> Report {
         var report = Report()
         for (name, tensor) in tensors {
+            var (largest, finite) = tensor.withUnsafeBufferPointer(largestMagnitude)
             var bad = 0
-            var largest: Float = 0
-            tensor.withUnsafeBufferPointer { values in
-                for v in values {
-                    let m = v.magnitude
-                    if m.isFinite { largest = Swift.max(largest, m) } else { bad += 1 }
+            if !finite {
+                // Rare: count the NaN/inf values and take the largest of the finite ones.
+                largest = 0
+                tensor.withUnsafeBufferPointer { values in
+                    for v in values {
+                        if v.isFinite { largest = Swift.max(largest, v.magnitude) } else { bad += 1 }
+                    }
                 }
             }
             if bad > 0 { report.nonFinite.append((name, bad)) }
@@ -56,6 +59,28 @@ public enum WeightHealth {
             }
         }
         return report
+    }
+
+    /// Largest |x| and whether every value is finite, in eight Float lanes (this runs after every
+    /// optimizer step, like the gradient norm). `x * 0` is 0 for finite x and NaN for NaN or ±inf,
+    /// so one sum of them tells whether the tensor is finite.
+    private static func largestMagnitude(_ values: UnsafeBufferPointer<Float>) -> (Float, Bool) {
+        guard let base = values.baseAddress else { return (0, true) }
+        var lanes = SIMD8<Float>(), probe = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= values.count {
+            let x = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+            lanes = pointwiseMax(lanes, x.replacing(with: -x, where: x .< 0))
+            probe += x * 0
+            i += 8
+        }
+        var largest = lanes.max(), check = probe.sum()
+        while i < values.count {
+            largest = Swift.max(largest, base[i].magnitude)
+            check += base[i] * 0
+            i += 1
+        }
+        return (largest, check == 0)
     }
 
     public static func scan(_ parameters: [Parameter]) -> Report {
