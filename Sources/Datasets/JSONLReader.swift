@@ -7,22 +7,21 @@ import Foundation
 /// field path (`messages[1].content`); `validate` adds the checks a type cannot express
 /// (non-empty strings, permutations).
 public enum JSONLReader {
-    /// The non-blank lines of a file with their 1-based line numbers.
-    public static func lines(of url: URL) throws -> [(number: Int, text: Substring)] {
+    /// The non-blank lines of a file with their 1-based line numbers. Each line is decoded on
+    /// its own: a line that is not valid UTF-8 has `text == nil` (the loader reports it with its
+    /// line number, and lenient loading skips just that line).
+    public static func lines(of url: URL) throws -> [(number: Int, text: Substring?)] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw DatasetError(file: url.path, reason: "cannot read file: \(error.localizedDescription)")
         }
-        guard var text = String(data: data, encoding: .utf8) else {
-            throw DatasetError(file: url.path, reason: "file is not valid UTF-8")
-        }
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark is not JSON
-        var result: [(Int, Substring)] = []
-        // Split the bytes on "\n": as Characters, "\r\n" is one grapheme and would not split.
-        // A "\r\n" line keeps its "\r", which JSON treats as whitespace.
-        for (index, bytes) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            let line = Substring(bytes)
-            if line.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) { result.append((index + 1, line)) }
+        var bytes = data[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }  // a byte-order mark is not JSON
+        var result: [(Int, Substring?)] = []
+        // Split the bytes on "\n" ("\r\n" keeps its "\r", which JSON treats as whitespace).
+        for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+        where line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
+            result.append((index + 1, String(validating: line, as: UTF8.self).map { Substring($0) }))
         }
         return result
     }
@@ -38,6 +37,7 @@ public enum JSONLReader {
         var result = LoadedRecords<Record>()
         for (number, line) in try lines(of: url) {
             do {
+                guard let line else { throw DatasetError(file: url.path, line: number, reason: "line is not valid UTF-8") }
                 let value: Raw
                 do { value = try decoder.decode(Raw.self, from: Data(line.utf8)) } catch let error as DecodingError {
                     throw describe(error, file: url.path, line: number)

@@ -108,4 +108,29 @@ public struct AtomicFileError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         "cannot \(operation) \(path): \(String(cString: strerror(code)))"
     }
+
+    /// `error` from writing `file` as a plain message naming the file: Foundation's file errors
+    /// (`NSCocoaErrorDomain` 640 "out of space", 513 "no permission", …, or an underlying POSIX
+    /// error) become an `AtomicFileError` with the matching `errno`, whose description is
+    /// "cannot write <file>: No space left on device". Other errors are returned unchanged.
+    public static func plain(_ error: any Error, writing file: URL) -> any Error {
+        if error is AtomicFileError { return error }
+        let ns = error as NSError
+        let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path ?? file.path
+        if ns.domain == NSPOSIXErrorDomain { return AtomicFileError(operation: "write", path: path, errno: Int32(ns.code)) }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return AtomicFileError(operation: "write", path: path, errno: Int32(underlying.code))
+        }
+        guard ns.domain == NSCocoaErrorDomain else { return error }
+        let code: Int32? = switch ns.code {
+        case CocoaError.fileWriteOutOfSpace.rawValue: ENOSPC
+        case CocoaError.fileWriteNoPermission.rawValue, CocoaError.fileReadNoPermission.rawValue: EACCES
+        case CocoaError.fileWriteVolumeReadOnly.rawValue: EROFS
+        case CocoaError.fileNoSuchFile.rawValue, CocoaError.fileReadNoSuchFile.rawValue: ENOENT
+        case CocoaError.fileWriteFileExists.rawValue: EEXIST
+        case CocoaError.fileWriteInvalidFileName.rawValue: EINVAL
+        default: nil
+        }
+        return code.map { AtomicFileError(operation: "write", path: path, errno: $0) } ?? error
+    }
 }

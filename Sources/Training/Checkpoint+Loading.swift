@@ -6,7 +6,8 @@ import TensorCore
 extension Checkpoint {
     /// Loads `model.safetensors` into `parameters` after validating every tensor's name, dtype
     /// and shape; a mismatch throws `TensorMismatchError` listing all missing, unexpected and
-    /// mis-shaped tensors. Returns the `extraTensors` (e.g. `score.weight`) in the given order.
+    /// mis-shaped tensors, and refuses NaN or inf values naming the tensors
+    /// (`NonFiniteWeightsError`). Returns the `extraTensors` (e.g. `score.weight`) in the given order.
     ///
     /// A file written by `transformers` for a tied model may also hold `lm_head.weight`; it is
     /// ignored when the parameters have no such tensor.
@@ -23,8 +24,16 @@ extension Checkpoint {
         }
         try file.validate(expected: expected, ignoring: ignored)
         // One tensor at a time: memory holds the model plus one tensor, not two models.
-        for p in parameters { p.value = try file.tensor(named: p.name) }
-        return try extraTensors.map { (e) throws(SafeTensorsError) -> Tensor in try file.tensor(named: e.name) }
+        for p in parameters {
+            let tensor = try file.tensor(named: p.name)
+            try WeightHealth.requireFinite([(name: p.name, tensor: tensor)], in: run.model.path)
+            p.value = tensor
+        }
+        return try extraTensors.map { (e) throws -> Tensor in
+            let tensor = try file.tensor(named: e.name)
+            try WeightHealth.requireFinite([(name: e.name, tensor: tensor)], in: run.model.path)
+            return tensor
+        }
     }
 
     /// Restores optimizer moments and step count from `optimizer.safetensors`, validating the
@@ -39,7 +48,9 @@ extension Checkpoint {
         guard let stepText = file.metadata["step_count"], let stepCount = Int(stepText), stepCount >= 0 else {
             throw CheckpointError(path: run.optimizer.path, reason: "metadata field step_count is missing or not a count")
         }
-        let tensors = try file.load(expected: optimizer.expectedStateTensors(for: parameters))
+        let expected = optimizer.expectedStateTensors(for: parameters)
+        let tensors = try file.load(expected: expected)
+        try WeightHealth.requireFinite(zip(expected, tensors).map { (name: $0.0.name, tensor: $0.1) }, in: run.optimizer.path)
         optimizer.restoreState(tensors, stepCount: stepCount, parameters: parameters)
     }
 

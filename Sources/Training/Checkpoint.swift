@@ -34,7 +34,8 @@ public enum Checkpoint {
         public var files: [Entry]
     }
 
-    /// Writes a complete checkpoint atomically (see the type's comment).
+    /// Writes a complete checkpoint atomically (see the type's comment). Refuses (before writing
+    /// anything) weights or optimizer moments holding NaN or inf (`NonFiniteWeightsError`).
     ///
     /// - Parameters:
     ///   - extraTensors: more named tensors for `model.safetensors` (e.g. a `score.weight` head).
@@ -60,6 +61,11 @@ public enum Checkpoint {
 
         var files: [(name: String, data: Data)] = [("config.json", config.huggingFaceJSON())]
         let modelTensors = parameters.map { (name: $0.name, tensor: $0.value) } + extraTensors
+        // Never replace a checkpoint or write a final model with NaN/inf weights or moments.
+        try WeightHealth.requireFinite(modelTensors, in: run.model.path)
+        if let optimizer {
+            try WeightHealth.requireFinite(optimizer.stateTensors(for: parameters), in: run.optimizer.path)
+        }
         // The weights in the dtype the config records (a bf16 model stays bf16 on disk).
         files.append(("model.safetensors", SafeTensors.encode(modelTensors, dtype: config.storageDType.safeTensors,
                                                               metadata: metadata)))

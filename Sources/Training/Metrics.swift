@@ -18,8 +18,12 @@ public final class MetricsLog {
     /// Opens (creating if needed) the log. On resume pass the checkpoint's step:
     /// records of later steps (logged after the checkpoint, before a crash) are dropped, so the
     /// file continues without duplicate steps.
+    ///
+    /// Cutting the file is an atomic replacement through a temporary beside it; one left by a
+    /// process killed in the middle (`.tmp-…-metrics.jsonl`) is deleted here first.
     public init(url: URL, keepingStepsThrough lastStep: Int? = nil) throws {
         self.url = url
+        Self.removeStaleTemporaries(of: url)
         if let lastStep, FileManager.default.fileExists(atPath: url.path) {
             let kept = try Self.lines(url).filter { line in
                 guard case .object(let o)? = try? JSONDecoder.trainerState.decode(JSONValue.self, from: Data(line.utf8)),
@@ -35,6 +39,17 @@ public final class MetricsLog {
     }
 
     deinit { close(fd) }
+
+    /// Deletes temporaries of `url` left by an interrupted replacement: names starting with
+    /// `AtomicFileWriter.temporaryPrefix` and ending with `-<file name>`.
+    static func removeStaleTemporaries(of url: URL) {
+        let directory = url.deletingLastPathComponent()
+        let suffix = "-" + url.lastPathComponent
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasPrefix(AtomicFileWriter.temporaryPrefix) && name.hasSuffix(suffix) {
+            unlink(directory.appendingPathComponent(name).path)
+        }
+    }
 
     /// Logs one record; `step` is stored under the key "step".
     public func append(step: Int, _ values: [String: JSONValue]) throws {

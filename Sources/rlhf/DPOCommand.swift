@@ -80,7 +80,7 @@ struct DPOCommand: ParsableCommand {
                                          parameters: parameters, communicator: communicator)
             return
         }
-        let (directory, log) = try StageRun.prepareOutput(out)
+        let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
         let history = try PreferenceTraining.train(policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
                                                    parameters: parameters, communicator: communicator,

@@ -81,7 +81,7 @@ struct GRPOCommand: ParsableCommand {
                            padToken: data.padToken, parameters: parameters, reward: reward, communicator: communicator)
             return
         }
-        let (directory, log) = try StageRun.prepareOutput(out)
+        let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
         let history = try GRPO.train(
             policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn,

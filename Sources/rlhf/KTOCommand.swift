@@ -62,7 +62,7 @@ struct KTOCommand: ParsableCommand {
                                   parameters: parameters, communicator: communicator)
             return
         }
-        let (directory, log) = try StageRun.prepareOutput(out)
+        let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
         let history = try KTOTraining.train(policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
                                             parameters: parameters, communicator: communicator,

@@ -4,6 +4,7 @@ import Foundation
 import Models
 import TensorCore
 import Tokenizers
+import Training
 
 /// `rlhf ngram train | sample | eval`: the counting baselines every transformer is compared with.
 struct NGramCommand: AsyncParsableCommand {
@@ -52,6 +53,12 @@ struct NGramCommand: AsyncParsableCommand {
         @Option(help: "Where to write the model.")
         var output: String
 
+        @Flag(help: "Replace --output if it exists.")
+        var overwrite = false
+
+        @Flag(help: "Skip bad records and empty files (each reported with file and line, and counted) instead of stopping.")
+        var lenient = false
+
         func validate() throws {
             guard !input.isEmpty else { throw ValidationError("--input needs at least one file") }
             guard (1...16).contains(order) else { throw ValidationError("--order must be in 1...16") }
@@ -63,13 +70,15 @@ struct NGramCommand: AsyncParsableCommand {
 
         func run() async throws {
             let start = Date()
-            let text = try NGramCommand.readDocuments(input)
+            let outputURL = URL(fileURLWithPath: output)
+            try RunOutput.claimFile(outputURL, overwrite: overwrite)
+            let text = try NGramCommand.readDocuments(input, options: LoadOptions(lenient: lenient))
             let (encoder, metadata) = try NGramCommand.encoder(tokenizer: tokenization.tokenizer, bytes: tokenization.bytes)
             let sequences = text.documents.map(encoder.encode)
             let smoothing: NGramModel.Smoothing = smoothing == .addk ? .addK(k) : .kneserNey(modified: !plain)
             let model = try NGramModel(order: order, vocabSize: encoder.vocabSize, smoothing: smoothing,
                                        sequences: sequences, metadata: metadata)
-            try model.save(to: URL(fileURLWithPath: output))
+            try StageRun.writing(outputURL) { try model.save(to: outputURL) }
             let tokens = sequences.reduce(0) { $0 + $1.count }
             print("counted \(tokens) tokens (\(text.byteCount) bytes, \(text.documents.count) documents) with a \(order)-gram model, \(smoothing), vocabulary \(encoder.vocabSize)")
             if text.skipped > 0 { print("skipped \(text.skipped) empty or bad documents") }
@@ -127,6 +136,9 @@ struct NGramCommand: AsyncParsableCommand {
 
         @OptionGroup var tokenization: TokenizationOptions
 
+        @Flag(help: "Skip bad records and empty files (each reported with file and line, and counted) instead of stopping.")
+        var lenient = false
+
         func validate() throws {
             guard !input.isEmpty else { throw ValidationError("--input needs at least one file") }
         }
@@ -134,7 +146,7 @@ struct NGramCommand: AsyncParsableCommand {
         func run() async throws {
             let model = try NGramModel.load(from: URL(fileURLWithPath: self.model))
             let encoder = try NGramCommand.encoder(for: model, tokenization: tokenization)
-            let text = try NGramCommand.readDocuments(input)
+            let text = try NGramCommand.readDocuments(input, options: LoadOptions(lenient: lenient))
             let result = try model.evaluate(sequences: text.documents.map(encoder.encode), byteCount: text.byteCount)
             print("model        \(self.model) (\(model.order)-gram, \(model.smoothing), vocabulary \(model.vocabSize))")
             print("tokens       \(result.tokenCount) (\(text.byteCount) bytes)")
@@ -154,12 +166,13 @@ extension NGramCommand {
         var decode: ([Int32]) throws -> String
     }
 
-    static func readDocuments(_ paths: [String]) throws -> (documents: [String], byteCount: Int, skipped: Int) {
+    /// Strict by default, like every loader: a malformed record or an empty file stops with its
+    /// file and line; `--lenient` skips and counts them.
+    static func readDocuments(_ paths: [String], options: LoadOptions) throws -> (documents: [String], byteCount: Int, skipped: Int) {
         var documents: [String] = []
         var skipped = 0
         for path in paths {
-            // Lenient: an empty file among many is counted, not fatal; a bad JSONL record is reported.
-            let loaded = try PretrainDocument.load(from: URL(fileURLWithPath: path), options: LoadOptions(lenient: true))
+            let loaded = try PretrainDocument.load(from: URL(fileURLWithPath: path), options: options)
             for problem in loaded.skipped { FileHandle.standardError.write(Data("skipped: \(problem)\n".utf8)) }
             skipped += loaded.skippedCount
             documents += loaded.records.map(\.text)

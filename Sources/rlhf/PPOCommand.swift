@@ -133,7 +133,7 @@ struct PPOCommand: ParsableCommand {
                           parameters: p, pretrainingBatch: ptxSource, communicator: communicator)
             return
         }
-        let (directory, log) = try StageRun.prepareOutput(out)
+        let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
         let history = try PPO.train(models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
                                     parameters: p, pretrainingBatch: ptxSource, communicator: communicator,

@@ -15,7 +15,10 @@ struct PretrainCommand: ParsableCommand {
         discussion: """
             Size presets (--config): tiny (d64 L2), small (d128 L4), S (d256 L4 H4, GPT-2's peer config), \
             M (d384 L6 H6). Every shape option overrides the preset. With --resume the run continues \
-            exactly from its last checkpoint (same data order, optimizer state and schedule). \
+            exactly from its last checkpoint (same data order, optimizer state and schedule); it refuses \
+            other data, tokenizer, seed, batch size or accumulation, and reports other optimisation \
+            settings (--steps, --lr, …), which apply from the checkpoint on. Without --resume an existing \
+            run in --out is never replaced unless --overwrite is given. \
             Started by `mpirun -np N`, the ranks train one model by data parallelism: --batch-size is \
             the global batch, split over the ranks, and rank 0 writes the run directory.
             """)
@@ -65,13 +68,49 @@ struct PretrainCommand: ParsableCommand {
         let tok = try Tokenizer.load(from: URL(fileURLWithPath: tokenizer))
         let preset = Self.presets[config]!
         let run = RunDirectory(path: out)
+        var p = Pretraining.Parameters()
+        p.optimization = stage.apply(to: OptimizationSettings(learningRate: 1e-3, steps: 1000, warmupSteps: 50))
+        p.optimization.accumulationSteps = accumulation
+        p.batchSize = stage.batchSize ?? 16
+        p.seed = stage.seed
+        p.evaluationInterval = evalInterval
+        p.checkpointInterval = checkpointInterval
+        p.stopAfterStep = stopAfter
+        // Before anything is written: a new run never replaces an old one by accident, and a
+        // resume that cannot continue its run stops here with what differs.
+        var plan: Pretraining.ResumePlan?
+        if resume {
+            plan = try Pretraining.resumePlan(run: run, parameters: p)
+            // No checkpoint yet: a pretraining run killed before its first one starts over, but a
+            // directory holding some other model is not silently trained over.
+            let model = RunOutput.existingRun(in: run).filter { $0 == "config.json" || $0 == "model.safetensors" }
+            if plan == nil, root, !model.isEmpty, !stage.overwrite {
+                throw CommandError("\(run.url.path): --resume found no checkpoint (trainer_state.json) to continue, but the "
+                                   + "directory holds a model (\(model.joined(separator: ", "))); pass --overwrite to replace it")
+            }
+        } else if root {
+            try RunOutput.claim(run, overwrite: stage.overwrite)
+        }
         var modelConfig = ModelConfig(
             family: family, vocabSize: tok.vocabularySize, hiddenSize: width ?? preset.width, layerCount: layers ?? preset.layers,
             headCount: heads ?? preset.heads, kvHeadCount: kvHeads, contextLength: context ?? preset.context,
             bosTokenID: tok.specialTokenID(SpecialTokens.endOfText).map(Int.init),
             eosTokenID: tok.specialTokenID(SpecialTokens.endOfText).map(Int.init))
-        if resume, FileManager.default.fileExists(atPath: run.config.path) {
-            modelConfig = try run.loadConfig()  // the run's own shapes win on resume
+        if plan != nil, FileManager.default.fileExists(atPath: run.config.path) {
+            modelConfig = try run.loadConfig()  // the run's own shapes win on resume…
+            // …and a shape option that disagrees with them is an error, not silently ignored.
+            let given: [(String, Int?, Int)] = [
+                ("--width", width, modelConfig.hiddenSize), ("--layers", layers, modelConfig.layerCount),
+                ("--heads", heads, modelConfig.headCount), ("--kv-heads", kvHeads, modelConfig.kvHeadCount),
+                ("--context", context, modelConfig.contextLength),
+            ]
+            let conflicts = given.compactMap { name, value, actual in
+                value.map { $0 == actual ? nil : "\(name) \($0) (the run has \(actual))" } ?? nil
+            }
+            if !conflicts.isEmpty {
+                throw CommandError("\(run.config.path): cannot resume with another model shape: "
+                                   + conflicts.joined(separator: ", "))
+            }
         }
         try modelConfig.validate()
 
@@ -81,20 +120,12 @@ struct PretrainCommand: ParsableCommand {
             for problem in loaded.skipped { StageRun.note("skipped: \(problem)") }
             documents += loaded.records.map(\.text)
         }
-        if root {
-            try run.create()
-            try tok.write(to: run.url)
+        guard !documents.isEmpty else {
+            throw CommandError("no training text in \(data.joined(separator: ", ")) (every file was empty or skipped)")
         }
-        var p = Pretraining.Parameters()
-        p.optimization = stage.apply(to: OptimizationSettings(learningRate: 1e-3, steps: 1000, warmupSteps: 50))
-        p.optimization.accumulationSteps = accumulation
-        p.batchSize = stage.batchSize ?? 16
-        p.seed = stage.seed
-        p.evaluationInterval = evalInterval
-        p.checkpointInterval = checkpointInterval
-        p.stopAfterStep = stopAfter
         let prepared = try Pretraining.prepare(documents: documents, tokenizer: tok, run: run, validationFraction: p.validationFraction,
-                                               communicator: communicator)
+                                               resume: plan != nil, communicator: communicator)
+        if root { try StageRun.writing(run.tokenizer) { try tok.write(to: run.url) } }
         let model = try Transformer(config: modelConfig, seed: p.seed)
         guard root else {
             _ = try Pretraining.train(model: model, tokenizer: tok, data: prepared, run: run, parameters: p, resume: resume,
@@ -106,12 +137,18 @@ struct PretrainCommand: ParsableCommand {
         }
         StageRun.note("pretrain: \(model.parameterCount) parameters, \(prepared.train.count) training tokens, "
                       + "\(prepared.validation.count) validation tokens → \(run.url.path)")
+        if let plan {
+            StageRun.note("resuming from step \(plan.step)"
+                          + (plan.changes.isEmpty ? "" : "; changed: \(plan.changes.joined(separator: ", "))"))
+        }
         let renderer = ProgressRenderer()
         let summary = try Pretraining.train(model: model, tokenizer: tok, data: prepared, run: run, parameters: p,
                                             resume: resume, communicator: communicator, progress: { renderer.update($0) })
         renderer.finish()
         if let from = summary.resumedFrom { StageRun.note("resumed from step \(from)") }
-        print(String(format: "final loss %.4f, validation loss %.4f, validation bits/byte %.4f",
-                     summary.finalLoss, summary.validationLoss, summary.validationBitsPerByte))
+        let trained = summary.finalLoss.map { String(format: "final loss %.4f", $0) }
+            ?? "no steps trained (the run is at step \(summary.resumedFrom ?? 0) of \(p.optimization.steps))"
+        print(trained + String(format: ", validation loss %.4f, validation bits/byte %.4f",
+                               summary.validationLoss, summary.validationBitsPerByte))
     }
 }

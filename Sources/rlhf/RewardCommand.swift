@@ -76,7 +76,7 @@ struct RewardCommand: ParsableCommand {
                                               parameters: parameters, communicator: communicator)
             return
         }
-        let (directory, log) = try StageRun.prepareOutput(out)
+        let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
         let before = heldOut.isEmpty ? nil : RewardModelTraining.accuracy(model: rewardModel, comparisons: heldOut, padToken: data.padToken)
         let summary = try RewardModelTraining.train(model: rewardModel, comparisons: train, heldOut: heldOut, padToken: data.padToken,

@@ -49,7 +49,7 @@ struct SFTCommand: ParsableCommand {
                                            parameters: parameters, communicator: communicator)
             return
         }
-        let (directory, log) = try StageRun.prepareOutput(out)
+        let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
         let history = try SupervisedFineTuning.train(model: base.model, examples: rows.rows, padToken: data.padToken,
                                                      parameters: parameters, communicator: communicator,

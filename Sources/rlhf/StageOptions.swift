@@ -41,6 +41,9 @@ struct StageOptions: ParsableArguments {
     @Flag(help: "Skip bad records (each reported with file, line and field, and counted) instead of stopping at the first.")
     var lenient = false
 
+    @Flag(help: "Replace the run already in the output directory (by default an existing run is never overwritten).")
+    var overwrite = false
+
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be positive") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
@@ -85,13 +88,19 @@ enum StageRun {
         guard !rows.rows.isEmpty else { throw CommandError("\(file): no usable \(what)") }
     }
 
+    /// Runs a write of `file`, turning Foundation's file errors into a plain message that names
+    /// the file ("no space left on device") instead of an `NSCocoaErrorDomain` dump.
+    static func writing<T>(_ file: URL, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw AtomicFileError.plain(error, writing: file) }
+    }
+
     static func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 
-    /// Creates the output directory and a fresh metrics.jsonl in it.
-    static func prepareOutput(_ path: String) throws -> (RunDirectory, MetricsLog) {
+    /// Creates the output directory and a fresh metrics.jsonl in it; a directory that already
+    /// holds a run is refused unless `--overwrite` (see `RunOutput.claim`).
+    static func prepareOutput(_ path: String, _ options: StageOptions) throws -> (RunDirectory, MetricsLog) {
         let directory = RunDirectory(path: path)
-        try directory.create()
-        try? FileManager.default.removeItem(at: directory.metrics)
+        try RunOutput.claim(directory, overwrite: options.overwrite)
         return (directory, try MetricsLog(url: directory.metrics))
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tokenizers
+import Training
 
 /// `rlhf tokenizer train | encode | decode | bench`: a thin layer over the `Tokenizers` library.
 struct TokenizerCommand: ParsableCommand {
@@ -53,12 +54,17 @@ extension TokenizerCommand {
         @Option(name: .long, parsing: .upToNextOption, help: "Special tokens, never split.")
         var specialTokens: [String] = SpecialTokens.default
 
+        @Flag(help: "Replace a tokenizer already in --output.")
+        var overwrite = false
+
         func validate() throws {
             guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
             guard minFrequency >= 1 else { throw ValidationError("--min-frequency must be at least 1") }
         }
 
         func run() throws {
+            let directory = URL(fileURLWithPath: output)
+            try RunOutput.claimFile(directory.appendingPathComponent("tokenizer.json"), overwrite: overwrite)
             var parameters = BPETrainer.Parameters(vocabularySize: vocabSize, specialTokens: specialTokens)
             parameters.minPairFrequency = minFrequency
             let start = Date()
@@ -73,8 +79,9 @@ extension TokenizerCommand {
                     standardError("merging: \(p.merges)/\(p.mergesWanted) tokens\n")
                 }
             }
-            let directory = URL(fileURLWithPath: output)
-            try tokenizer.write(to: directory)
+            try StageRun.writing(directory.appendingPathComponent("tokenizer.json")) {
+                try tokenizer.write(to: directory)
+            }
             let seconds = Date().timeIntervalSince(start)
             print("trained \(tokenizer.vocabularySize) tokens (\(tokenizer.merges.count) merges, \(tokenizer.specialTokens.count) special) in \(String(format: "%.2f", seconds)) s")
             if tokenizer.vocabularySize < vocabSize {

@@ -185,3 +185,20 @@ enum StageDataFixture {
     let e = try #require(StageDataFixture.error { try StageData.requireVerifier(rows, file: url.path) })
     #expect(e.line == 3 && e.field == "answer" && e.reason.contains("not a built-in demo task"))
 }
+
+/// A line that is not UTF-8 spoils only itself: strict loading names it, lenient loading skips
+/// it and keeps the line numbers of the others right.
+@Test func sftNonUTF8LineIsReportedAndSkippedAlone() throws {
+    let d = StageDataFixture.data()
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("stagedata-\(UUID().uuidString).jsonl")
+    defer { try? FileManager.default.removeItem(at: url) }
+    var bytes = Array(#"{"prompt": "reverse these words", "completion": "words these reverse"}"#.utf8) + [0x0A]
+    bytes += Array(#"{"prompt": "bad "#.utf8) + [0xC3, 0x28] + Array(#"", "completion": "x"}"#.utf8) + [0x0A]
+    bytes += Array(#"{"prompt": "the lazy dog", "completion": "dog lazy the"}"#.utf8) + [0x0A]
+    try Data(bytes).write(to: url)
+    let strict = StageDataFixture.error { try d.sftExamples(from: url) }
+    #expect(strict?.line == 2 && strict?.reason.contains("UTF-8") == true)
+    let lenient = try d.sftExamples(from: url, options: LoadOptions(lenient: true))
+    #expect(lenient.lines == [1, 3])
+    #expect(lenient.skipped.map(\.line) == [2])
+}

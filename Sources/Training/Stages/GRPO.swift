@@ -97,6 +97,7 @@ public enum GRPO {
             history.append(metrics)
             progress?(StageProgress(stage: "grpo", step: step + 1, totalSteps: p.steps, metrics: metrics))
         }
+        try stepper.requireSavable()
         return history
     }
 }

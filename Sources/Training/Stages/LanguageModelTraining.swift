@@ -58,6 +58,10 @@ public enum LanguageModelTraining {
         afterStep: ((_ step: Int, _ metrics: inout [String: Double], _ stepper: OptimizerStepper) throws -> Void)? = nil,
         progress: ProgressHandler? = nil
     ) throws -> [[String: Double]] {
+        guard startStep <= settings.steps else {
+            throw ResumeError(source: stage, reason: "the run is already at step \(startStep); \(settings.steps) steps "
+                              + "end before it (give more steps to train further)")
+        }
         var history: [[String: Double]] = []
         communicator.broadcastParameters(model.parameters)
         model.zeroGradients()
@@ -76,6 +80,7 @@ public enum LanguageModelTraining {
             progress?(StageProgress(stage: stage, step: step + 1, totalSteps: settings.steps, metrics: metrics,
                                     note: outcome.skipped.map { "step \(step + 1) skipped: \($0)" }))
         }
+        try stepper.requireSavable()
         return history
     }
 }

@@ -52,7 +52,9 @@ public struct ModelRun {
         try Checkpoint.save(to: directory, config: model.config, parameters: model.parameters,
                             extraTensors: scoreHead.map { [("score.weight", $0.weight.value)] } ?? [],
                             optimizer: optimizer, trainerState: trainerState)
-        try tokenizer.write(to: directory.url)
+        do { try tokenizer.write(to: directory.url) } catch {
+            throw AtomicFileError.plain(error, writing: directory.tokenizer)
+        }
     }
 
     /// The reward/value model of this run (trunk + score head).

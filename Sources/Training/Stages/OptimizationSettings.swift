@@ -56,11 +56,27 @@ public struct OptimizerStepper: Sendable {
     public let gradientClip: Float?
     public var stepGuard: StepGuard
 
+    /// Largest |w| allowed after a step (`WeightHealth.limit`), fixed at the first step from
+    /// the weights training starts from (fresh, loaded or resumed).
+    public private(set) var weightLimit: Float?
+
     public init(settings: OptimizationSettings) {
         optimizer = settings.makeOptimizer()
         schedule = settings.schedule
         gradientClip = settings.gradientClip
         stepGuard = StepGuard(maxConsecutiveSkips: settings.maxConsecutiveSkips)
+    }
+
+    /// True when the last step was skipped for a non-finite loss or gradient norm.
+    public var lastStepSkipped: Bool { stepGuard.consecutiveSkips > 0 }
+
+    /// Throws unless the weights may be saved now: a run whose most recent steps were skipped
+    /// for non-finite values is unstable, and its state must not replace the last good
+    /// checkpoint or become the final model. (Non-finite and exploded weights are stopped in
+    /// `apply` already.)
+    public func requireSavable() throws(SkippedStepsError) {
+        guard stepGuard.consecutiveSkips > 0 else { return }
+        throw SkippedStepsError(steps: Array(stepGuard.skippedSteps.suffix(stepGuard.consecutiveSkips)).map { $0 + 1 })
     }
 
     public struct Outcome: Sendable {
@@ -72,7 +88,10 @@ public struct OptimizerStepper: Sendable {
     }
 
     /// `step` is the 0-based index of the optimizer step (selects the scheduled rate).
+    /// Throws `StepGuardError` after too many skipped steps in a row, and
+    /// `WeightsDivergedError` when the update left a weight non-finite or beyond `weightLimit`.
     public mutating func apply(_ parameters: [Parameter], step: Int, loss: Float) throws -> Outcome {
+        if weightLimit == nil { weightLimit = WeightHealth.limit(initialMax: WeightHealth.scan(parameters).maxMagnitude) }
         let lr = schedule.learningRate(at: step)
         let norm = gradientClip.map { GradientClipping.clip(parameters, maxNorm: $0) }
             ?? GradientClipping.globalNorm(parameters)
@@ -81,6 +100,24 @@ public struct OptimizerStepper: Sendable {
         }
         optimizer.step(parameters, learningRate: lr)
         for p in parameters { p.zeroGrad() }
+        // One pass over the weights per step (an optimizer step makes several): catches a run
+        // blowing up before it writes anything.
+        let health = WeightHealth.scan(parameters)
+        if let limit = weightLimit, !health.nonFinite.isEmpty || health.maxMagnitude > limit {
+            throw WeightsDivergedError(step: step + 1, report: health, limit: limit)
+        }
         return Outcome(learningRate: lr, gradientNorm: norm, skipped: nil)
+    }
+}
+
+/// Saving was refused because the most recent steps were skipped for non-finite values.
+public struct SkippedStepsError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// 1-based steps skipped in a row, ending with the last step run.
+    public var steps: [Int]
+    public var description: String {
+        let list = steps.count > 5 ? "\(steps.first!)–\(steps.last!)" : steps.map(String.init).joined(separator: ", ")
+        return "training diverged: the last \(steps.count) step(s) (\(list)) were skipped for non-finite loss or gradients, "
+            + "so nothing was saved over the last good state; lower the learning rate, raise warmup or enable "
+            + "gradient clipping, and resume from the last checkpoint"
     }
 }

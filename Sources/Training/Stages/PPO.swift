@@ -240,6 +240,8 @@ public enum PPO {
             history.append(metrics)
             progress?(StageProgress(stage: "ppo", step: step + 1, totalSteps: p.steps, metrics: metrics))
         }
+        try policyStepper.requireSavable()
+        try valueStepper.requireSavable()
         return history
     }
 }

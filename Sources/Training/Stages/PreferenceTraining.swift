@@ -118,6 +118,7 @@ public enum PreferenceTraining {
             progress?(StageProgress(stage: p.loss.stageName, step: step + 1, totalSteps: p.optimization.steps, metrics: metrics,
                                     note: o.skipped.map { "step \(step + 1) skipped: \($0)" }))
         }
+        try stepper.requireSavable()
         return history
     }
 }
@@ -210,6 +211,7 @@ public enum KTOTraining {
             progress?(StageProgress(stage: "kto", step: step + 1, totalSteps: p.optimization.steps, metrics: metrics,
                                     note: o.skipped.map { "step \(step + 1) skipped: \($0)" }))
         }
+        try stepper.requireSavable()
         return history
     }
 }

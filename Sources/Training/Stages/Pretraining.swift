@@ -9,10 +9,13 @@ import Tokenizers
 /// atomic checkpoints and exact resume.
 ///
 /// The text is tokenized once into memory-mapped token shards inside the run directory
-/// (`data/train.bin`, `data/validation.bin`). Batch `s` is a pure function of (seed, s)
+/// (`data/train.bin`, `data/validation.bin`), keyed by what they were built from
+/// (`data/source.json`, see `DataKey`). Batch `s` is a pure function of (seed, s)
 /// (`BatchSampler`), and the schedule, optimizer moments and NaN guard are restored from the
 /// checkpoint, so a run killed at any moment and resumed ends with the same weights and losses
-/// as one that was never interrupted (same thread count).
+/// as one that was never interrupted (same thread count). A resume with other data or settings
+/// that would break this is refused (`ResumePlan`); a checkpoint is never written over the last
+/// good one by a diverging run (`OptimizerStepper`, `WeightHealth`).
 public enum Pretraining {
     public struct Parameters: Sendable, Codable {
         public var optimization = OptimizationSettings(learningRate: 1e-3, steps: 1000, warmupSteps: 50)
@@ -40,64 +43,15 @@ public enum Pretraining {
         public var validationBytes: Int
     }
 
-    /// Tokenizes `documents` (separated by `<|endoftext|>`) into the run's shards, or opens the
-    /// shards already there (resume). The validation part is the last documents. With several
-    /// ranks, rank 0 writes the shards and the others open them after it.
-    public static func prepare(documents: [String], tokenizer: Tokenizer, run: RunDirectory,
-                               validationFraction: Double, communicator: any Communicator = SingleProcess()) throws -> Data {
-        guard communicator.size > 1 else {
-            return try prepareShards(documents: documents, tokenizer: tokenizer, run: run, validationFraction: validationFraction)
-        }
-        if communicator.isRoot {
-            let data = try prepareShards(documents: documents, tokenizer: tokenizer, run: run, validationFraction: validationFraction)
-            communicator.barrier()
-            return data
-        }
-        communicator.barrier()
-        return try prepareShards(documents: [], tokenizer: tokenizer, run: run, validationFraction: validationFraction)
-    }
-
-    private static func prepareShards(documents: [String], tokenizer: Tokenizer, run: RunDirectory,
-                                      validationFraction: Double) throws -> Data {
-        let dir = run.file("data")
-        let trainURL = dir.appendingPathComponent("train.bin"), validationURL = dir.appendingPathComponent("validation.bin")
-        let bytesURL = dir.appendingPathComponent("validation.bytes")
-        if FileManager.default.fileExists(atPath: validationURL.path),
-           let text = try? String(contentsOf: bytesURL, encoding: .utf8), let bytes = Int(text) {
-            return Data(train: try TokenShard(contentsOf: trainURL), validation: try TokenShard(contentsOf: validationURL),
-                        validationBytes: bytes)
-        }
-        guard !documents.isEmpty else { throw DatasetError(file: run.url.path, reason: "the corpus is empty") }
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let separator = try tokenizer.requireSpecialTokenID(SpecialTokens.endOfText)
-        let held = documents.count > 1 ? max(1, Int(Double(documents.count) * validationFraction)) : 0
-        func tokens(_ docs: ArraySlice<String>) -> [Int32] {
-            var out: [Int32] = []
-            for d in docs { out += tokenizer.encode(d); out.append(separator) }
-            return out
-        }
-        var trainTokens = tokens(documents.dropLast(held))
-        var validationTokens = tokens(documents.suffix(held))
-        var validationBytes = documents.suffix(held).reduce(0) { $0 + $1.utf8.count }
-        if held == 0 {
-            // One document: its last 5% is the validation text.
-            let cut = Int(Double(trainTokens.count) * (1 - validationFraction))
-            validationTokens = Array(trainTokens[cut...])
-            trainTokens = Array(trainTokens[..<cut])
-            validationBytes = (try? tokenizer.decode(validationTokens).count) ?? validationTokens.count
-        }
-        try TokenShard.write(trainTokens, vocabSize: tokenizer.vocabularySize, to: trainURL)
-        try TokenShard.write(validationTokens, vocabSize: tokenizer.vocabularySize, to: validationURL)
-        try Foundation.Data(String(validationBytes).utf8).write(to: bytesURL, options: .atomic)
-        return Data(train: try TokenShard(contentsOf: trainURL), validation: try TokenShard(contentsOf: validationURL),
-                    validationBytes: validationBytes)
-    }
-
     public struct Summary: Sendable {
-        public var finalLoss: Double
+        /// Loss of the last step trained in this call; nil when none was (a resume of a
+        /// finished run).
+        public var finalLoss: Double?
         public var validationLoss: Double
         public var validationBitsPerByte: Double
         public var resumedFrom: Int?
+        /// Settings changed on resume (see `ResumePlan`).
+        public var resumeChanges: [String] = []
         public var history: [[String: Double]]
     }
 
@@ -135,21 +89,24 @@ public enum Pretraining {
         }
         let pad = try tokenizer.requireSpecialTokenID(SpecialTokens.pad)
         let t = model.config.contextLength
+        try requireFits(data, vocabularySize: model.config.vocabSize)
         var stepper = OptimizerStepper(settings: p.optimization)
         var startStep = 0
         var resumedFrom: Int?
-        if resume, FileManager.default.fileExists(atPath: run.trainerState.path) {
+        var changes: [String] = []
+        if resume, let plan = try resumePlan(run: run, parameters: p) {
             let restored = try Checkpoint.resume(from: run, parameters: model.parameters, optimizer: &stepper.optimizer)
-            guard restored.state.stage == "pretrain" else {
-                throw CheckpointError(path: run.trainerState.path, reason: "belongs to stage \(restored.state.stage), not pretrain")
-            }
             if let guardState = restored.state.stepGuard { stepper.stepGuard = guardState }
             startStep = restored.state.step
             resumedFrom = startStep
+            changes = plan.changes
         }
         let sampler = try BatchSampler(seed: p.seed, batchSize: p.batchSize, length: t - 1, range: 0..<data.train.count)
         let metrics = communicator.isRoot ? try MetricsLog(url: run.metrics, keepingStepsThrough: resumedFrom ?? 0) : nil
         var lastValidation = (loss: Double.nan, bitsPerByte: Double.nan)
+        var lastLoss: Double?
+        // A checkpoint due at a skipped step waits for the next step that trains (see below).
+        var checkpointPending = false
 
         func checkpoint(step: Int, stepper: OptimizerStepper) throws {
             var state = TrainerState(stage: "pretrain", step: step, dataPosition: step * p.batchSize,
@@ -171,6 +128,7 @@ public enum Pretraining {
             communicator: communicator,
             afterStep: { step, m, stepper in
                 let done = step + 1
+                lastLoss = m["loss"]
                 if done == p.stopAfterStep && !communicator.isRoot { throw StopRequested() }
                 guard communicator.isRoot else { return }
                 if done % p.evaluationInterval == 0 || done == p.optimization.steps {
@@ -180,8 +138,17 @@ public enum Pretraining {
                     m["val_bpb"] = lastValidation.bitsPerByte
                 }
                 try metrics?.append(step: done, metrics: m)
-                if done % p.checkpointInterval == 0 || done == p.optimization.steps {
-                    try checkpoint(step: done, stepper: stepper)
+                // A step skipped for a non-finite loss or gradient means the run is unstable: its
+                // state must not replace the last good checkpoint. The checkpoint is written at
+                // the next step that trains; a run that ends on skipped steps saves nothing.
+                if checkpointPending || done % p.checkpointInterval == 0 || done == p.optimization.steps {
+                    if stepper.lastStepSkipped {
+                        checkpointPending = true
+                        if done == p.optimization.steps { try stepper.requireSavable() }
+                    } else {
+                        try checkpoint(step: done, stepper: stepper)
+                        checkpointPending = false
+                    }
                 }
                 if done == p.stopAfterStep { throw StopRequested() }
             },
@@ -190,7 +157,8 @@ public enum Pretraining {
         if history.isEmpty && communicator.isRoot {
             lastValidation = evaluate(model: model, data: data, batchSize: p.batchSize, batches: p.evaluationBatches, padToken: pad)
         }
-        return Summary(finalLoss: history.last?["loss"] ?? .nan, validationLoss: lastValidation.loss,
-                       validationBitsPerByte: lastValidation.bitsPerByte, resumedFrom: resumedFrom, history: history)
+        return Summary(finalLoss: lastLoss, validationLoss: lastValidation.loss,
+                       validationBitsPerByte: lastValidation.bitsPerByte, resumedFrom: resumedFrom, resumeChanges: changes,
+                       history: history)
     }
 }

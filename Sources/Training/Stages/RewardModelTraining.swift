@@ -116,6 +116,7 @@ public enum RewardModelTraining {
             progress?(StageProgress(stage: "reward", step: step + 1, totalSteps: p.optimization.steps, metrics: metrics,
                                     note: o.skipped.map { "step \(step + 1) skipped: \($0)" }))
         }
+        try stepper.requireSavable()
         let acc = heldOut.isEmpty || !communicator.isRoot ? .nan : accuracy(model: model, comparisons: heldOut, padToken: padToken)
         return Summary(history: history, heldOutAccuracy: acc)
     }
