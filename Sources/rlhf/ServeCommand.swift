@@ -42,13 +42,13 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBodyBytes = 1 << 20
 
     @Option(name: .customLong("idle-timeout"),
-            help: "Seconds before closing a connection that sends nothing (half-sent requests, idle "
-                + "keep-alive connections); 0: never.")
+            help: ArgumentHelp("Seconds before closing a connection that sends nothing (half-sent requests, "
+                + "idle keep-alive connections); 0: never."))
     var idleTimeout = 30.0
 
     @Option(name: .customLong("allowed-host"),
-            help: "A Host name the server answers to (repeatable; default with a loopback --host: "
-                + "localhost, 127.0.0.1, ::1).")
+            help: ArgumentHelp("A Host name the server answers to (repeatable; default with a loopback --host: "
+                + "localhost, 127.0.0.1, ::1)."))
     var allowedHosts: [String] = []
 
     func validate() throws {
