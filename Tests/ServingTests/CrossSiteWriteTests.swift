@@ -106,6 +106,17 @@ import Testing
         }
     }
 
+    @Test func allowedHostNamesAddToTheLoopbackNames() {
+        var configuration = ServerConfiguration(host: "127.0.0.1")
+        #expect(configuration.effectiveAllowedHosts == ["localhost", "127.0.0.1", "::1"])
+        configuration.allowedHosts = ["Proxy.Example"]
+        #expect(configuration.effectiveAllowedHosts == ["proxy.example", "localhost", "127.0.0.1", "::1"])
+        configuration.host = "0.0.0.0"
+        #expect(configuration.effectiveAllowedHosts == ["proxy.example"])
+        configuration.allowedHosts = nil
+        #expect(configuration.effectiveAllowedHosts == nil)
+    }
+
     /// The pages send JSON with `fetch` from the same origin: check they still say so.
     @Test func pagesSendJSON() {
         for page in [Pages.chat, Pages.label] {
