@@ -47,8 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout = 30.0
 
     @Option(name: .customLong("allowed-host"),
-            help: ArgumentHelp("Another Host name the server answers to, e.g. behind a proxy (repeatable; with a "
-                + "loopback --host, localhost, 127.0.0.1 and ::1 always work; otherwise only the names given)."))
+            help: ArgumentHelp("Another Host name the server answers to, e.g. behind a proxy (repeatable; "
+                + "with a loopback --host, localhost, 127.0.0.1 and ::1 always work; otherwise only the "
+                + "names given)."))
     var allowedHosts: [String] = []
 
     func validate() throws {
