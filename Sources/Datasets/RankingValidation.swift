@@ -12,8 +12,9 @@ extension RankingRecord {
         var first: [String: Int] = [:]
         for (i, response) in responses.enumerated() {
             if let earlier = first[response] {
-                throw RecordProblem(field: "responses[\(i)]",
-                                    reason: "identical to responses[\(earlier)] (a pair of them teaches nothing)")
+                throw RecordProblem(
+                    field: "responses[\(i)]",
+                    reason: "identical to responses[\(earlier)] (a pair of them teaches nothing)")
             }
             first[response] = i
         }

@@ -14,13 +14,22 @@ import Hummingbird
 /// Clients that are not browsers (curl, SDKs, scripts) send neither header and are unaffected;
 /// our own pages send JSON from the same origin.
 struct CrossSiteWriteMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard ![.get, .head, .options].contains(request.method) else { return try await next(request, context) }
-        if let site = request.headers[CrossSite.secFetchSite]?.lowercased(), site != "same-origin" && site != "none" {
-            throw ServingError.forbidden("Cross-site requests may not change anything here (Sec-Fetch-Site: \(site.prefix(40))).",
-                                         code: "cross_site_request")
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        guard ![.get, .head, .options].contains(request.method) else {
+            return try await next(request, context)
         }
-        if let origin = request.headers[.origin], !CrossSite.isSameOrigin(origin, authority: request.head.authority) {
+        if let site = request.headers[CrossSite.secFetchSite]?.lowercased(),
+            site != "same-origin" && site != "none"
+        {
+            throw ServingError.forbidden(
+                "Cross-site requests may not change anything here (Sec-Fetch-Site: \(site.prefix(40))).",
+                code: "cross_site_request")
+        }
+        if let origin = request.headers[.origin],
+            !CrossSite.isSameOrigin(origin, authority: request.head.authority)
+        {
             throw ServingError.forbidden(
                 "Requests from \(origin.prefix(100)) may not change anything here; only pages served by this server may.",
                 code: "cross_site_request")
@@ -38,7 +47,8 @@ enum CrossSite {
 
     /// `application/json`, with or without parameters, in any case.
     static func isJSON(_ contentType: String) -> Bool {
-        contentType.split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased()
+        contentType.split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces)
+            .lowercased()
             == "application/json"
     }
 
@@ -58,14 +68,19 @@ enum CrossSite {
         }
         func split(_ hostPort: Substring) -> (host: String, port: String)? {
             let host = RequestTarget.hostName(ofAuthority: String(hostPort))
-            let afterHost = hostPort.hasPrefix("[") ? hostPort.drop { $0 != "]" }.dropFirst() : hostPort.drop { $0 != ":" }
+            let afterHost =
+                hostPort.hasPrefix("[")
+                ? hostPort.drop { $0 != "]" }.dropFirst() : hostPort.drop { $0 != ":" }
             if afterHost.isEmpty { return (host, defaultPort) }
-            guard afterHost.hasPrefix(":"), afterHost.count > 1, afterHost.dropFirst().allSatisfy(\.isASCIIDigit) else {
+            guard afterHost.hasPrefix(":"), afterHost.count > 1,
+                afterHost.dropFirst().allSatisfy(\.isASCIIDigit)
+            else {
                 return nil
             }
             return (host, String(afterHost.dropFirst()))
         }
-        guard !rest.contains("/"), let a = split(rest), let b = split(Substring(authority.lowercased())) else {
+        guard !rest.contains("/"), let a = split(rest), let b = split(Substring(authority.lowercased()))
+        else {
             return false
         }
         return a == b

@@ -44,7 +44,8 @@ public struct Judgement: Codable, Sendable, Equatable, FetchableRecord, MutableP
             throw .invalidRequest("`labeler` must be 1 to 100 characters.", param: "labeler")
         }
         if let source, source.count > Self.maxSourceLength {
-            throw .invalidRequest("`source` must be at most \(Self.maxSourceLength) characters.", param: "source")
+            throw .invalidRequest("`source` must be at most \(Self.maxSourceLength) characters.",
+                                  param: "source")
         }
         try validateTrainingData()
     }
@@ -60,8 +61,9 @@ public struct Judgement: Codable, Sendable, Equatable, FetchableRecord, MutableP
         do throws(RecordProblem) {
             try RankingRecord.requireText(prompt, field: "prompt")
             guard responses.count <= Self.maxResponses else {
-                throw RecordProblem(field: "responses",
-                                    reason: "at most \(Self.maxResponses) responses can be ranked, got \(responses.count)")
+                throw RecordProblem(
+                    field: "responses",
+                    reason: "at most \(Self.maxResponses) responses can be ranked, got \(responses.count)")
             }
             if responses.count >= 2 {
                 _ = try RankingRecord.validated(prompt: prompt, responses: responses, ranking: ranking)
@@ -69,12 +71,16 @@ public struct Judgement: Codable, Sendable, Equatable, FetchableRecord, MutableP
             }
             // Fewer than two responses: only the written response (SFT data) is usable.
             guard !(demonstration ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw RecordProblem(field: "responses",
-                                    reason: "a judgement needs at least 2 responses to rank, or a written response")
+                throw RecordProblem(
+                    field: "responses",
+                    reason: "a judgement needs at least 2 responses to rank, or a written response")
             }
-            for (i, response) in responses.enumerated() { try RankingRecord.requireText(response, field: "responses[\(i)]") }
+            for (i, response) in responses.enumerated() {
+                try RankingRecord.requireText(response, field: "responses[\(i)]")
+            }
             guard ranking.sorted() == Array(responses.indices) else {
-                throw RecordProblem(field: "ranking", reason: "must be a permutation of 0..<\(responses.count), got \(ranking)")
+                throw RecordProblem(field: "ranking",
+                                    reason: "must be a permutation of 0..<\(responses.count), got \(ranking)")
             }
         } catch {
             throw rejected(error)
@@ -98,8 +104,10 @@ public final class FeedbackStore: Sendable {
     /// mistyped path is an error naming it rather than a new, empty database.
     public init(existingAt path: String) throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw FeedbackStoreError(path: path, reason: "no feedback database here (`rlhf serve` creates one)")
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
+        else {
+            throw FeedbackStoreError(path: path,
+                                     reason: "no feedback database here (`rlhf serve` creates one)")
         }
         do {
             var configuration = Configuration()

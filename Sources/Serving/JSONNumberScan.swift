@@ -21,7 +21,9 @@ enum JSONNumberScan {
             let byte = bytes[i]
             if byte == UInt8(ascii: "\"") {
                 var j = i + 1
-                while j < bytes.count && bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
+                while j < bytes.count && bytes[j] != UInt8(ascii: "\"") {
+                    j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1
+                }
                 lastString = String(decoding: bytes[(i + 1)..<min(j, bytes.count)], as: UTF8.self)
                 i = j + 1
                 continue

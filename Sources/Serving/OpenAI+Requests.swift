@@ -55,7 +55,8 @@ extension OpenAI {
         enum CodingKeys: String, CodingKey {
             case model, prompt, temperature, n, stop, stream, seed, logprobs, echo, suffix
             case topP = "top_p", topK = "top_k", maxTokens = "max_tokens", streamOptions = "stream_options"
-            case bestOf = "best_of", presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
+            case bestOf = "best_of", presencePenalty = "presence_penalty"
+            case frequencyPenalty = "frequency_penalty"
         }
     }
 

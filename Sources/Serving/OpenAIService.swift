@@ -99,17 +99,22 @@ public struct OpenAIService: Sendable {
             throw .invalidRequest("`messages` must contain at least one message.", param: "messages")
         }
         guard request.messages.count <= limits.maxMessages else {
-            throw .invalidRequest("`messages` may hold at most \(limits.maxMessages) messages, got \(request.messages.count).",
-                                  param: "messages")
+            throw .invalidRequest(
+                "`messages` may hold at most \(limits.maxMessages) messages, got \(request.messages.count).",
+                param: "messages")
         }
         if request.logprobs == true {
             throw .invalidRequest("`logprobs` is not supported by this server.", param: "logprobs")
         }
         if let top = request.topLogprobs?.value {
             guard (0...20).contains(top) else {
-                throw .invalidRequest("`top_logprobs` must be between 0 and 20, got \(top).", param: "top_logprobs")
+                throw .invalidRequest("`top_logprobs` must be between 0 and 20, got \(top).",
+                                      param: "top_logprobs")
             }
-            if top > 0 { throw .invalidRequest("`top_logprobs` is not supported by this server.", param: "top_logprobs") }
+            if top > 0 {
+                throw .invalidRequest("`top_logprobs` is not supported by this server.",
+                                      param: "top_logprobs")
+            }
         }
         try Self.checkPenalties(presence: request.presencePenalty, frequency: request.frequencyPenalty)
         if let tools = request.tools, !tools.isEmpty {
@@ -152,7 +157,8 @@ public struct OpenAIService: Sendable {
         }
         if let logprobs = request.logprobs?.value {
             guard (0...5).contains(logprobs) else {
-                throw .invalidRequest("`logprobs` must be between 0 and 5, got \(logprobs).", param: "logprobs")
+                throw .invalidRequest("`logprobs` must be between 0 and 5, got \(logprobs).",
+                                      param: "logprobs")
             }
             throw .invalidRequest("`logprobs` is not supported by this server.", param: "logprobs")
         }
@@ -166,8 +172,9 @@ public struct OpenAIService: Sendable {
         }
         // Counted before encoding: a body of many tiny prompts must not cost a tokenizer pass each.
         guard (1...limits.maxPrompts).contains(count) else {
-            throw .invalidRequest("`prompt` must hold between 1 and \(limits.maxPrompts) prompts, got \(count).",
-                                  param: "prompt")
+            throw .invalidRequest(
+                "`prompt` must hold between 1 and \(limits.maxPrompts) prompts, got \(count).",
+                param: "prompt")
         }
         let prompts: [[Int32]]
         switch request.prompt {
@@ -304,8 +311,9 @@ public struct OpenAIService: Sendable {
                let number = JSONNumberScan.firstUnrepresentableNumber(in: body) {
                 // Foundation reports an out-of-range number without saying where it is.
                 let name = number.key.map { "'\($0)'" } ?? "the body"
-                throw .invalidRequest("Invalid value for \(name): the number \(number.literal.prefix(40)) is out of range.",
-                                      param: number.key, code: "invalid_value")
+                throw .invalidRequest(
+                    "Invalid value for \(name): the number \(number.literal.prefix(40)) is out of range.",
+                    param: number.key, code: "invalid_value")
             }
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
                (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil {

@@ -18,11 +18,14 @@ struct RequestTargetMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Host names (lowercase, without port) accepted in `Host`; nil accepts any.
     let allowedHosts: Set<String>?
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         let target = request.head.path ?? ""
         if let problem = RequestTarget.problem(withTarget: target) {
-            throw ServingError.invalidRequest("Invalid request path `\(target.prefix(200))`: \(problem).",
-                                              code: "invalid_path")
+            throw ServingError.invalidRequest(
+                "Invalid request path `\(target.prefix(200))`: \(problem).",
+                code: "invalid_path")
         }
         if request.headers[values: RequestTarget.hostField].count > 0 {
             throw ServingError.invalidRequest("More than one `Host` header.", code: "invalid_host")

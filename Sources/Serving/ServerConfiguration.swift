@@ -12,14 +12,16 @@ public struct ServerConfiguration: Sendable {
     /// produced: half-sent requests and idle keep-alive connections do not pile up. Generation
     /// (streamed or not) is never cut off by it. nil: never.
     public var idleTimeout: Duration? = .seconds(30)
-    /// Host names (without port) the server answers to in `Host`. nil: the loopback names when
-    /// `host` is a loopback address (see `RequestTargetMiddleware`), any name otherwise.
+    /// Host names (without port) the server answers to in `Host`, besides the loopback names a
+    /// server bound to loopback always answers to (see `RequestTargetMiddleware`). nil: no others,
+    /// and any name at all when not bound to loopback.
     public var allowedHosts: Set<String>?
 
-    /// The `Host` names actually enforced.
+    /// The `Host` names enforced; nil when any is accepted.
     var effectiveAllowedHosts: Set<String>? {
-        if let allowedHosts { return Set(allowedHosts.map { $0.lowercased() }) }
-        return RequestTarget.isLoopback(host) ? RequestTarget.loopbackHosts : nil
+        let loopback = RequestTarget.isLoopback(host) ? RequestTarget.loopbackHosts : nil
+        guard let allowedHosts else { return loopback }
+        return Set(allowedHosts.map { $0.lowercased() }).union(loopback ?? [])
     }
 
     public init(host: String = "127.0.0.1", port: Int = 8080, apiKey: String? = nil, maxBodyBytes: Int = 1 << 20) {

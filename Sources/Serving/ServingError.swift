@@ -28,8 +28,8 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
         return ServingError(
             status: 400,
             message: "This model's maximum context length is \(contextLength) tokens. However, you requested "
-                + "\(overflow ? "\(promptTokens) + \(maxTokens)" : "\(total)") tokens (\(promptTokens) in the prompt, "
-                + "\(maxTokens) for the completion). "
+                + "\(overflow ? "\(promptTokens) + \(maxTokens)" : "\(total)") tokens "
+                + "(\(promptTokens) in the prompt, \(maxTokens) for the completion). "
                 + "Please reduce the length of the prompt or of max_tokens.",
             param: "messages", code: "context_length_exceeded")
     }

@@ -66,7 +66,8 @@ public enum ServingRouter {
             router: make(service: service, labels: labels, configuration: configuration),
             // The idle timeout also bounds how long a request's head may take to arrive: the
             // connection counts as idle until a whole head has been parsed.
-            server: .http1(configuration: .init(idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
+            server: .http1(
+                configuration: .init(idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                  serverName: "swift-rlhf"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) })

@@ -22,15 +22,16 @@ struct FeedbackCommand: AsyncParsableCommand {
         @Option(help: "Output JSONL file.")
         var output: String
 
-        func validate() throws {
-            guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("no database at \(db)") }
-        }
-
         func run() async throws {
-            let store = try FeedbackStore(path: db)
-            let count = try await store.export(format: format, to: URL(fileURLWithPath: output))
+            let store = try FeedbackStore(existingAt: db)
+            let summary = try await store.export(format: format, to: URL(fileURLWithPath: output))
             let judgements = try await store.counts().judgements
-            print("wrote \(count) \(format.rawValue) records from \(judgements) judgements to \(output)")
+            print("wrote \(summary.records) \(format.rawValue) records from \(judgements) judgements "
+                + "to \(output)")
+            if summary.skippedJudgements > 0 {
+                print("left out \(summary.skippedJudgements) stored judgements the trainer would refuse "
+                    + "(empty or identical responses, or more than \(Judgement.maxResponses))")
+            }
         }
     }
 
@@ -41,7 +42,7 @@ struct FeedbackCommand: AsyncParsableCommand {
         var db: String
 
         func run() async throws {
-            let counts = try await FeedbackStore(path: db).counts()
+            let counts = try await FeedbackStore(existingAt: db).counts()
             print("\(counts.judgements) judgements by \(counts.labelers) labelers, \(counts.demonstrations) demonstrations")
         }
     }

@@ -41,12 +41,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.")
     var maxBodyBytes = 1 << 20
 
+    @Option(name: .customLong("idle-timeout"),
+            help: ArgumentHelp("Seconds before closing a connection that sends nothing (half-sent requests, "
+                + "idle keep-alive connections); 0: never."))
+    var idleTimeout = 30.0
+
+    @Option(name: .customLong("allowed-host"),
+            help: ArgumentHelp("Another Host name the server answers to, e.g. behind a proxy (repeatable; "
+                + "with a loopback --host, localhost, 127.0.0.1 and ::1 always work; otherwise only the "
+                + "names given)."))
+    var allowedHosts: [String] = []
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be positive") }
         guard (2...8).contains(labelResponses) else { throw ValidationError("--label-responses must be 2…8") }
         guard defaultMaxTokens >= 1, maxBodyBytes >= 1024 else {
             throw ValidationError("--default-max-tokens must be positive and --max-body-bytes at least 1024")
+        }
+        guard idleTimeout.isFinite, (0...86400).contains(idleTimeout) else {
+            throw ValidationError("--idle-timeout must be 0…86400 seconds, got \(idleTimeout)")
         }
     }
 
@@ -57,6 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: port, apiKey: apiKey ?? ProcessInfo.processInfo.environment["RLHF_API_KEY"],
             maxBodyBytes: maxBodyBytes)
         configuration.limits.defaultMaxTokens = defaultMaxTokens
+        configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
+        if !allowedHosts.isEmpty { configuration.allowedHosts = Set(allowedHosts) }
 
         let databasePath = feedbackDB ?? source.model.map { RunDirectoryPath.feedback(in: $0) } ?? "feedback.sqlite"
         let store = try FeedbackStore(path: databasePath)

@@ -18,10 +18,13 @@ import Testing
         var text: String {
             switch self {
             case .raw(let text): text
-            case .string(let s): String(decoding: try! JSONSerialization.data(withJSONObject: s, options: .fragmentsAllowed),
-                                        as: UTF8.self)
+            case .string(let s):
+                String(
+                    decoding: try! JSONSerialization.data(withJSONObject: s, options: .fragmentsAllowed),
+                    as: UTF8.self)
             case .array(let values): "[" + values.map(\.text).joined(separator: ",") + "]"
-            case .object(let fields): "{" + fields.map { Value.string($0.0).text + ":" + $0.1.text }.joined(separator: ",") + "}"
+            case .object(let fields):
+                "{" + fields.map { Value.string($0.0).text + ":" + $0.1.text }.joined(separator: ",") + "}"
             }
         }
     }
@@ -39,10 +42,12 @@ import Testing
         mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
     }
 
-    static let numbers = ["0", "-0", "1", "-1", "2", "8", "9", "17", "1.5", "-2.5", "1e-400", "1e400", "-1e400",
-                          "1e308", "-1e308", "4.9e-324", "9223372036854775807", "9223372036854775790", "-9223372036854775808",
-                          "9223372036854775808", "18446744073709551616", "2147483648", "-2147483649",
-                          "123456789012345678901234567890", "0.0000001", "1E+2", "257", "256", "255"]
+    static let numbers = [
+        "0", "-0", "1", "-1", "2", "8", "9", "17", "1.5", "-2.5", "1e-400", "1e400", "-1e400",
+        "1e308", "-1e308", "4.9e-324", "9223372036854775807", "9223372036854775790", "-9223372036854775808",
+        "9223372036854775808", "18446744073709551616", "2147483648", "-2147483649",
+        "123456789012345678901234567890", "0.0000001", "1E+2", "257", "256", "255",
+    ]
 
     /// The numbers most likely to break arithmetic, drawn half of the time.
     static let extremes = ["9223372036854775807", "-9223372036854775808", "1e400", "-1", "0"]
@@ -55,9 +60,14 @@ import Testing
         switch g.below(11) {
         case 0, 1: return .raw(number(&g))
         case 2: return .raw(g.pick(["true", "false", "null"]))
-        case 3: return .string(g.pick(["", " ", "\u{0}", "\u{FFFD}", "ü🦉\u{202E}", "\\", "\"", "user", "assistant",
-                                       "tiny", "../../etc/passwd", "%2F", "\r\n\r\n"]))
-        case 4: return .string(String(repeating: g.pick(["a", "é", "🦉", " "]), count: g.pick([1000, 20_000])))
+        case 3:
+            return .string(
+                g.pick([
+                    "", " ", "\u{0}", "\u{FFFD}", "ü🦉\u{202E}", "\\", "\"", "user", "assistant",
+                    "tiny", "../../etc/passwd", "%2F", "\r\n\r\n",
+                ]))
+        case 4:
+            return .string(String(repeating: g.pick(["a", "é", "🦉", " "]), count: g.pick([1000, 20_000])))
         case 5: return .array([])
         case 6: return .object([])
         case 7: return .array((0..<g.below(12)).map { _ in .raw(g.pick(numbers)) })
@@ -71,21 +81,29 @@ import Testing
     }
 
     static func nested(_ depth: Int, _ g: inout Generator) -> String {
-        g.below(2) == 0 ? String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
+        g.below(2) == 0
+            ? String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
             : String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth)
     }
 
     static let chat: [(String, Value)] = [
         ("model", .string("tiny")),
-        ("messages", .array([.object([("role", .string("system")), ("content", .string("be brief"))]),
-                             .object([("role", .string("user")), ("content", .string("hi"))])])),
+        (
+            "messages",
+            .array([
+                .object([("role", .string("system")), ("content", .string("be brief"))]),
+                .object([("role", .string("user")), ("content", .string("hi"))]),
+            ])
+        ),
         ("temperature", .raw("0.5")), ("top_p", .raw("0.9")), ("top_k", .raw("5")), ("n", .raw("2")),
-        ("max_tokens", .raw("8")), ("stop", .array([.string("x")])), ("seed", .raw("7")), ("stream", .raw("false")),
+        ("max_tokens", .raw("8")), ("stop", .array([.string("x")])), ("seed", .raw("7")),
+        ("stream", .raw("false")),
         ("stream_options", .object([("include_usage", .raw("true"))])), ("logprobs", .raw("false")),
         ("presence_penalty", .raw("0")), ("frequency_penalty", .raw("0")), ("user", .string("u")),
     ]
     static let completion: [(String, Value)] = [
-        ("model", .string("tiny")), ("prompt", .array([.string("hi"), .string("yo")])), ("temperature", .raw("1")),
+        ("model", .string("tiny")), ("prompt", .array([.string("hi"), .string("yo")])),
+        ("temperature", .raw("1")),
         ("max_tokens", .raw("6")), ("n", .raw("1")), ("best_of", .raw("1")), ("stop", .string("\n")),
         ("seed", .raw("1")), ("stream", .raw("true")), ("echo", .raw("false")), ("suffix", .string("")),
     ]
@@ -112,7 +130,11 @@ import Testing
             case 6, 7:
                 // A numeric field gets another number: where range checks matter most.
                 let numeric = fields.indices.filter {
-                    if case .raw(let text) = fields[$0].1 { return text.first?.isNumber == true } else { return false }
+                    if case .raw(let text) = fields[$0].1 {
+                        return text.first?.isNumber == true
+                    } else {
+                        return false
+                    }
                 }
                 fields[numeric.isEmpty ? i : g.pick(numeric)].1 = .raw(number(&g))
             case 1: fields.append((g.pick(["extra", "max_tokens", "n", "__proto__"]), weird(&g)))
@@ -138,7 +160,8 @@ import Testing
     }
 
     @Test func mutatedBodiesNeverGetA5xxOrADroppedConnection() async throws {
-        let server = try TestServer(maxBodyBytes: 1 << 16, candidates: [.init(prompt: "p", responses: ["a", "b"])])
+        let server = try TestServer(
+            maxBodyBytes: 1 << 16, candidates: [.init(prompt: "p", responses: ["a", "b"])])
         var g = Generator(state: 0x5EED)
         let endpoints: [(String, [(String, Value)])] = [
             ("/v1/chat/completions", Self.chat), ("/v1/completions", Self.completion),
@@ -150,24 +173,32 @@ import Testing
             for case_ in 0..<800 {
                 let (path, fields) = endpoints[case_ % endpoints.count]
                 let body = Self.mutate(fields, &g)
-                let reply = try await raw.send("POST", path, headers: [("Content-Type", "application/json")],
-                                               body: Data(body.utf8))
+                let reply = try await raw.send(
+                    "POST", path, headers: [("Content-Type", "application/json")],
+                    body: Data(body.utf8))
                 statuses[reply.status, default: 0] += 1
                 let error = reply.json?["error"] as? [String: Any]
-                let ok = (200..<300).contains(reply.status)
-                    || ((400..<500).contains(reply.status) && error?["message"] is String && error?["type"] is String)
-                #expect(ok, "case \(case_) \(path): \(reply.status) \(String(decoding: reply.body.prefix(300), as: UTF8.self)) for \(body.prefix(300))")
+                let ok =
+                    (200..<300).contains(reply.status)
+                    || ((400..<500).contains(reply.status) && error?["message"] is String
+                        && error?["type"] is String)
+                let answer = String(decoding: reply.body.prefix(300), as: UTF8.self)
+                #expect(ok, "case \(case_) \(path): \(reply.status) \(answer) for \(body.prefix(300))")
             }
             for labeler in ["", "🦉", String(repeating: "x", count: 5000), "%00", "a&labeler=b"] {
                 let query = labeler.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
                 let reply = try await raw.send("GET", "/api/label/next?labeler=\(query)")
-                #expect(reply.status == 200 || (400..<500).contains(reply.status), "labeler \(labeler.prefix(20))")
+                #expect(
+                    reply.status == 200 || (400..<500).contains(reply.status), "labeler \(labeler.prefix(20))"
+                )
             }
             #expect(try await raw.send("GET", "/health").status == 200)
         }
         // The mutations must reach both outcomes, or the generator is not exercising the handlers.
         #expect(statuses.filter { (200..<300).contains($0.key) }.values.reduce(0, +) > 20)
         #expect(statuses.filter { (400..<500).contains($0.key) }.values.reduce(0, +) > 100)
-        if ProcessInfo.processInfo.environment["RLHF_PRINT_STATUSES"] != nil { print("fuzz statuses: \(statuses)") }
+        if ProcessInfo.processInfo.environment["RLHF_PRINT_STATUSES"] != nil {
+            print("fuzz statuses: \(statuses)")
+        }
     }
 }

@@ -9,7 +9,8 @@ import Testing
 /// answers only to loopback host names (DNS rebinding).
 @Suite struct CrossSiteWriteTests {
     static let judgement = Data(#"{"prompt":"p","responses":["a","b"],"ranking":[1,0],"labeler":"ann"}"#.utf8)
-    static let chat = Data(#"{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":2}"#.utf8)
+    static let chat = Data(
+        #"{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":2}"#.utf8)
 
     @Test func crossSiteAndNonJSONWritesAreRefused() async throws {
         let server = try TestServer()
@@ -26,13 +27,32 @@ import Testing
                 ([], 415),
                 ([("Content-Type", "application/json"), ("Origin", "http://evil.example")], 403),
                 ([("Content-Type", "application/json"), ("Origin", "null")], 403),
-                ([("Content-Type", "application/json"), ("Origin", "http://127.0.0.1:\(client.port + 1)")], 403),
-                ([("Content-Type", "application/json"), ("Origin", "http://127.0.0.1:\(client.port).evil.example")], 403),
+                (
+                    [
+                        ("Content-Type", "application/json"),
+                        ("Origin", "http://127.0.0.1:\(client.port + 1)"),
+                    ], 403
+                ),
+                (
+                    [
+                        ("Content-Type", "application/json"),
+                        ("Origin", "http://127.0.0.1:\(client.port).evil.example"),
+                    ], 403
+                ),
                 ([("Content-Type", "application/json"), ("Sec-Fetch-Site", "cross-site")], 403),
                 ([("Content-Type", "application/json"), ("Sec-Fetch-Site", "same-site")], 403),
-                ([("Content-Type", "application/json"), ("Origin", own), ("Sec-Fetch-Site", "cross-site")], 403),
-                ([("Content-Type", "application/json"), ("Host", "evil.example:\(client.port)"),
-                  ("Origin", "http://evil.example:\(client.port)")], 403),
+                (
+                    [
+                        ("Content-Type", "application/json"), ("Origin", own),
+                        ("Sec-Fetch-Site", "cross-site"),
+                    ], 403
+                ),
+                (
+                    [
+                        ("Content-Type", "application/json"), ("Host", "evil.example:\(client.port)"),
+                        ("Origin", "http://evil.example:\(client.port)"),
+                    ], 403
+                ),
             ]
             for path in ["/api/label/judgements", "/v1/chat/completions"] {
                 let body = path.contains("judgements") ? Self.judgement : Self.chat
@@ -50,11 +70,14 @@ import Testing
                 [("Content-Type", "application/json; charset=utf-8")],
                 [("Content-Type", "Application/JSON")],
                 [("Content-Type", "application/json"), ("Sec-Fetch-Site", "none")],
-                [("Content-Type", "application/json"), ("Host", "localhost:\(client.port)"),
-                 ("Origin", "http://localhost:\(client.port)")],
+                [
+                    ("Content-Type", "application/json"), ("Host", "localhost:\(client.port)"),
+                    ("Origin", "http://localhost:\(client.port)"),
+                ],
             ]
             for headers in accepted {
-                let reply = try await raw.send("POST", "/api/label/judgements", headers: headers, body: Self.judgement)
+                let reply = try await raw.send(
+                    "POST", "/api/label/judgements", headers: headers, body: Self.judgement)
                 #expect(reply.status == 200, "POST with \(headers) gave \(reply.status)")
             }
             #expect(try await server.store.counts().judgements == accepted.count)
@@ -66,13 +89,32 @@ import Testing
         let server = try TestServer()
         try await server.test { (client: HTTPTestClient) async throws in
             let raw = RawHTTPClient(port: client.port)
-            #expect(try await raw.send("GET", "/api/label/stats", headers: [("Host", "evil.example")]).status == 403)
-            #expect(try await raw.send("GET", "/v1/models", headers: [("Host", "evil.example:\(client.port)")]).status
-                == 403)
-            for host in ["127.0.0.1:\(client.port)", "localhost:\(client.port)", "[::1]:\(client.port)", "localhost"] {
-                #expect(try await raw.send("GET", "/v1/models", headers: [("Host", host)]).status == 200, "\(host)")
+            #expect(
+                try await raw.send("GET", "/api/label/stats", headers: [("Host", "evil.example")]).status
+                    == 403)
+            #expect(
+                try await raw.send("GET", "/v1/models", headers: [("Host", "evil.example:\(client.port)")])
+                    .status
+                    == 403)
+            for host in [
+                "127.0.0.1:\(client.port)", "localhost:\(client.port)", "[::1]:\(client.port)", "localhost",
+            ] {
+                #expect(
+                    try await raw.send("GET", "/v1/models", headers: [("Host", host)]).status == 200,
+                    "\(host)")
             }
         }
+    }
+
+    @Test func allowedHostNamesAddToTheLoopbackNames() {
+        var configuration = ServerConfiguration(host: "127.0.0.1")
+        #expect(configuration.effectiveAllowedHosts == ["localhost", "127.0.0.1", "::1"])
+        configuration.allowedHosts = ["Proxy.Example"]
+        #expect(configuration.effectiveAllowedHosts == ["proxy.example", "localhost", "127.0.0.1", "::1"])
+        configuration.host = "0.0.0.0"
+        #expect(configuration.effectiveAllowedHosts == ["proxy.example"])
+        configuration.allowedHosts = nil
+        #expect(configuration.effectiveAllowedHosts == nil)
     }
 
     /// The pages send JSON with `fetch` from the same origin: check they still say so.

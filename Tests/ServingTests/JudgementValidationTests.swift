@@ -10,7 +10,8 @@ import Testing
     static func judgement(_ responses: [String], ranking: [Int]? = nil, extra: String = "") -> Data {
         let list = String(decoding: try! JSONSerialization.data(withJSONObject: responses), as: UTF8.self)
         let order = (ranking ?? Array(responses.indices)).map(String.init).joined(separator: ",")
-        return Data(#"{"prompt":"p","responses":\#(list),"ranking":[\#(order)],"labeler":"ann"\#(extra)}"#.utf8)
+        return Data(
+            #"{"prompt":"p","responses":\#(list),"ranking":[\#(order)],"labeler":"ann"\#(extra)}"#.utf8)
     }
 
     static let refused: [(Data, String)] = [
@@ -21,17 +22,24 @@ import Testing
         (judgement(["a", "b", "a"]), "responses[2]"),
         (judgement((0..<17).map { "r\($0)" }), "responses"),
         (judgement((0..<5000).map { "r\($0)" }), "responses"),
-        (Data(#"{"prompt":"p","responses":["a","b"],"ranking":[1e20,0],"labeler":"ann"}"#.utf8), "ranking[0]"),
+        (
+            Data(#"{"prompt":"p","responses":["a","b"],"ranking":[1e20,0],"labeler":"ann"}"#.utf8),
+            "ranking[0]"
+        ),
         (Data(#"{"prompt":"p","responses":["a","b"],"ranking":[0.5,0],"labeler":"ann"}"#.utf8), "ranking[0]"),
-        (Data(#"{"prompt":"p","responses":["a","b"],"ranking":[9223372036854775807,0],"labeler":"ann"}"#.utf8),
-         "ranking[0]"),
+        (
+            Data(
+                #"{"prompt":"p","responses":["a","b"],"ranking":[9223372036854775807,0],"labeler":"ann"}"#
+                    .utf8),
+            "ranking[0]"
+        ),
         (Data(#"{"prompt":"p","responses":["a","b"],"ranking":[-1,0],"labeler":"ann"}"#.utf8), "ranking[0]"),
         (Data(#"{"prompt":"p","responses":["a","b"],"ranking":[1,1],"labeler":"ann"}"#.utf8), "ranking[1]"),
         (Data(#"{"prompt":"p","responses":["a","b"],"ranking":[1],"labeler":"ann"}"#.utf8), "ranking"),
         (judgement(["a", "b"], extra: #","source":"\#(String(repeating: "s", count: 300))""#), "source"),
         (judgement(["only"], extra: #","demonstration":"  ""#), "responses"),
         (judgement([""], extra: #","demonstration":"better""#), "responses[0]"),
-        (Data(#"{"prompt":"p","responses":["a","b"],"ranking":[0,1],"labeler":"\#(String(repeating: "l", count: 101))"}"#.utf8),
+        (judgement(["a", "b"]).replacingLabeler(String(repeating: "l", count: 101)),
          "labeler"),
     ]
 
@@ -40,18 +48,23 @@ import Testing
         try await server.test { (client: HTTPTestClient) async throws in
             let raw = RawHTTPClient(port: client.port)
             for (body, param) in Self.refused {
-                let reply = try await raw.send("POST", "/api/label/judgements",
-                                               headers: [("Content-Type", "application/json")], body: body)
+                let reply = try await raw.send(
+                    "POST", "/api/label/judgements",
+                    headers: [("Content-Type", "application/json")], body: body)
+                let sent = String(decoding: body.prefix(120), as: UTF8.self)
                 #expect(reply.status == 400 && reply.errorParam == param,
-                        "\(String(decoding: body.prefix(120), as: UTF8.self)) gave \(reply.status) \(reply.errorParam ?? "-")")
+                        "\(sent) gave \(reply.status) \(reply.errorParam ?? "-")")
             }
             #expect(try await server.store.counts().judgements == 0)
             // The largest ranking allowed, and a written response with one shown response, are stored.
-            for body in [Self.judgement((0..<Judgement.maxResponses).map { "r\($0)" }),
-                         Self.judgement(["only"], extra: #","demonstration":"better""#),
-                         Self.judgement([], extra: #","demonstration":"better""#)] {
-                let reply = try await raw.send("POST", "/api/label/judgements",
-                                               headers: [("Content-Type", "application/json")], body: body)
+            for body in [
+                Self.judgement((0..<Judgement.maxResponses).map { "r\($0)" }),
+                Self.judgement(["only"], extra: #","demonstration":"better""#),
+                Self.judgement([], extra: #","demonstration":"better""#),
+            ] {
+                let reply = try await raw.send(
+                    "POST", "/api/label/judgements",
+                    headers: [("Content-Type", "application/json")], body: body)
                 #expect(reply.status == 200, "\(String(decoding: reply.body, as: UTF8.self))")
             }
         }
@@ -61,7 +74,8 @@ import Testing
     /// What the server stores, exported as pairs, loads with the trainer's own loader.
     @Test func storedJudgementsExportToPairsTheLoaderAccepts() async throws {
         let store = try FeedbackStore()
-        try await store.save(Judgement(prompt: "p", responses: ["a", "b", "c"], ranking: [2, 0, 1], labeler: "ann"))
+        try await store.save(
+            Judgement(prompt: "p", responses: ["a", "b", "c"], ranking: [2, 0, 1], labeler: "ann"))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("pairs-\(UUID()).jsonl")
         defer { try? FileManager.default.removeItem(at: url) }
         try await store.export(format: .pairs, to: url)
@@ -73,9 +87,12 @@ import Testing
     @Test func exportSkipsStoredJudgementsThatAreInvalid() async throws {
         let store = try FeedbackStore()
         try await store.save(Judgement(prompt: "p", responses: ["a", "b"], ranking: [1, 0], labeler: "ann"))
-        try await store.insertUnchecked(Judgement(prompt: "p", responses: (0..<200).map { "r\($0)" },
-                                                  ranking: Array(0..<200), labeler: "old"))
-        try await store.insertUnchecked(Judgement(prompt: "p", responses: ["x", "x"], ranking: [0, 1], labeler: "old"))
+        try await store.insertUnchecked(
+            Judgement(
+                prompt: "p", responses: (0..<200).map { "r\($0)" },
+                ranking: Array(0..<200), labeler: "old"))
+        try await store.insertUnchecked(
+            Judgement(prompt: "p", responses: ["x", "x"], ranking: [0, 1], labeler: "old"))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("pairs-\(UUID()).jsonl")
         defer { try? FileManager.default.removeItem(at: url) }
         let summary = try await store.export(format: .pairs, to: url)
@@ -98,26 +115,41 @@ import Testing
 
     /// `rlhf feedback stats/export` on a path with no database is an error naming it, and creates nothing.
     @Test func openingAMissingDatabaseForReadingFails() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("missing-\(UUID())/feedback.sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "missing-\(UUID())/feedback.sqlite"
+        ).path
         #expect {
             _ = try FeedbackStore(existingAt: path)
         } throws: { error in
             "\(error)".contains(path)
         }
         #expect(!FileManager.default.fileExists(atPath: path))
-        #expect(!FileManager.default.fileExists(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path))
 
         // An existing one opens read-only and reads.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("present-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let existing = directory.appendingPathComponent("feedback.sqlite").path
-        try await FeedbackStore(path: existing).save(Judgement(prompt: "p", responses: ["a", "b"], ranking: [0, 1],
-                                                               labeler: "ann"))
+        try await FeedbackStore(path: existing).save(
+            Judgement(
+                prompt: "p", responses: ["a", "b"], ranking: [0, 1],
+                labeler: "ann"))
         let reader = try FeedbackStore(existingAt: existing)
         #expect(try await reader.counts().judgements == 1)
         await #expect(throws: (any Error).self) {
-            try await reader.save(Judgement(prompt: "p", responses: ["a", "b"], ranking: [0, 1], labeler: "ann"))
+            try await reader.save(
+                Judgement(prompt: "p", responses: ["a", "b"], ranking: [0, 1], labeler: "ann"))
         }
+    }
+}
+
+extension Data {
+    /// The same judgement body with another labeler.
+    fileprivate func replacingLabeler(_ labeler: String) -> Data {
+        let text = String(decoding: self, as: UTF8.self)
+        return Data(text.replacingOccurrences(of: #""labeler":"ann""#, with: #""labeler":"\#(labeler)""#).utf8)
     }
 }
 

@@ -8,11 +8,16 @@ import Testing
 @Suite struct PathAuthorizationTests {
     static let getSpellings = [
         "/v1/models", "//v1/models", "/v1//models", "///v1/models", "/v1/models/", "/v1/models//",
-        "//v1//models//", "/v1/./models", "/./v1/models", "/v1/../v1/models", "/x/../v1/models", "/v1/models/.",
-        "/v1%2Fmodels", "/v1%2fmodels", "%2Fv1/models", "/%2Fv1/models", "/%2e/v1/models", "/v1/%2E%2E/v1/models",
-        "/%76%31/models", "/V1/models", "/V1/MODELS", "/v1/Models", "v1/models", "/v1\\models", "/v1/models;x",
-        "/v1/models?x=1", "//v1/models?a=b", "/v1/models?/", "/v1/models#x", "/v1/models/tiny", "//v1/models/tiny",
-        "/v1/models//tiny", "//api/label/stats", "/api//label/stats", "/api/label/stats/", "/api/label/./stats",
+        "//v1//models//", "/v1/./models", "/./v1/models", "/v1/../v1/models", "/x/../v1/models",
+        "/v1/models/.",
+        "/v1%2Fmodels", "/v1%2fmodels", "%2Fv1/models", "/%2Fv1/models", "/%2e/v1/models",
+        "/v1/%2E%2E/v1/models",
+        "/%76%31/models", "/V1/models", "/V1/MODELS", "/v1/Models", "v1/models", "/v1\\models",
+        "/v1/models;x",
+        "/v1/models?x=1", "//v1/models?a=b", "/v1/models?/", "/v1/models#x", "/v1/models/tiny",
+        "//v1/models/tiny",
+        "/v1/models//tiny", "//api/label/stats", "/api//label/stats", "/api/label/stats/",
+        "/api/label/./stats",
         "//api/label/next?labeler=x", "/api/label/next/?labeler=x",
         "http://127.0.0.1//v1/models", "http://127.0.0.1/v1/models", "http://127.0.0.1:1//v1/models",
         "http://evil.example//api/label/stats", "HTTP://127.0.0.1/v1/models", "*",
@@ -27,9 +32,11 @@ import Testing
     ]
 
     @Test func everySpellingOfAProtectedPathNeedsTheKey() async throws {
-        let server = try TestServer(apiKey: "secret", candidates: [.init(prompt: "p", responses: ["a", "b"])])
+        let server = try TestServer(
+            apiKey: "secret", candidates: [.init(prompt: "p", responses: ["a", "b"])])
         let chat = Data(#"{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":4}"#.utf8)
-        let judgement = Data(#"{"prompt":"p","responses":["a","b"],"ranking":[1,0],"labeler":"mallory"}"#.utf8)
+        let judgement = Data(
+            #"{"prompt":"p","responses":["a","b"],"ranking":[1,0],"labeler":"mallory"}"#.utf8)
         let sample = Data(#"{"prompt":"p","count":2}"#.utf8)
         var seen: [String] = []
         try await server.test { (client: HTTPTestClient) async throws in
@@ -37,14 +44,20 @@ import Testing
             for target in Self.getSpellings {
                 let reply = try await raw.send("GET", target)
                 seen.append("GET \(target) -> \(reply.status)")
-                #expect([400, 401, 404].contains(reply.status), "GET \(target) without a key gave \(reply.status)")
+                #expect(
+                    [400, 401, 404].contains(reply.status), "GET \(target) without a key gave \(reply.status)"
+                )
             }
             for target in Self.postSpellings {
-                let body = target.contains("judgements") ? judgement : target.contains("sample") ? sample : chat
-                let reply = try await raw.send("POST", target, headers: [("Content-Type", "application/json")],
-                                               body: body)
+                let body =
+                    target.contains("judgements") ? judgement : target.contains("sample") ? sample : chat
+                let reply = try await raw.send(
+                    "POST", target, headers: [("Content-Type", "application/json")],
+                    body: body)
                 seen.append("POST \(target) -> \(reply.status)")
-                #expect([400, 401, 404].contains(reply.status), "POST \(target) without a key gave \(reply.status)")
+                #expect(
+                    [400, 401, 404].contains(reply.status),
+                    "POST \(target) without a key gave \(reply.status)")
             }
             // With the key the canonical paths (and a query string) still work.
             let key = [("Authorization", "Bearer secret")]
@@ -55,13 +68,17 @@ import Testing
             for open in ["/", "/label", "/health"] { #expect(try await raw.send("GET", open).status == 200) }
         }
         #expect(try await server.store.counts().judgements == 0)
-        if ProcessInfo.processInfo.environment["RLHF_PRINT_STATUSES"] != nil { print(seen.joined(separator: "\n")) }
+        if ProcessInfo.processInfo.environment["RLHF_PRINT_STATUSES"] != nil {
+            print(seen.joined(separator: "\n"))
+        }
     }
 
     /// Non-canonical spellings are refused before routing even with the key, so no other check
     /// can disagree with the router about which route a path names.
-    @Test(arguments: ["//v1/models", "/v1//models", "/v1/./models", "/v1/../v1/models", "/v1%2Fmodels",
-                      "/v1/%2e%2e/v1/models", "http://127.0.0.1//v1/models", "/v1/models%00", "/v1/models/..", "//"])
+    @Test(arguments: [
+        "//v1/models", "/v1//models", "/v1/./models", "/v1/../v1/models", "/v1%2Fmodels",
+        "/v1/%2e%2e/v1/models", "http://127.0.0.1//v1/models", "/v1/models%00", "/v1/models/..", "//",
+    ])
     func nonCanonicalPathsAreRefusedEvenWithTheKey(target: String) async throws {
         let server = try TestServer(apiKey: "secret")
         try await server.test { (client: HTTPTestClient) async throws in

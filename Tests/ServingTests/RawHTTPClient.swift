@@ -25,13 +25,19 @@ struct RawHTTPClient {
 
     enum Failure: Error, CustomStringConvertible {
         case socket(String)
-        var description: String { switch self { case .socket(let m): m } }
+        var description: String {
+            switch self {
+            case .socket(let m): m
+            }
+        }
     }
 
     /// Sends `method target HTTP/1.1` with `headers` (a `Host` is added unless given) and `body`,
     /// asking the server to close the connection, and reads the whole reply.
-    func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: Data? = nil,
-              timeout: Double = 30) async throws -> Reply {
+    func send(
+        _ method: String, _ target: String, headers: [(String, String)] = [], body: Data? = nil,
+        timeout: Double = 30
+    ) async throws -> Reply {
         var head = "\(method) \(target) HTTP/1.1\r\n"
         if !headers.contains(where: { $0.0.lowercased() == "host" }) { head += "Host: 127.0.0.1:\(port)\r\n" }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
@@ -46,12 +52,15 @@ struct RawHTTPClient {
     /// `timeout` passes; returns what was read, whether the server closed it, and how long after
     /// the write that was (timed on the socket's own thread, so a busy test process does not
     /// add to it).
-    func exchange(_ bytes: Data, timeout: Double) async throws -> (data: Data, closedByServer: Bool, elapsed: Duration) {
+    func exchange(_ bytes: Data, timeout: Double) async throws -> (
+        data: Data, closedByServer: Bool, elapsed: Duration
+    ) {
         let port = self.port
         return try await withCheckedThrowingContinuation { continuation in
             // A thread of its own: on Linux the global Dispatch queues are the cooperative pool.
             Thread {
-                continuation.resume(with: Result { try Self.blockingExchange(bytes, port: port, timeout: timeout) })
+                continuation.resume(
+                    with: Result { try Self.blockingExchange(bytes, port: port, timeout: timeout) })
             }.start()
         }
     }
@@ -83,7 +92,9 @@ struct RawHTTPClient {
         #else
             let sent = bytes.withUnsafeBytes { Darwin.send(fd, $0.baseAddress, $0.count, 0) }
         #endif
-        guard sent == bytes.count else { throw Failure.socket("send() wrote \(sent) of \(bytes.count) bytes") }
+        guard sent == bytes.count else {
+            throw Failure.socket("send() wrote \(sent) of \(bytes.count) bytes")
+        }
         let start = ContinuousClock.now
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -114,8 +125,10 @@ struct RawHTTPClient {
         let status = statusLine.count > 1 ? Int(statusLine[1]) ?? 0 : 0
         let headers = lines.compactMap { line -> (name: String, value: String)? in
             guard let colon = line.firstIndex(of: ":") else { return nil }
-            return (String(line[..<colon]).lowercased(),
-                    line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            return (
+                String(line[..<colon]).lowercased(),
+                line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            )
         }
         var body = Data(raw[end.upperBound...])
         if headers.contains(where: { $0.name == "transfer-encoding" && $0.value.lowercased() == "chunked" }) {
@@ -130,7 +143,8 @@ struct RawHTTPClient {
         while let lineEnd = rest.range(of: Data("\r\n".utf8)) {
             let sizeText = String(decoding: rest[rest.startIndex..<lineEnd.lowerBound], as: UTF8.self)
             guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), size > 0,
-                  rest.distance(from: lineEnd.upperBound, to: rest.endIndex) >= size else { break }
+                rest.distance(from: lineEnd.upperBound, to: rest.endIndex) >= size
+            else { break }
             let start = lineEnd.upperBound
             let stop = rest.index(start, offsetBy: size)
             out.append(rest[start..<stop])

@@ -83,11 +83,14 @@ import Testing
             let raw = RawHTTPClient(port: client.port)
             for (fields, param) in Self.chatCases {
                 let body = Data(("{" + Self.chat + "," + fields + "}").utf8)
-                let reply = try await raw.send("POST", "/v1/chat/completions",
-                                               headers: [("Content-Type", "application/json")], body: body)
-                #expect(reply.status == 400 && reply.errorParam == param,
-                        "\(fields) gave \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
-                #expect((reply.json?["error"] as? [String: Any])?["type"] as? String == "invalid_request_error")
+                let reply = try await raw.send(
+                    "POST", "/v1/chat/completions",
+                    headers: [("Content-Type", "application/json")], body: body)
+                #expect(
+                    reply.status == 400 && reply.errorParam == param,
+                    "\(fields) gave \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
+                #expect(
+                    (reply.json?["error"] as? [String: Any])?["type"] as? String == "invalid_request_error")
             }
             #expect(try await raw.send("GET", "/health").status == 200)
         }
@@ -98,10 +101,12 @@ import Testing
         try await server.test { (client: HTTPTestClient) async throws in
             let raw = RawHTTPClient(port: client.port)
             for (body, param) in Self.completionCases {
-                let reply = try await raw.send("POST", "/v1/completions",
-                                               headers: [("Content-Type", "application/json")], body: Data(body.utf8))
-                #expect(reply.status == 400 && reply.errorParam == param,
-                        "\(body) gave \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
+                let reply = try await raw.send(
+                    "POST", "/v1/completions",
+                    headers: [("Content-Type", "application/json")], body: Data(body.utf8))
+                #expect(
+                    reply.status == 400 && reply.errorParam == param,
+                    "\(body) gave \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
             }
             #expect(try await raw.send("GET", "/health").status == 200)
         }
@@ -112,14 +117,19 @@ import Testing
         let server = try TestServer()
         try await server.test { (client: HTTPTestClient) async throws in
             let raw = RawHTTPClient(port: client.port)
-            for fields in [#""seed":9223372036854775807"#, #""seed":-9223372036854775808"#,
-                           #""top_k":9223372036854775807"#, #""temperature":1e-300"#, #""temperature":2"#,
-                           #""top_p":1e-300"#, #""n":8,"max_tokens":1"#, #""presence_penalty":-2,"frequency_penalty":2"#,
-                           #""max_tokens":null,"n":null,"temperature":null"#, #""logprobs":false,"top_logprobs":0"#] {
+            for fields in [
+                #""seed":9223372036854775807"#, #""seed":-9223372036854775808"#,
+                #""top_k":9223372036854775807"#, #""temperature":1e-300"#, #""temperature":2"#,
+                #""top_p":1e-300"#, #""n":8,"max_tokens":1"#, #""presence_penalty":-2,"frequency_penalty":2"#,
+                #""max_tokens":null,"n":null,"temperature":null"#, #""logprobs":false,"top_logprobs":0"#,
+            ] {
                 let body = Data(("{" + Self.chat + "," + fields + "}").utf8)
-                let reply = try await raw.send("POST", "/v1/chat/completions",
-                                               headers: [("Content-Type", "application/json")], body: body)
-                #expect(reply.status == 200, "\(fields) gave \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
+                let reply = try await raw.send(
+                    "POST", "/v1/chat/completions",
+                    headers: [("Content-Type", "application/json")], body: body)
+                #expect(
+                    reply.status == 200,
+                    "\(fields) gave \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
             }
         }
     }
@@ -128,7 +138,8 @@ import Testing
     @Test func tooManyMessagesIsA400() async throws {
         let server = try TestServer()
         let message = #"{"role":"user","content":""}"#
-        let messages = Array(repeating: message, count: OpenAIService.Limits().maxMessages + 1).joined(separator: ",")
+        let messages = Array(repeating: message, count: OpenAIService.Limits().maxMessages + 1).joined(
+            separator: ",")
         try await server.test { (client: HTTPTestClient) async throws in
             let reply = try await RawHTTPClient(port: client.port).send(
                 "POST", "/v1/chat/completions", headers: [("Content-Type", "application/json")],
