@@ -152,9 +152,12 @@ import Tokenizers
         let again = try Pretraining.prepare(
             documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1)
         #expect(again.train.count == first.train.count)
+        let stale = r.file("data/train.bin.tmp-99999")  // a shard write killed half-way
+        try Data([1, 2, 3]).write(to: stale)
         let other = try Pretraining.prepare(
             documents: Self.otherDocuments, tokenizer: Self.tokenizer, run: r,
             validationFraction: 0.1)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
         let direct = try Pretraining.prepare(
             documents: Self.otherDocuments, tokenizer: Self.tokenizer, run: try run("e2"),
             validationFraction: 0.1)

@@ -131,6 +131,10 @@ extension Pretraining {
         // Rebuild: the key goes last, so shards without a matching key are never trusted.
         try? FileManager.default.removeItem(at: keyURL)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Temporaries of a build killed half-way (`train.bin.tmp-<pid>`, `.tmp-…`) are garbage.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where name.contains(".tmp-") {
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
+        }
         let separator = try tokenizer.requireSpecialTokenID(SpecialTokens.endOfText)
         let held = documents.count > 1 ? max(1, Int(Double(documents.count) * validationFraction)) : 0
         func tokens(_ docs: ArraySlice<String>) -> [Int32] {
