@@ -65,9 +65,9 @@ extension Pretraining {
         if !refused.isEmpty {
             throw ResumeError(
                 source: source,
-                reason: "cannot resume: \(refused.joined(separator: ", ")) differ from the run's "
-                    + "own settings, and an exact continuation needs the same; give the original values, "
-                    + "or start a new run")
+                reason: "cannot resume: \(refused.joined(separator: ", ")) "
+                    + "\(refused.count == 1 ? "differs" : "differ") from the run's own settings, and an exact "
+                    + "continuation needs the same; give the original values, or start a new run")
         }
         if p.optimization.steps < step {
             throw ResumeError(
