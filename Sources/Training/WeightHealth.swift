@@ -27,7 +27,8 @@ public enum WeightHealth {
 
         public static func == (a: Report, b: Report) -> Bool {
             a.maxMagnitude == b.maxMagnitude && a.maxTensor == b.maxTensor
-                && a.nonFinite.map(\.name) == b.nonFinite.map(\.name) && a.nonFinite.map(\.count) == b.nonFinite.map(\.count)
+                && a.nonFinite.map(\.name) == b.nonFinite.map(\.name)
+                && a.nonFinite.map(\.count) == b.nonFinite.map(\.count)
         }
 
         /// "model.norm.weight (3 non-finite), …", at most `limit` tensors named.
@@ -93,7 +94,9 @@ public enum WeightHealth {
     }
 
     /// Throws `NonFiniteWeightsError` naming the tensors when any value is NaN or inf.
-    public static func requireFinite(_ tensors: [(name: String, tensor: Tensor)], in source: String) throws(NonFiniteWeightsError) {
+    public static func requireFinite(_ tensors: [(name: String, tensor: Tensor)], in source: String)
+        throws(NonFiniteWeightsError)
+    {
         let report = scan(tensors)
         guard report.nonFinite.isEmpty else { throw NonFiniteWeightsError(source: source, report: report) }
     }
@@ -117,7 +120,8 @@ public struct WeightsDivergedError: Error, CustomStringConvertible, Sendable {
     public var limit: Float
 
     public var description: String {
-        let what = report.nonFinite.isEmpty
+        let what =
+            report.nonFinite.isEmpty
             ? "largest |weight| is \(report.maxMagnitude) in \(report.maxTensor ?? "?"), beyond the limit \(limit) "
                 + "(max(\(WeightHealth.absoluteLimit), \(WeightHealth.growthFactor)× the largest weight at the start))"
             : report.nonFiniteSummary()

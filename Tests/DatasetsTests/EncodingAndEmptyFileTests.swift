@@ -11,7 +11,8 @@ import Testing
         return url
     }
 
-    private let badSecondLine = Array(#"{"text": "first"}"#.utf8) + [0x0A] + Array(#"{"text": "bad "#.utf8) + [0xFF, 0xFE]
+    private let badSecondLine =
+        Array(#"{"text": "first"}"#.utf8) + [0x0A] + Array(#"{"text": "bad "#.utf8) + [0xFF, 0xFE]
         + Array(#""}"#.utf8) + [0x0A] + Array(#"{"text": "third"}"#.utf8) + [0x0A]
 
     @Test func nonUTF8LineIsReportedWithItsLineNumber() throws {
@@ -33,7 +34,9 @@ import Testing
 
     @Test func byteOrderMarkAndCRLFStillWork() throws {
         let scratch = try Scratch()
-        let url = try file(scratch, "bom.jsonl", [0xEF, 0xBB, 0xBF] + Array("{\"text\": \"a\"}\r\n{\"text\": \"b\"}\r\n".utf8))
+        let url = try file(
+            scratch, "bom.jsonl",
+            [0xEF, 0xBB, 0xBF] + Array("{\"text\": \"a\"}\r\n{\"text\": \"b\"}\r\n".utf8))
         #expect(try PretrainDocument.load(from: url).records.map(\.text) == ["a", "b"])
     }
 

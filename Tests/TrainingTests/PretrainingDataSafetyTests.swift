@@ -13,12 +13,16 @@ import Tokenizers
     static let documents = DemoTasks.pretrainingDocuments(seed: 3, byteCount: 20_000)
     static let otherDocuments = DemoTasks.pretrainingDocuments(seed: 4, byteCount: 20_000)
     static let tokenizer = try! BPETrainer.train(texts: documents, parameters: .init(vocabularySize: 300))
-    static let smallTokenizer = try! BPETrainer.train(texts: documents, parameters: .init(vocabularySize: 270))
+    static let smallTokenizer = try! BPETrainer.train(
+        texts: documents, parameters: .init(vocabularySize: 270))
 
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-safety-\(UUID().uuidString)")
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "rlhf-safety-\(UUID().uuidString)")
 
     func config(_ tokenizer: Tokenizer = tokenizer) -> ModelConfig {
-        ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+        ModelConfig(
+            vocabSize: tokenizer.vocabularySize, hiddenSize: 16, layerCount: 1, headCount: 2,
+            contextLength: 16)
     }
 
     func parameters(steps: Int = 8) -> Pretraining.Parameters {
@@ -40,12 +44,16 @@ import Tokenizers
 
     /// Trains `p` into `run` (preparing its shards from `documents`).
     @discardableResult
-    func train(_ run: RunDirectory, _ p: Pretraining.Parameters, resume: Bool = false,
-               documents: [String] = documents) throws -> Pretraining.Summary {
-        let data = try Pretraining.prepare(documents: documents, tokenizer: Self.tokenizer, run: run,
-                                           validationFraction: p.validationFraction, resume: resume)
-        return try Pretraining.train(model: try Transformer(config: config(), seed: 9), tokenizer: Self.tokenizer, data: data,
-                                     run: run, parameters: p, resume: resume)
+    func train(
+        _ run: RunDirectory, _ p: Pretraining.Parameters, resume: Bool = false,
+        documents: [String] = documents
+    ) throws -> Pretraining.Summary {
+        let data = try Pretraining.prepare(
+            documents: documents, tokenizer: Self.tokenizer, run: run,
+            validationFraction: p.validationFraction, resume: resume)
+        return try Pretraining.train(
+            model: try Transformer(config: config(), seed: 9), tokenizer: Self.tokenizer, data: data,
+            run: run, parameters: p, resume: resume)
     }
 
     @Test func resumeWithAHugeLearningRateKeepsTheLastGoodCheckpoint() throws {
@@ -63,7 +71,9 @@ import Tokenizers
             Issue.record("a run with lr 1e6 finished")
         } catch {
             // Whichever comes first: weights beyond the bound, or too many skipped steps.
-            #expect(error is WeightsDivergedError || error is StepGuardError || error is SkippedStepsError, "\(error)")
+            #expect(
+                error is WeightsDivergedError || error is StepGuardError || error is SkippedStepsError,
+                "\(error)")
             #expect("\(error)".contains("training diverged"))
         }
         #expect(try Checkpoint.loadTrainerState(from: r).step == 4)
@@ -77,12 +87,14 @@ import Tokenizers
         let r = try run("skips")
         var p = parameters(steps: 3)
         p.checkpointInterval = 1
-        let data = try Pretraining.prepare(documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1)
+        let data = try Pretraining.prepare(
+            documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1)
         let model = try Transformer(config: config(), seed: 9)
         let embedding = model.parameters.first { $0.name == "model.embed_tokens.weight" }!
         embedding.value = Tensor(shape: embedding.shape, repeating: 1e30)
         #expect(throws: SkippedStepsError.self) {
-            try Pretraining.train(model: model, tokenizer: Self.tokenizer, data: data, run: r, parameters: p, resume: false)
+            try Pretraining.train(
+                model: model, tokenizer: Self.tokenizer, data: data, run: r, parameters: p, resume: false)
         }
         #expect(!FileManager.default.fileExists(atPath: r.trainerState.path))
         #expect(!FileManager.default.fileExists(atPath: r.model.path))
@@ -135,32 +147,43 @@ import Tokenizers
     @Test func shardsAreRebuiltForOtherDataAndRefusedOnResume() throws {
         defer { try? FileManager.default.removeItem(at: root) }
         let r = try run("e")
-        let first = try Pretraining.prepare(documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1)
-        let again = try Pretraining.prepare(documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1)
+        let first = try Pretraining.prepare(
+            documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1)
+        let again = try Pretraining.prepare(
+            documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1)
         #expect(again.train.count == first.train.count)
-        let other = try Pretraining.prepare(documents: Self.otherDocuments, tokenizer: Self.tokenizer, run: r,
-                                            validationFraction: 0.1)
-        let direct = try Pretraining.prepare(documents: Self.otherDocuments, tokenizer: Self.tokenizer, run: try run("e2"),
-                                             validationFraction: 0.1)
+        let stale = r.file("data/train.bin.tmp-99999")  // a shard write killed half-way
+        try Data([1, 2, 3]).write(to: stale)
+        let other = try Pretraining.prepare(
+            documents: Self.otherDocuments, tokenizer: Self.tokenizer, run: r,
+            validationFraction: 0.1)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        let direct = try Pretraining.prepare(
+            documents: Self.otherDocuments, tokenizer: Self.tokenizer, run: try run("e2"),
+            validationFraction: 0.1)
         #expect(other.train.tokens(0..<other.train.count) == direct.train.tokens(0..<direct.train.count))
         #expect(other.train.count != first.train.count)
         #expect(throws: CheckpointError.self) {
-            try Pretraining.prepare(documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1,
-                                    resume: true)
+            try Pretraining.prepare(
+                documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1,
+                resume: true)
         }
-        let smaller = try Pretraining.prepare(documents: Self.otherDocuments, tokenizer: Self.smallTokenizer, run: r,
-                                              validationFraction: 0.1)
+        let smaller = try Pretraining.prepare(
+            documents: Self.otherDocuments, tokenizer: Self.smallTokenizer, run: r,
+            validationFraction: 0.1)
         #expect(smaller.train.vocabSize == Self.smallTokenizer.vocabularySize)
     }
 
     @Test func tokensBeyondTheModelsVocabularyAreAnErrorNotACrash() throws {
         defer { try? FileManager.default.removeItem(at: root) }
         let r = try run("f")
-        let data = try Pretraining.prepare(documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1)
+        let data = try Pretraining.prepare(
+            documents: Self.documents, tokenizer: Self.tokenizer, run: r, validationFraction: 0.1)
         let model = try Transformer(config: config(Self.smallTokenizer), seed: 1)
         #expect(throws: DatasetError.self) {
-            try Pretraining.train(model: model, tokenizer: Self.tokenizer, data: data, run: r, parameters: parameters(),
-                                  resume: false)
+            try Pretraining.train(
+                model: model, tokenizer: Self.tokenizer, data: data, run: r, parameters: parameters(),
+                resume: false)
         }
     }
 }

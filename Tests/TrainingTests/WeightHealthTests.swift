@@ -6,19 +6,24 @@ import Testing
 @testable import Training
 
 private func scratchRun() throws -> RunDirectory {
-    let run = RunDirectory(FileManager.default.temporaryDirectory.appendingPathComponent("health-\(UUID().uuidString)"))
+    let run = RunDirectory(
+        FileManager.default.temporaryDirectory.appendingPathComponent("health-\(UUID().uuidString)"))
     try run.create()
     return run
 }
 
-private let config = ModelConfig(family: .llama, vocabSize: 8, hiddenSize: 4, layerCount: 1, headCount: 2,
-                                 intermediateSize: 8, contextLength: 16)
+private let config = ModelConfig(
+    family: .llama, vocabSize: 8, hiddenSize: 4, layerCount: 1, headCount: 2,
+    intermediateSize: 8, contextLength: 16)
 
 private func smallParameters() -> [Parameter] {
     var rng = RandomGenerator(seed: 1)
     return [("model.embed_tokens.weight", [8, 4]), ("model.norm.weight", [4])].map { name, shape in
-        Parameter(name: name, value: Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in rng.nextNormal() * 0.1 }),
-                  decays: true)
+        Parameter(
+            name: name,
+            value: Tensor(
+                shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in rng.nextNormal() * 0.1 }),
+            decays: true)
     }
 }
 
@@ -84,8 +89,9 @@ private func sgd(lr: Float) -> OptimizationSettings {
         var stepper = OptimizerStepper(settings: settings)
         let batch = SequenceBatch(rows: [[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]], padToken: 0)
         #expect(throws: WeightsDivergedError.self) {
-            _ = try LanguageModelTraining.train(model: model, settings: settings, stepper: &stepper, stage: "sft",
-                                                nextBatch: { _, _ in batch })
+            _ = try LanguageModelTraining.train(
+                model: model, settings: settings, stepper: &stepper, stage: "sft",
+                nextBatch: { _, _ in batch })
         }
     }
 
@@ -114,8 +120,10 @@ private func sgd(lr: Float) -> OptimizationSettings {
         let ps = smallParameters()
         var norm = ps[1].value
         norm[flat: 0] = .nan
-        try SafeTensors.encode([(name: ps[0].name, tensor: ps[0].value), (name: ps[1].name, tensor: norm)],
-                               metadata: ["format": "pt"]).write(to: run.model)
+        try SafeTensors.encode(
+            [(name: ps[0].name, tensor: ps[0].value), (name: ps[1].name, tensor: norm)],
+            metadata: ["format": "pt"]
+        ).write(to: run.model)
         do {
             try Checkpoint.loadModel(from: run, into: smallParameters())
             Issue.record("a model with NaN weights loaded")

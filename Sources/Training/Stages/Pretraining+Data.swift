@@ -47,15 +47,19 @@ extension Pretraining {
         /// What differs from `other`, in words ("the training data", "the tokenizer", …).
         func differences(from other: DataKey) -> [String] {
             var out: [String] = []
-            if documentsHash != other.documentsHash || documentCount != other.documentCount || byteCount != other.byteCount {
-                out.append("the training data (\(other.documentCount) documents, \(other.byteCount) bytes then; "
-                           + "\(documentCount) documents, \(byteCount) bytes now)")
+            if documentsHash != other.documentsHash || documentCount != other.documentCount
+                || byteCount != other.byteCount
+            {
+                out.append(
+                    "the training data (\(other.documentCount) documents, \(other.byteCount) bytes then; "
+                        + "\(documentCount) documents, \(byteCount) bytes now)")
             }
             if tokenizerHash != other.tokenizerHash {
                 out.append("the tokenizer (\(other.vocabularySize) tokens then, \(vocabularySize) now)")
             }
             if validationFraction != other.validationFraction {
-                out.append("the validation fraction (\(other.validationFraction) then, \(validationFraction) now)")
+                out.append(
+                    "the validation fraction (\(other.validationFraction) then, \(validationFraction) now)")
             }
             return out
         }
@@ -67,16 +71,20 @@ extension Pretraining {
     /// resumed run must see the data it started with, so a difference is an error naming it.
     /// The validation part is the last documents. With several ranks, rank 0 writes the shards
     /// and the others open them after it.
-    public static func prepare(documents: [String], tokenizer: Tokenizer, run: RunDirectory,
-                               validationFraction: Double, resume: Bool = false,
-                               communicator: any Communicator = SingleProcess()) throws -> Data {
+    public static func prepare(
+        documents: [String], tokenizer: Tokenizer, run: RunDirectory,
+        validationFraction: Double, resume: Bool = false,
+        communicator: any Communicator = SingleProcess()
+    ) throws -> Data {
         guard communicator.size > 1 else {
-            return try prepareShards(documents: documents, tokenizer: tokenizer, run: run,
-                                     validationFraction: validationFraction, resume: resume)
+            return try prepareShards(
+                documents: documents, tokenizer: tokenizer, run: run,
+                validationFraction: validationFraction, resume: resume)
         }
         if communicator.isRoot {
-            let data = try prepareShards(documents: documents, tokenizer: tokenizer, run: run,
-                                         validationFraction: validationFraction, resume: resume)
+            let data = try prepareShards(
+                documents: documents, tokenizer: tokenizer, run: run,
+                validationFraction: validationFraction, resume: resume)
             communicator.barrier()
             return data
         }
@@ -90,15 +98,19 @@ extension Pretraining {
         let dir = run.file("data")
         let bytesURL = dir.appendingPathComponent("validation.bytes")
         guard let text = try? String(contentsOf: bytesURL, encoding: .utf8), let bytes = Int(text) else {
-            throw DatasetError(file: bytesURL.path, reason: "missing or unreadable (the token shards are incomplete)")
+            throw DatasetError(
+                file: bytesURL.path, reason: "missing or unreadable (the token shards are incomplete)")
         }
-        return Data(train: try TokenShard(contentsOf: dir.appendingPathComponent("train.bin")),
-                    validation: try TokenShard(contentsOf: dir.appendingPathComponent("validation.bin")),
-                    validationBytes: bytes)
+        return Data(
+            train: try TokenShard(contentsOf: dir.appendingPathComponent("train.bin")),
+            validation: try TokenShard(contentsOf: dir.appendingPathComponent("validation.bin")),
+            validationBytes: bytes)
     }
 
-    private static func prepareShards(documents: [String], tokenizer: Tokenizer, run: RunDirectory,
-                                      validationFraction: Double, resume: Bool) throws -> Data {
+    private static func prepareShards(
+        documents: [String], tokenizer: Tokenizer, run: RunDirectory,
+        validationFraction: Double, resume: Bool
+    ) throws -> Data {
         let dir = run.file("data")
         let keyURL = dir.appendingPathComponent(dataKeyName)
         let key = DataKey(documents: documents, tokenizer: tokenizer, validationFraction: validationFraction)
@@ -106,15 +118,23 @@ extension Pretraining {
             let changed = key.differences(from: stored)
             if changed.isEmpty, let data = try? openShards(run: run) { return data }
             if resume && !changed.isEmpty {
-                throw CheckpointError(path: run.url.path, reason: "cannot resume: the run was started with other inputs; "
-                                      + "changed: \(changed.joined(separator: "; ")). Resume with the original --data and "
-                                      + "--tokenizer, or start a new run (or pass --overwrite to replace this one)")
+                throw CheckpointError(
+                    path: run.url.path,
+                    reason: "cannot resume: the run was started with other inputs; "
+                        + "changed: \(changed.joined(separator: "; ")). Resume with the original --data and "
+                        + "--tokenizer, or start a new run (or pass --overwrite to replace this one)")
             }
         }
-        guard !documents.isEmpty else { throw DatasetError(file: run.url.path, reason: "no training documents") }
+        guard !documents.isEmpty else {
+            throw DatasetError(file: run.url.path, reason: "no training documents")
+        }
         // Rebuild: the key goes last, so shards without a matching key are never trusted.
         try? FileManager.default.removeItem(at: keyURL)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Temporaries of a build killed half-way (`train.bin.tmp-<pid>`, `.tmp-…`) are garbage.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where name.contains(".tmp-") {
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
+        }
         let separator = try tokenizer.requireSpecialTokenID(SpecialTokens.endOfText)
         let held = documents.count > 1 ? max(1, Int(Double(documents.count) * validationFraction)) : 0
         func tokens(_ docs: ArraySlice<String>) -> [Int32] {
@@ -132,11 +152,14 @@ extension Pretraining {
             trainTokens = Array(trainTokens[..<cut])
             validationBytes = (try? tokenizer.decode(validationTokens).count) ?? validationTokens.count
         }
-        try TokenShard.write(trainTokens, vocabSize: tokenizer.vocabularySize, to: dir.appendingPathComponent("train.bin"))
-        try TokenShard.write(validationTokens, vocabSize: tokenizer.vocabularySize,
-                             to: dir.appendingPathComponent("validation.bin"))
-        try AtomicFileWriter.write(Foundation.Data(String(validationBytes).utf8),
-                                   to: dir.appendingPathComponent("validation.bytes"))
+        try TokenShard.write(
+            trainTokens, vocabSize: tokenizer.vocabularySize, to: dir.appendingPathComponent("train.bin"))
+        try TokenShard.write(
+            validationTokens, vocabSize: tokenizer.vocabularySize,
+            to: dir.appendingPathComponent("validation.bin"))
+        try AtomicFileWriter.write(
+            Foundation.Data(String(validationBytes).utf8),
+            to: dir.appendingPathComponent("validation.bytes"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFileWriter.write(try encoder.encode(key), to: keyURL)
@@ -149,8 +172,11 @@ extension Pretraining {
         for shard in [data.train, data.validation] where shard.vocabSize > vocabularySize {
             // The header's vocabulary is an upper bound; only a token past the model's is an error.
             for i in 0..<shard.count where Int(shard[i]) >= vocabularySize {
-                throw DatasetError(file: shard.url.path, reason: "token \(shard[i]) at position \(i) is outside the model's "
-                                   + "vocabulary of \(vocabularySize) (the shard was built with a \(shard.vocabSize)-token tokenizer)")
+                throw DatasetError(
+                    file: shard.url.path,
+                    reason: "token \(shard[i]) at position \(i) is outside the model's "
+                        + "vocabulary of \(vocabularySize) (the shard was built with a \(shard.vocabSize)-token tokenizer)"
+                )
             }
         }
     }

@@ -24,13 +24,16 @@ extension Pretraining {
         guard FileManager.default.fileExists(atPath: run.trainerState.path) else { return nil }
         let state = try Checkpoint.loadTrainerState(from: run)
         guard state.stage == "pretrain" else {
-            throw CheckpointError(path: run.trainerState.path, reason: "belongs to stage \(state.stage), not pretrain")
+            throw CheckpointError(
+                path: run.trainerState.path, reason: "belongs to stage \(state.stage), not pretrain")
         }
         let saved = try state.payload(as: Parameters.self)
         return try resumePlan(step: state.step, saved: saved, current: p, source: run.trainerState.path)
     }
 
-    static func resumePlan(step: Int, saved: Parameters?, current p: Parameters, source: String) throws -> ResumePlan {
+    static func resumePlan(step: Int, saved: Parameters?, current p: Parameters, source: String) throws
+        -> ResumePlan
+    {
         var refused: [String] = [], changes: [String] = []
         if let s = saved {
             func compare<T: Equatable>(_ name: String, _ old: T, _ new: T, allowed: Bool) {
@@ -60,13 +63,17 @@ extension Pretraining {
             compare("checkpoint interval", s.checkpointInterval, p.checkpointInterval, allowed: true)
         }
         if !refused.isEmpty {
-            throw ResumeError(source: source, reason: "cannot resume: \(refused.joined(separator: ", ")) differ from the run's "
-                              + "own settings, and an exact continuation needs the same; give the original values, "
-                              + "or start a new run")
+            throw ResumeError(
+                source: source,
+                reason: "cannot resume: \(refused.joined(separator: ", ")) "
+                    + "\(refused.count == 1 ? "differs" : "differ") from the run's own settings, and an exact "
+                    + "continuation needs the same; give the original values, or start a new run")
         }
         if p.optimization.steps < step {
-            throw ResumeError(source: source, reason: "the run is already at step \(step); --steps \(p.optimization.steps) "
-                              + "ends before it (give --steps above \(step) to train further)")
+            throw ResumeError(
+                source: source,
+                reason: "the run is already at step \(step); --steps \(p.optimization.steps) "
+                    + "ends before it (give --steps above \(step) to train further)")
         }
         return ResumePlan(step: step, changes: changes)
     }

@@ -4,11 +4,14 @@ import Models
 /// The output directory of a new run: never a finished run replaced by accident.
 public enum RunOutput {
     /// Files whose presence makes a directory a run (a model, a checkpoint or a training log).
-    public static let markers = ["config.json", "model.safetensors", "trainer_state.json", "optimizer.safetensors",
-                                 "metrics.jsonl"]
+    public static let markers = [
+        "config.json", "model.safetensors", "trainer_state.json", "optimizer.safetensors",
+        "metrics.jsonl",
+    ]
     /// Everything a training run writes; `--overwrite` deletes these and nothing else, so a
     /// mistyped path never loses the user's own files.
-    static let written = markers + ["tokenizer.json", "tokenizer_config.json", "report.md", Checkpoint.journalName]
+    static let written =
+        markers + ["tokenizer.json", "tokenizer_config.json", "report.md", Checkpoint.journalName]
     /// Token shards of pretraining (`data/…`).
     static let dataFiles = ["train.bin", "validation.bin", "validation.bytes", Pretraining.dataKeyName]
 
@@ -24,8 +27,10 @@ public enum RunOutput {
         let present = existingRun(in: run)
         if !present.isEmpty {
             guard overwrite else {
-                throw RunOutputError(path: run.url.path, reason: "already holds a run (\(present.joined(separator: ", "))); "
-                                     + "pass --overwrite to replace it, or write to another directory")
+                throw RunOutputError(
+                    path: run.url.path,
+                    reason: "already holds a run (\(present.joined(separator: ", "))); "
+                        + "pass --overwrite to replace it, or write to another directory")
             }
             for name in written { try remove(run.file(name)) }
             let data = run.file("data")
@@ -38,7 +43,9 @@ public enum RunOutput {
     private static func remove(_ url: URL) throws {
         guard FileManager.default.fileExists(atPath: url.path) else { return }
         do { try FileManager.default.removeItem(at: url) } catch {
-            throw RunOutputError(path: url.path, reason: "cannot remove the previous run's file: \(error.localizedDescription)")
+            throw RunOutputError(
+                path: url.path, reason: "cannot remove the previous run's file: \(error.localizedDescription)"
+            )
         }
     }
 
