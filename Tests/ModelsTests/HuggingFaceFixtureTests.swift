@@ -10,7 +10,7 @@ import TensorCore
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/hf")
     static let cases = ["llama-gqa-llama3", "llama-linear-tied-bias-bf16-sharded", "mistral", "qwen2-tied",
-                        "qwen3-headdim", "gpt2"]
+                        "qwen3-headdim", "gpt2", "gpt2-f16"]
 
     struct Expected {
         var tokens: [Int32]
