@@ -9,22 +9,14 @@ extension Checkpoint {
     /// mis-shaped tensors. Returns the `extraTensors` (e.g. `score.weight`) in the given order.
     ///
     /// A file written by `transformers` for a tied model may also hold `lm_head.weight`; it is
-    /// ignored when the parameters have no such tensor.
+    /// ignored when the parameters have no such tensor (see `TensorSource.loadParameters`).
     @discardableResult
     public static func loadModel(from run: RunDirectory, into parameters: [Parameter],
                                  extraTensors: [(name: String, shape: [Int])] = [],
                                  ignoring: Set<String> = []) throws -> [Tensor] {
         try recover(in: run)
-        let file = try run.openWeights()  // model.safetensors or shards
-        let expected = parameters.map { (name: $0.name, shape: $0.shape) } + extraTensors
-        var ignored = ignoring
-        if !parameters.contains(where: { $0.name == "lm_head.weight" }) && !extraTensors.contains(where: { $0.name == "lm_head.weight" }) {
-            ignored.insert("lm_head.weight")
-        }
-        try file.validate(expected: expected, ignoring: ignored)
-        // One tensor at a time: memory holds the model plus one tensor, not two models.
-        for p in parameters { p.value = try file.tensor(named: p.name) }
-        return try extraTensors.map { (e) throws(SafeTensorsError) -> Tensor in try file.tensor(named: e.name) }
+        // model.safetensors or shards, one tensor at a time, transformers' layouts accepted.
+        return try run.openWeights().loadParameters(parameters, extraTensors: extraTensors, ignoring: ignoring)
     }
 
     /// Restores optimizer moments and step count from `optimizer.safetensors`, validating the
