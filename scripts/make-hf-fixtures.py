@@ -49,6 +49,9 @@ def cases():
         **COMMON, num_key_value_heads=2, head_dim=16, tie_word_embeddings=False), {}
     yield "gpt2", GPT2LMHeadModel, GPT2Config(
         vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=4, n_positions=64, bos_token_id=1, eos_token_id=2), {}
+    yield "gpt2-f16", GPT2LMHeadModel, GPT2Config(
+        vocab_size=VOCAB, n_embd=32, n_layer=1, n_head=2, n_positions=32, bos_token_id=1, eos_token_id=2), \
+        {"dtype": torch.float16}
 
 
 def randomize(model, generator):

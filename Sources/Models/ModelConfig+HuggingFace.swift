@@ -261,7 +261,8 @@ struct HuggingFaceConfigReader {
         for family in ModelConfig.Family.allCases where architectures.contains(ModelConfig.architecture(family)) {
             return family
         }
-        throw fail("model_type", "missing (and architectures names none of \(ModelConfig.Family.allCases.map { ModelConfig.architecture($0) }.joined(separator: ", ")))")
+        let known = ModelConfig.Family.allCases.map { ModelConfig.architecture($0) }.joined(separator: ", ")
+        throw fail("model_type", "missing (and architectures names none of \(known))")
     }
 
     mutating func config() throws(ModelConfigError) -> ModelConfig {
@@ -343,29 +344,51 @@ struct HuggingFaceConfigReader {
             tieEmbeddings: try bool("tie_word_embeddings") ?? false)
     }
 
-    /// Mistral's `sliding_window`, Qwen's `use_sliding_window`/`layer_types`: accepted only when
-    /// the window cannot cut any attention row (not shorter than the context) or is switched off.
+    /// Mistral's `sliding_window`, Qwen's `use_sliding_window`/`max_window_layers`/`layer_types`:
+    /// accepted only where no layer's window can cut an attention row (window off, or not shorter
+    /// than the context), following how transformers 5 derives each layer's type.
     private mutating func checkSlidingWindow(_ family: ModelConfig.Family, contextLength: Int,
                                              layers: Int) throws(ModelConfigError) {
         // Absent, transformers' class default (4096) applies; an explicit null switches it off.
         var window = try int("sliding_window")
         if object["sliding_window"] == nil && family != .llama { window = 4096 }
-        var active: Bool
+        let maxWindowLayers = try int("max_window_layers") ?? 28
+        var layerTypes: [String]?
+        if let v = value("layer_types") {
+            guard case .array(let items) = v else { throw fail("layer_types", "expected a list of strings") }
+            layerTypes = try items.map { (item) throws(ModelConfigError) -> String in
+                guard case .string(let s) = item else { throw fail("layer_types", "expected a list of strings") }
+                return s
+            }
+        }
+        func tooShort(_ w: Int) -> Bool { w < contextLength }
         switch family {
-        case .mistral: active = true
-        case .qwen2, .qwen3: active = try bool("use_sliding_window") ?? false
-        default: active = window != nil
-        }
-        if let window, active, window < contextLength {
-            let field = family == .mistral || family == .llama ? "sliding_window" : "use_sliding_window"
-            throw fail(field, "sliding-window attention (window \(window) < context \(contextLength)) is not implemented")
-        }
-        _ = try int("max_window_layers")
-        // A "sliding_attention" layer uses the window (transformers refuses it when the window is off).
-        if case .array(let types)? = value("layer_types") {
-            for type in types where type != .string("full_attention") {
-                if type == .string("sliding_attention"), active, let window, window >= contextLength { continue }
-                throw fail("layer_types", "layer type \(type.text) is not implemented")
+        case .llama, .mistral, .gpt2:
+            if let window, tooShort(window) {
+                throw fail("sliding_window", "sliding-window attention (window \(window) < context \(contextLength)) is not implemented")
+            }
+            if let odd = layerTypes?.first(where: { $0 != "full_attention" }) {
+                throw fail("layer_types", "layer type \"\(odd)\" is not implemented")
+            }
+        case .qwen2, .qwen3:
+            // Qwen's config drops the window unless use_sliding_window, then makes layers from
+            // max_window_layers on sliding (unless layer_types lists them).
+            let effective = try bool("use_sliding_window") == true ? window : nil
+            let types = layerTypes ?? (0..<max(layers, 0)).map {
+                effective != nil && $0 >= maxWindowLayers ? "sliding_attention" : "full_attention"
+            }
+            for (layer, type) in types.enumerated() where type != "full_attention" {
+                guard type == "sliding_attention" else {
+                    throw fail("layer_types", "layer type \"\(type)\" is not implemented")
+                }
+                guard let effective else {
+                    throw fail("layer_types", "layer type \"sliding_attention\" (layer \(layer)) without a window: "
+                               + "transformers cannot run it either")
+                }
+                if tooShort(effective) {
+                    throw fail("use_sliding_window", "sliding-window attention (window \(effective) < context "
+                               + "\(contextLength), layer \(layer)) is not implemented")
+                }
             }
         }
     }
@@ -438,7 +461,8 @@ struct HuggingFaceConfigReader {
                 throw fail(key, "\(reason) (value \(v.text))")
             }
             if harmless.contains(key) { continue }
-            throw fail(key, "unknown for model_type \"\(family.rawValue)\" and not known to be harmless; refusing rather than ignoring it (value \(v.text))")
+            throw fail(key, "unknown for model_type \"\(family.rawValue)\" and not known to be harmless; "
+                       + "refusing rather than ignoring it (value \(v.text))")
         }
     }
 }

@@ -63,7 +63,8 @@ extension ModelConfig {
         let bytes = try float32Bytes()
         let memory = ProcessInfo.processInfo.physicalMemory
         guard UInt64(bytes) <= memory else {
-            throw fail("the model needs \(Self.gigabytes(bytes)) as Float32 (\(parameterCountEstimate) parameters), more than this machine's \(Self.gigabytes(Int(clamping: memory)))")
+            throw fail("the model needs \(Self.gigabytes(bytes)) as Float32 (\(parameterCountEstimate) parameters), "
+                       + "more than this machine's \(Self.gigabytes(Int(clamping: memory)))")
         }
     }
 

@@ -7,7 +7,8 @@ extension Transformer {
     /// the end tokens of `generation_config.json` when present) and the weights, one
     /// `model.safetensors` or shards with `model.safetensors.index.json`, in F32, BF16 or F16.
     /// Weights become Float32 in memory; `storageDType` records the dtype of the files, so
-    /// saving writes the model back at its size.
+    /// saving writes the model back at its size. (A training run's checkpoints are read through
+    /// `ModelRun.load`, which also recovers an interrupted checkpoint commit first.)
     public static func load(from run: RunDirectory) throws -> Transformer {
         let config = try run.loadModelConfig()
         let model = try Transformer(config: config, seed: nil)
@@ -15,19 +16,12 @@ extension Transformer {
         return model
     }
 
-    /// Replaces every parameter with its tensor from `weights` after checking all names, dtypes
-    /// and shapes at once (`TensorMismatchError`), and returns `extraTensors` (e.g. a reward
-    /// head's `score.weight`) in order. Tensors are converted one at a time, so memory holds at
-    /// most one tensor beyond the model. A tied model ignores an `lm_head.weight` in the file.
+    /// Replaces every parameter with its tensor from `weights` (see
+    /// `TensorSource.loadParameters`) and returns `extraTensors` in order.
     @discardableResult
     public func loadWeights(from weights: any TensorSource, extraTensors: [(name: String, shape: [Int])] = [],
                             ignoring: Set<String> = []) throws -> [Tensor] {
-        let expected = parameters.map { (name: $0.name, shape: $0.shape) } + extraTensors
-        var ignored = ignoring
-        if !expected.contains(where: { $0.name == "lm_head.weight" }) { ignored.insert("lm_head.weight") }
-        try weights.validate(expected: expected, ignoring: ignored)
-        for p in parameters { p.value = try weights.tensor(named: p.name) }
-        return try extraTensors.map { (e) throws(SafeTensorsError) -> Tensor in try weights.tensor(named: e.name) }
+        try weights.loadParameters(parameters, extraTensors: extraTensors, ignoring: ignoring)
     }
 
     /// The weights as `model.safetensors` bytes in `storageDType` (or `dtype`), with `extraTensors`

@@ -14,19 +14,23 @@ public final class Parameter: @unchecked Sendable {
     /// Allocated on the first write: a model that is only evaluated (a reference or reward
     /// model, a served model) never holds a second copy of its weights' size.
     private var storedGrad: Tensor?
+    /// The gradient's shape, kept apart from `value` so reading `grad` never accesses `value`
+    /// (an optimizer passes `&value` and `grad` to one call: exclusivity).
+    private let gradShape: [Int]
 
     public init(name: String, value: Tensor, decays: Bool) {
         self.name = name
         self.value = value
         self.decays = decays
+        gradShape = value.shape
     }
 
     /// ∂L/∂value, zero until a backward pass accumulates into it.
     public var grad: Tensor {
-        get { storedGrad ?? Tensor(shape: value.shape) }
+        get { storedGrad ?? Tensor(shape: gradShape) }
         set { storedGrad = newValue }
         _modify {
-            if storedGrad == nil { storedGrad = Tensor(shape: value.shape) }
+            if storedGrad == nil { storedGrad = Tensor(shape: gradShape) }
             yield &storedGrad!
         }
     }

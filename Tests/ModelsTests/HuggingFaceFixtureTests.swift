@@ -10,7 +10,7 @@ import TensorCore
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/hf")
     static let cases = ["llama-gqa-llama3", "llama-linear-tied-bias-bf16-sharded", "mistral", "qwen2-tied",
-                        "qwen3-headdim", "gpt2"]
+                        "qwen3-headdim", "gpt2", "gpt2-f16"]
 
     struct Expected {
         var tokens: [Int32]
@@ -111,4 +111,34 @@ import TensorCore
         let bytesPerScalar = e.savedDType == "float32" ? 4 : 2
         #expect(weights.count < model.parameterCount * bytesPerScalar + 16_384, "\(name): \(weights.count) bytes")
     }
+}
+
+/// Checkpoints of the base model (`GPT2Model`, `Qwen2Model`: names without `transformer.` /
+/// `model.`), with GPT-2's causal-mask buffers and old Llama-style `inv_freq` buffers, load as
+/// the same model.
+@Test(arguments: ["gpt2", "qwen2-tied"])
+func baseModelLayoutsAndBuffersLoad(name: String) throws {
+    let e = try HuggingFaceFixtureTests.expected(name)
+    let source = HuggingFaceFixtureTests.run(name)
+    let file = try SafeTensors(contentsOf: source.model)
+    var tensors: [(name: String, tensor: Tensor)] = []
+    for entry in file.entries {
+        let short = entry.name.replacingOccurrences(of: "transformer.", with: "").replacingOccurrences(of: "model.", with: "")
+        tensors.append((short, try file.tensor(named: entry.name)))
+    }
+    tensors.append(("h.0.attn.bias", Tensor(shape: [1, 1, 4, 4], repeating: 1)))
+    tensors.append(("h.0.attn.masked_bias", Tensor(shape: [], scalars: [-1e4])))
+    tensors.append(("layers.0.self_attn.rotary_emb.inv_freq", Tensor(shape: [4])))
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("base-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let run = RunDirectory(dir)
+    try run.create()
+    try FileManager.default.copyItem(at: source.config, to: run.config)
+    try SafeTensors.encode(tensors).write(to: run.model)
+    let model = try Transformer.load(from: run)
+    let logits = model.forward(tokens: e.tokens, batchSize: e.batch, length: e.length).scalars
+    #expect(HuggingFaceFixtureTests.maxDifference(logits, e.logits) < 1e-4)
+    // An unknown tensor is still reported.
+    try SafeTensors.encode(tensors + [("h.0.attn.extra", Tensor(shape: [1]))]).write(to: run.model)
+    #expect { _ = try Transformer.load(from: run) } throws: { "\($0)".contains("unexpected tensors (1): h.0.attn.extra") }
 }

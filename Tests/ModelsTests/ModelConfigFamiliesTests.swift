@@ -66,7 +66,9 @@ import TensorCore
         #expect(Self.message("{\(mistral.replacingOccurrences(of: "\"max_position_embeddings\":64", with: "\"max_position_embeddings\":8192"))}").contains("window 4096 < context 8192"))
         #expect(Self.message("{\(mistral.replacingOccurrences(of: "\"max_position_embeddings\":64", with: "\"max_position_embeddings\":8192")),\"sliding_window\":null}") == "no error")
         let qwen2 = #""model_type":"qwen2","hidden_size":32,"intermediate_size":64,"num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":1,"vocab_size":50,"max_position_embeddings":64"#
-        #expect(Self.message("{\(qwen2),\"use_sliding_window\":true,\"sliding_window\":16}").contains(#"field "use_sliding_window": sliding-window attention"#))
+        #expect(Self.message("{\(qwen2),\"use_sliding_window\":true,\"sliding_window\":16,\"max_window_layers\":0}").contains(#"field "use_sliding_window": sliding-window attention (window 16 < context 64, layer 0)"#))
+        // From max_window_layers on: with one layer and the default 28, no layer slides.
+        #expect(Self.message("{\(qwen2),\"use_sliding_window\":true,\"sliding_window\":16}") == "no error")
         #expect(Self.message("{\(qwen2),\"use_sliding_window\":true,\"sliding_window\":16,\"layer_types\":[\"sliding_attention\"]}").contains("sliding-window"))
         #expect(Self.message("{\(qwen2),\"layer_types\":[\"sliding_attention\"]}").contains(#"field "layer_types": layer type "sliding_attention""#))
         #expect(Self.message("{\(qwen2),\"use_sliding_window\":true,\"sliding_window\":64,\"layer_types\":[\"sliding_attention\"]}") == "no error")

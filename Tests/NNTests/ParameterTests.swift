@@ -20,3 +20,14 @@ import TensorCore
     layer.weight.zeroGrad()
     #expect(layer.weight.grad.scalars.allSatisfy { $0 == 0 } && layer.weight.hasGradient)
 }
+
+/// An update that modifies `value` while reading `grad` in one call (as optimizers do) must not
+/// touch `value` through `grad`, even before any gradient exists.
+@Test func readingAnUnallocatedGradientDoesNotAccessTheValue() {
+    let p = Parameter(name: "p", value: Tensor(shape: [3], scalars: [1, 2, 3]), decays: true)
+    func step(_ value: inout Tensor, _ grad: Tensor) {
+        for i in 0..<value.count { value[flat: i] -= grad[flat: i] }
+    }
+    step(&p.value, p.grad)
+    #expect(p.value.scalars == [1, 2, 3] && !p.hasGradient)
+}
