@@ -98,7 +98,8 @@ extension ChatTemplateRenderer {
     /// follows its content when it is the last message and when a user message follows, without trailing
     /// whitespace and without a trailing unclosed `<`/`[` where the two part inside the next marker
     /// (`<|im_end|>` from `<|im_end|>\n` and `<|im_end|>\n<|im_start|>user...`; Phi-3's `<|end|>` without
-    /// the `</s>` it writes only at the very end).
+    /// the `</s>` it writes only at the very end). When they share nothing but both are non-empty, the eos
+    /// token or a single `<...>`/`[...]` marker that starts the tail of the message's real position.
     private func endOfTurnMarker(after index: Int, in input: ChatTemplateInput) throws(TemplateError) -> String {
         var tails: [[Unicode.Scalar]] = []
         for followed in [false, true] {
@@ -119,7 +120,18 @@ extension ChatTemplateRenderer {
         {
             common.removeSubrange(open...)
         }
-        return PythonString.strip(PythonString.string(common), characters: nil, leading: false)
+        let marker = PythonString.strip(PythonString.string(common), characters: nil, leading: false)
+        guard marker.isEmpty, !tails[0].isEmpty, !tails[1].isEmpty else { return marker }
+        // The two share nothing (gpt-oss ends a last turn with `<|return|>`, others with `<|end|>`): take,
+        // from the tail of this message's real position, the eos token or one bracketed marker if it
+        // starts there.
+        let actual = PythonString.string(index == input.messages.count - 1 ? tails[0] : tails[1])
+        if let eos = input.eosToken, !eos.isEmpty, actual.hasPrefix(eos) { return eos }
+        let scalars = Array(actual.unicodeScalars)
+        guard let first = scalars.first, first == "<" || first == "[",
+            let close = scalars.firstIndex(of: first == "<" ? ">" : "]")
+        else { return "" }
+        return PythonString.string(scalars[...close])
     }
 
     /// `offset` moved back to the start of the UTF-8 sequence it falls in.

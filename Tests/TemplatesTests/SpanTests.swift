@@ -107,6 +107,23 @@ import Templates
         }
     }
 
+    @Test func lastTurnMarkerDifferentFromEarlierOnes() throws {
+        // Like gpt-oss: the last assistant turn ends with the eos `<|return|>`, earlier ones with `<|end|>`.
+        let renderer = try ChatTemplateRenderer(source: """
+            {% for m in messages %}<{{ m.role }}>{{ m.content }}{% if m.role == 'assistant' %}\
+            {% if loop.last %}{{ eos_token }}{% else %}<|end|>{% endif %}{% endif %}{% endfor %}\
+            {% if add_generation_prompt %}<assistant>{% endif %}
+            """)
+        let input = ChatTemplateInput(
+            messages: [
+                .message(role: "user", content: "Q1"), .message(role: "assistant", content: "A1"),
+                .message(role: "user", content: "Q2"), .message(role: "assistant", content: "A2"),
+            ], eosToken: "<|return|>")
+        let rendered = try renderer.renderWithAssistantSpans(input)
+        #expect(rendered.text == "<user>Q1<assistant>A1<|end|><user>Q2<assistant>A2<|return|>")
+        #expect(rendered.assistantTexts == ["A1<|end|>", "A2<|return|>"])
+    }
+
     @Test func spansAreUTF8ByteOffsets() throws {
         let renderer = try ChatTemplateRenderer(source: Fixtures.chat["templates"]?["chatml"]?.stringValue ?? "")
         let input = ChatTemplateInput(messages: [
