@@ -522,6 +522,15 @@ PARTS = [
 ]
 ALTERNATION = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
 
+PREFILL = [
+    {"role": "user", "content": "Write a haiku."},
+    {"role": "assistant", "content": "Autumn moonlight—  "},
+]
+PREFILL_PARTS = [
+    {"role": "user", "content": [{"type": "text", "text": "Describe."}]},
+    {"role": "assistant", "content": [{"type": "text", "text": "It is"}, {"type": "image"}]},
+]
+
 COMMON = {
     "basic": BASIC,
     "no-system": NO_SYSTEM,
@@ -544,7 +553,10 @@ SPECIFIC = {
         ("date-string", SYSTEM_PROMPT, {"date_string": "01 Jan 2025"}),
         ("tools-in-system", LLAMA_TOOL_CONVERSATION, {"tools": TOOLS, "tools_in_user_message": False}),
     ],
-    "gemma3": [("parts", PARTS, {})],
+    "gemma3": [("parts", PARTS, {}), ("continue-parts", PREFILL_PARTS, {"continue_final_message": True})],
+    "chatml": [("continue", PREFILL, {"continue_final_message": True})],
+    "llama3": [("continue", PREFILL, {"continue_final_message": True})],
+    "zephyr": [("continue", PREFILL, {"continue_final_message": True})],
     "macros": [("parts", PARTS, {})],
     "mistral": [("alternation", ALTERNATION, {})],
     "llama2": [("alternation", ALTERNATION, {})],
@@ -583,9 +595,15 @@ def render_chat_cases():
                 }
                 if tools is not None:
                     case["tools"] = tools
+                continue_final = kwargs.pop("continue_final_message", False)
+                if continue_final:
+                    if add_generation_prompt:
+                        continue
+                    case["continue_final_message"] = True
                 try:
                     rendered, _ = chat_template_utils.render_jinja_template(
                         conversations=[messages],
+                        continue_final_message=continue_final,
                         tools=tools,
                         chat_template=template,
                         add_generation_prompt=add_generation_prompt,

@@ -42,6 +42,9 @@ extension ChatTemplateRenderer {
     /// differently once later turns exist, e.g. one dropping earlier reasoning); add `{% generation %}`
     /// blocks to such a template.
     public func renderWithAssistantSpans(_ input: ChatTemplateInput) throws(TemplateError) -> RenderedConversation {
+        guard !input.continueFinalMessage else {
+            throw TemplateError(.spans, "assistant spans are for whole conversations, not continue_final_message")
+        }
         let full = try run(input)
         if hasGenerationBlocks {
             return RenderedConversation(

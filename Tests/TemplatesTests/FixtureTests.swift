@@ -41,7 +41,8 @@ import Templates
             messages: fixture["messages"]?.arrayValue ?? [],
             addGenerationPrompt: fixture["add_generation_prompt"]?.boolValue ?? false,
             bosToken: tokens["bos_token"]?.stringValue, eosToken: tokens["eos_token"]?.stringValue,
-            tools: fixture["tools"]?.arrayValue, extra: extra, now: now)
+            tools: fixture["tools"]?.arrayValue, extra: extra, now: now,
+            continueFinalMessage: fixture["continue_final_message"]?.boolValue ?? false)
         let renderer = try ChatTemplateRenderer(source: source)
         try check(fixture, label: fixture["name"]?.stringValue ?? name) { () throws(TemplateError) -> String in
             try renderer.render(input)
