@@ -3,14 +3,17 @@ import Foundation
 /// jinja2's built-in filters that chat templates use, with transformers' `tojson` override.
 extension Builtins {
     static let filterNames: Set<String> = [
-        "abs", "attr", "batch", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float",
+        "abs", "attr", "batch", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first",
+        "float",
         "format", "indent", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min",
-        "reject", "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort", "string",
+        "reject", "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort",
+        "string",
         "sum", "title", "tojson", "trim", "unique", "upper", "wordcount",
     ]
 
     static func filter(
-        _ name: String, _ value: Value, _ arguments: Arguments, interpreter: inout Interpreter, at location: SourceLocation
+        _ name: String, _ value: Value, _ arguments: Arguments, interpreter: inout Interpreter,
+        at location: SourceLocation
     ) throws(TemplateError) -> Value {
         func argument(_ position: Int, _ keyword: String) -> Value? { arguments.value(position, keyword) }
         func stringInput() throws(TemplateError) -> String {
@@ -29,10 +32,13 @@ extension Builtins {
             case .int(let int): return .int(abs(int))
             case .bool(let bool): return .int(bool ? 1 : 0)
             case .double(let double): return .double(abs(double))
-            default: throw TemplateError(.type, "bad operand type for abs(): '\(value.typeName)'", at: location)
+            default:
+                throw TemplateError(.type, "bad operand type for abs(): '\(value.typeName)'", at: location)
             }
         case "attr":
-            guard case .string(let attribute) = argument(0, "name") else { return .undefined(hint: "attr() needs a name") }
+            guard case .string(let attribute) = argument(0, "name") else {
+                return .undefined(hint: "attr() needs a name")
+            }
             return try interpreter.attribute(attribute, of: value, at: location)
         case "batch":
             guard let size = argument(0, "linecount")?.integer, size > 0 else {
@@ -47,7 +53,8 @@ extension Builtins {
             }
             if !current.isEmpty {
                 if let fill, !(fill.isUndefined) {
-                    if case .none = fill {} else {
+                    if case .none = fill {
+                    } else {
                         current += Array(repeating: fill, count: size - current.count)
                     }
                 }
@@ -61,7 +68,8 @@ extension Builtins {
             case .list(let values), .tuple(let values): return .int(values.count)
             case .dict(let dict): return .int(dict.count)
             case .undefined: return .int(0)
-            default: throw TemplateError(.type, "object of type '\(value.typeName)' has no len()", at: location)
+            default:
+                throw TemplateError(.type, "object of type '\(value.typeName)' has no len()", at: location)
             }
         case "d", "default":
             let fallback = argument(0, "default_value") ?? .string("")
@@ -82,10 +90,14 @@ extension Builtins {
             if case .undefined = value { return .string("") }
             return .string(htmlEscape(value.pythonString))
         case "first":
-            if case .dict(let dict) = value { return dict.keys.first.map(Value.string) ?? .undefined(hint: "No first item") }
+            if case .dict(let dict) = value {
+                return dict.keys.first.map(Value.string) ?? .undefined(hint: "No first item")
+            }
             return try items().first ?? .undefined(hint: "No first item, sequence was empty.")
         case "last":
-            if case .dict = value { throw TemplateError(.type, "'dict' object is not reversible", at: location) }
+            if case .dict = value {
+                throw TemplateError(.type, "'dict' object is not reversible", at: location)
+            }
             return try items().last ?? .undefined(hint: "No last item, sequence was empty.")
         case "float":
             let fallback = argument(0, "default") ?? .double(0)
@@ -94,15 +106,18 @@ extension Builtins {
             case .int(let int): return .double(Double(int))
             case .bool(let bool): return .double(bool ? 1 : 0)
             case .string(let string):
-                return Double(PythonString.strip(string, characters: nil).filter { $0 != "_" }).map(Value.double) ?? fallback
+                return Double(PythonString.strip(string, characters: nil).filter { $0 != "_" }).map(
+                    Value.double) ?? fallback
             default: return fallback
             }
         case "format":
             return .string(try percentFormat(try stringInput(), arguments, at: location))
         case "indent":
-            return .string(indent(
-                try stringInput(), width: argument(0, "width") ?? .int(4), first: argument(1, "first")?.isTruthy ?? false,
-                blank: argument(2, "blank")?.isTruthy ?? false))
+            return .string(
+                indent(
+                    try stringInput(), width: argument(0, "width") ?? .int(4),
+                    first: argument(1, "first")?.isTruthy ?? false,
+                    blank: argument(2, "blank")?.isTruthy ?? false))
         case "int":
             let fallback = argument(0, "default") ?? .int(0)
             switch value {
@@ -115,7 +130,9 @@ extension Builtins {
                 let text = PythonString.strip(string, characters: nil).filter { $0 != "_" }
                 let base = argument(1, "base")?.integer ?? 10
                 if let int = Int(text, radix: base) { return .int(int) }
-                if let double = Double(text), double.isFinite { return .int(Int(double.rounded(.towardZero))) }
+                if let double = Double(text), double.isFinite {
+                    return .int(Int(double.rounded(.towardZero)))
+                }
                 return fallback
             default: return fallback
             }
@@ -123,7 +140,8 @@ extension Builtins {
             switch value {
             case .dict(let dict): return .list(dict.pairs.map { .tuple([.string($0.key), $0.value]) })
             case .undefined: return .list([])
-            default: throw TemplateError(.type, "items() needs a mapping, not \(value.typeName)", at: location)
+            default:
+                throw TemplateError(.type, "items() needs a mapping, not \(value.typeName)", at: location)
             }
         case "join":
             var values = try items()
@@ -140,28 +158,35 @@ extension Builtins {
         case "upper": return .string(PythonString.upper(try stringInput()))
         case "title": return .string(PythonString.jinjaTitle(try stringInput()))
         case "trim":
-            return .string(PythonString.strip(try stringInput(), characters: argument(0, "chars")?.stringOrNil))
+            return .string(
+                PythonString.strip(try stringInput(), characters: argument(0, "chars")?.stringOrNil))
         case "replace":
             guard let old = argument(0, "old")?.stringOrNil, let new = argument(1, "new")?.stringOrNil else {
                 throw TemplateError(.type, "replace() takes two strings", at: location)
             }
-            return .string(PythonString.replace(try stringInput(), old, new, count: argument(2, "count")?.integer ?? -1))
+            return .string(
+                PythonString.replace(try stringInput(), old, new, count: argument(2, "count")?.integer ?? -1))
         case "map":
             let values = try items()
-            if case .string(let attribute) = arguments.keyword.first(where: { $0.name == "attribute" })?.value {
+            if case .string(let attribute) = arguments.keyword.first(where: { $0.name == "attribute" })?.value
+            {
                 let fallback = arguments.keyword.first { $0.name == "default" }?.value
-                return .list(try values.map { (item: Value) throws(TemplateError) -> Value in
-                    let found = try lookup(attribute, in: item, interpreter: interpreter, at: location)
-                    if found.isUndefined, let fallback { return fallback }
-                    return found
-                })
+                return .list(
+                    try values.map { (item: Value) throws(TemplateError) -> Value in
+                        let found = try lookup(attribute, in: item, interpreter: interpreter, at: location)
+                        if found.isUndefined, let fallback { return fallback }
+                        return found
+                    })
             }
             guard case .string(let filterName) = arguments.positional.first else {
                 throw TemplateError(.type, "map() needs a filter name or attribute=", at: location)
             }
-            let rest = Arguments(positional: Array(arguments.positional.dropFirst()), keyword: arguments.keyword)
+            let rest = Arguments(
+                positional: Array(arguments.positional.dropFirst()), keyword: arguments.keyword)
             var mapped: [Value] = []
-            for item in values { mapped.append(try filter(filterName, item, rest, interpreter: &interpreter, at: location)) }
+            for item in values {
+                mapped.append(try filter(filterName, item, rest, interpreter: &interpreter, at: location))
+            }
             return .list(mapped)
         case "select", "reject", "selectattr", "rejectattr":
             let byAttribute = name.hasSuffix("attr")
@@ -176,21 +201,25 @@ extension Builtins {
                 positional.removeFirst()
             }
             let testName = positional.first?.stringOrNil
-            let testArguments = Arguments(positional: Array(positional.dropFirst()), keyword: arguments.keyword)
+            let testArguments = Arguments(
+                positional: Array(positional.dropFirst()), keyword: arguments.keyword)
             var result: [Value] = []
             for item in try items() {
-                let subject = try attribute.map { (attribute: String) throws(TemplateError) -> Value in
-                    try lookup(attribute, in: item, interpreter: interpreter, at: location)
-                } ?? item
-                let passes = try testName.map { (testName: String) throws(TemplateError) -> Bool in
-                    try test(testName, subject, testArguments, at: location)
-                } ?? subject.isTruthy
+                let subject =
+                    try attribute.map { (attribute: String) throws(TemplateError) -> Value in
+                        try lookup(attribute, in: item, interpreter: interpreter, at: location)
+                    } ?? item
+                let passes =
+                    try testName.map { (testName: String) throws(TemplateError) -> Bool in
+                        try test(testName, subject, testArguments, at: location)
+                    } ?? subject.isTruthy
                 if passes == keep { result.append(item) }
             }
             return .list(result)
         case "max", "min", "sort", "unique":
             var values = try items()
-            let caseSensitive = arguments.keyword.first { $0.name == "case_sensitive" }?.value.isTruthy ?? false
+            let caseSensitive =
+                arguments.keyword.first { $0.name == "case_sensitive" }?.value.isTruthy ?? false
             let attribute = arguments.keyword.first { $0.name == "attribute" }?.value.stringOrNil
             let reader = interpreter
             let key = { (item: Value) throws(TemplateError) -> Value in
@@ -221,7 +250,9 @@ extension Builtins {
                 return .list(reverse ? values.reversed() : values)
             }
         case "reverse":
-            if case .string(let string) = value { return .string(PythonString.string(string.unicodeScalars.reversed())) }
+            if case .string(let string) = value {
+                return .string(PythonString.string(string.unicodeScalars.reversed()))
+            }
             return .list(try items().reversed())
         case "round":
             let precision = argument(0, "precision")?.integer ?? 0
@@ -230,7 +261,8 @@ extension Builtins {
                 throw TemplateError(.type, "round() needs a number, not \(value.typeName)", at: location)
             }
             let scale = pow(10, Double(precision))
-            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrEven
+            let rule: FloatingPointRoundingRule =
+                method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrEven
             if case .int = value, method == "common" { return value }
             return .double((number * scale).rounded(rule) / scale)
         case "safe": return value
@@ -239,9 +271,10 @@ extension Builtins {
             var total: Value = argument(1, "start") ?? .int(0)
             let attribute = argument(0, "attribute")?.stringOrNil
             for item in try items() {
-                let addend = try attribute.map { (attribute: String) throws(TemplateError) -> Value in
-                    try lookup(attribute, in: item, interpreter: interpreter, at: location)
-                } ?? item
+                let addend =
+                    try attribute.map { (attribute: String) throws(TemplateError) -> Value in
+                        try lookup(attribute, in: item, interpreter: interpreter, at: location)
+                    } ?? item
                 total = try Operators.apply(.add, total, addend, at: location)
             }
             return total
@@ -255,14 +288,18 @@ extension Builtins {
     }
 
     /// transformers' `tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)`.
-    private static func jsonOptions(_ arguments: Arguments, at location: SourceLocation) throws(TemplateError) -> JSONOptions {
+    private static func jsonOptions(_ arguments: Arguments, at location: SourceLocation) throws(TemplateError)
+        -> JSONOptions
+    {
         var options = JSONOptions()
         options.ensureASCII = arguments.value(0, "ensure_ascii")?.isTruthy ?? false
         switch arguments.value(1, "indent") {
         case .int(let spaces): options.indent = String(repeating: " ", count: max(0, spaces))
         case .string(let string): options.indent = string
         case .none, nil: break
-        case let other?: throw TemplateError(.type, "tojson indent must be an int or a string, not \(other.typeName)", at: location)
+        case let other?:
+            throw TemplateError(
+                .type, "tojson indent must be an int or a string, not \(other.typeName)", at: location)
         }
         switch arguments.value(2, "separators") {
         case .list(let parts) where parts.count == 2, .tuple(let parts) where parts.count == 2:
@@ -275,8 +312,11 @@ extension Builtins {
         return options
     }
 
-    /// jinja2's attribute/item lookup for `map(attribute=)`, `selectattr` and friends: dotted paths, integer parts.
-    private static func lookup(_ path: String, in value: Value, interpreter: Interpreter, at location: SourceLocation)
+    /// jinja2's attribute/item lookup for `map(attribute=)`, `selectattr` and friends: dotted paths,
+    /// integer parts.
+    private static func lookup(
+        _ path: String, in value: Value, interpreter: Interpreter, at location: SourceLocation
+    )
         throws(TemplateError) -> Value
     {
         var current = value
@@ -302,7 +342,8 @@ extension Builtins {
         let sorted = indexed.sorted { a, b in
             do {
                 let order = try Operators.compare(
-                    fold(key(a.1), caseSensitive: caseSensitive), fold(key(b.1), caseSensitive: caseSensitive),
+                    fold(key(a.1), caseSensitive: caseSensitive),
+                    fold(key(b.1), caseSensitive: caseSensitive),
                     op: "<", at: location)
                 return order != 0 ? order < 0 : a.0 < b.0
             } catch {
@@ -332,7 +373,11 @@ extension Builtins {
     /// jinja2's `indent` filter, including its quirk of appending a newline before `splitlines`.
     private static func indent(_ string: String, width: Value, first: Bool, blank: Bool) -> String {
         let indention: String
-        if case .string(let text) = width { indention = text } else { indention = String(repeating: " ", count: max(0, width.integer ?? 4)) }
+        if case .string(let text) = width {
+            indention = text
+        } else {
+            indention = String(repeating: " ", count: max(0, width.integer ?? 4))
+        }
         let lines = PythonString.splitLines(string + "\n")
         var result: String
         if blank {
@@ -356,7 +401,9 @@ extension Builtins {
         var scalars = template.unicodeScalars.makeIterator()
         while let scalar = scalars.next() {
             guard scalar == "%" else { result.unicodeScalars.append(scalar); continue }
-            guard let conversion = scalars.next() else { throw TemplateError(.type, "incomplete format", at: location) }
+            guard let conversion = scalars.next() else {
+                throw TemplateError(.type, "incomplete format", at: location)
+            }
             if conversion == "%" { result += "%"; continue }
             guard next < arguments.positional.count else {
                 throw TemplateError(.type, "not enough arguments for format string", at: location)
@@ -367,10 +414,14 @@ extension Builtins {
             case "s": result += value.pythonString
             case "r": result += value.pythonRepr
             case "d", "i":
-                guard let number = value.numeric else { throw TemplateError(.type, "%d format: a number is required", at: location) }
+                guard let number = value.numeric else {
+                    throw TemplateError(.type, "%d format: a number is required", at: location)
+                }
                 result += String(Int(number.rounded(.towardZero)))
             case "f":
-                guard let number = value.numeric else { throw TemplateError(.type, "%f format: a number is required", at: location) }
+                guard let number = value.numeric else {
+                    throw TemplateError(.type, "%f format: a number is required", at: location)
+                }
                 result += String(format: "%f", number)
             default: throw TemplateError(.type, "unsupported format character '\(conversion)'", at: location)
             }

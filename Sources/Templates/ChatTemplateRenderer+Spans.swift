@@ -41,9 +41,12 @@ extension ChatTemplateRenderer {
     /// Throws `.spans` when a prefix rendering is not a prefix of F (a template that renders earlier turns
     /// differently once later turns exist, e.g. one dropping earlier reasoning); add `{% generation %}`
     /// blocks to such a template.
-    public func renderWithAssistantSpans(_ input: ChatTemplateInput) throws(TemplateError) -> RenderedConversation {
+    public func renderWithAssistantSpans(_ input: ChatTemplateInput) throws(TemplateError)
+        -> RenderedConversation
+    {
         guard !input.continueFinalMessage else {
-            throw TemplateError(.spans, "assistant spans are for whole conversations, not continue_final_message")
+            throw TemplateError(
+                .spans, "assistant spans are for whole conversations, not continue_final_message")
         }
         let full = try run(input)
         if hasGenerationBlocks {
@@ -53,7 +56,9 @@ extension ChatTemplateRenderer {
         let fullBytes = Array(full.output.utf8)
         let assistants = input.messages.indices.filter { input.messages[$0]["role"] == "assistant" }
         var starts: [Int] = []
-        for index in assistants { starts.append(try promptEnd(before: index, in: input, rendered: fullBytes)) }
+        for index in assistants {
+            starts.append(try promptEnd(before: index, in: input, rendered: fullBytes))
+        }
         var spans: [Range<Int>] = []
         for (position, index) in assistants.enumerated() {
             let start = starts[position]
@@ -63,7 +68,8 @@ extension ChatTemplateRenderer {
             let contentEnd = try contentEndOffset(of: index, in: input, rendered: fullBytes)
             let marker = Array(try endOfTurnMarker(after: index, in: input).utf8)
             var end = contentEnd
-            if !marker.isEmpty, let found = Self.find(marker, in: fullBytes, from: contentEnd, before: limit) {
+            if !marker.isEmpty, let found = Self.find(marker, in: fullBytes, from: contentEnd, before: limit)
+            {
                 end = found + marker.count
             }
             spans.append(start..<max(start, end))
@@ -76,7 +82,8 @@ extension ChatTemplateRenderer {
     /// prompt that adds text the template does not write before a rendered assistant turn (DeepSeek-R1's
     /// `<think>\n`) is accepted when the prompt without it, `render(messages[..<index])`, is a prefix: the
     /// span then starts where the two diverge.
-    private func promptEnd(before index: Int, in input: ChatTemplateInput, rendered: [UInt8]) throws(TemplateError)
+    private func promptEnd(before index: Int, in input: ChatTemplateInput, rendered: [UInt8])
+        throws(TemplateError)
         -> Int
     {
         var prompt = input
@@ -103,7 +110,9 @@ extension ChatTemplateRenderer {
     /// (`<|im_end|>` from `<|im_end|>\n` and `<|im_end|>\n<|im_start|>user...`; Phi-3's `<|end|>` without
     /// the `</s>` it writes only at the very end). When they share nothing but both are non-empty, the eos
     /// token or a single `<...>`/`[...]` marker that starts the tail of the message's real position.
-    private func endOfTurnMarker(after index: Int, in input: ChatTemplateInput) throws(TemplateError) -> String {
+    private func endOfTurnMarker(after index: Int, in input: ChatTemplateInput) throws(TemplateError)
+        -> String
+    {
         var tails: [[Unicode.Scalar]] = []
         for followed in [false, true] {
             var turn = input
@@ -112,7 +121,11 @@ extension ChatTemplateRenderer {
             turn.addGenerationPrompt = false
             let bytes = Array(try render(turn).utf8)
             let contentEnd = try contentEndOffset(of: index, in: turn, rendered: bytes)
-            tails.append(Array(String(decoding: bytes[Self.scalarBoundary(bytes, atOrBefore: contentEnd)...], as: UTF8.self).unicodeScalars))
+            tails.append(
+                Array(
+                    String(
+                        decoding: bytes[Self.scalarBoundary(bytes, atOrBefore: contentEnd)...], as: UTF8.self
+                    ).unicodeScalars))
         }
         var common = Array(zip(tails[0], tails[1]).prefix { $0 == $1 }.map(\.self.0))
         // Where the two differ may be inside the next marker (Phi-3: `<|end|>\n</s>` against
@@ -145,7 +158,9 @@ extension ChatTemplateRenderer {
     }
 
     /// Where message `index`'s content ends in `rendered` (the rendering of `input`), in bytes.
-    private func contentEndOffset(of index: Int, in input: ChatTemplateInput, rendered: [UInt8]) throws(TemplateError) -> Int {
+    private func contentEndOffset(of index: Int, in input: ChatTemplateInput, rendered: [UInt8])
+        throws(TemplateError) -> Int
+    {
         var shortest = rendered.count
         for probe in ["probe content A", "probe content B"] {
             var probed = input

@@ -6,7 +6,8 @@ import Foundation
 /// keyword arguments (`enable_thinking`, `date_string`, ...).
 public struct ChatTemplateInput: Sendable {
     /// Each message an object, usually `{"role": ..., "content": ...}`; content may be a string or a
-    /// list of `{"type": "text", "text": ...}` parts; other keys (`tool_calls`, `reasoning_content`) pass through.
+    /// list of `{"type": "text", "text": ...}` parts; other keys (`tool_calls`, `reasoning_content`) pass
+    /// through.
     public var messages: [TemplateValue]
     public var addGenerationPrompt: Bool
     public var bosToken: String?
@@ -84,18 +85,22 @@ public struct ChatTemplateRenderer: Sendable {
             finalText = text
             message["content"] = .string(text + tag)
         case .array(var parts):
-            guard let index = parts.lastIndex(where: { $0["text"] != nil }), case .object(var part) = parts[index],
+            guard let index = parts.lastIndex(where: { $0["text"] != nil }),
+                case .object(var part) = parts[index],
                 case .string(let text) = part["text"]
             else {
                 throw TemplateError(
-                    .type, "continue_final_message is set but we could not find any text to continue in the final message!")
+                    .type,
+                    "continue_final_message is set but we could not find any text to continue in the final message!"
+                )
             }
             finalText = text
             part["text"] = .string(text + tag)
             parts[index] = .object(part)
             message["content"] = .array(parts)
         default:
-            throw TemplateError(.type, "continue_final_message is set but the final message has no \"content\" to continue!")
+            throw TemplateError(
+                .type, "continue_final_message is set but the final message has no \"content\" to continue!")
         }
         var tagged = input
         tagged.messages[tagged.messages.count - 1] = .object(message)
@@ -103,7 +108,9 @@ public struct ChatTemplateRenderer: Sendable {
         let rendered = Array(try run(tagged).output.unicodeScalars)
         let bareTag = Array("CONTINUE_FINAL_MESSAGE_TAG".unicodeScalars)
         let stripped = Array(PythonString.strip(finalText, characters: nil).unicodeScalars)
-        guard PythonString.find(stripped, in: rendered) != nil, let location = PythonString.rfind(bareTag, in: rendered) else {
+        guard PythonString.find(stripped, in: rendered) != nil,
+            let location = PythonString.rfind(bareTag, in: rendered)
+        else {
             throw TemplateError(
                 .type,
                 "continue_final_message is set but the final message does not appear in the chat after applying "
@@ -144,10 +151,12 @@ public struct ChatTemplateRenderer: Sendable {
     static func aliasingReasoning(_ message: TemplateValue) -> TemplateValue {
         guard case .object(let object) = message else { return message }
         let fields = ["reasoning_content", "thinking", "reasoning"]
-        guard let reasoning = fields.lazy.compactMap({ key -> TemplateValue? in
-            guard let value = object[key], value != .null else { return nil }
-            return value
-        }).first else { return message }
+        guard
+            let reasoning = fields.lazy.compactMap({ key -> TemplateValue? in
+                guard let value = object[key], value != .null else { return nil }
+                return value
+            }).first
+        else { return message }
         var aliased = TemplateObject()
         aliased["thinking"] = reasoning
         for (key, value) in object.pairs { aliased[key] = value }
@@ -161,7 +170,8 @@ public struct ChatTemplateRenderer: Sendable {
             case .generation: return true
             case .conditional(let branches, let otherwise):
                 return branches.contains { containsGeneration($0.body) } || containsGeneration(otherwise)
-            case .loop(_, _, _, let body, let otherwise): return containsGeneration(body) || containsGeneration(otherwise)
+            case .loop(_, _, _, let body, let otherwise):
+                return containsGeneration(body) || containsGeneration(otherwise)
             case .setBlock(_, _, let body), .macro(_, _, let body), .callBlock(_, _, let body),
                 .filterBlock(_, let body):
                 return containsGeneration(body)

@@ -190,7 +190,8 @@ struct Parser {
         }
         try expectBlockEnd()
         return Node(
-            kind: .loop(targets: targets, iterable: iterable, filter: filter, body: body, otherwise: otherwise),
+            kind: .loop(
+                targets: targets, iterable: iterable, filter: filter, body: body, otherwise: otherwise),
             location: start)
     }
 
@@ -247,7 +248,9 @@ struct Parser {
     private mutating func parseCallBlock(at start: SourceLocation) throws(TemplateError) -> Node {
         let parameters = isOp("(") ? try parseParameters() : []
         let call = try parseExpression()
-        guard case .call = call.kind else { throw error("expected a macro call after 'call'", at: call.location) }
+        guard case .call = call.kind else {
+            throw error("expected a macro call after 'call'", at: call.location)
+        }
         try expectBlockEnd()
         let (body, _) = try parseBody(endingAt: ["endcall"])
         try expectBlockEnd()
@@ -304,7 +307,8 @@ struct Parser {
             let condition = try parseOr()
             let otherwise = skip(name: "else") ? try parseExpression() : nil
             expression = Expression(
-                kind: .conditional(condition: condition, then: expression, otherwise: otherwise), location: at)
+                kind: .conditional(condition: condition, then: expression, otherwise: otherwise), location: at
+            )
         }
         return expression
     }
@@ -373,7 +377,9 @@ struct Parser {
         _ operators: [String], next: (inout Parser) throws(TemplateError) -> Expression
     ) throws(TemplateError) -> Expression {
         var left = try next(&self)
-        while case .op(let op) = current.kind, operators.contains(op), let binary = BinaryOperator(rawValue: op) {
+        while case .op(let op) = current.kind, operators.contains(op),
+            let binary = BinaryOperator(rawValue: op)
+        {
             let at = location
             index += 1
             left = Expression(kind: .binary(binary, left, try next(&self)), location: at)
@@ -382,11 +388,14 @@ struct Parser {
     }
 
     private mutating func parseMath1() throws(TemplateError) -> Expression {
-        try parseBinaryLevel(["+", "-"]) { (parser: inout Parser) throws(TemplateError) in try parser.parseConcat() }
+        try parseBinaryLevel(["+", "-"]) { (parser: inout Parser) throws(TemplateError) in
+            try parser.parseConcat()
+        }
     }
 
     private mutating func parseConcat() throws(TemplateError) -> Expression {
-        try parseBinaryLevel(["~"]) { (parser: inout Parser) throws(TemplateError) in try parser.parseMath2() }
+        try parseBinaryLevel(["~"]) { (parser: inout Parser) throws(TemplateError) in try parser.parseMath2()
+        }
     }
 
     private mutating func parseMath2() throws(TemplateError) -> Expression {
@@ -483,14 +492,17 @@ struct Parser {
                 expression = try parseSubscript(of: expression, at: at)
             } else if isOp("(") {
                 // A call is located at its callee, where a reader looks for `raise_exception(...)`.
-                expression = Expression(kind: .call(expression, try parseArguments()), location: expression.location)
+                expression = Expression(
+                    kind: .call(expression, try parseArguments()), location: expression.location)
             } else {
                 return expression
             }
         }
     }
 
-    private mutating func parseSubscript(of base: Expression, at: SourceLocation) throws(TemplateError) -> Expression {
+    private mutating func parseSubscript(of base: Expression, at: SourceLocation) throws(TemplateError)
+        -> Expression
+    {
         var parts: [Expression?] = [nil]
         var colons = 0
         while !isOp("]") {

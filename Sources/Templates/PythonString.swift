@@ -163,7 +163,8 @@ enum PythonString {
     }
 
     private static func isCased(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isLowercase || scalar.properties.isUppercase || scalar.properties.generalCategory == .titlecaseLetter
+        scalar.properties.isLowercase || scalar.properties.isUppercase
+            || scalar.properties.generalCategory == .titlecaseLetter
     }
 
     /// `str.title()`: a cased character after an uncased one is title-cased, others lowercased.
@@ -197,7 +198,8 @@ enum PythonString {
                 result.unicodeScalars.append(scalar)
                 atWordStart = true
             } else {
-                result += atWordStart ? scalar.properties.uppercaseMapping : scalar.properties.lowercaseMapping
+                result +=
+                    atWordStart ? scalar.properties.uppercaseMapping : scalar.properties.lowercaseMapping
                 atWordStart = false
             }
         }
@@ -214,7 +216,8 @@ enum PythonString {
 
     /// Python's `repr(str)`.
     static func repr(_ string: String) -> String {
-        let quote: Unicode.Scalar = string.unicodeScalars.contains("'") && !string.unicodeScalars.contains("\"")
+        let quote: Unicode.Scalar =
+            string.unicodeScalars.contains("'") && !string.unicodeScalars.contains("\"")
             ? "\"" : "'"
         var result = String(quote)
         for scalar in string.unicodeScalars {

@@ -63,7 +63,8 @@ struct Node: Sendable {
         case text(String)
         case output(Expression)
         case conditional(branches: [(condition: Expression, body: [Node])], otherwise: [Node])
-        case loop(targets: [String], iterable: Expression, filter: Expression?, body: [Node], otherwise: [Node])
+        case loop(
+            targets: [String], iterable: Expression, filter: Expression?, body: [Node], otherwise: [Node])
         case set(AssignTarget, Expression)
         case setBlock(AssignTarget, filters: [FilterCall], body: [Node])
         case macro(name: String, parameters: [Parameter], body: [Node])

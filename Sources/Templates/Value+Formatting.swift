@@ -23,7 +23,8 @@ extension Value {
         case .tuple(let values):
             return "(" + values.map(\.pythonRepr).joined(separator: ", ") + (values.count == 1 ? ",)" : ")")
         case .dict(let dict):
-            return "{" + dict.pairs.map { PythonString.repr($0.key) + ": " + $0.value.pythonRepr }
+            return "{"
+                + dict.pairs.map { PythonString.repr($0.key) + ": " + $0.value.pythonRepr }
                 .joined(separator: ", ") + "}"
         case .namespace(let namespace):
             return "<Namespace " + Value.dict(namespace.attributes).pythonRepr + ">"
@@ -51,7 +52,9 @@ extension Value {
         let keySeparator = options.keySeparator ?? ": "
         func wrap(_ open: String, _ items: [String], _ close: String) -> String {
             guard !items.isEmpty else { return open + close }
-            guard let indent = options.indent else { return open + items.joined(separator: itemSeparator) + close }
+            guard let indent = options.indent else {
+                return open + items.joined(separator: itemSeparator) + close
+            }
             let inner = "\n" + String(repeating: indent, count: level + 1)
             let outer = "\n" + String(repeating: indent, count: level)
             return open + inner + items.joined(separator: itemSeparator + inner) + outer + close

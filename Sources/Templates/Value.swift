@@ -182,7 +182,8 @@ final class LoopState {
         case "depth": return .int(1)
         case "depth0": return .int(0)
         case "previtem": return index0 > 0 ? items[index0 - 1] : .undefined(hint: "there is no previous item")
-        case "nextitem": return index0 + 1 < length ? items[index0 + 1] : .undefined(hint: "there is no next item")
+        case "nextitem":
+            return index0 + 1 < length ? items[index0 + 1] : .undefined(hint: "there is no next item")
         default: return nil
         }
     }

@@ -6,7 +6,8 @@ import Templates
 @Suite struct ErrorTests {
     func error(_ source: String, _ variables: [String: TemplateValue] = [:]) -> TemplateError? {
         do {
-            _ = try ChatTemplateRenderer(source: source).render(ChatTemplateInput(messages: [], extra: variables))
+            _ = try ChatTemplateRenderer(source: source).render(
+                ChatTemplateInput(messages: [], extra: variables))
             return nil
         } catch {
             return error
@@ -14,7 +15,10 @@ import Templates
     }
 
     @Test func raiseExceptionCarriesTheTemplatesMessage() throws {
-        let failure = try #require(error("line one\n{% if true %}\n  {{ raise_exception('Roles must alternate: ' ~ n) }}\n{% endif %}", ["n": 3]))
+        let failure = try #require(
+            error(
+                "line one\n{% if true %}\n  {{ raise_exception('Roles must alternate: ' ~ n) }}\n{% endif %}",
+                ["n": 3]))
         #expect(failure.kind == .raised)
         #expect(failure.message == "Roles must alternate: 3")
         #expect(failure.line == 3)

@@ -17,7 +17,8 @@ import Templates
         let fixture = Self.constructCases[index]
         let template = fixture["template"]?.stringValue ?? ""
         let variables = fixture["variables"]?.objectValue ?? TemplateObject()
-        let input = ChatTemplateInput(messages: [], extra: Dictionary(uniqueKeysWithValues: variables.pairs.map { ($0.key, $0.value) }))
+        let input = ChatTemplateInput(
+            messages: [], extra: Dictionary(uniqueKeysWithValues: variables.pairs.map { ($0.key, $0.value) }))
         try Self.check(fixture, label: template) { () throws(TemplateError) -> String in
             try ChatTemplateRenderer(source: template).render(input)
         }
@@ -25,7 +26,8 @@ import Templates
 
     @Test(arguments: chatCases.indices)
     func chatTemplate(_ index: Int) throws {
-        try Self.checkChatCase(Self.chatCases[index], templates: Fixtures.chat["templates"], now: Fixtures.now)
+        try Self.checkChatCase(
+            Self.chatCases[index], templates: Fixtures.chat["templates"], now: Fixtures.now)
     }
 
     /// Renders one chat case (the format of chat-templates.json, also written by check-chat-templates.py)
@@ -44,7 +46,8 @@ import Templates
             tools: fixture["tools"]?.arrayValue, extra: extra, now: now,
             continueFinalMessage: fixture["continue_final_message"]?.boolValue ?? false)
         let renderer = try ChatTemplateRenderer(source: source)
-        try check(fixture, label: fixture["name"]?.stringValue ?? name) { () throws(TemplateError) -> String in
+        try check(fixture, label: fixture["name"]?.stringValue ?? name) {
+            () throws(TemplateError) -> String in
             try renderer.render(input)
         }
         if case .array(let spans) = fixture["generation_spans"] {
@@ -58,7 +61,9 @@ import Templates
         }
     }
 
-    static func check(_ fixture: TemplateValue, label: String, render: () throws(TemplateError) -> String) throws {
+    static func check(_ fixture: TemplateValue, label: String, render: () throws(TemplateError) -> String)
+        throws
+    {
         if let error = fixture["error"] {
             let type = error["type"]?.stringValue ?? ""
             let message = error["message"]?.stringValue ?? ""
@@ -78,10 +83,16 @@ import Templates
             if text != expected {
                 let a = Array(text.utf8), b = Array(expected.utf8)
                 let at = zip(a, b).prefix { $0 == $1 }.count
-                Issue.record("first difference at byte \(at): got \(String(decoding: a[at...].prefix(80), as: UTF8.self).debugDescription) expected \(String(decoding: b[at...].prefix(80), as: UTF8.self).debugDescription)")
+                Issue.record(
+                    "first difference at byte \(at): got \(excerpt(a, from: at)) expected \(excerpt(b, from: at))"
+                )
             }
         } catch {
             Issue.record("\(label): \(error)")
         }
+    }
+
+    private static func excerpt(_ bytes: [UInt8], from offset: Int) -> String {
+        String(decoding: bytes[offset...].prefix(80), as: UTF8.self).debugDescription
     }
 }

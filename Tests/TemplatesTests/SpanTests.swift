@@ -7,7 +7,8 @@ import Templates
 @Suite struct SpanTests {
     /// The `/plain` fixture case `name` as renderer input.
     static func input(_ name: String) throws -> (ChatTemplateRenderer, ChatTemplateInput) {
-        let fixture = try #require(FixtureTests.chatCases.first { $0["name"]?.stringValue == name + "/plain" })
+        let fixture = try #require(
+            FixtureTests.chatCases.first { $0["name"]?.stringValue == name + "/plain" })
         let template = try #require(fixture["template"]?.stringValue)
         let source = try #require(Fixtures.chat["templates"]?[template]?.stringValue)
         let tokens = fixture["special_tokens"]?.objectValue ?? TemplateObject()
@@ -31,13 +32,21 @@ import Templates
         ("chatml/unicode", ["¡Hola! 👋 Ça va? Ω≈ç√ <|im_end|> literal<|im_end|>"]),
         ("qwen2.5/tools", [toolCall, "It is 21 °C.<|im_end|>"]),
         // The generation prompt stops at "assistant\n": the empty think block is generated text.
-        ("qwen3/basic", ["The quick brown fox.<|im_end|>", "<think>\n\n</think>\n\n  Lazy dog!  <|im_end|>"]),
+        (
+            "qwen3/basic",
+            ["The quick brown fox.<|im_end|>", "<think>\n\n</think>\n\n  Lazy dog!  <|im_end|>"]
+        ),
         // Reasoning of a turn before the last user query is not rendered, so it is not in the span.
         ("qwen3/reasoning", ["5<|im_end|>", "<think>\nDouble four.\n</think>\n\n8<|im_end|>"]),
         ("qwen3/tools", [toolCall, "<think>\n\n</think>\n\nIt is 21 °C.<|im_end|>"]),
         ("llama3/basic", ["The quick brown fox.<|eot_id|>", "Lazy dog!<|eot_id|>"]),
-        ("llama3.1/tools",
-         ["{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}<|eot_id|>", "18 degrees.<|eot_id|>"]),
+        (
+            "llama3.1/tools",
+            [
+                "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}<|eot_id|>",
+                "18 degrees.<|eot_id|>",
+            ]
+        ),
         ("llama2/basic", [" The quick brown fox. </s>", " Lazy dog! </s>"]),
         ("mistral/multi-turn", ["two</s>", "four</s>", "six</s>"]),
         ("gemma/multi-turn", ["two<end_of_turn>", "four<end_of_turn>", "six<end_of_turn>"]),
@@ -48,10 +57,15 @@ import Templates
         ("tinyllama/multi-turn", ["two</s>", "four</s>", "six</s>"]),
         ("smollm2/basic", ["The quick brown fox.<|im_end|>", "  Lazy dog!  <|im_end|>"]),
         // The generation prompt is "Assistant:" and turns are "Assistant: text": the space is generated.
-        ("deepseek-v2/basic", [" The quick brown fox.<｜end▁of▁sentence｜>", "   Lazy dog!  <｜end▁of▁sentence｜>"]),
+        (
+            "deepseek-v2/basic",
+            [" The quick brown fox.<｜end▁of▁sentence｜>", "   Lazy dog!  <｜end▁of▁sentence｜>"]
+        ),
         // The generation prompt adds "<think>\n", which rendered turns lack: the span starts where they part.
-        ("deepseek-r1/multi-turn",
-         ["two<｜end▁of▁sentence｜>", "four<｜end▁of▁sentence｜>", "six<｜end▁of▁sentence｜>"]),
+        (
+            "deepseek-r1/multi-turn",
+            ["two<｜end▁of▁sentence｜>", "four<｜end▁of▁sentence｜>", "six<｜end▁of▁sentence｜>"]
+        ),
     ]
 
     @Test(arguments: expectations.indices)
@@ -88,7 +102,8 @@ import Templates
             #expect(rendered.assistantSpans.count == assistantCount, "\(name)")
             var previousEnd = 0
             for span in rendered.assistantSpans {
-                #expect(span.lowerBound >= previousEnd && span.upperBound <= rendered.text.utf8.count, "\(name)")
+                #expect(
+                    span.lowerBound >= previousEnd && span.upperBound <= rendered.text.utf8.count, "\(name)")
                 #expect(!span.isEmpty, "\(name)")
                 previousEnd = span.upperBound
             }
@@ -109,11 +124,12 @@ import Templates
 
     @Test func lastTurnMarkerDifferentFromEarlierOnes() throws {
         // Like gpt-oss: the last assistant turn ends with the eos `<|return|>`, earlier ones with `<|end|>`.
-        let renderer = try ChatTemplateRenderer(source: """
-            {% for m in messages %}<{{ m.role }}>{{ m.content }}{% if m.role == 'assistant' %}\
-            {% if loop.last %}{{ eos_token }}{% else %}<|end|>{% endif %}{% endif %}{% endfor %}\
-            {% if add_generation_prompt %}<assistant>{% endif %}
-            """)
+        let renderer = try ChatTemplateRenderer(
+            source: """
+                {% for m in messages %}<{{ m.role }}>{{ m.content }}{% if m.role == 'assistant' %}\
+                {% if loop.last %}{{ eos_token }}{% else %}<|end|>{% endif %}{% endif %}{% endfor %}\
+                {% if add_generation_prompt %}<assistant>{% endif %}
+                """)
         let input = ChatTemplateInput(
             messages: [
                 .message(role: "user", content: "Q1"), .message(role: "assistant", content: "A1"),
@@ -125,12 +141,15 @@ import Templates
     }
 
     @Test func spansAreUTF8ByteOffsets() throws {
-        let renderer = try ChatTemplateRenderer(source: Fixtures.chat["templates"]?["chatml"]?.stringValue ?? "")
+        let renderer = try ChatTemplateRenderer(
+            source: Fixtures.chat["templates"]?["chatml"]?.stringValue ?? "")
         let input = ChatTemplateInput(messages: [
             .message(role: "user", content: "é"), .message(role: "assistant", content: "🦊"),
         ])
         let rendered = try renderer.renderWithAssistantSpans(input)
         let prefix = "<|im_start|>user\né<|im_end|>\n<|im_start|>assistant\n"
-        #expect(rendered.assistantSpans == [prefix.utf8.count..<(prefix.utf8.count + 4 + "<|im_end|>".utf8.count)])
+        #expect(
+            rendered.assistantSpans == [prefix.utf8.count..<(prefix.utf8.count + 4 + "<|im_end|>".utf8.count)]
+        )
     }
 }
