@@ -718,6 +718,7 @@ CONSTRUCTS = [
     ("{% macro m() %}{{ later }}{% set q = 1 %}{% endmacro %}{% set later = 'L' %}{{ m() }}[{{ q }}]{% if true %}{% set z = 3 %}{% endif %}{{ z }}", {}),
     ("{% macro fact(n) %}{% if n <= 1 %}1{% else %}{{ n }}*{{ fact(n - 1) }}{% endif %}{% endmacro %}{{ fact(4) }}", {}),
     ("{% for a in [1, 2] %}{% for b in 'xy' %}{{ loop.index }}{{ b }}{% endfor %}{{ loop.index }}{{ a }};{% endfor %}", {}),
+    ("{% set a = 'out' %}{% with a = 'in', b = a %}{{ a }}/{{ b }}{% endwith %}/{{ a }}/{{ b }}", {}),
     # precedence and odd corners
     ("{{ 10 - 2 - 3 }} {{ 2 ** 3 ** 2 }} {{ l | length - 1 }} {{ not u is defined }} {{ -2 ** 2 }} {{ 1 ~ 2 + 3 }} {{ 'a' if u is defined }}|{{ 1.0 ~ '' }}", {"l": [1, 2, 3]}),
     ("{{ none.attr }}|{{ 'str'.nope }}|{{ n.x }}|{{ u | string }}|{{ u | lower }}|{{ u | trim }}|{{ u | list }}|{{ u | join }}|{{ u | int }}|{{ u | items | list }}|{{ u ~ 'x' }}|{{ u == 'x' }}|{{ u is sequence }}|{{ u is string }}", {"n": None}),

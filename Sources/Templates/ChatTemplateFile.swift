@@ -93,6 +93,17 @@ public struct ChatTemplateFile: Sendable, Equatable {
         }
     }
 
+    /// The input transformers' `apply_chat_template` would render for this model: `messages`, `tools`, the
+    /// special tokens (bos/eos and the others as variables) and any extra variables.
+    public func input(
+        messages: [TemplateValue], addGenerationPrompt: Bool = false, tools: [TemplateValue]? = nil,
+        extra: [String: TemplateValue] = [:]
+    ) -> ChatTemplateInput {
+        ChatTemplateInput(
+            messages: messages, addGenerationPrompt: addGenerationPrompt, bosToken: bosToken, eosToken: eosToken,
+            tools: tools, extra: extraVariables.merging(extra) { $1 })
+    }
+
     /// The special tokens other than bos/eos as template variables (for `ChatTemplateInput.extra`).
     public var extraVariables: [String: TemplateValue] {
         specialTokens.filter { $0.key != "bos_token" && $0.key != "eos_token" }.mapValues(

@@ -12,6 +12,14 @@ public struct RenderedConversation: Sendable, Equatable {
     public var assistantSpans: [Range<Int>]
     public var spanSource: SpanSource
 
+    /// One flag per UTF-8 byte of `text`: whether it is in an assistant span (the training mask before
+    /// tokenization; a token is trained when its bytes are).
+    public var assistantByteMask: [Bool] {
+        var mask = [Bool](repeating: false, count: text.utf8.count)
+        for span in assistantSpans { mask.replaceSubrange(span, with: repeatElement(true, count: span.count)) }
+        return mask
+    }
+
     /// The text of each span.
     public var assistantTexts: [String] {
         let bytes = Array(text.utf8)

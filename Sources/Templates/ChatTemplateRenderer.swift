@@ -173,7 +173,7 @@ public struct ChatTemplateRenderer: Sendable {
             case .loop(_, _, _, let body, let otherwise):
                 return containsGeneration(body) || containsGeneration(otherwise)
             case .setBlock(_, _, let body), .macro(_, _, let body), .callBlock(_, _, let body),
-                .filterBlock(_, let body):
+                .filterBlock(_, let body), .with(_, let body):
                 return containsGeneration(body)
             default: return false
             }

@@ -117,6 +117,10 @@ struct Interpreter {
                     filter.name, to: value, filter.arguments, in: scope, at: filter.location)
             }
             output += value.pythonString
+        case .with(let assignments, let body):
+            let inner = Scope(parent: scope)
+            for (name, value) in assignments { inner.variables[name] = try evaluate(value, in: scope) }
+            return try execute(body, in: inner)
         case .generation(let body):
             let start = output.utf8.count
             let flow = try execute(body, in: scope)

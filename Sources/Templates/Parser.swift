@@ -134,6 +134,18 @@ struct Parser {
             let (body, _) = try parseBody(endingAt: ["endfilter"])
             try expectBlockEnd()
             return Node(kind: .filterBlock(filters: filters, body: body), location: start)
+        case "with":
+            var assignments: [(name: String, value: Expression)] = []
+            while current.kind != .blockEnd {
+                if !assignments.isEmpty { try expect(op: ",") }
+                let name = try expectName()
+                try expect(op: "=")
+                assignments.append((name, try parseExpression()))
+            }
+            try expectBlockEnd()
+            let (body, _) = try parseBody(endingAt: ["endwith"])
+            try expectBlockEnd()
+            return Node(kind: .with(assignments: assignments, body: body), location: start)
         case "generation":
             try expectBlockEnd()
             let (body, _) = try parseBody(endingAt: ["endgeneration"])

@@ -71,6 +71,8 @@ struct Node: Sendable {
         case callBlock(call: Expression, parameters: [Parameter], body: [Node])
         case filterBlock(filters: [FilterCall], body: [Node])
         case generation(body: [Node])
+        /// `{% with a = 1, b = 2 %}...{% endwith %}`: assignments visible only inside.
+        case with(assignments: [(name: String, value: Expression)], body: [Node])
         case breakLoop
         case continueLoop
     }

@@ -88,11 +88,9 @@ extension ChatTemplateFileTests {
         #expect(file.specialTokens == ["bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"])
         let fixture = try #require(
             FixtureTests.chatCases.first { $0["name"]?.stringValue == "zephyr/no-system/prompt" })
-        let text = try file.renderer().render(
-            ChatTemplateInput(
-                messages: fixture["messages"]?.arrayValue ?? [], addGenerationPrompt: true,
-                bosToken: file.bosToken,
-                eosToken: file.eosToken, extra: file.extraVariables))
+        let input = file.input(messages: fixture["messages"]?.arrayValue ?? [], addGenerationPrompt: true)
+        #expect(input.extra == ["unk_token": "<unk>"])
+        let text = try file.renderer().render(input)
         #expect(text == fixture["expected"]?.stringValue)
     }
 }

@@ -153,3 +153,15 @@ import Templates
         )
     }
 }
+
+extension SpanTests {
+    @Test func byteMaskMarksExactlyTheSpans() throws {
+        let (renderer, input) = try Self.input("chatml/basic")
+        let rendered = try renderer.renderWithAssistantSpans(input)
+        let mask = rendered.assistantByteMask
+        #expect(mask.count == rendered.text.utf8.count)
+        let bytes = Array(rendered.text.utf8)
+        let masked = String(decoding: zip(bytes, mask).filter { $0.1 }.map { $0.0 }, as: UTF8.self)
+        #expect(masked == rendered.assistantTexts.joined())
+    }
+}
