@@ -718,6 +718,14 @@ CONSTRUCTS = [
     ("{% macro m() %}{{ later }}{% set q = 1 %}{% endmacro %}{% set later = 'L' %}{{ m() }}[{{ q }}]{% if true %}{% set z = 3 %}{% endif %}{{ z }}", {}),
     ("{% macro fact(n) %}{% if n <= 1 %}1{% else %}{{ n }}*{{ fact(n - 1) }}{% endif %}{% endmacro %}{{ fact(4) }}", {}),
     ("{% for a in [1, 2] %}{% for b in 'xy' %}{{ loop.index }}{{ b }}{% endfor %}{{ loop.index }}{{ a }};{% endfor %}", {}),
+    ("{% macro m(a, b, c='C') %}{{ a }}{{ b }}{{ c }}{% endmacro %}{{ m(*[1, 2]) }} {{ m(1, **{'b': 'B', 'c': 3}) }}", {}),
+    # filters that return one-pass iterators (generators) in jinja2: always true, no length, no index
+    ("{% if [] | select %}gen-true{% endif %}|{{ ([1, 2] | select)[0] }}|{{ [3, 1] | reverse | list }}|{{ 2 in ([1, 2] | map('int')) }}|{{ [1, 2] | select | first }}|{{ {'a': 1} | items | list }}", {}),
+    ("{{ [1, 2] | select | length }}", {}),
+    ("{{ ([1, 2] | map('int'))[1:] }}", {}),
+    ("{{ [1, 2] | select | last }}", {}),
+    ("{{ [1, 2] | select | tojson }}", {}),
+    ("{% set (a, b) = [1, 2] %}{{ a }}{{ b }}|{{ ' a b c '.split(none, 1) }}|{{ [{'n': 1}, {'n': 1}, {'n': 0}] | sort(attribute='n', reverse=true) | map(attribute='n') | list }}|{{ ['b', 'B', 'a'] | max }}|{{ [none, none] | sort }}|{{ [u] }}", {}),
     ("{% set a = 'out' %}{% with a = 'in', b = a %}{{ a }}/{{ b }}{% endwith %}/{{ a }}/{{ b }}", {}),
     # precedence and odd corners
     ("{{ 10 - 2 - 3 }} {{ 2 ** 3 ** 2 }} {{ l | length - 1 }} {{ not u is defined }} {{ -2 ** 2 }} {{ 1 ~ 2 + 3 }} {{ 'a' if u is defined }}|{{ 1.0 ~ '' }}", {"l": [1, 2, 3]}),

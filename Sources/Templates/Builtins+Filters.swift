@@ -60,7 +60,7 @@ extension Builtins {
                 }
                 batches.append(.list(current))
             }
-            return .list(batches)
+            return .iterator(typeName: "generator", batches)
         case "capitalize": return .string(PythonString.capitalize(try stringInput()))
         case "count", "length":
             switch value {
@@ -83,8 +83,9 @@ extension Builtins {
             let byValue = argument(1, "by")?.pythonString == "value"
             let reverse = argument(2, "reverse")?.isTruthy ?? false
             var pairs = dict.pairs.map { (key: Value.string($0.key), value: $0.value) }
-            try sort(&pairs, key: { byValue ? $0.value : $0.key }, caseSensitive: caseSensitive, at: location)
-            if reverse { pairs.reverse() }
+            try sort(
+                &pairs, key: { byValue ? $0.value : $0.key }, caseSensitive: caseSensitive, descending: reverse,
+                at: location)
             return .list(pairs.map { .tuple([$0.key, $0.value]) })
         case "e", "escape":
             if case .undefined = value { return .string("") }
@@ -95,6 +96,9 @@ extension Builtins {
             }
             return try items().first ?? .undefined(hint: "No first item, sequence was empty.")
         case "last":
+            if case .iterator(let typeName, _) = value, typeName != "reversed" {
+                throw TemplateError(.type, "'\(typeName)' object is not reversible", at: location)
+            }
             if case .dict = value {
                 throw TemplateError(.type, "'dict' object is not reversible", at: location)
             }
@@ -138,8 +142,8 @@ extension Builtins {
             }
         case "items":
             switch value {
-            case .dict(let dict): return .list(dict.pairs.map { .tuple([.string($0.key), $0.value]) })
-            case .undefined: return .list([])
+            case .dict(let dict): return .iterator(typeName: "generator", dict.pairs.map { .tuple([.string($0.key), $0.value]) })
+            case .undefined: return .iterator(typeName: "generator", [])
             default:
                 throw TemplateError(.type, "items() needs a mapping, not \(value.typeName)", at: location)
             }
@@ -171,7 +175,7 @@ extension Builtins {
             if case .string(let attribute) = arguments.keyword.first(where: { $0.name == "attribute" })?.value
             {
                 let fallback = arguments.keyword.first { $0.name == "default" }?.value
-                return .list(
+                return .iterator(typeName: "generator", 
                     try values.map { (item: Value) throws(TemplateError) -> Value in
                         let found = try lookup(attribute, in: item, interpreter: interpreter, at: location)
                         if found.isUndefined, let fallback { return fallback }
@@ -187,7 +191,7 @@ extension Builtins {
             for item in values {
                 mapped.append(try filter(filterName, item, rest, interpreter: &interpreter, at: location))
             }
-            return .list(mapped)
+            return .iterator(typeName: "generator", mapped)
         case "select", "reject", "selectattr", "rejectattr":
             let byAttribute = name.hasSuffix("attr")
             let keep = name.hasPrefix("select")
@@ -215,12 +219,13 @@ extension Builtins {
                     } ?? subject.isTruthy
                 if passes == keep { result.append(item) }
             }
-            return .list(result)
+            return .iterator(typeName: "generator", result)
         case "max", "min", "sort", "unique":
             var values = try items()
-            let caseSensitive =
-                arguments.keyword.first { $0.name == "case_sensitive" }?.value.isTruthy ?? false
-            let attribute = arguments.keyword.first { $0.name == "attribute" }?.value.stringOrNil
+            // sort(reverse, case_sensitive, attribute); unique/min/max(case_sensitive, attribute).
+            let offset = name == "sort" ? 1 : 0
+            let caseSensitive = argument(offset, "case_sensitive")?.isTruthy ?? false
+            let attribute = argument(offset + 1, "attribute")?.stringOrNil
             let reader = interpreter
             let key = { (item: Value) throws(TemplateError) -> Value in
                 guard let attribute else { return item }
@@ -236,24 +241,21 @@ extension Builtins {
                         result.append(item)
                     }
                 }
-                return .list(result)
+                return .iterator(typeName: "generator", result)
             }
             var keyed: [(key: Value, value: Value)] = []
             for item in values { keyed.append((try key(item), item)) }
-            try sort(&keyed, key: { $0.key }, caseSensitive: caseSensitive, at: location)
+            // Python's sort is stable also when reversed, and max() returns the first of equal maxima.
+            let descending = name == "max" || (name == "sort" && (argument(0, "reverse")?.isTruthy ?? false))
+            try sort(&keyed, key: { $0.key }, caseSensitive: caseSensitive, descending: descending, at: location)
             values = keyed.map(\.value)
-            switch name {
-            case "max": return values.last ?? .undefined(hint: "No aggregated item, sequence was empty.")
-            case "min": return values.first ?? .undefined(hint: "No aggregated item, sequence was empty.")
-            default:
-                let reverse = (argument(0, "reverse") ?? .bool(false)).isTruthy
-                return .list(reverse ? values.reversed() : values)
-            }
+            if name == "sort" { return .list(values) }
+            return values.first ?? .undefined(hint: "No aggregated item, sequence was empty.")
         case "reverse":
             if case .string(let string) = value {
                 return .string(PythonString.string(string.unicodeScalars.reversed()))
             }
-            return .list(try items().reversed())
+            return .iterator(typeName: "reversed", try items().reversed())
         case "round":
             let precision = argument(0, "precision")?.integer ?? 0
             let method = argument(1, "method")?.pythonString ?? "common"
@@ -335,17 +337,19 @@ extension Builtins {
 
     /// A stable sort by `key`, strings compared case-insensitively unless `caseSensitive` (jinja2's default).
     private static func sort<Element>(
-        _ elements: inout [Element], key: (Element) -> Value, caseSensitive: Bool, at location: SourceLocation
+        _ elements: inout [Element], key: (Element) -> Value, caseSensitive: Bool, descending: Bool = false,
+        at location: SourceLocation
     ) throws(TemplateError) {
         var failure: TemplateError?
         let indexed = elements.enumerated().map { ($0.offset, $0.element) }
         let sorted = indexed.sorted { a, b in
+            let left = fold(key(a.1), caseSensitive: caseSensitive)
+            let right = fold(key(b.1), caseSensitive: caseSensitive)
+            // Equal values need no ordering (CPython sorts [None, None] without comparing them).
+            if Operators.equal(left, right) { return a.0 < b.0 }
             do {
-                let order = try Operators.compare(
-                    fold(key(a.1), caseSensitive: caseSensitive),
-                    fold(key(b.1), caseSensitive: caseSensitive),
-                    op: "<", at: location)
-                return order != 0 ? order < 0 : a.0 < b.0
+                let order = try Operators.compare(left, right, op: "<", at: location)
+                return order != 0 ? (descending ? order > 0 : order < 0) : a.0 < b.0
             } catch {
                 failure = error as? TemplateError
                 return a.0 < b.0

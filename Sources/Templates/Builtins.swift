@@ -116,7 +116,7 @@ enum Builtins {
             return false
         case "iterable":
             switch value {
-            case .list, .tuple, .dict, .string, .undefined: return true
+            case .list, .tuple, .dict, .string, .undefined, .iterator: return true
             default: return false
             }
         case "sequence":
@@ -125,8 +125,10 @@ enum Builtins {
             default: return false
             }
         case "callable":
-            if case .callable = value { return true }
-            return false
+            switch value {
+            case .callable, .undefined: return true  // jinja2's Undefined has a (raising) __call__
+            default: return false
+            }
         case "sameas":
             switch (value, argument) {
             case (.none, .none): return true
@@ -315,7 +317,7 @@ enum Builtins {
             }
             let strings: [Value]
             switch items {
-            case .list(let values), .tuple(let values): strings = values
+            case .list(let values), .tuple(let values), .iterator(_, let values): strings = values
             case .dict(let dict): strings = dict.keys.map(Value.string)
             default: throw TemplateError(.type, "can only join an iterable", at: location)
             }

@@ -91,6 +91,19 @@ extension Interpreter {
         var arguments = Arguments()
         for argument in expressions {
             let value = try evaluate(argument.value, in: scope)
+            switch argument.unpacking {
+            case .positional:
+                arguments.positional += try iterate(value, at: argument.value.location)
+                continue
+            case .keyword:
+                guard case .dict(let dict) = value else {
+                    throw TemplateError(.type, "argument after ** must be a mapping", at: argument.value.location)
+                }
+                arguments.keyword += dict.pairs.map { ($0.key, $0.value) }
+                continue
+            case .none:
+                break
+            }
             if let name = argument.name {
                 arguments.keyword.append((name, value))
             } else {

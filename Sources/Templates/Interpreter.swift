@@ -231,7 +231,7 @@ struct Interpreter {
     /// `Undefined` iterates as empty (jinja2's default `Undefined`).
     func iterate(_ value: Value, at location: SourceLocation) throws(TemplateError) -> [Value] {
         switch value {
-        case .list(let values), .tuple(let values): return values
+        case .list(let values), .tuple(let values), .iterator(_, let values): return values
         case .dict(let dict): return dict.keys.map(Value.string)
         case .string(let string): return string.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []

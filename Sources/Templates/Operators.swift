@@ -78,7 +78,8 @@ enum Operators {
                     at: location)
             }
             return PythonString.contains(string, needle)
-        case .list(let values), .tuple(let values): return values.contains { equal($0, element) }
+        case .list(let values), .tuple(let values), .iterator(_, let values):
+            return values.contains { equal($0, element) }
         case .dict(let dict):
             guard case .string(let key) = element else { return false }
             return dict[key] != nil

@@ -208,6 +208,15 @@ struct Parser {
     }
 
     private mutating func parseAssignTarget() throws(TemplateError) -> Node.AssignTarget {
+        if skip(op: "(") {
+            var names: [String] = []
+            repeat {
+                if isOp(")") { break }
+                names.append(try expectName())
+            } while skip(op: ",")
+            try expect(op: ")")
+            return .names(names)
+        }
         let first = try expectName()
         if skip(op: ".") { return .attribute(object: first, attribute: try expectName()) }
         guard isOp(",") else { return .name(first) }
@@ -542,11 +551,15 @@ struct Parser {
         while !isOp(")") {
             if !arguments.isEmpty { try expect(op: ",") }
             if isOp(")") { break }
-            if case .name(let name) = current.kind, isOp("=", offset: 1) {
+            if isOp("*") || isOp("**") {
+                let unpacking: Argument.Unpacking = isOp("*") ? .positional : .keyword
+                index += 1
+                arguments.append(Argument(name: nil, value: try parseExpression(), unpacking: unpacking))
+            } else if case .name(let name) = current.kind, isOp("=", offset: 1) {
                 index += 2
                 arguments.append(Argument(name: name, value: try parseExpression()))
             } else {
-                guard arguments.allSatisfy({ $0.name == nil }) else {
+                guard arguments.allSatisfy({ $0.name == nil && $0.unpacking != .keyword }) else {
                     throw error("a positional argument follows a keyword argument")
                 }
                 arguments.append(Argument(name: nil, value: try parseExpression()))

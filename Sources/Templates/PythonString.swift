@@ -111,9 +111,8 @@ enum PythonString {
                 while index < scalars.count, isWhitespace(scalars[index]) { index += 1 }
                 if index == scalars.count { break }
                 if maxSplit >= 0, parts.count == maxSplit {
-                    var end = scalars.count
-                    while end > index, isWhitespace(scalars[end - 1]) { end -= 1 }
-                    parts.append(self.string(scalars[index..<end]))
+                    // Python keeps the rest as it is, trailing whitespace included.
+                    parts.append(self.string(scalars[index...]))
                     break
                 }
                 let start = index

@@ -34,10 +34,15 @@ enum BinaryOperator: String, Sendable {
     case contains = "in", notContains = "not in"
 }
 
-/// A call argument: positional (`name == nil`) or keyword.
+/// A call argument: positional (`name == nil`), keyword, or `*list` / `**dict` unpacking.
 struct Argument: Sendable {
+    enum Unpacking: Sendable {
+        case none, positional, keyword
+    }
+
     var name: String?
     var value: Expression
+    var unpacking = Unpacking.none
 }
 
 /// A filter application in a `{% filter %}` block or a block `set`.

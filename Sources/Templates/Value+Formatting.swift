@@ -13,7 +13,7 @@ extension Value {
     /// Python's `repr(x)`.
     var pythonRepr: String {
         switch self {
-        case .undefined: return ""
+        case .undefined: return "Undefined"
         case .none: return "None"
         case .bool(let value): return value ? "True" : "False"
         case .int(let value): return String(value)
@@ -29,6 +29,7 @@ extension Value {
         case .namespace(let namespace):
             return "<Namespace " + Value.dict(namespace.attributes).pythonRepr + ">"
         case .callable(let callable): return "<function \(callable.name)>"
+        case .iterator(let typeName, _): return "<\(typeName) object>"
         case .loop: return "<LoopContext>"
         }
     }
@@ -84,7 +85,7 @@ extension Value {
                         + (try value.json(options, level: level + 1)))
             }
             return wrap("{", items, "}")
-        case .namespace, .callable, .loop, .undefined:
+        case .namespace, .callable, .loop, .undefined, .iterator:
             throw TemplateError(.type, "Object of type \(typeName) is not JSON serializable")
         }
     }

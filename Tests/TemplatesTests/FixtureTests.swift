@@ -14,12 +14,16 @@ import Templates
 
     @Test(arguments: constructCases.indices)
     func construct(_ index: Int) throws {
-        let fixture = Self.constructCases[index]
+        try Self.checkConstructCase(Self.constructCases[index])
+    }
+
+    /// Renders one construct case (a template and its variables) and compares it with the expected text or error.
+    static func checkConstructCase(_ fixture: TemplateValue) throws {
         let template = fixture["template"]?.stringValue ?? ""
-        let variables = fixture["variables"]?.objectValue ?? TemplateObject()
-        let input = ChatTemplateInput(
-            messages: [], extra: Dictionary(uniqueKeysWithValues: variables.pairs.map { ($0.key, $0.value) }))
-        try Self.check(fixture, label: template) { () throws(TemplateError) -> String in
+        var variables: [String: TemplateValue] = [:]
+        for (key, value) in fixture["variables"]?.objectValue?.pairs ?? [] { variables[key] = value }
+        let input = ChatTemplateInput(messages: variables["messages"]?.arrayValue ?? [], extra: variables)
+        try check(fixture, label: template) { () throws(TemplateError) -> String in
             try ChatTemplateRenderer(source: template).render(input)
         }
     }

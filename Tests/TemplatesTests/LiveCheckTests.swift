@@ -19,7 +19,15 @@ import Templates
                     second: numbers[5]))!
         }
         for fixture in root["cases"]?.arrayValue ?? [] {
-            try FixtureTests.checkChatCase(fixture, templates: root["templates"], now: now)
+            do {
+                if fixture["variables"] != nil {
+                    try FixtureTests.checkConstructCase(fixture)
+                    continue
+                }
+                try FixtureTests.checkChatCase(fixture, templates: root["templates"], now: now)
+            } catch {
+                Issue.record("\(fixture["name"]?.stringValue ?? ""): \(error)")
+            }
         }
     }
 }
