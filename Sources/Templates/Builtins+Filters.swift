@@ -84,7 +84,8 @@ extension Builtins {
             let reverse = argument(2, "reverse")?.isTruthy ?? false
             var pairs = dict.pairs.map { (key: Value.string($0.key), value: $0.value) }
             try sort(
-                &pairs, key: { byValue ? $0.value : $0.key }, caseSensitive: caseSensitive, descending: reverse,
+                &pairs, key: { byValue ? $0.value : $0.key }, caseSensitive: caseSensitive,
+                descending: reverse,
                 at: location)
             return .list(pairs.map { .tuple([$0.key, $0.value]) })
         case "e", "escape":
@@ -142,7 +143,9 @@ extension Builtins {
             }
         case "items":
             switch value {
-            case .dict(let dict): return .iterator(typeName: "generator", dict.pairs.map { .tuple([.string($0.key), $0.value]) })
+            case .dict(let dict):
+                return .iterator(
+                    typeName: "generator", dict.pairs.map { .tuple([.string($0.key), $0.value]) })
             case .undefined: return .iterator(typeName: "generator", [])
             default:
                 throw TemplateError(.type, "items() needs a mapping, not \(value.typeName)", at: location)
@@ -175,7 +178,8 @@ extension Builtins {
             if case .string(let attribute) = arguments.keyword.first(where: { $0.name == "attribute" })?.value
             {
                 let fallback = arguments.keyword.first { $0.name == "default" }?.value
-                return .iterator(typeName: "generator", 
+                return .iterator(
+                    typeName: "generator",
                     try values.map { (item: Value) throws(TemplateError) -> Value in
                         let found = try lookup(attribute, in: item, interpreter: interpreter, at: location)
                         if found.isUndefined, let fallback { return fallback }
@@ -247,7 +251,8 @@ extension Builtins {
             for item in values { keyed.append((try key(item), item)) }
             // Python's sort is stable also when reversed, and max() returns the first of equal maxima.
             let descending = name == "max" || (name == "sort" && (argument(0, "reverse")?.isTruthy ?? false))
-            try sort(&keyed, key: { $0.key }, caseSensitive: caseSensitive, descending: descending, at: location)
+            try sort(
+                &keyed, key: { $0.key }, caseSensitive: caseSensitive, descending: descending, at: location)
             values = keyed.map(\.value)
             if name == "sort" { return .list(values) }
             return values.first ?? .undefined(hint: "No aggregated item, sequence was empty.")

@@ -100,7 +100,8 @@ public struct ChatTemplateFile: Sendable, Equatable {
         extra: [String: TemplateValue] = [:]
     ) -> ChatTemplateInput {
         ChatTemplateInput(
-            messages: messages, addGenerationPrompt: addGenerationPrompt, bosToken: bosToken, eosToken: eosToken,
+            messages: messages, addGenerationPrompt: addGenerationPrompt, bosToken: bosToken,
+            eosToken: eosToken,
             tools: tools, extra: extraVariables.merging(extra) { $1 })
     }
 

@@ -16,7 +16,9 @@ public struct RenderedConversation: Sendable, Equatable {
     /// tokenization; a token is trained when its bytes are).
     public var assistantByteMask: [Bool] {
         var mask = [Bool](repeating: false, count: text.utf8.count)
-        for span in assistantSpans { mask.replaceSubrange(span, with: repeatElement(true, count: span.count)) }
+        for span in assistantSpans {
+            mask.replaceSubrange(span, with: repeatElement(true, count: span.count))
+        }
         return mask
     }
 

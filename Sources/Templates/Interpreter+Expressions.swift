@@ -97,7 +97,8 @@ extension Interpreter {
                 continue
             case .keyword:
                 guard case .dict(let dict) = value else {
-                    throw TemplateError(.type, "argument after ** must be a mapping", at: argument.value.location)
+                    throw TemplateError(
+                        .type, "argument after ** must be a mapping", at: argument.value.location)
                 }
                 arguments.keyword += dict.pairs.map { ($0.key, $0.value) }
                 continue

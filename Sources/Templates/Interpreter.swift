@@ -42,10 +42,17 @@ struct Interpreter {
         return interpreter
     }
 
+    /// Nesting of captures at which rendering stops (macro recursion), as Python stops at its recursion limit.
+    static let maximumCaptureDepth = 100
+
     /// Runs `body` with output going to a fresh buffer and returns what it wrote.
     mutating func capture(_ body: (inout Interpreter) throws(TemplateError) -> Void) throws(TemplateError)
         -> String
     {
+        guard captureDepth < Self.maximumCaptureDepth else {
+            throw TemplateError(
+                .type, "maximum recursion depth exceeded (macros nested \(Self.maximumCaptureDepth) deep)")
+        }
         let saved = output
         output = ""
         captureDepth += 1

@@ -101,6 +101,14 @@ enum Operators {
             at: location)
         if case .undefined(let hint) = left { throw TemplateError(.undefined, hint, at: location) }
         if case .undefined(let hint) = right { throw TemplateError(.undefined, hint, at: location) }
+        // Repetition is bounded so that `'x' * 10**12` is an error, not an exhausted machine.
+        if op == .multiply, let count = left.integer ?? right.integer, count > 10_000_000 {
+            switch (left, right) {
+            case (.string, _), (_, .string), (.list, _), (_, .list):
+                throw TemplateError(.type, "repetition count \(count) is too large", at: location)
+            default: break
+            }
+        }
         switch (op, left, right) {
         case (.add, .string(let a), .string(let b)): return .string(a + b)
         case (.add, .list(let a), .list(let b)): return .list(a + b)

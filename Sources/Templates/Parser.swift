@@ -4,6 +4,10 @@
 struct Parser {
     private let tokens: [Token]
     private var index = 0
+    /// Nesting of expressions and statements being parsed; bounded so that hostile input cannot
+    /// overflow the stack.
+    private var depth = 0
+    static let maximumDepth = 200
 
     static func parse(_ source: String) throws(TemplateError) -> [Node] {
         var parser = Parser(tokens: try Lexer.tokenize(source))
@@ -120,6 +124,8 @@ struct Parser {
     }
 
     private mutating func parseStatement() throws(TemplateError) -> Node {
+        try enter()
+        defer { depth -= 1 }
         let start = location
         let keyword = try expectName()
         switch keyword {
@@ -431,7 +437,16 @@ struct Parser {
         }
     }
 
+    private mutating func enter() throws(TemplateError) {
+        depth += 1
+        guard depth <= Self.maximumDepth else {
+            throw error("the template nests deeper than \(Self.maximumDepth) levels")
+        }
+    }
+
     private mutating func parseUnary(withFilter: Bool) throws(TemplateError) -> Expression {
+        try enter()
+        defer { depth -= 1 }
         let at = location
         var expression: Expression
         if skip(op: "-") {

@@ -69,3 +69,19 @@ import Templates
         #expect(failure.description == "template raised error at line 3, column 7: boom")
     }
 }
+
+extension ErrorTests {
+    /// Hostile templates end in an error, not a stack overflow or exhausted memory.
+    @Test func runawayTemplatesAreStopped() throws {
+        let recursion = try #require(error("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"))
+        #expect(recursion.message.contains("recursion"))
+        let nesting = String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000)
+        #expect(error("{{ \(nesting) }}")?.kind == .syntax)
+        let statements = String(repeating: "{% if true %}", count: 5000)
+        #expect(error(statements)?.kind == .syntax)
+        #expect(error("{{ 'x' * 100000000000 }}")?.message.contains("too large") == true)
+        // Legitimate depth still works.
+        let deep = "{% macro f(n) %}{% if n > 0 %}({{ f(n - 1) }}){% endif %}{% endmacro %}{{ f(50) }}"
+        #expect(try ChatTemplateRenderer(source: deep).render(messages: []).count == 100)
+    }
+}
