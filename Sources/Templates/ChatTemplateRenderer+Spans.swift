@@ -138,13 +138,13 @@ extension ChatTemplateRenderer {
                     ).unicodeScalars))
         }
         var common = Array(zip(tails[0], tails[1]).prefix { $0 == $1 }.map(\.self.0))
-        // Where the two differ may be inside the next marker (Phi-3: `<|end|>\n</s>` against
-        // `<|end|>\n<|user|>` share `<|end|>\n<`): drop an unclosed `<` or `[` tail.
-        if common.count < min(tails[0].count, tails[1].count),
-            let open = common.lastIndex(where: { $0 == "<" || $0 == "[" }),
-            !common[open...].contains(where: { $0 == ">" || $0 == "]" })
-        {
-            common.removeSubrange(open...)
+        // Where the two differ may be inside the next header (Phi-3: `<|end|>\n</s>` against
+        // `<|end|>\n<|user|>` share `<|end|>\n<`; DeepSeek-Coder's `\n<|EOT|>\n### Response:` against
+        // `\n<|EOT|>\n### Instruction:` share `\n<|EOT|>\n### `): cut after the last line break or
+        // closing `>`/`]`.
+        if common.count < min(tails[0].count, tails[1].count) {
+            let boundary = common.lastIndex { $0 == "\n" || $0 == "\r" || $0 == ">" || $0 == "]" }
+            common.removeSubrange((boundary.map { $0 + 1 } ?? 0)...)
         }
         let marker = PythonString.strip(PythonString.string(common), characters: nil, leading: false)
         guard marker.isEmpty, !tails[0].isEmpty, !tails[1].isEmpty else { return marker }
@@ -174,11 +174,13 @@ extension ChatTemplateRenderer {
         var shortest = rendered.count
         for probe in ["probe content A", "probe content B"] {
             var probed = input
-            guard case .object(var message) = probed.messages[index] else {
+            guard case .object(let message) = probed.messages[index] else {
                 throw TemplateError(.spans, "message \(index) is not an object")
             }
-            message["content"] = .string(probe)
-            probed.messages[index] = .object(message)
+            // A plain message of the same role: templates that render tool calls instead of the content
+            // (Mistral v0.3) would not change with a new content alone.
+            probed.messages[index] = .object(
+                TemplateObject([("role", message["role"] ?? .null), ("content", .string(probe))]))
             let probeBytes = Array(try render(probed).utf8)
             var common = 0
             while common < rendered.count, common < probeBytes.count,

@@ -165,3 +165,46 @@ extension SpanTests {
         #expect(masked == rendered.assistantTexts.joined())
     }
 }
+
+extension SpanTests {
+    /// A template that renders tool calls instead of the content (as Mistral v0.3 does): the span is the
+    /// rendered call and the end marker, found by replacing the whole message with a plain probe.
+    @Test func toolCallTurnThatIgnoresContent() throws {
+        let renderer = try ChatTemplateRenderer(
+            source: """
+                {% for m in messages %}{% if m.role == 'user' %}[U] {{ m.content }} [/U]\
+                {% elif m.tool_calls is defined %} [CALLS] {{ m.tool_calls | tojson }}{{ eos_token }}\
+                {% elif m.role == 'assistant' %} {{ m.content }}{{ eos_token }}\
+                {% else %}[R] {{ m.content }} [/R]{% endif %}{% endfor %}
+                """)
+        let call: TemplateValue = [
+            "role": "assistant", "content": "ignored", "tool_calls": [["name": "f", "arguments": ["x": 1]]],
+        ]
+        let input = ChatTemplateInput(
+            messages: [
+                .message(role: "user", content: "go"), call, .message(role: "tool", content: "2"),
+                .message(role: "assistant", content: "done"),
+            ], eosToken: "</s>")
+        let rendered = try renderer.renderWithAssistantSpans(input)
+        #expect(
+            rendered.assistantTexts == [#" [CALLS] [{"name": "f", "arguments": {"x": 1}}]</s>"#, " done</s>"])
+    }
+
+    /// When the text after a turn differs only inside the next header (`### Response:` at the end,
+    /// `### Instruction:` before a user turn), the span stops at the line break before it.
+    @Test func endMarkerStopsBeforeASharedHeaderStart() throws {
+        let renderer = try ChatTemplateRenderer(
+            source: "{% for m in messages %}{% if m.role == 'user' %}### Instruction:\n{{ m.content }}\n"
+                + "{% else %}### Response:\n{{ m.content }}\n<|EOT|>\n{% endif %}{% endfor %}"
+                + "{{ '### Response:\\n' }}")
+        let input = ChatTemplateInput(messages: [
+            .message(role: "user", content: "Q1"), .message(role: "assistant", content: "A1"),
+            .message(role: "user", content: "Q2"),
+        ])
+        let rendered = try renderer.renderWithAssistantSpans(input)
+        #expect(
+            rendered.text
+                == "### Instruction:\nQ1\n### Response:\nA1\n<|EOT|>\n### Instruction:\nQ2\n### Response:\n")
+        #expect(rendered.assistantTexts == ["A1\n<|EOT|>"])
+    }
+}
