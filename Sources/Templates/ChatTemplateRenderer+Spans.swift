@@ -99,7 +99,16 @@ extension ChatTemplateRenderer {
         var prompt = input
         prompt.messages = Array(input.messages[..<index])
         prompt.addGenerationPrompt = true
-        let promptBytes = Array(try render(prompt).utf8)
+        let promptBytes: [UInt8]
+        do {
+            promptBytes = Array(try render(prompt).utf8)
+        } catch {
+            // Typically a template that cannot render a conversation starting with an assistant turn.
+            throw TemplateError(
+                .spans,
+                "cannot render the prompt for assistant message \(index) (messages[..<\(index)] with "
+                    + "add_generation_prompt): \(error)")
+        }
         if rendered.starts(with: promptBytes) { return promptBytes.count }
         prompt.addGenerationPrompt = false
         let history = Array(try render(prompt).utf8)

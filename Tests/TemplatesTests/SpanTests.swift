@@ -208,3 +208,18 @@ extension SpanTests {
         #expect(rendered.assistantTexts == ["A1\n<|EOT|>"])
     }
 }
+
+extension SpanTests {
+    @Test func unrenderablePromptIsASpansError() throws {
+        let renderer = try ChatTemplateRenderer(
+            source: "{{ messages[0].role }}{% for m in messages %}{{ m.content }}{% endfor %}")
+        do {
+            _ = try renderer.renderWithAssistantSpans(
+                ChatTemplateInput(messages: [.message(role: "assistant", content: "first")]))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.kind == .spans)
+            #expect(error.message.contains("assistant message 0"))
+        }
+    }
+}
