@@ -698,6 +698,7 @@ CONSTRUCTS = [
     ("{{ obj | tojson }}", {"obj": {"s": "é \"q\" \\ \n \t \u0001 🦊 </script>", "n": 1, "f": 1.0, "g": 0.1, "b": True, "z": None, "l": [], "d": {}, "nested": [1, {"a": [2]}]}}),
     ("{{ obj | tojson(indent=2) }}|{{ obj | tojson(indent=0) }}|{{ obj | tojson(separators=(',', ':')) }}|{{ obj | tojson(sort_keys=true) }}|{{ obj | tojson(ensure_ascii=true) }}|{{ [] | tojson(indent=2) }}",
      {"obj": {"b": [1, {"x": "ü🦊"}], "a": {}, "c": "x"}}),
+    ("{{ {'a': [1]} | tojson(indent=none, separators=none) }} {{ [1] | tojson(none, 1) }}", {}),
     ("{{ 'x' | tojson }} {{ 1.5 | tojson }} {{ none | tojson }} {{ [true, false] | tojson }} {{ 'x' | tojson(indent='\t') }} {{ {'k': [1]} | tojson(indent='--') }}", {}),
     ("{{ '%s and %d%%' | format('x', 3) }} {{ 'yes' | wordcount }}", {}),
     # string methods

@@ -303,7 +303,7 @@ extension Builtins {
         switch arguments.value(1, "indent") {
         case .int(let spaces): options.indent = String(repeating: " ", count: max(0, spaces))
         case .string(let string): options.indent = string
-        case .none, nil: break
+        case .some(.none), nil: break
         case let other?:
             throw TemplateError(
                 .type, "tojson indent must be an int or a string, not \(other.typeName)", at: location)
@@ -312,7 +312,7 @@ extension Builtins {
         case .list(let parts) where parts.count == 2, .tuple(let parts) where parts.count == 2:
             options.itemSeparator = parts[0].pythonString
             options.keySeparator = parts[1].pythonString
-        case .none, nil: break
+        case .some(.none), nil: break
         default: throw TemplateError(.type, "tojson separators must be a pair of strings", at: location)
         }
         options.sortKeys = arguments.value(3, "sort_keys")?.isTruthy ?? false
