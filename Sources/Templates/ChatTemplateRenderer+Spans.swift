@@ -33,24 +33,29 @@ extension ChatTemplateRenderer {
     /// Renders the conversation and finds, for each assistant message, the text the model must learn to
     /// produce: what it would generate after the prompt up to that message, through its end-of-turn marker.
     ///
-    /// With `{% generation %}` blocks in the template, those blocks are the spans. Otherwise, for assistant
-    /// message i of the full rendering F:
-    /// - **start**: the length of `render(messages[..<i], add_generation_prompt=True)`, which must be a
-    ///   prefix of F (the generation prompt is the model's prompt at inference, so everything after it is
-    ///   generated, e.g. Qwen3's `<think>\n\n</think>\n\n`);
-    /// - **content end**: where the message's content ends in F, found by rendering F again with the
-    ///   content replaced by two probe strings and taking the shortest common suffix (so templates that
-    ///   trim or rewrite content are handled);
-    /// - **end-of-turn**: the text the template writes after the content when the message is last
-    ///   (found the same way on `render(messages[...i])`), minus its trailing whitespace: `<|im_end|>` of
-    ///   `<|im_end|>\n`, `<|eot_id|>`, `<end_of_turn>`, ` </s>`, tool calls then the marker. The span ends
-    ///   after the first occurrence of it from the content end; whitespace the template writes after the
-    ///   marker (a separator the model never generates, since generation stops at the marker) is not in it.
-    ///   A template that writes no end marker after an assistant message gives a span ending at the content.
+    /// With `{% generation %}` blocks in the template, those blocks are the spans (as transformers'
+    /// `return_assistant_tokens_mask`). Otherwise, for assistant message i of the full rendering F:
+    /// - **start**: the end of `render(messages[..<i], add_generation_prompt=True)`, which must be a prefix
+    ///   of F: the generation prompt is the model's prompt at inference, so everything after it is generated
+    ///   (Qwen3's `<think>\n\n</think>\n\n`, Zephyr's `\n`). When only the prompt without the generation
+    ///   prompt is a prefix (DeepSeek-R1 prompts `<think>\n`, which rendered turns lack), the span starts
+    ///   where the two part.
+    /// - **content end**: where message i's own text ends in F, found by rendering F with message i replaced
+    ///   by a plain `{role, content: probe}` for two probes and taking the shortest common suffix (templates
+    ///   that trim content, or render tool calls instead of it, are handled).
+    /// - **end of turn**: what the template writes after the message's text both when it is the last message
+    ///   and when a user message follows (their common start, cut after the last line break or `>`/`]` if
+    ///   they part inside the next header, without trailing whitespace): `<|im_end|>` from `<|im_end|>\n`,
+    ///   `<|eot_id|>`, `<end_of_turn>`, ` </s>`, Phi-3's `<|end|>` without the `</s>` written only at the
+    ///   very end. If the two share nothing, the eos token or one `<...>`/`[...]` marker that starts the
+    ///   text at the message's real position (gpt-oss: `<|return|>` last, `<|end|>` before). The span ends
+    ///   after its first occurrence from the content end (tool calls written after the content included);
+    ///   the separator after the marker is not in it, since generation stops at the marker. A template
+    ///   that writes no marker gives a span ending at the content.
     ///
-    /// Throws `.spans` when a prefix rendering is not a prefix of F (a template that renders earlier turns
-    /// differently once later turns exist, e.g. one dropping earlier reasoning); add `{% generation %}`
-    /// blocks to such a template.
+    /// Throws `.spans` when a prompt is not a prefix of F (a template that renders earlier turns differently
+    /// once later turns exist); add `{% generation %}` blocks to such a template. Cost: about ten renders
+    /// per assistant message.
     public func renderWithAssistantSpans(_ input: ChatTemplateInput) throws(TemplateError)
         -> RenderedConversation
     {
