@@ -56,7 +56,7 @@ let testTargets: [Target] = [
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
-    .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
+    .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),

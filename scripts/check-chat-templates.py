@@ -11,6 +11,7 @@ them (`RLHF_ONLY=Templates swift test --filter LiveCheckTests`). Nothing is comm
 """
 import importlib.util
 import json
+import re
 import os
 import pathlib
 import subprocess
@@ -104,6 +105,12 @@ def main():
                             add_generation_prompt=add_generation_prompt, **tokens)
                         text = rendered[0]
                     case["expected"] = text
+                    if re.search(r"\{\%-?\s*generation\s*-?\%\}", template):
+                        _, indices = chat_template_utils.render_jinja_template(
+                            conversations=[messages], tools=tools, chat_template=template,
+                            add_generation_prompt=add_generation_prompt, return_assistant_tokens_mask=True, **tokens)
+                        case["generation_spans"] = [
+                            [len(text[:start].encode()), len(text[:end].encode())] for start, end in indices[0]]
                 except Exception as error:
                     case["error"] = {"type": type(error).__name__, "message": str(error)}
                 cases.append(case)

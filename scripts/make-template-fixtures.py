@@ -522,6 +522,15 @@ PARTS = [
 ]
 ALTERNATION = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
 
+PREFILL = [
+    {"role": "user", "content": "Write a haiku."},
+    {"role": "assistant", "content": "Autumn moonlight—  "},
+]
+PREFILL_PARTS = [
+    {"role": "user", "content": [{"type": "text", "text": "Describe."}]},
+    {"role": "assistant", "content": [{"type": "text", "text": "It is"}, {"type": "image"}]},
+]
+
 COMMON = {
     "basic": BASIC,
     "no-system": NO_SYSTEM,
@@ -544,7 +553,10 @@ SPECIFIC = {
         ("date-string", SYSTEM_PROMPT, {"date_string": "01 Jan 2025"}),
         ("tools-in-system", LLAMA_TOOL_CONVERSATION, {"tools": TOOLS, "tools_in_user_message": False}),
     ],
-    "gemma3": [("parts", PARTS, {})],
+    "gemma3": [("parts", PARTS, {}), ("continue-parts", PREFILL_PARTS, {"continue_final_message": True})],
+    "chatml": [("continue", PREFILL, {"continue_final_message": True})],
+    "llama3": [("continue", PREFILL, {"continue_final_message": True})],
+    "zephyr": [("continue", PREFILL, {"continue_final_message": True})],
     "macros": [("parts", PARTS, {})],
     "mistral": [("alternation", ALTERNATION, {})],
     "llama2": [("alternation", ALTERNATION, {})],
@@ -583,9 +595,15 @@ def render_chat_cases():
                 }
                 if tools is not None:
                     case["tools"] = tools
+                continue_final = kwargs.pop("continue_final_message", False)
+                if continue_final:
+                    if add_generation_prompt:
+                        continue
+                    case["continue_final_message"] = True
                 try:
                     rendered, _ = chat_template_utils.render_jinja_template(
                         conversations=[messages],
+                        continue_final_message=continue_final,
                         tools=tools,
                         chat_template=template,
                         add_generation_prompt=add_generation_prompt,
@@ -680,6 +698,7 @@ CONSTRUCTS = [
     ("{{ obj | tojson }}", {"obj": {"s": "é \"q\" \\ \n \t \u0001 🦊 </script>", "n": 1, "f": 1.0, "g": 0.1, "b": True, "z": None, "l": [], "d": {}, "nested": [1, {"a": [2]}]}}),
     ("{{ obj | tojson(indent=2) }}|{{ obj | tojson(indent=0) }}|{{ obj | tojson(separators=(',', ':')) }}|{{ obj | tojson(sort_keys=true) }}|{{ obj | tojson(ensure_ascii=true) }}|{{ [] | tojson(indent=2) }}",
      {"obj": {"b": [1, {"x": "ü🦊"}], "a": {}, "c": "x"}}),
+    ("{{ {'a': [1]} | tojson(indent=none, separators=none) }} {{ [1] | tojson(none, 1) }}", {}),
     ("{{ 'x' | tojson }} {{ 1.5 | tojson }} {{ none | tojson }} {{ [true, false] | tojson }} {{ 'x' | tojson(indent='\t') }} {{ {'k': [1]} | tojson(indent='--') }}", {}),
     ("{{ '%s and %d%%' | format('x', 3) }} {{ 'yes' | wordcount }}", {}),
     # string methods
@@ -700,6 +719,15 @@ CONSTRUCTS = [
     ("{% macro m() %}{{ later }}{% set q = 1 %}{% endmacro %}{% set later = 'L' %}{{ m() }}[{{ q }}]{% if true %}{% set z = 3 %}{% endif %}{{ z }}", {}),
     ("{% macro fact(n) %}{% if n <= 1 %}1{% else %}{{ n }}*{{ fact(n - 1) }}{% endif %}{% endmacro %}{{ fact(4) }}", {}),
     ("{% for a in [1, 2] %}{% for b in 'xy' %}{{ loop.index }}{{ b }}{% endfor %}{{ loop.index }}{{ a }};{% endfor %}", {}),
+    ("{% macro m(a, b, c='C') %}{{ a }}{{ b }}{{ c }}{% endmacro %}{{ m(*[1, 2]) }} {{ m(1, **{'b': 'B', 'c': 3}) }}", {}),
+    # filters that return one-pass iterators (generators) in jinja2: always true, no length, no index
+    ("{% if [] | select %}gen-true{% endif %}|{{ ([1, 2] | select)[0] }}|{{ [3, 1] | reverse | list }}|{{ 2 in ([1, 2] | map('int')) }}|{{ [1, 2] | select | first }}|{{ {'a': 1} | items | list }}", {}),
+    ("{{ [1, 2] | select | length }}", {}),
+    ("{{ ([1, 2] | map('int'))[1:] }}", {}),
+    ("{{ [1, 2] | select | last }}", {}),
+    ("{{ [1, 2] | select | tojson }}", {}),
+    ("{% set (a, b) = [1, 2] %}{{ a }}{{ b }}|{{ ' a b c '.split(none, 1) }}|{{ [{'n': 1}, {'n': 1}, {'n': 0}] | sort(attribute='n', reverse=true) | map(attribute='n') | list }}|{{ ['b', 'B', 'a'] | max }}|{{ [none, none] | sort }}|{{ [u] }}", {}),
+    ("{% set a = 'out' %}{% with a = 'in', b = a %}{{ a }}/{{ b }}{% endwith %}/{{ a }}/{{ b }}", {}),
     # precedence and odd corners
     ("{{ 10 - 2 - 3 }} {{ 2 ** 3 ** 2 }} {{ l | length - 1 }} {{ not u is defined }} {{ -2 ** 2 }} {{ 1 ~ 2 + 3 }} {{ 'a' if u is defined }}|{{ 1.0 ~ '' }}", {"l": [1, 2, 3]}),
     ("{{ none.attr }}|{{ 'str'.nope }}|{{ n.x }}|{{ u | string }}|{{ u | lower }}|{{ u | trim }}|{{ u | list }}|{{ u | join }}|{{ u | int }}|{{ u | items | list }}|{{ u ~ 'x' }}|{{ u == 'x' }}|{{ u is sequence }}|{{ u is string }}", {"n": None}),

@@ -50,8 +50,12 @@ enum Builtins {
                     let stop = bounds.count == 1 ? bounds[0] : bounds[1]
                     let step = bounds.count == 3 ? bounds[2] : 1
                     guard step != 0 else { throw TemplateError(.type, "range() arg 3 must not be zero") }
-                    let count = step > 0 ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
-                    guard count <= 100_000 else { throw TemplateError(.type, "range too big (sandbox limit)") }
+                    let count =
+                        step > 0
+                        ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
+                    guard count <= 100_000 else {
+                        throw TemplateError(.type, "range too big (sandbox limit)")
+                    }
                     return .list(stride(from: start, to: stop, by: step).map(Value.int))
                 }),
         ]
@@ -112,7 +116,7 @@ enum Builtins {
             return false
         case "iterable":
             switch value {
-            case .list, .tuple, .dict, .string, .undefined: return true
+            case .list, .tuple, .dict, .string, .undefined, .iterator: return true
             default: return false
             }
         case "sequence":
@@ -121,8 +125,10 @@ enum Builtins {
             default: return false
             }
         case "callable":
-            if case .callable = value { return true }
-            return false
+            switch value {
+            case .callable, .undefined: return true  // jinja2's Undefined has a (raising) __call__
+            default: return false
+            }
         case "sameas":
             switch (value, argument) {
             case (.none, .none): return true
@@ -136,12 +142,14 @@ enum Builtins {
         case "ne", "!=": return !Operators.equal(value, argument)
         case "lt", "lessthan", "<": return try Operators.compare(value, argument, op: "<", at: location) < 0
         case "le", "<=": return try Operators.compare(value, argument, op: "<=", at: location) <= 0
-        case "gt", "greaterthan", ">": return try Operators.compare(value, argument, op: ">", at: location) > 0
+        case "gt", "greaterthan", ">":
+            return try Operators.compare(value, argument, op: ">", at: location) > 0
         case "ge", ">=": return try Operators.compare(value, argument, op: ">=", at: location) >= 0
         case "in": return try Operators.contains(argument, value, at: location)
         case "odd", "even", "divisibleby":
             guard let number = value.integer else {
-                throw TemplateError(.type, "the '\(name)' test needs an integer, not \(value.typeName)", at: location)
+                throw TemplateError(
+                    .type, "the '\(name)' test needs an integer, not \(value.typeName)", at: location)
             }
             if name == "odd" { return abs(number % 2) == 1 }
             if name == "even" { return number % 2 == 0 }
@@ -178,7 +186,9 @@ enum Builtins {
 
     /// Calls a Python method on a receiver; `nil` when the receiver has no such method (the caller then
     /// treats `x.name` as an attribute, which for a dict is its item).
-    static func callMethod(_ name: String, on receiver: Value, _ arguments: Arguments, at location: SourceLocation)
+    static func callMethod(
+        _ name: String, on receiver: Value, _ arguments: Arguments, at location: SourceLocation
+    )
         throws(TemplateError) -> Value?
     {
         switch receiver {
@@ -186,7 +196,9 @@ enum Builtins {
         case .dict(let dict):
             switch name {
             case "get":
-                guard case .string(let key) = arguments.value(0, "key") else { return arguments.value(1, "default") ?? Value.none }
+                guard case .string(let key) = arguments.value(0, "key") else {
+                    return arguments.value(1, "default") ?? Value.none
+                }
                 return dict[key] ?? arguments.value(1, "default") ?? Value.none
             case "items": return .list(dict.pairs.map { .tuple([.string($0.key), $0.value]) })
             case "keys": return .list(dict.keys.map(Value.string))
@@ -213,7 +225,9 @@ enum Builtins {
             default: return nil
             }
         case .loop(let loop) where name == "cycle":
-            guard !arguments.positional.isEmpty else { throw TemplateError(.type, "no items for cycling given", at: location) }
+            guard !arguments.positional.isEmpty else {
+                throw TemplateError(.type, "no items for cycling given", at: location)
+            }
             return arguments.positional[loop.index0 % arguments.positional.count]
         default:
             return nil
@@ -221,8 +235,11 @@ enum Builtins {
     }
 
     /// jinja2's `ImmutableSandboxedEnvironment` refuses methods that mutate lists and dicts.
-    private static func unsafe(_ name: String, _ receiver: Value, at location: SourceLocation) -> TemplateError {
-        TemplateError(.type, "access to attribute '\(name)' of '\(receiver.typeName)' object is unsafe.", at: location)
+    private static func unsafe(_ name: String, _ receiver: Value, at location: SourceLocation)
+        -> TemplateError
+    {
+        TemplateError(
+            .type, "access to attribute '\(name)' of '\(receiver.typeName)' object is unsafe.", at: location)
     }
 
     private static func stringArgument(_ arguments: Arguments, _ position: Int, _ name: String) -> String? {
@@ -230,7 +247,9 @@ enum Builtins {
         return nil
     }
 
-    private static func stringMethod(_ name: String, _ string: String, _ arguments: Arguments, at location: SourceLocation)
+    private static func stringMethod(
+        _ name: String, _ string: String, _ arguments: Arguments, at location: SourceLocation
+    )
         throws(TemplateError) -> Value?
     {
         let first = stringArgument(arguments, 0, name == "split" || name == "rsplit" ? "sep" : "chars")
@@ -247,36 +266,45 @@ enum Builtins {
             switch arguments.value(0, "prefix") {
             case .string(let prefix): candidates = [.string(prefix)]
             case .list(let values), .tuple(let values): candidates = values
-            default: throw TemplateError(.type, "\(name) first arg must be str or a tuple of str", at: location)
+            default:
+                throw TemplateError(.type, "\(name) first arg must be str or a tuple of str", at: location)
             }
             let scalars = Array(string.unicodeScalars)
-            return .bool(candidates.contains { candidate in
-                guard case .string(let affix) = candidate else { return false }
-                let affixScalars = Array(affix.unicodeScalars)
-                return name == "startswith" ? scalars.starts(with: affixScalars)
-                    : scalars.reversed().starts(with: affixScalars.reversed())
-            })
+            return .bool(
+                candidates.contains { candidate in
+                    guard case .string(let affix) = candidate else { return false }
+                    let affixScalars = Array(affix.unicodeScalars)
+                    return name == "startswith"
+                        ? scalars.starts(with: affixScalars)
+                        : scalars.reversed().starts(with: affixScalars.reversed())
+                })
         case "split", "rsplit":
             let maxSplit = arguments.value(1, "maxsplit")?.integer ?? -1
-            let parts = name == "split"
+            let parts =
+                name == "split"
                 ? PythonString.split(string, separator: first, maxSplit: maxSplit)
                 : PythonString.rsplit(string, separator: first, maxSplit: maxSplit)
             if first == "" { throw TemplateError(.type, "empty separator", at: location) }
             return .list(parts.map(Value.string))
         case "splitlines": return .list(PythonString.splitLines(string).map(Value.string))
         case "replace":
-            guard let old = stringArgument(arguments, 0, "old"), let new = stringArgument(arguments, 1, "new") else {
+            guard let old = stringArgument(arguments, 0, "old"), let new = stringArgument(arguments, 1, "new")
+            else {
                 throw TemplateError(.type, "replace() takes two strings", at: location)
             }
-            return .string(PythonString.replace(string, old, new, count: arguments.value(2, "count")?.integer ?? -1))
+            return .string(
+                PythonString.replace(string, old, new, count: arguments.value(2, "count")?.integer ?? -1))
         case "find", "rfind", "index", "rindex":
             guard let needle = stringArgument(arguments, 0, "sub") else {
                 throw TemplateError(.type, "\(name)() takes a string", at: location)
             }
-            let found = name.hasSuffix("find") && name.hasPrefix("r") || name == "rindex"
+            let found =
+                name.hasSuffix("find") && name.hasPrefix("r") || name == "rindex"
                 ? PythonString.rfind(Array(needle.unicodeScalars), in: Array(string.unicodeScalars))
                 : PythonString.find(Array(needle.unicodeScalars), in: Array(string.unicodeScalars))
-            if found == nil && name.hasSuffix("index") { throw TemplateError(.type, "substring not found", at: location) }
+            if found == nil && name.hasSuffix("index") {
+                throw TemplateError(.type, "substring not found", at: location)
+            }
             return .int(found ?? -1)
         case "count":
             guard let needle = stringArgument(arguments, 0, "sub") else {
@@ -284,27 +312,35 @@ enum Builtins {
             }
             return .int(PythonString.count(needle, in: string))
         case "join":
-            guard let items = arguments.value(0, "iterable") else { throw TemplateError(.type, "join() takes a list", at: location) }
+            guard let items = arguments.value(0, "iterable") else {
+                throw TemplateError(.type, "join() takes a list", at: location)
+            }
             let strings: [Value]
             switch items {
-            case .list(let values), .tuple(let values): strings = values
+            case .list(let values), .tuple(let values), .iterator(_, let values): strings = values
             case .dict(let dict): strings = dict.keys.map(Value.string)
             default: throw TemplateError(.type, "can only join an iterable", at: location)
             }
             var parts: [String] = []
             for item in strings {
                 guard case .string(let part) = item else {
-                    throw TemplateError(.type, "sequence item: expected str instance, \(item.typeName) found", at: location)
+                    throw TemplateError(
+                        .type, "sequence item: expected str instance, \(item.typeName) found", at: location)
                 }
                 parts.append(part)
             }
             return .string(parts.joined(separator: string))
         case "isdigit", "isnumeric", "isdecimal":
-            return .bool(!string.isEmpty && string.unicodeScalars.allSatisfy { $0.properties.numericType != nil })
-        case "isalpha": return .bool(!string.isEmpty && string.unicodeScalars.allSatisfy(\.properties.isAlphabetic))
-        case "isspace": return .bool(!string.isEmpty && string.unicodeScalars.allSatisfy(PythonString.isWhitespace))
-        case "islower": return try test("lower", .string(string), Arguments(), at: location) ? .bool(true) : .bool(false)
-        case "isupper": return try test("upper", .string(string), Arguments(), at: location) ? .bool(true) : .bool(false)
+            return .bool(
+                !string.isEmpty && string.unicodeScalars.allSatisfy { $0.properties.numericType != nil })
+        case "isalpha":
+            return .bool(!string.isEmpty && string.unicodeScalars.allSatisfy(\.properties.isAlphabetic))
+        case "isspace":
+            return .bool(!string.isEmpty && string.unicodeScalars.allSatisfy(PythonString.isWhitespace))
+        case "islower":
+            return try test("lower", .string(string), Arguments(), at: location) ? .bool(true) : .bool(false)
+        case "isupper":
+            return try test("upper", .string(string), Arguments(), at: location) ? .bool(true) : .bool(false)
         case "format": return .string(try format(string, arguments, at: location))
         default: return nil
         }
@@ -339,7 +375,9 @@ enum Builtins {
             } else {
                 value = arguments.keyword.first { $0.name == field }?.value
             }
-            guard let value else { throw TemplateError(.type, "format(): missing argument for {\(field)}", at: location) }
+            guard let value else {
+                throw TemplateError(.type, "format(): missing argument for {\(field)}", at: location)
+            }
             result += value.pythonString
         }
         return result

@@ -57,14 +57,18 @@ public struct ChatTemplateFile: Sendable, Equatable {
         case .array(let entries):
             var named: [(name: String, template: String)] = []
             for entry in entries {
-                guard case .string(let name) = entry["name"], case .string(let template) = entry["template"] else {
+                guard case .string(let name) = entry["name"], case .string(let template) = entry["template"]
+                else {
                     throw TemplateError(
                         .file, "\(configURL.path): chat_template list entries need string name and template")
                 }
                 named.append((name, template))
             }
-            if let chosen = named.first(where: { $0.name == "default" }) ?? (named.count == 1 ? named.first : nil) {
-                return ChatTemplateFile(template: chosen.template, templateURL: configURL, specialTokens: specialTokens)
+            if let chosen = named.first(where: { $0.name == "default" })
+                ?? (named.count == 1 ? named.first : nil)
+            {
+                return ChatTemplateFile(
+                    template: chosen.template, templateURL: configURL, specialTokens: specialTokens)
             }
             throw TemplateError(
                 .file,
@@ -89,9 +93,22 @@ public struct ChatTemplateFile: Sendable, Equatable {
         }
     }
 
+    /// The input transformers' `apply_chat_template` would render for this model: `messages`, `tools`, the
+    /// special tokens (bos/eos and the others as variables) and any extra variables.
+    public func input(
+        messages: [TemplateValue], addGenerationPrompt: Bool = false, tools: [TemplateValue]? = nil,
+        extra: [String: TemplateValue] = [:]
+    ) -> ChatTemplateInput {
+        ChatTemplateInput(
+            messages: messages, addGenerationPrompt: addGenerationPrompt, bosToken: bosToken,
+            eosToken: eosToken,
+            tools: tools, extra: extraVariables.merging(extra) { $1 })
+    }
+
     /// The special tokens other than bos/eos as template variables (for `ChatTemplateInput.extra`).
     public var extraVariables: [String: TemplateValue] {
-        specialTokens.filter { $0.key != "bos_token" && $0.key != "eos_token" }.mapValues(TemplateValue.string)
+        specialTokens.filter { $0.key != "bos_token" && $0.key != "eos_token" }.mapValues(
+            TemplateValue.string)
     }
 
     private static func readTextIfPresent(_ url: URL) throws(TemplateError) -> String? {
@@ -104,7 +121,9 @@ public struct ChatTemplateFile: Sendable, Equatable {
     }
 
     private static func readJSON(_ url: URL) throws(TemplateError) -> TemplateValue {
-        guard let text = try readTextIfPresent(url) else { throw TemplateError(.file, "\(url.path): not found") }
+        guard let text = try readTextIfPresent(url) else {
+            throw TemplateError(.file, "\(url.path): not found")
+        }
         do {
             return try TemplateValue(json: text)
         } catch {

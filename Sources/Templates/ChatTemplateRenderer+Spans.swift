@@ -12,6 +12,16 @@ public struct RenderedConversation: Sendable, Equatable {
     public var assistantSpans: [Range<Int>]
     public var spanSource: SpanSource
 
+    /// One flag per UTF-8 byte of `text`: whether it is in an assistant span (the training mask before
+    /// tokenization; a token is trained when its bytes are).
+    public var assistantByteMask: [Bool] {
+        var mask = [Bool](repeating: false, count: text.utf8.count)
+        for span in assistantSpans {
+            mask.replaceSubrange(span, with: repeatElement(true, count: span.count))
+        }
+        return mask
+    }
+
     /// The text of each span.
     public var assistantTexts: [String] {
         let bytes = Array(text.utf8)
@@ -23,25 +33,36 @@ extension ChatTemplateRenderer {
     /// Renders the conversation and finds, for each assistant message, the text the model must learn to
     /// produce: what it would generate after the prompt up to that message, through its end-of-turn marker.
     ///
-    /// With `{% generation %}` blocks in the template, those blocks are the spans. Otherwise, for assistant
-    /// message i of the full rendering F:
-    /// - **start**: the length of `render(messages[..<i], add_generation_prompt=True)`, which must be a
-    ///   prefix of F (the generation prompt is the model's prompt at inference, so everything after it is
-    ///   generated, e.g. Qwen3's `<think>\n\n</think>\n\n`);
-    /// - **content end**: where the message's content ends in F, found by rendering F again with the
-    ///   content replaced by two probe strings and taking the shortest common suffix (so templates that
-    ///   trim or rewrite content are handled);
-    /// - **end-of-turn**: the text the template writes after the content when the message is last
-    ///   (found the same way on `render(messages[...i])`), minus its trailing whitespace: `<|im_end|>` of
-    ///   `<|im_end|>\n`, `<|eot_id|>`, `<end_of_turn>`, ` </s>`, tool calls then the marker. The span ends
-    ///   after the first occurrence of it from the content end; whitespace the template writes after the
-    ///   marker (a separator the model never generates, since generation stops at the marker) is not in it.
-    ///   A template that writes no end marker after an assistant message gives a span ending at the content.
+    /// With `{% generation %}` blocks in the template, those blocks are the spans (as transformers'
+    /// `return_assistant_tokens_mask`). Otherwise, for assistant message i of the full rendering F:
+    /// - **start**: the end of `render(messages[..<i], add_generation_prompt=True)`, which must be a prefix
+    ///   of F: the generation prompt is the model's prompt at inference, so everything after it is generated
+    ///   (Qwen3's `<think>\n\n</think>\n\n`, Zephyr's `\n`). When only the prompt without the generation
+    ///   prompt is a prefix (DeepSeek-R1 prompts `<think>\n`, which rendered turns lack), the span starts
+    ///   where the two part.
+    /// - **content end**: where message i's own text ends in F, found by rendering F with message i replaced
+    ///   by a plain `{role, content: probe}` for two probes and taking the shortest common suffix (templates
+    ///   that trim content, or render tool calls instead of it, are handled).
+    /// - **end of turn**: what the template writes after the message's text both when it is the last message
+    ///   and when a user message follows (their common start, cut after the last line break or `>`/`]` if
+    ///   they part inside the next header, without trailing whitespace): `<|im_end|>` from `<|im_end|>\n`,
+    ///   `<|eot_id|>`, `<end_of_turn>`, ` </s>`, Phi-3's `<|end|>` without the `</s>` written only at the
+    ///   very end. If the two share nothing, the eos token or one `<...>`/`[...]` marker that starts the
+    ///   text at the message's real position (gpt-oss: `<|return|>` last, `<|end|>` before). The span ends
+    ///   after its first occurrence from the content end (tool calls written after the content included);
+    ///   the separator after the marker is not in it, since generation stops at the marker. A template
+    ///   that writes no marker gives a span ending at the content.
     ///
-    /// Throws `.spans` when a prefix rendering is not a prefix of F (a template that renders earlier turns
-    /// differently once later turns exist, e.g. one dropping earlier reasoning); add `{% generation %}`
-    /// blocks to such a template.
-    public func renderWithAssistantSpans(_ input: ChatTemplateInput) throws(TemplateError) -> RenderedConversation {
+    /// Throws `.spans` when a prompt is not a prefix of F (a template that renders earlier turns differently
+    /// once later turns exist); add `{% generation %}` blocks to such a template. Cost: about ten renders
+    /// per assistant message.
+    public func renderWithAssistantSpans(_ input: ChatTemplateInput) throws(TemplateError)
+        -> RenderedConversation
+    {
+        guard !input.continueFinalMessage else {
+            throw TemplateError(
+                .spans, "assistant spans are for whole conversations, not continue_final_message")
+        }
         let full = try run(input)
         if hasGenerationBlocks {
             return RenderedConversation(
@@ -50,7 +71,9 @@ extension ChatTemplateRenderer {
         let fullBytes = Array(full.output.utf8)
         let assistants = input.messages.indices.filter { input.messages[$0]["role"] == "assistant" }
         var starts: [Int] = []
-        for index in assistants { starts.append(try promptEnd(before: index, in: input, rendered: fullBytes)) }
+        for index in assistants {
+            starts.append(try promptEnd(before: index, in: input, rendered: fullBytes))
+        }
         var spans: [Range<Int>] = []
         for (position, index) in assistants.enumerated() {
             let start = starts[position]
@@ -60,7 +83,8 @@ extension ChatTemplateRenderer {
             let contentEnd = try contentEndOffset(of: index, in: input, rendered: fullBytes)
             let marker = Array(try endOfTurnMarker(after: index, in: input).utf8)
             var end = contentEnd
-            if !marker.isEmpty, let found = Self.find(marker, in: fullBytes, from: contentEnd, before: limit) {
+            if !marker.isEmpty, let found = Self.find(marker, in: fullBytes, from: contentEnd, before: limit)
+            {
                 end = found + marker.count
             }
             spans.append(start..<max(start, end))
@@ -73,13 +97,23 @@ extension ChatTemplateRenderer {
     /// prompt that adds text the template does not write before a rendered assistant turn (DeepSeek-R1's
     /// `<think>\n`) is accepted when the prompt without it, `render(messages[..<index])`, is a prefix: the
     /// span then starts where the two diverge.
-    private func promptEnd(before index: Int, in input: ChatTemplateInput, rendered: [UInt8]) throws(TemplateError)
+    private func promptEnd(before index: Int, in input: ChatTemplateInput, rendered: [UInt8])
+        throws(TemplateError)
         -> Int
     {
         var prompt = input
         prompt.messages = Array(input.messages[..<index])
         prompt.addGenerationPrompt = true
-        let promptBytes = Array(try render(prompt).utf8)
+        let promptBytes: [UInt8]
+        do {
+            promptBytes = Array(try render(prompt).utf8)
+        } catch {
+            // Typically a template that cannot render a conversation starting with an assistant turn.
+            throw TemplateError(
+                .spans,
+                "cannot render the prompt for assistant message \(index) (messages[..<\(index)] with "
+                    + "add_generation_prompt): \(error)")
+        }
         if rendered.starts(with: promptBytes) { return promptBytes.count }
         prompt.addGenerationPrompt = false
         let history = Array(try render(prompt).utf8)
@@ -98,8 +132,11 @@ extension ChatTemplateRenderer {
     /// follows its content when it is the last message and when a user message follows, without trailing
     /// whitespace and without a trailing unclosed `<`/`[` where the two part inside the next marker
     /// (`<|im_end|>` from `<|im_end|>\n` and `<|im_end|>\n<|im_start|>user...`; Phi-3's `<|end|>` without
-    /// the `</s>` it writes only at the very end).
-    private func endOfTurnMarker(after index: Int, in input: ChatTemplateInput) throws(TemplateError) -> String {
+    /// the `</s>` it writes only at the very end). When they share nothing but both are non-empty, the eos
+    /// token or a single `<...>`/`[...]` marker that starts the tail of the message's real position.
+    private func endOfTurnMarker(after index: Int, in input: ChatTemplateInput) throws(TemplateError)
+        -> String
+    {
         var tails: [[Unicode.Scalar]] = []
         for followed in [false, true] {
             var turn = input
@@ -108,18 +145,33 @@ extension ChatTemplateRenderer {
             turn.addGenerationPrompt = false
             let bytes = Array(try render(turn).utf8)
             let contentEnd = try contentEndOffset(of: index, in: turn, rendered: bytes)
-            tails.append(Array(String(decoding: bytes[Self.scalarBoundary(bytes, atOrBefore: contentEnd)...], as: UTF8.self).unicodeScalars))
+            tails.append(
+                Array(
+                    String(
+                        decoding: bytes[Self.scalarBoundary(bytes, atOrBefore: contentEnd)...], as: UTF8.self
+                    ).unicodeScalars))
         }
         var common = Array(zip(tails[0], tails[1]).prefix { $0 == $1 }.map(\.self.0))
-        // Where the two differ may be inside the next marker (Phi-3: `<|end|>\n</s>` against
-        // `<|end|>\n<|user|>` share `<|end|>\n<`): drop an unclosed `<` or `[` tail.
-        if common.count < min(tails[0].count, tails[1].count),
-            let open = common.lastIndex(where: { $0 == "<" || $0 == "[" }),
-            !common[open...].contains(where: { $0 == ">" || $0 == "]" })
-        {
-            common.removeSubrange(open...)
+        // Where the two differ may be inside the next header (Phi-3: `<|end|>\n</s>` against
+        // `<|end|>\n<|user|>` share `<|end|>\n<`; DeepSeek-Coder's `\n<|EOT|>\n### Response:` against
+        // `\n<|EOT|>\n### Instruction:` share `\n<|EOT|>\n### `): cut after the last line break or
+        // closing `>`/`]`.
+        if common.count < min(tails[0].count, tails[1].count) {
+            let boundary = common.lastIndex { $0 == "\n" || $0 == "\r" || $0 == ">" || $0 == "]" }
+            common.removeSubrange((boundary.map { $0 + 1 } ?? 0)...)
         }
-        return PythonString.strip(PythonString.string(common), characters: nil, leading: false)
+        let marker = PythonString.strip(PythonString.string(common), characters: nil, leading: false)
+        guard marker.isEmpty, !tails[0].isEmpty, !tails[1].isEmpty else { return marker }
+        // The two share nothing (gpt-oss ends a last turn with `<|return|>`, others with `<|end|>`): take,
+        // from the tail of this message's real position, the eos token or one bracketed marker if it
+        // starts there.
+        let actual = PythonString.string(index == input.messages.count - 1 ? tails[0] : tails[1])
+        if let eos = input.eosToken, !eos.isEmpty, actual.hasPrefix(eos) { return eos }
+        let scalars = Array(actual.unicodeScalars)
+        guard let first = scalars.first, first == "<" || first == "[",
+            let close = scalars.firstIndex(of: first == "<" ? ">" : "]")
+        else { return "" }
+        return PythonString.string(scalars[...close])
     }
 
     /// `offset` moved back to the start of the UTF-8 sequence it falls in.
@@ -130,15 +182,19 @@ extension ChatTemplateRenderer {
     }
 
     /// Where message `index`'s content ends in `rendered` (the rendering of `input`), in bytes.
-    private func contentEndOffset(of index: Int, in input: ChatTemplateInput, rendered: [UInt8]) throws(TemplateError) -> Int {
+    private func contentEndOffset(of index: Int, in input: ChatTemplateInput, rendered: [UInt8])
+        throws(TemplateError) -> Int
+    {
         var shortest = rendered.count
         for probe in ["probe content A", "probe content B"] {
             var probed = input
-            guard case .object(var message) = probed.messages[index] else {
+            guard case .object(let message) = probed.messages[index] else {
                 throw TemplateError(.spans, "message \(index) is not an object")
             }
-            message["content"] = .string(probe)
-            probed.messages[index] = .object(message)
+            // A plain message of the same role: templates that render tool calls instead of the content
+            // (Mistral v0.3) would not change with a new content alone.
+            probed.messages[index] = .object(
+                TemplateObject([("role", message["role"] ?? .null), ("content", .string(probe))]))
             let probeBytes = Array(try render(probed).utf8)
             var common = 0
             while common < rendered.count, common < probeBytes.count,

@@ -6,7 +6,8 @@ import Foundation
 /// keyword arguments (`enable_thinking`, `date_string`, ...).
 public struct ChatTemplateInput: Sendable {
     /// Each message an object, usually `{"role": ..., "content": ...}`; content may be a string or a
-    /// list of `{"type": "text", "text": ...}` parts; other keys (`tool_calls`, `reasoning_content`) pass through.
+    /// list of `{"type": "text", "text": ...}` parts; other keys (`tool_calls`, `reasoning_content`) pass
+    /// through.
     public var messages: [TemplateValue]
     public var addGenerationPrompt: Bool
     public var bosToken: String?
@@ -17,11 +18,14 @@ public struct ChatTemplateInput: Sendable {
     public var extra: [String: TemplateValue]
     /// The clock behind `strftime_now` (nil: the current time, as transformers does).
     public var now: Date?
+    /// transformers' `continue_final_message=True`: the text ends inside the final message, without the
+    /// end-of-turn the template writes after it (to prefill a reply). Not with `addGenerationPrompt`.
+    public var continueFinalMessage: Bool
 
     public init(
         messages: [TemplateValue], addGenerationPrompt: Bool = false, bosToken: String? = nil,
         eosToken: String? = nil, tools: [TemplateValue]? = nil, documents: [TemplateValue]? = nil,
-        extra: [String: TemplateValue] = [:], now: Date? = nil
+        extra: [String: TemplateValue] = [:], now: Date? = nil, continueFinalMessage: Bool = false
     ) {
         self.messages = messages
         self.addGenerationPrompt = addGenerationPrompt
@@ -31,6 +35,7 @@ public struct ChatTemplateInput: Sendable {
         self.documents = documents
         self.extra = extra
         self.now = now
+        self.continueFinalMessage = continueFinalMessage
     }
 }
 
@@ -59,7 +64,62 @@ public struct ChatTemplateRenderer: Sendable {
 
     /// Renders the conversation to text.
     public func render(_ input: ChatTemplateInput) throws(TemplateError) -> String {
-        try run(input).output
+        guard input.continueFinalMessage else { return try run(input).output }
+        return try renderContinuingFinalMessage(input)
+    }
+
+    /// transformers' `continue_final_message`: append a tag to the final message's text (its last text part
+    /// when content is a list), render, and cut the text at the last occurrence of the tag (also dropping
+    /// whitespace before it when the template trimmed the message).
+    private func renderContinuingFinalMessage(_ input: ChatTemplateInput) throws(TemplateError) -> String {
+        let tag = "CONTINUE_FINAL_MESSAGE_TAG "
+        guard !input.addGenerationPrompt else {
+            throw TemplateError(.type, "continue_final_message and add_generation_prompt are not compatible")
+        }
+        guard case .object(var message) = input.messages.last else {
+            throw TemplateError(.type, "continue_final_message is set but the conversation is empty!")
+        }
+        let finalText: String
+        switch message["content"] {
+        case .string(let text):
+            finalText = text
+            message["content"] = .string(text + tag)
+        case .array(var parts):
+            guard let index = parts.lastIndex(where: { $0["text"] != nil }),
+                case .object(var part) = parts[index],
+                case .string(let text) = part["text"]
+            else {
+                throw TemplateError(
+                    .type,
+                    "continue_final_message is set but we could not find any text to continue in the final message!"
+                )
+            }
+            finalText = text
+            part["text"] = .string(text + tag)
+            parts[index] = .object(part)
+            message["content"] = .array(parts)
+        default:
+            throw TemplateError(
+                .type, "continue_final_message is set but the final message has no \"content\" to continue!")
+        }
+        var tagged = input
+        tagged.messages[tagged.messages.count - 1] = .object(message)
+        tagged.continueFinalMessage = false
+        let rendered = Array(try run(tagged).output.unicodeScalars)
+        let bareTag = Array("CONTINUE_FINAL_MESSAGE_TAG".unicodeScalars)
+        let stripped = Array(PythonString.strip(finalText, characters: nil).unicodeScalars)
+        guard PythonString.find(stripped, in: rendered) != nil,
+            let location = PythonString.rfind(bareTag, in: rendered)
+        else {
+            throw TemplateError(
+                .type,
+                "continue_final_message is set but the final message does not appear in the chat after applying "
+                    + "the chat template")
+        }
+        if rendered[location...].starts(with: tag.unicodeScalars) {
+            return PythonString.string(rendered[..<location])
+        }
+        return PythonString.strip(PythonString.string(rendered[..<location]), characters: nil, leading: false)
     }
 
     /// Renders `messages` (convenience for the common case).
@@ -91,10 +151,12 @@ public struct ChatTemplateRenderer: Sendable {
     static func aliasingReasoning(_ message: TemplateValue) -> TemplateValue {
         guard case .object(let object) = message else { return message }
         let fields = ["reasoning_content", "thinking", "reasoning"]
-        guard let reasoning = fields.lazy.compactMap({ key -> TemplateValue? in
-            guard let value = object[key], value != .null else { return nil }
-            return value
-        }).first else { return message }
+        guard
+            let reasoning = fields.lazy.compactMap({ key -> TemplateValue? in
+                guard let value = object[key], value != .null else { return nil }
+                return value
+            }).first
+        else { return message }
         var aliased = TemplateObject()
         aliased["thinking"] = reasoning
         for (key, value) in object.pairs { aliased[key] = value }
@@ -108,9 +170,10 @@ public struct ChatTemplateRenderer: Sendable {
             case .generation: return true
             case .conditional(let branches, let otherwise):
                 return branches.contains { containsGeneration($0.body) } || containsGeneration(otherwise)
-            case .loop(_, _, _, let body, let otherwise): return containsGeneration(body) || containsGeneration(otherwise)
+            case .loop(_, _, _, let body, let otherwise):
+                return containsGeneration(body) || containsGeneration(otherwise)
             case .setBlock(_, _, let body), .macro(_, _, let body), .callBlock(_, _, let body),
-                .filterBlock(_, let body):
+                .filterBlock(_, let body), .with(_, let body):
                 return containsGeneration(body)
             default: return false
             }

@@ -15,7 +15,8 @@ extension Interpreter {
             var dict = Dict()
             for (keyExpression, valueExpression) in pairs {
                 guard case .string(let key) = try evaluate(keyExpression, in: scope) else {
-                    throw TemplateError(.type, "dict literal keys must be strings", at: keyExpression.location)
+                    throw TemplateError(
+                        .type, "dict literal keys must be strings", at: keyExpression.location)
                 }
                 dict[key] = try evaluate(valueExpression, in: scope)
             }
@@ -40,7 +41,9 @@ extension Interpreter {
             let arguments = try evaluateArguments(argumentExpressions, in: scope)
             if case .attribute(let receiverExpression, let method) = callee.kind {
                 let receiver = try evaluate(receiverExpression, in: scope)
-                if let result = try Builtins.callMethod(method, on: receiver, arguments, at: at) { return result }
+                if let result = try Builtins.callMethod(method, on: receiver, arguments, at: at) {
+                    return result
+                }
                 return try invoke(try attribute(method, of: receiver, at: callee.location), arguments, at: at)
             }
             return try invoke(try evaluate(callee, in: scope), arguments, at: at)
@@ -77,20 +80,42 @@ extension Interpreter {
             guard let otherwise else { return .undefined(hint: "the inline if expression has no else") }
             return try evaluate(otherwise, in: scope)
         case .binary(let op, let left, let right):
-            return try Operators.apply(op, try evaluate(left, in: scope), try evaluate(right, in: scope), at: at)
+            return try Operators.apply(
+                op, try evaluate(left, in: scope), try evaluate(right, in: scope), at: at)
         }
     }
 
-    mutating func evaluateArguments(_ expressions: [Argument], in scope: Scope) throws(TemplateError) -> Arguments {
+    mutating func evaluateArguments(_ expressions: [Argument], in scope: Scope) throws(TemplateError)
+        -> Arguments
+    {
         var arguments = Arguments()
         for argument in expressions {
             let value = try evaluate(argument.value, in: scope)
-            if let name = argument.name { arguments.keyword.append((name, value)) } else { arguments.positional.append(value) }
+            switch argument.unpacking {
+            case .positional:
+                arguments.positional += try iterate(value, at: argument.value.location)
+                continue
+            case .keyword:
+                guard case .dict(let dict) = value else {
+                    throw TemplateError(
+                        .type, "argument after ** must be a mapping", at: argument.value.location)
+                }
+                arguments.keyword += dict.pairs.map { ($0.key, $0.value) }
+                continue
+            case .none:
+                break
+            }
+            if let name = argument.name {
+                arguments.keyword.append((name, value))
+            } else {
+                arguments.positional.append(value)
+            }
         }
         return arguments
     }
 
-    mutating func invoke(_ callee: Value, _ arguments: Arguments, at location: SourceLocation) throws(TemplateError)
+    mutating func invoke(_ callee: Value, _ arguments: Arguments, at location: SourceLocation)
+        throws(TemplateError)
         -> Value
     {
         switch callee {
@@ -109,7 +134,8 @@ extension Interpreter {
     }
 
     mutating func applyFilter(
-        _ name: String, to value: Value, _ argumentExpressions: [Argument], in scope: Scope, at location: SourceLocation
+        _ name: String, to value: Value, _ argumentExpressions: [Argument], in scope: Scope,
+        at location: SourceLocation
     ) throws(TemplateError) -> Value {
         let arguments = try evaluateArguments(argumentExpressions, in: scope)
         do {
@@ -121,14 +147,17 @@ extension Interpreter {
     }
 
     /// `x.name`: jinja2 tries the Python attribute first, then the item.
-    func attribute(_ name: String, of value: Value, at location: SourceLocation) throws(TemplateError) -> Value {
+    func attribute(_ name: String, of value: Value, at location: SourceLocation) throws(TemplateError)
+        -> Value
+    {
         switch value {
         case .undefined(let hint):
             throw TemplateError(.undefined, hint, at: location)
         case .dict(let dict):
             return dict[name] ?? .undefined(hint: "'dict object' has no attribute '\(name)'")
         case .namespace(let namespace):
-            return namespace.attributes[name] ?? .undefined(hint: "'Namespace' object has no attribute '\(name)'")
+            return namespace.attributes[name]
+                ?? .undefined(hint: "'Namespace' object has no attribute '\(name)'")
         case .loop(let loop):
             return loop.attribute(name) ?? .undefined(hint: "'LoopContext' object has no attribute '\(name)'")
         default:
@@ -172,7 +201,8 @@ extension Interpreter {
     }
 
     /// Python slicing of lists and strings (code points).
-    func slice(_ value: Value, start: Int?, stop: Int?, step: Int?, at location: SourceLocation) throws(TemplateError)
+    func slice(_ value: Value, start: Int?, stop: Int?, step: Int?, at location: SourceLocation)
+        throws(TemplateError)
         -> Value
     {
         let step = step ?? 1

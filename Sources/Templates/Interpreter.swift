@@ -30,7 +30,9 @@ struct Interpreter {
     /// Nesting of output captures (macro bodies, block `set`, filter blocks); spans are only recorded at 0.
     private var captureDepth = 0
 
-    static func render(_ nodes: [Node], variables: [String: Value], now: Date) throws(TemplateError) -> Interpreter {
+    static func render(_ nodes: [Node], variables: [String: Value], now: Date) throws(TemplateError)
+        -> Interpreter
+    {
         var interpreter = Interpreter()
         let globals = Scope(parent: nil)
         globals.variables = Builtins.globals(now: now)
@@ -40,8 +42,17 @@ struct Interpreter {
         return interpreter
     }
 
+    /// Nesting of captures at which rendering stops (macro recursion), as Python stops at its recursion limit.
+    static let maximumCaptureDepth = 100
+
     /// Runs `body` with output going to a fresh buffer and returns what it wrote.
-    mutating func capture(_ body: (inout Interpreter) throws(TemplateError) -> Void) throws(TemplateError) -> String {
+    mutating func capture(_ body: (inout Interpreter) throws(TemplateError) -> Void) throws(TemplateError)
+        -> String
+    {
+        guard captureDepth < Self.maximumCaptureDepth else {
+            throw TemplateError(
+                .type, "maximum recursion depth exceeded (macros nested \(Self.maximumCaptureDepth) deep)")
+        }
         let saved = output
         output = ""
         captureDepth += 1
@@ -84,15 +95,18 @@ struct Interpreter {
         case .set(let target, let expression):
             try assign(try evaluate(expression, in: scope), to: target, in: scope, at: node.location)
         case .setBlock(let target, let filters, let body):
-            var value = Value.string(try capture { (interpreter: inout Interpreter) throws(TemplateError) in
-                _ = try interpreter.execute(body, in: scope)
-            })
+            var value = Value.string(
+                try capture { (interpreter: inout Interpreter) throws(TemplateError) in
+                    _ = try interpreter.execute(body, in: scope)
+                })
             for filter in filters {
-                value = try applyFilter(filter.name, to: value, filter.arguments, in: scope, at: filter.location)
+                value = try applyFilter(
+                    filter.name, to: value, filter.arguments, in: scope, at: filter.location)
             }
             try assign(value, to: target, in: scope, at: node.location)
         case .macro(let name, let parameters, let body):
-            scope.variables[name] = .callable(macro(name: name, parameters: parameters, body: body, defined: scope))
+            scope.variables[name] = .callable(
+                macro(name: name, parameters: parameters, body: body, defined: scope))
         case .callBlock(let call, let parameters, let body):
             // jinja2 passes the block to the macro as the keyword argument `caller`.
             guard case .call(let callee, let argumentExpressions) = call.kind else { return .normal }
@@ -101,13 +115,19 @@ struct Interpreter {
             arguments.keyword.append(("caller", .callable(caller)))
             output += try invoke(try evaluate(callee, in: scope), arguments, at: call.location).pythonString
         case .filterBlock(let filters, let body):
-            var value = Value.string(try capture { (interpreter: inout Interpreter) throws(TemplateError) in
-                _ = try interpreter.execute(body, in: scope)
-            })
+            var value = Value.string(
+                try capture { (interpreter: inout Interpreter) throws(TemplateError) in
+                    _ = try interpreter.execute(body, in: scope)
+                })
             for filter in filters {
-                value = try applyFilter(filter.name, to: value, filter.arguments, in: scope, at: filter.location)
+                value = try applyFilter(
+                    filter.name, to: value, filter.arguments, in: scope, at: filter.location)
             }
             output += value.pythonString
+        case .with(let assignments, let body):
+            let inner = Scope(parent: scope)
+            for (name, value) in assignments { inner.variables[name] = try evaluate(value, in: scope) }
+            return try execute(body, in: inner)
         case .generation(let body):
             let start = output.utf8.count
             let flow = try execute(body, in: scope)
@@ -163,7 +183,9 @@ struct Interpreter {
         for (name, part) in zip(targets, parts) { scope.variables[name] = part }
     }
 
-    private func assign(_ value: Value, to target: Node.AssignTarget, in scope: Scope, at location: SourceLocation)
+    private func assign(
+        _ value: Value, to target: Node.AssignTarget, in scope: Scope, at location: SourceLocation
+    )
         throws(TemplateError)
     {
         switch target {
@@ -173,7 +195,8 @@ struct Interpreter {
             try bind(value, to: names, in: scope, at: location)
         case .attribute(let object, let attribute):
             guard case .namespace(let namespace) = scope.lookup(object) else {
-                throw TemplateError(.type, "cannot assign attribute on non-namespace object '\(object)'", at: location)
+                throw TemplateError(
+                    .type, "cannot assign attribute on non-namespace object '\(object)'", at: location)
             }
             try Builtins.checkNamespaceName(attribute, at: location)
             namespace.attributes[attribute] = value
@@ -182,14 +205,17 @@ struct Interpreter {
 
     /// A macro (or a `call` block's `caller`): a callable that renders its body in a child of the scope
     /// where it was defined, with its parameters bound, and returns the output.
-    private func macro(name: String, parameters: [Node.Parameter], body: [Node], defined scope: Scope) -> Callable {
+    private func macro(name: String, parameters: [Node.Parameter], body: [Node], defined scope: Scope)
+        -> Callable
+    {
         Callable(name: name) { (arguments: Arguments, interpreter: inout Interpreter) throws(TemplateError) in
             let callScope = Scope(parent: scope)
             for (position, parameter) in parameters.enumerated() {
                 if let value = arguments.value(position, parameter.name) {
                     callScope.variables[parameter.name] = value
                 } else if let defaultValue = parameter.defaultValue {
-                    callScope.variables[parameter.name] = try interpreter.evaluate(defaultValue, in: callScope)
+                    callScope.variables[parameter.name] = try interpreter.evaluate(
+                        defaultValue, in: callScope)
                 } else {
                     callScope.variables[parameter.name] = .undefined(hint: "'\(parameter.name)' is undefined")
                 }
@@ -201,9 +227,10 @@ struct Interpreter {
                 if key == "caller" { callScope.variables["caller"] = value } else { kwargs[key] = value }
             }
             callScope.variables["kwargs"] = .dict(kwargs)
-            return .string(try interpreter.capture { (interpreter: inout Interpreter) throws(TemplateError) in
-                _ = try interpreter.execute(body, in: callScope)
-            })
+            return .string(
+                try interpreter.capture { (interpreter: inout Interpreter) throws(TemplateError) in
+                    _ = try interpreter.execute(body, in: callScope)
+                })
         }
     }
 
@@ -211,7 +238,7 @@ struct Interpreter {
     /// `Undefined` iterates as empty (jinja2's default `Undefined`).
     func iterate(_ value: Value, at location: SourceLocation) throws(TemplateError) -> [Value] {
         switch value {
-        case .list(let values), .tuple(let values): return values
+        case .list(let values), .tuple(let values), .iterator(_, let values): return values
         case .dict(let dict): return dict.keys.map(Value.string)
         case .string(let string): return string.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []

@@ -112,7 +112,8 @@ struct Lexer {
             // Find the next tag opening.
             var open = position
             while open + 1 < chars.count,
-                !(chars[open] == "{" && (chars[open + 1] == "{" || chars[open + 1] == "%" || chars[open + 1] == "#"))
+                !(chars[open] == "{"
+                    && (chars[open + 1] == "{" || chars[open + 1] == "%" || chars[open + 1] == "#"))
             {
                 open += 1
             }
@@ -220,7 +221,9 @@ struct Lexer {
         throw error("missing end of raw directive", at: open)
     }
 
-    private mutating func lexTag(from start: Int, isBlock: Bool, openedAt open: Int) throws(TemplateError) -> Int {
+    private mutating func lexTag(from start: Int, isBlock: Bool, openedAt open: Int) throws(TemplateError)
+        -> Int
+    {
         var index = start
         var depth = 0
         while index < chars.count {
@@ -239,19 +242,23 @@ struct Lexer {
                 index = next
             } else if scalar == "_" || scalar.properties.isAlphabetic {
                 var end = index + 1
-                while end < chars.count, chars[end] == "_" || chars[end].properties.isAlphabetic
-                    || ("0"..."9").contains(chars[end])
+                while end < chars.count,
+                    chars[end] == "_" || chars[end].properties.isAlphabetic
+                        || ("0"..."9").contains(chars[end])
                 {
                     end += 1
                 }
-                tokens.append(Token(kind: .name(String(String.UnicodeScalarView(chars[index..<end]))), location: here))
+                tokens.append(
+                    Token(kind: .name(String(String.UnicodeScalarView(chars[index..<end]))), location: here))
                 index = end
             } else if scalar == "'" || scalar == "\"" {
                 let (string, next) = try stringLiteral(at: index)
                 tokens.append(Token(kind: .string(string), location: here))
                 index = next
             } else {
-                let two = index + 1 < chars.count ? String(String.UnicodeScalarView([scalar, chars[index + 1]])) : ""
+                let two =
+                    index + 1 < chars.count
+                    ? String(String.UnicodeScalarView([scalar, chars[index + 1]])) : ""
                 if ["//", "**", "==", "!=", ">=", "<="].contains(two) {
                     tokens.append(Token(kind: .op(two), location: here))
                     index += 2
@@ -287,12 +294,16 @@ struct Lexer {
         // A number right after `.` is an attribute like `x.0`, never a float `0.1`.
         let afterDot = index > 0 && chars[index - 1] == "."
         if chars[index] == "0", index + 1 < chars.count, "xXoObB".unicodeScalars.contains(chars[index + 1]) {
-            let radix = "xX".unicodeScalars.contains(chars[index + 1]) ? 16
+            let radix =
+                "xX".unicodeScalars.contains(chars[index + 1])
+                ? 16
                 : "oO".unicodeScalars.contains(chars[index + 1]) ? 8 : 2
             var end = index + 2
             while end < chars.count, chars[end] == "_" || chars[end].properties.isASCIIHexDigit { end += 1 }
             let text = String(String.UnicodeScalarView(chars[(index + 2)..<end])).filter { $0 != "_" }
-            guard let value = Int(text, radix: radix) else { throw error("invalid integer literal", at: index) }
+            guard let value = Int(text, radix: radix) else {
+                throw error("invalid integer literal", at: index)
+            }
             return (.integer(value), end)
         }
         var end = digits(from: index)
@@ -348,7 +359,8 @@ struct Lexer {
             case "x", "u", "U":
                 let width = escape == "x" ? 2 : escape == "u" ? 4 : 8
                 guard index + width <= chars.count,
-                    let code = UInt32(String(String.UnicodeScalarView(chars[index..<index + width])), radix: 16),
+                    let code = UInt32(
+                        String(String.UnicodeScalarView(chars[index..<index + width])), radix: 16),
                     let decoded = Unicode.Scalar(code)
                 else { throw error("invalid \\\(escape) escape in a string literal", at: index - 2) }
                 result.append(decoded)

@@ -32,7 +32,8 @@ enum Operators {
         case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
         case (.dict(let a), .dict(let b)):
-            return a.count == b.count && a.pairs.allSatisfy { pair in b[pair.key].map { equal(pair.value, $0) } ?? false }
+            return a.count == b.count
+                && a.pairs.allSatisfy { pair in b[pair.key].map { equal(pair.value, $0) } ?? false }
         case (.namespace(let a), .namespace(let b)): return a === b
         default:
             if let a = left.integer, let b = right.integer { return a == b }
@@ -42,7 +43,8 @@ enum Operators {
     }
 
     /// -1, 0 or 1; Python's ordering of numbers, strings (by code point) and lists.
-    static func compare(_ left: Value, _ right: Value, op: String, at location: SourceLocation) throws(TemplateError)
+    static func compare(_ left: Value, _ right: Value, op: String, at location: SourceLocation)
+        throws(TemplateError)
         -> Int
     {
         switch (left, right) {
@@ -58,32 +60,39 @@ enum Operators {
             if case .undefined(let hint) = left { throw TemplateError(.undefined, hint, at: location) }
             if case .undefined(let hint) = right { throw TemplateError(.undefined, hint, at: location) }
             throw TemplateError(
-                .type, "'\(op)' not supported between instances of '\(left.typeName)' and '\(right.typeName)'",
+                .type,
+                "'\(op)' not supported between instances of '\(left.typeName)' and '\(right.typeName)'",
                 at: location)
         }
     }
 
-    static func contains(_ container: Value, _ element: Value, at location: SourceLocation) throws(TemplateError)
+    static func contains(_ container: Value, _ element: Value, at location: SourceLocation)
+        throws(TemplateError)
         -> Bool
     {
         switch container {
         case .string(let string):
             guard case .string(let needle) = element else {
                 throw TemplateError(
-                    .type, "'in <string>' requires string as left operand, not \(element.typeName)", at: location)
+                    .type, "'in <string>' requires string as left operand, not \(element.typeName)",
+                    at: location)
             }
             return PythonString.contains(string, needle)
-        case .list(let values), .tuple(let values): return values.contains { equal($0, element) }
+        case .list(let values), .tuple(let values), .iterator(_, let values):
+            return values.contains { equal($0, element) }
         case .dict(let dict):
             guard case .string(let key) = element else { return false }
             return dict[key] != nil
         case .undefined: return false
         default:
-            throw TemplateError(.type, "argument of type '\(container.typeName)' is not iterable", at: location)
+            throw TemplateError(
+                .type, "argument of type '\(container.typeName)' is not iterable", at: location)
         }
     }
 
-    private static func arithmetic(_ op: BinaryOperator, _ left: Value, _ right: Value, at location: SourceLocation)
+    private static func arithmetic(
+        _ op: BinaryOperator, _ left: Value, _ right: Value, at location: SourceLocation
+    )
         throws(TemplateError) -> Value
     {
         let failure = TemplateError(
@@ -92,6 +101,14 @@ enum Operators {
             at: location)
         if case .undefined(let hint) = left { throw TemplateError(.undefined, hint, at: location) }
         if case .undefined(let hint) = right { throw TemplateError(.undefined, hint, at: location) }
+        // Repetition is bounded so that `'x' * 10**12` is an error, not an exhausted machine.
+        if op == .multiply, let count = left.integer ?? right.integer, count > 10_000_000 {
+            switch (left, right) {
+            case (.string, _), (_, .string), (.list, _), (_, .list):
+                throw TemplateError(.type, "repetition count \(count) is too large", at: location)
+            default: break
+            }
+        }
         switch (op, left, right) {
         case (.add, .string(let a), .string(let b)): return .string(a + b)
         case (.add, .list(let a), .list(let b)): return .list(a + b)
@@ -113,7 +130,9 @@ enum Operators {
                 guard b != 0 else { throw TemplateError(.type, "division by zero", at: location) }
                 return .double(Double(a) / Double(b))
             case .floorDivide, .modulo:
-                guard b != 0 else { throw TemplateError(.type, "integer division or modulo by zero", at: location) }
+                guard b != 0 else {
+                    throw TemplateError(.type, "integer division or modulo by zero", at: location)
+                }
                 var quotient = a / b
                 var remainder = a % b
                 if remainder != 0 && ((remainder < 0) != (b < 0)) {

@@ -4,6 +4,10 @@
 struct Parser {
     private let tokens: [Token]
     private var index = 0
+    /// Nesting of expressions and statements being parsed; bounded so that hostile input cannot
+    /// overflow the stack.
+    private var depth = 0
+    static let maximumDepth = 200
 
     static func parse(_ source: String) throws(TemplateError) -> [Node] {
         var parser = Parser(tokens: try Lexer.tokenize(source))
@@ -120,6 +124,8 @@ struct Parser {
     }
 
     private mutating func parseStatement() throws(TemplateError) -> Node {
+        try enter()
+        defer { depth -= 1 }
         let start = location
         let keyword = try expectName()
         switch keyword {
@@ -134,6 +140,18 @@ struct Parser {
             let (body, _) = try parseBody(endingAt: ["endfilter"])
             try expectBlockEnd()
             return Node(kind: .filterBlock(filters: filters, body: body), location: start)
+        case "with":
+            var assignments: [(name: String, value: Expression)] = []
+            while current.kind != .blockEnd {
+                if !assignments.isEmpty { try expect(op: ",") }
+                let name = try expectName()
+                try expect(op: "=")
+                assignments.append((name, try parseExpression()))
+            }
+            try expectBlockEnd()
+            let (body, _) = try parseBody(endingAt: ["endwith"])
+            try expectBlockEnd()
+            return Node(kind: .with(assignments: assignments, body: body), location: start)
         case "generation":
             try expectBlockEnd()
             let (body, _) = try parseBody(endingAt: ["endgeneration"])
@@ -190,11 +208,21 @@ struct Parser {
         }
         try expectBlockEnd()
         return Node(
-            kind: .loop(targets: targets, iterable: iterable, filter: filter, body: body, otherwise: otherwise),
+            kind: .loop(
+                targets: targets, iterable: iterable, filter: filter, body: body, otherwise: otherwise),
             location: start)
     }
 
     private mutating func parseAssignTarget() throws(TemplateError) -> Node.AssignTarget {
+        if skip(op: "(") {
+            var names: [String] = []
+            repeat {
+                if isOp(")") { break }
+                names.append(try expectName())
+            } while skip(op: ",")
+            try expect(op: ")")
+            return .names(names)
+        }
         let first = try expectName()
         if skip(op: ".") { return .attribute(object: first, attribute: try expectName()) }
         guard isOp(",") else { return .name(first) }
@@ -247,7 +275,9 @@ struct Parser {
     private mutating func parseCallBlock(at start: SourceLocation) throws(TemplateError) -> Node {
         let parameters = isOp("(") ? try parseParameters() : []
         let call = try parseExpression()
-        guard case .call = call.kind else { throw error("expected a macro call after 'call'", at: call.location) }
+        guard case .call = call.kind else {
+            throw error("expected a macro call after 'call'", at: call.location)
+        }
         try expectBlockEnd()
         let (body, _) = try parseBody(endingAt: ["endcall"])
         try expectBlockEnd()
@@ -304,7 +334,8 @@ struct Parser {
             let condition = try parseOr()
             let otherwise = skip(name: "else") ? try parseExpression() : nil
             expression = Expression(
-                kind: .conditional(condition: condition, then: expression, otherwise: otherwise), location: at)
+                kind: .conditional(condition: condition, then: expression, otherwise: otherwise), location: at
+            )
         }
         return expression
     }
@@ -373,7 +404,9 @@ struct Parser {
         _ operators: [String], next: (inout Parser) throws(TemplateError) -> Expression
     ) throws(TemplateError) -> Expression {
         var left = try next(&self)
-        while case .op(let op) = current.kind, operators.contains(op), let binary = BinaryOperator(rawValue: op) {
+        while case .op(let op) = current.kind, operators.contains(op),
+            let binary = BinaryOperator(rawValue: op)
+        {
             let at = location
             index += 1
             left = Expression(kind: .binary(binary, left, try next(&self)), location: at)
@@ -382,11 +415,14 @@ struct Parser {
     }
 
     private mutating func parseMath1() throws(TemplateError) -> Expression {
-        try parseBinaryLevel(["+", "-"]) { (parser: inout Parser) throws(TemplateError) in try parser.parseConcat() }
+        try parseBinaryLevel(["+", "-"]) { (parser: inout Parser) throws(TemplateError) in
+            try parser.parseConcat()
+        }
     }
 
     private mutating func parseConcat() throws(TemplateError) -> Expression {
-        try parseBinaryLevel(["~"]) { (parser: inout Parser) throws(TemplateError) in try parser.parseMath2() }
+        try parseBinaryLevel(["~"]) { (parser: inout Parser) throws(TemplateError) in try parser.parseMath2()
+        }
     }
 
     private mutating func parseMath2() throws(TemplateError) -> Expression {
@@ -401,7 +437,16 @@ struct Parser {
         }
     }
 
+    private mutating func enter() throws(TemplateError) {
+        depth += 1
+        guard depth <= Self.maximumDepth else {
+            throw error("the template nests deeper than \(Self.maximumDepth) levels")
+        }
+    }
+
     private mutating func parseUnary(withFilter: Bool) throws(TemplateError) -> Expression {
+        try enter()
+        defer { depth -= 1 }
         let at = location
         var expression: Expression
         if skip(op: "-") {
@@ -483,14 +528,17 @@ struct Parser {
                 expression = try parseSubscript(of: expression, at: at)
             } else if isOp("(") {
                 // A call is located at its callee, where a reader looks for `raise_exception(...)`.
-                expression = Expression(kind: .call(expression, try parseArguments()), location: expression.location)
+                expression = Expression(
+                    kind: .call(expression, try parseArguments()), location: expression.location)
             } else {
                 return expression
             }
         }
     }
 
-    private mutating func parseSubscript(of base: Expression, at: SourceLocation) throws(TemplateError) -> Expression {
+    private mutating func parseSubscript(of base: Expression, at: SourceLocation) throws(TemplateError)
+        -> Expression
+    {
         var parts: [Expression?] = [nil]
         var colons = 0
         while !isOp("]") {
@@ -518,11 +566,15 @@ struct Parser {
         while !isOp(")") {
             if !arguments.isEmpty { try expect(op: ",") }
             if isOp(")") { break }
-            if case .name(let name) = current.kind, isOp("=", offset: 1) {
+            if isOp("*") || isOp("**") {
+                let unpacking: Argument.Unpacking = isOp("*") ? .positional : .keyword
+                index += 1
+                arguments.append(Argument(name: nil, value: try parseExpression(), unpacking: unpacking))
+            } else if case .name(let name) = current.kind, isOp("=", offset: 1) {
                 index += 2
                 arguments.append(Argument(name: name, value: try parseExpression()))
             } else {
-                guard arguments.allSatisfy({ $0.name == nil }) else {
+                guard arguments.allSatisfy({ $0.name == nil && $0.unpacking != .keyword }) else {
                     throw error("a positional argument follows a keyword argument")
                 }
                 arguments.append(Argument(name: nil, value: try parseExpression()))

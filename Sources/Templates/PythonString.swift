@@ -111,9 +111,8 @@ enum PythonString {
                 while index < scalars.count, isWhitespace(scalars[index]) { index += 1 }
                 if index == scalars.count { break }
                 if maxSplit >= 0, parts.count == maxSplit {
-                    var end = scalars.count
-                    while end > index, isWhitespace(scalars[end - 1]) { end -= 1 }
-                    parts.append(self.string(scalars[index..<end]))
+                    // Python keeps the rest as it is, trailing whitespace included.
+                    parts.append(self.string(scalars[index...]))
                     break
                 }
                 let start = index
@@ -163,7 +162,8 @@ enum PythonString {
     }
 
     private static func isCased(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isLowercase || scalar.properties.isUppercase || scalar.properties.generalCategory == .titlecaseLetter
+        scalar.properties.isLowercase || scalar.properties.isUppercase
+            || scalar.properties.generalCategory == .titlecaseLetter
     }
 
     /// `str.title()`: a cased character after an uncased one is title-cased, others lowercased.
@@ -197,7 +197,8 @@ enum PythonString {
                 result.unicodeScalars.append(scalar)
                 atWordStart = true
             } else {
-                result += atWordStart ? scalar.properties.uppercaseMapping : scalar.properties.lowercaseMapping
+                result +=
+                    atWordStart ? scalar.properties.uppercaseMapping : scalar.properties.lowercaseMapping
                 atWordStart = false
             }
         }
@@ -214,7 +215,8 @@ enum PythonString {
 
     /// Python's `repr(str)`.
     static func repr(_ string: String) -> String {
-        let quote: Unicode.Scalar = string.unicodeScalars.contains("'") && !string.unicodeScalars.contains("\"")
+        let quote: Unicode.Scalar =
+            string.unicodeScalars.contains("'") && !string.unicodeScalars.contains("\"")
             ? "\"" : "'"
         var result = String(quote)
         for scalar in string.unicodeScalars {

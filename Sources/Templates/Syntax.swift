@@ -34,10 +34,15 @@ enum BinaryOperator: String, Sendable {
     case contains = "in", notContains = "not in"
 }
 
-/// A call argument: positional (`name == nil`) or keyword.
+/// A call argument: positional (`name == nil`), keyword, or `*list` / `**dict` unpacking.
 struct Argument: Sendable {
+    enum Unpacking: Sendable {
+        case none, positional, keyword
+    }
+
     var name: String?
     var value: Expression
+    var unpacking = Unpacking.none
 }
 
 /// A filter application in a `{% filter %}` block or a block `set`.
@@ -63,13 +68,16 @@ struct Node: Sendable {
         case text(String)
         case output(Expression)
         case conditional(branches: [(condition: Expression, body: [Node])], otherwise: [Node])
-        case loop(targets: [String], iterable: Expression, filter: Expression?, body: [Node], otherwise: [Node])
+        case loop(
+            targets: [String], iterable: Expression, filter: Expression?, body: [Node], otherwise: [Node])
         case set(AssignTarget, Expression)
         case setBlock(AssignTarget, filters: [FilterCall], body: [Node])
         case macro(name: String, parameters: [Parameter], body: [Node])
         case callBlock(call: Expression, parameters: [Parameter], body: [Node])
         case filterBlock(filters: [FilterCall], body: [Node])
         case generation(body: [Node])
+        /// `{% with a = 1, b = 2 %}...{% endwith %}`: assignments visible only inside.
+        case with(assignments: [(name: String, value: Expression)], body: [Node])
         case breakLoop
         case continueLoop
     }

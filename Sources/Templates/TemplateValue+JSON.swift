@@ -8,7 +8,9 @@ extension TemplateValue {
         parser.skipWhitespace()
         self = try parser.parseValue()
         parser.skipWhitespace()
-        if parser.position != parser.bytes.count { throw parser.error("unexpected text after the JSON value") }
+        if parser.position != parser.bytes.count {
+            throw parser.error("unexpected text after the JSON value")
+        }
     }
 
     /// Parses JSON bytes (UTF-8); see `init(json:)`.
@@ -41,7 +43,8 @@ private struct JSONParser {
 
     mutating func expect(_ literal: String) throws(TemplateError) {
         let utf8 = Array(literal.utf8)
-        guard position + utf8.count <= bytes.count, Array(bytes[position..<position + utf8.count]) == utf8 else {
+        guard position + utf8.count <= bytes.count, Array(bytes[position..<position + utf8.count]) == utf8
+        else {
             throw error("expected \(literal)")
         }
         position += utf8.count
@@ -54,7 +57,9 @@ private struct JSONParser {
             position += 1
             var object = TemplateObject()
             skipWhitespace()
-            if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(object) }
+            if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+                position += 1; return .object(object)
+            }
             while true {
                 skipWhitespace()
                 guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
@@ -75,7 +80,9 @@ private struct JSONParser {
             position += 1
             var array: [TemplateValue] = []
             skipWhitespace()
-            if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return .array(array) }
+            if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+                position += 1; return .array(array)
+            }
             while true {
                 skipWhitespace()
                 array.append(try parseValue())

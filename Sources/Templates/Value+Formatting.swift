@@ -13,7 +13,7 @@ extension Value {
     /// Python's `repr(x)`.
     var pythonRepr: String {
         switch self {
-        case .undefined: return ""
+        case .undefined: return "Undefined"
         case .none: return "None"
         case .bool(let value): return value ? "True" : "False"
         case .int(let value): return String(value)
@@ -23,11 +23,13 @@ extension Value {
         case .tuple(let values):
             return "(" + values.map(\.pythonRepr).joined(separator: ", ") + (values.count == 1 ? ",)" : ")")
         case .dict(let dict):
-            return "{" + dict.pairs.map { PythonString.repr($0.key) + ": " + $0.value.pythonRepr }
+            return "{"
+                + dict.pairs.map { PythonString.repr($0.key) + ": " + $0.value.pythonRepr }
                 .joined(separator: ", ") + "}"
         case .namespace(let namespace):
             return "<Namespace " + Value.dict(namespace.attributes).pythonRepr + ">"
         case .callable(let callable): return "<function \(callable.name)>"
+        case .iterator(let typeName, _): return "<\(typeName) object>"
         case .loop: return "<LoopContext>"
         }
     }
@@ -51,7 +53,9 @@ extension Value {
         let keySeparator = options.keySeparator ?? ": "
         func wrap(_ open: String, _ items: [String], _ close: String) -> String {
             guard !items.isEmpty else { return open + close }
-            guard let indent = options.indent else { return open + items.joined(separator: itemSeparator) + close }
+            guard let indent = options.indent else {
+                return open + items.joined(separator: itemSeparator) + close
+            }
             let inner = "\n" + String(repeating: indent, count: level + 1)
             let outer = "\n" + String(repeating: indent, count: level)
             return open + inner + items.joined(separator: itemSeparator + inner) + outer + close
@@ -81,7 +85,7 @@ extension Value {
                         + (try value.json(options, level: level + 1)))
             }
             return wrap("{", items, "}")
-        case .namespace, .callable, .loop, .undefined:
+        case .namespace, .callable, .loop, .undefined, .iterator:
             throw TemplateError(.type, "Object of type \(typeName) is not JSON serializable")
         }
     }

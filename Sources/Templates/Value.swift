@@ -20,6 +20,9 @@ enum Value {
     case list([Value])
     /// A Python tuple (literals `(a, b)`, `items()` pairs): like a list, but prints as `(a, b)`.
     case tuple([Value])
+    /// A one-pass Python iterator: what jinja2's `map`, `select`, `items`, `unique`, `batch` and `reverse`
+    /// filters return. It iterates, but has no length or index, and is always true.
+    case iterator(typeName: String, [Value])
     case dict(Dict)
     case namespace(Namespace)
     case callable(Callable)
@@ -75,6 +78,7 @@ enum Value {
         case .string: return "str"
         case .list: return "list"
         case .tuple: return "tuple"
+        case .iterator(let typeName, _): return typeName
         case .dict: return "dict"
         case .namespace: return "Namespace"
         case .callable: return "function"
@@ -92,7 +96,7 @@ enum Value {
         case .string(let value): return !value.isEmpty
         case .list(let values), .tuple(let values): return !values.isEmpty
         case .dict(let dict): return dict.count > 0
-        case .namespace, .callable, .loop: return true
+        case .namespace, .callable, .loop, .iterator: return true
         }
     }
 
@@ -182,7 +186,8 @@ final class LoopState {
         case "depth": return .int(1)
         case "depth0": return .int(0)
         case "previtem": return index0 > 0 ? items[index0 - 1] : .undefined(hint: "there is no previous item")
-        case "nextitem": return index0 + 1 < length ? items[index0 + 1] : .undefined(hint: "there is no next item")
+        case "nextitem":
+            return index0 + 1 < length ? items[index0 + 1] : .undefined(hint: "there is no next item")
         default: return nil
         }
     }

@@ -5,9 +5,12 @@ import Templates
 /// Loading a model directory's chat template and special tokens the way transformers saves them.
 @Suite struct ChatTemplateFileTests {
     func directory(_ files: [String: String]) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("templates-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "templates-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        for (name, text) in files { try text.write(to: url.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        for (name, text) in files {
+            try text.write(to: url.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         return url
     }
 
@@ -16,7 +19,7 @@ import Templates
             "tokenizer_config.json": #"""
             {"bos_token": {"content": "<s>", "lstrip": false}, "eos_token": "</s>", "pad_token": null,
              "unk_token": {"content": "<unk>"}, "chat_template": "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}{{ eos_token }}"}
-            """#,
+            """#
         ])
         defer { try? FileManager.default.removeItem(at: url) }
         let file = try ChatTemplateFile.load(directory: url)
@@ -25,7 +28,8 @@ import Templates
         #expect(file.specialTokens == ["bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"])
         #expect(file.templateURL.lastPathComponent == "tokenizer_config.json")
         let text = try file.renderer().render(
-            messages: [.message(role: "user", content: "hi")], bosToken: file.bosToken, eosToken: file.eosToken)
+            messages: [.message(role: "user", content: "hi")], bosToken: file.bosToken,
+            eosToken: file.eosToken)
         #expect(text == "<s>hi</s>")
     }
 
@@ -33,13 +37,14 @@ import Templates
         let url = try directory([
             "tokenizer_config.json": #"""
             {"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D"}]}
-            """#,
+            """#
         ])
         defer { try? FileManager.default.removeItem(at: url) }
         #expect(try ChatTemplateFile.load(directory: url).template == "D")
 
         let noDefault = try directory([
-            "tokenizer_config.json": #"{"chat_template": [{"name": "a", "template": "A"}, {"name": "b", "template": "B"}]}"#,
+            "tokenizer_config.json":
+                #"{"chat_template": [{"name": "a", "template": "A"}, {"name": "b", "template": "B"}]}"#
         ])
         defer { try? FileManager.default.removeItem(at: noDefault) }
         #expect(throws: TemplateError.self) { try ChatTemplateFile.load(directory: noDefault) }
@@ -77,14 +82,15 @@ import Templates
 extension ChatTemplateFileTests {
     /// A directory written by transformers' `save_pretrained` (scripts/make-template-fixtures.py).
     @Test func loadsWhatTransformersSaves() throws {
-        let file = try ChatTemplateFile.load(directory: Fixtures.directory.appendingPathComponent("saved-tokenizer"))
+        let file = try ChatTemplateFile.load(
+            directory: Fixtures.directory.appendingPathComponent("saved-tokenizer"))
         #expect(file.templateURL.lastPathComponent == "chat_template.jinja")
         #expect(file.specialTokens == ["bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"])
-        let fixture = try #require(FixtureTests.chatCases.first { $0["name"]?.stringValue == "zephyr/no-system/prompt" })
-        let text = try file.renderer().render(
-            ChatTemplateInput(
-                messages: fixture["messages"]?.arrayValue ?? [], addGenerationPrompt: true, bosToken: file.bosToken,
-                eosToken: file.eosToken, extra: file.extraVariables))
+        let fixture = try #require(
+            FixtureTests.chatCases.first { $0["name"]?.stringValue == "zephyr/no-system/prompt" })
+        let input = file.input(messages: fixture["messages"]?.arrayValue ?? [], addGenerationPrompt: true)
+        #expect(input.extra == ["unk_token": "<unk>"])
+        let text = try file.renderer().render(input)
         #expect(text == fixture["expected"]?.stringValue)
     }
 }

@@ -6,7 +6,8 @@ import Templates
 @Suite struct ErrorTests {
     func error(_ source: String, _ variables: [String: TemplateValue] = [:]) -> TemplateError? {
         do {
-            _ = try ChatTemplateRenderer(source: source).render(ChatTemplateInput(messages: [], extra: variables))
+            _ = try ChatTemplateRenderer(source: source).render(
+                ChatTemplateInput(messages: [], extra: variables))
             return nil
         } catch {
             return error
@@ -14,7 +15,10 @@ import Templates
     }
 
     @Test func raiseExceptionCarriesTheTemplatesMessage() throws {
-        let failure = try #require(error("line one\n{% if true %}\n  {{ raise_exception('Roles must alternate: ' ~ n) }}\n{% endif %}", ["n": 3]))
+        let failure = try #require(
+            error(
+                "line one\n{% if true %}\n  {{ raise_exception('Roles must alternate: ' ~ n) }}\n{% endif %}",
+                ["n": 3]))
         #expect(failure.kind == .raised)
         #expect(failure.message == "Roles must alternate: 3")
         #expect(failure.line == 3)
@@ -63,5 +67,21 @@ import Templates
     @Test func descriptionNamesThePosition() throws {
         let failure = try #require(error("\n\n   {{ raise_exception('boom') }}"))
         #expect(failure.description == "template raised error at line 3, column 7: boom")
+    }
+}
+
+extension ErrorTests {
+    /// Hostile templates end in an error, not a stack overflow or exhausted memory.
+    @Test func runawayTemplatesAreStopped() throws {
+        let recursion = try #require(error("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"))
+        #expect(recursion.message.contains("recursion"))
+        let nesting = String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000)
+        #expect(error("{{ \(nesting) }}")?.kind == .syntax)
+        let statements = String(repeating: "{% if true %}", count: 5000)
+        #expect(error(statements)?.kind == .syntax)
+        #expect(error("{{ 'x' * 100000000000 }}")?.message.contains("too large") == true)
+        // Legitimate depth still works.
+        let deep = "{% macro f(n) %}{% if n > 0 %}({{ f(n - 1) }}){% endif %}{% endmacro %}{{ f(50) }}"
+        #expect(try ChatTemplateRenderer(source: deep).render(messages: []).count == 100)
     }
 }

@@ -14,18 +14,24 @@ import Templates
 
     @Test(arguments: constructCases.indices)
     func construct(_ index: Int) throws {
-        let fixture = Self.constructCases[index]
+        try Self.checkConstructCase(Self.constructCases[index])
+    }
+
+    /// Renders one construct case (a template and its variables) and compares it with the expected text or error.
+    static func checkConstructCase(_ fixture: TemplateValue) throws {
         let template = fixture["template"]?.stringValue ?? ""
-        let variables = fixture["variables"]?.objectValue ?? TemplateObject()
-        let input = ChatTemplateInput(messages: [], extra: Dictionary(uniqueKeysWithValues: variables.pairs.map { ($0.key, $0.value) }))
-        try Self.check(fixture, label: template) { () throws(TemplateError) -> String in
+        var variables: [String: TemplateValue] = [:]
+        for (key, value) in fixture["variables"]?.objectValue?.pairs ?? [] { variables[key] = value }
+        let input = ChatTemplateInput(messages: variables["messages"]?.arrayValue ?? [], extra: variables)
+        try check(fixture, label: template) { () throws(TemplateError) -> String in
             try ChatTemplateRenderer(source: template).render(input)
         }
     }
 
     @Test(arguments: chatCases.indices)
     func chatTemplate(_ index: Int) throws {
-        try Self.checkChatCase(Self.chatCases[index], templates: Fixtures.chat["templates"], now: Fixtures.now)
+        try Self.checkChatCase(
+            Self.chatCases[index], templates: Fixtures.chat["templates"], now: Fixtures.now)
     }
 
     /// Renders one chat case (the format of chat-templates.json, also written by check-chat-templates.py)
@@ -41,9 +47,11 @@ import Templates
             messages: fixture["messages"]?.arrayValue ?? [],
             addGenerationPrompt: fixture["add_generation_prompt"]?.boolValue ?? false,
             bosToken: tokens["bos_token"]?.stringValue, eosToken: tokens["eos_token"]?.stringValue,
-            tools: fixture["tools"]?.arrayValue, extra: extra, now: now)
+            tools: fixture["tools"]?.arrayValue, extra: extra, now: now,
+            continueFinalMessage: fixture["continue_final_message"]?.boolValue ?? false)
         let renderer = try ChatTemplateRenderer(source: source)
-        try check(fixture, label: fixture["name"]?.stringValue ?? name) { () throws(TemplateError) -> String in
+        try check(fixture, label: fixture["name"]?.stringValue ?? name) {
+            () throws(TemplateError) -> String in
             try renderer.render(input)
         }
         if case .array(let spans) = fixture["generation_spans"] {
@@ -57,7 +65,9 @@ import Templates
         }
     }
 
-    static func check(_ fixture: TemplateValue, label: String, render: () throws(TemplateError) -> String) throws {
+    static func check(_ fixture: TemplateValue, label: String, render: () throws(TemplateError) -> String)
+        throws
+    {
         if let error = fixture["error"] {
             let type = error["type"]?.stringValue ?? ""
             let message = error["message"]?.stringValue ?? ""
@@ -77,10 +87,16 @@ import Templates
             if text != expected {
                 let a = Array(text.utf8), b = Array(expected.utf8)
                 let at = zip(a, b).prefix { $0 == $1 }.count
-                Issue.record("first difference at byte \(at): got \(String(decoding: a[at...].prefix(80), as: UTF8.self).debugDescription) expected \(String(decoding: b[at...].prefix(80), as: UTF8.self).debugDescription)")
+                Issue.record(
+                    "first difference at byte \(at): got \(excerpt(a, from: at)) expected \(excerpt(b, from: at))"
+                )
             }
         } catch {
             Issue.record("\(label): \(error)")
         }
+    }
+
+    private static func excerpt(_ bytes: [UInt8], from offset: Int) -> String {
+        String(decoding: bytes[offset...].prefix(80), as: UTF8.self).debugDescription
     }
 }

@@ -12,12 +12,22 @@ import Templates
         var now = Date()
         if case .array(let parts) = root["now"] {
             let numbers = parts.map { if case .int(let value) = $0 { value } else { 0 } }
-            now = Calendar.current.date(from: DateComponents(
-                year: numbers[0], month: numbers[1], day: numbers[2], hour: numbers[3], minute: numbers[4],
-                second: numbers[5]))!
+            now = Calendar.current.date(
+                from: DateComponents(
+                    year: numbers[0], month: numbers[1], day: numbers[2], hour: numbers[3],
+                    minute: numbers[4],
+                    second: numbers[5]))!
         }
         for fixture in root["cases"]?.arrayValue ?? [] {
-            try FixtureTests.checkChatCase(fixture, templates: root["templates"], now: now)
+            do {
+                if fixture["variables"] != nil {
+                    try FixtureTests.checkConstructCase(fixture)
+                    continue
+                }
+                try FixtureTests.checkChatCase(fixture, templates: root["templates"], now: now)
+            } catch {
+                Issue.record("\(fixture["name"]?.stringValue ?? ""): \(error)")
+            }
         }
     }
 }

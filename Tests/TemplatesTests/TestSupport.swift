@@ -3,7 +3,8 @@ import Templates
 
 /// The JSON fixtures written by scripts/make-template-fixtures.py.
 enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures")
 
     static func load(_ name: String) throws -> TemplateValue {
         try TemplateValue(jsonData: Data(contentsOf: directory.appendingPathComponent(name)))

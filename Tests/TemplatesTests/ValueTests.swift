@@ -5,7 +5,8 @@ import Testing
 /// The value model: JSON with key order, Python's printing of numbers.
 @Suite struct ValueTests {
     @Test func jsonKeepsKeyOrderAndPythonNumberTypes() throws {
-        let value = try TemplateValue(json: #"{"z": 1, "a": [1.0, 2, -3e2, true, null], "m": {"y": "é\n\ud83e\udd8a"}}"#)
+        let value = try TemplateValue(
+            json: #"{"z": 1, "a": [1.0, 2, -3e2, true, null], "m": {"y": "é\n\ud83e\udd8a"}}"#)
         #expect(value.objectValue?.keys == ["z", "a", "m"])
         #expect(value["a"] == [.double(1), .int(2), .double(-300), .bool(true), .null])
         #expect(value["m"]?["y"] == .string("é\n🦊"))
@@ -15,8 +16,10 @@ import Testing
 
     @Test func floatsPrintAsPython() {
         let cases: [(Double, String)] = [
-            (1, "1.0"), (0.1, "0.1"), (1e-5, "1e-05"), (1e-4, "0.0001"), (1e16, "1e+16"), (9.1e15, "9100000000000000.0"),
-            (123456789.123456789, "123456789.12345679"), (-0.0, "-0.0"), (.infinity, "inf"), (2.5e-300, "2.5e-300"),
+            (1, "1.0"), (0.1, "0.1"), (1e-5, "1e-05"), (1e-4, "0.0001"), (1e16, "1e+16"),
+            (9.1e15, "9100000000000000.0"),
+            (123456789.123456789, "123456789.12345679"), (-0.0, "-0.0"), (.infinity, "inf"),
+            (2.5e-300, "2.5e-300"),
             (1.5e300, "1.5e+300"), (0.30000000000000004, "0.30000000000000004"),
         ]
         for (value, expected) in cases { #expect(PythonString.repr(value) == expected) }
