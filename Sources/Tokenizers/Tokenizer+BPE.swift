@@ -46,8 +46,12 @@ extension Tokenizer {
             while k < n {
                 let l = Self.scalarLength(p, k, n)
                 var id: TokenID = -1
-                if plain && l == 1 && p[k] < 0x80 {
-                    id = options.asciiToID[Int(p[k])]
+                if plain && l == 1 {
+                    id = p[k] < 0x80 ? options.bmpToID[Int(p[k])] : -1
+                } else if plain && l == 2 {
+                    id = options.bmpToID[Int(UInt32(p[k] & 0x1F) << 6 | UInt32(p[k + 1] & 0x3F))]
+                } else if plain && l == 3 {
+                    id = options.bmpToID[Int(UInt32(p[k] & 0x0F) << 12 | UInt32(p[k + 1] & 0x3F) << 6 | UInt32(p[k + 2] & 0x3F))]
                 } else {
                     key.removeAll(keepingCapacity: true)
                     if k > 0 { key += options.continuingSubwordPrefix }

@@ -234,7 +234,7 @@ extension Tokenizer {
         } else {
             initialSymbols(p, n, parts: &parts, lengths: &lengths)
         }
-        if parts.count > 128 {
+        if parts.count > 24 {
             if lengths.count != parts.count { lengths = [Int32](repeating: 1, count: parts.count) }
             Self.heapMerge(&parts, &lengths, mergeTable: mergeTable)
         } else if trackLengths {
