@@ -244,7 +244,7 @@ extension Tokenizer {
         }
     }
 
-    static func bytePairMerge(_ parts: inout [TokenID], mergeTable: [UInt64: UInt64]) {
+    static func bytePairMerge(_ parts: inout [TokenID], mergeTable: PairTable) {
         guard parts.count > 1 else { return }
         @inline(__always) func lookup(_ a: TokenID, _ b: TokenID) -> UInt64 {
             mergeTable[UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))] ?? UInt64.max

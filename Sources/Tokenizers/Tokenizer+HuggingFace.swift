@@ -330,7 +330,7 @@ extension Tokenizer {
         let prefixBytes = Array(prefix.utf8)
         var merges: [Merge] = []
         merges.reserveCapacity(mergeNames.count)
-        var table: [UInt64: UInt64] = [:]
+        var table: PairTable = [:]
         table.reserveCapacity(mergeNames.count)
         for (rank, (left, right)) in mergeNames.enumerated() {
             guard let l = ids[left], let r = ids[right] else {
