@@ -58,6 +58,14 @@ struct Pipeline: Sendable {
             && addedTokens.allSatisfy { $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
     }
 
+    /// Whether text may be cut at `PieceScanner.isSafeBoundary` points and encoded in parallel:
+    /// scanner pieces on raw bytes, and added tokens whose matches cannot reach across a cut
+    /// (no whitespace stripping, no word test, none matched after normalisation).
+    var splitsInParallel: Bool {
+        scanner != nil && normalizer == nil
+            && addedTokens.allSatisfy { !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
+    }
+
     mutating func buildMatchers() {
         func entries(normalized: Bool, specials: Bool) -> [AddedTokenMatcher.Entry] {
             addedTokens.filter { $0.normalized == normalized && (specials || !$0.special) }.map {
