@@ -11,19 +11,27 @@ struct NormalizedText: Sendable, Equatable {
     /// Per byte: start and end of its origin in the input.
     var starts: [Int32]
     var ends: [Int32]
+    /// False when nobody will ask for offsets: `starts` and `ends` stay empty (the
+    /// SentencePiece layout normalises whole lines, where they would triple the work).
+    var tracksOrigins = true
 
-    init(bytes: [UInt8], starts: [Int32], ends: [Int32]) {
+    init(bytes: [UInt8], starts: [Int32], ends: [Int32], tracksOrigins: Bool = true) {
         self.bytes = bytes
         self.starts = starts
         self.ends = ends
+        self.tracksOrigins = tracksOrigins
     }
 
     /// Input bytes `p[0..<n]` that start at input offset `offset`, unchanged.
-    init(_ p: UnsafePointer<UInt8>, _ n: Int, offset: Int) {
+    init(_ p: UnsafePointer<UInt8>, _ n: Int, offset: Int, tracksOrigins: Bool = true) {
         bytes = Array(UnsafeBufferPointer(start: p, count: n))
-        starts = (0..<n).map { Int32(offset + $0) }
-        ends = (0..<n).map { Int32(offset + $0 + 1) }
+        self.tracksOrigins = tracksOrigins
+        starts = tracksOrigins ? (0..<n).map { Int32(offset + $0) } : []
+        ends = tracksOrigins ? (0..<n).map { Int32(offset + $0 + 1) } : []
     }
+
+    /// An empty text of the same kind.
+    private var empty: NormalizedText { NormalizedText(bytes: [], starts: [], ends: [], tracksOrigins: tracksOrigins) }
 
     var isEmpty: Bool { bytes.isEmpty }
     var count: Int { bytes.count }
@@ -32,11 +40,13 @@ struct NormalizedText: Sendable, Equatable {
     var originalStart: Int { starts.first.map(Int.init) ?? 0 }
 
     func slice(_ range: Range<Int>) -> NormalizedText {
-        NormalizedText(bytes: Array(bytes[range]), starts: Array(starts[range]), ends: Array(ends[range]))
+        guard tracksOrigins else { return NormalizedText(bytes: Array(bytes[range]), starts: [], ends: [], tracksOrigins: false) }
+        return NormalizedText(bytes: Array(bytes[range]), starts: Array(starts[range]), ends: Array(ends[range]))
     }
 
     /// The input range of bytes `range` of this text.
     func originalRange(_ range: Range<Int>) -> Range<Int> {
+        guard tracksOrigins else { return 0..<0 }
         guard !range.isEmpty else {
             let at = range.lowerBound < count ? Int(starts[range.lowerBound]) : Int(ends.last ?? 0)
             return at..<at
@@ -78,16 +88,16 @@ struct NormalizedText: Sendable, Equatable {
     /// Rewrites each scalar; a nil result keeps it. New bytes take the origin of the scalar
     /// they replace; an empty replacement deletes it.
     mutating func mapScalars(_ transform: (Unicode.Scalar) -> [Unicode.Scalar]?) {
-        var out = NormalizedText(bytes: [], starts: [], ends: [])
+        var out = empty
         out.bytes.reserveCapacity(bytes.count)
-        out.starts.reserveCapacity(bytes.count)
-        out.ends.reserveCapacity(bytes.count)
         var changed = false
         for (scalar, range) in scalars() {
             guard let replacement = transform(scalar) else {
                 out.bytes += bytes[range]
-                out.starts += starts[range]
-                out.ends += ends[range]
+                if tracksOrigins {
+                    out.starts += starts[range]
+                    out.ends += ends[range]
+                }
                 continue
             }
             changed = true
@@ -98,8 +108,10 @@ struct NormalizedText: Sendable, Equatable {
     }
 
     mutating func append(_ scalar: Unicode.Scalar, origin: Range<Int>) {
-        for b in String(scalar).utf8 {
-            bytes.append(b)
+        let before = bytes.count
+        bytes += UTF8.encode(scalar)!
+        guard tracksOrigins else { return }
+        for _ in before..<bytes.count {
             starts.append(Int32(origin.lowerBound))
             ends.append(Int32(origin.upperBound))
         }
@@ -107,6 +119,7 @@ struct NormalizedText: Sendable, Equatable {
 
     mutating func append(contentsOf other: NormalizedText) {
         bytes += other.bytes
+        guard tracksOrigins else { return }
         starts += other.starts
         ends += other.ends
     }
@@ -116,6 +129,7 @@ struct NormalizedText: Sendable, Equatable {
         let at = Int(starts.first ?? 0)
         let n = prefix.utf8.count
         bytes.insert(contentsOf: prefix.utf8, at: 0)
+        guard tracksOrigins else { return }
         starts.insert(contentsOf: [Int32](repeating: Int32(at), count: n), at: 0)
         ends.insert(contentsOf: [Int32](repeating: Int32(at), count: n), at: 0)
     }
@@ -123,16 +137,27 @@ struct NormalizedText: Sendable, Equatable {
     /// Replaces each range of `matches` (sorted, disjoint) with `content`.
     mutating func replace(_ matches: [Range<Int>], with content: String) {
         guard !matches.isEmpty else { return }
-        var out = NormalizedText(bytes: [], starts: [], ends: [])
+        var out = empty
+        out.bytes.reserveCapacity(bytes.count + matches.count * content.utf8.count)
         var last = 0
-        let replacement = Array(content.unicodeScalars)
+        let replacement = Array(content.utf8)
         for range in matches {
-            out.append(contentsOf: slice(last..<range.lowerBound))
-            let origin = originalRange(range)
-            for s in replacement { out.append(s, origin: origin) }
+            out.bytes += bytes[last..<range.lowerBound]
+            if tracksOrigins {
+                out.starts += starts[last..<range.lowerBound]
+                out.ends += ends[last..<range.lowerBound]
+                let origin = originalRange(range)
+                out.starts += [Int32](repeating: Int32(origin.lowerBound), count: replacement.count)
+                out.ends += [Int32](repeating: Int32(origin.upperBound), count: replacement.count)
+            }
+            out.bytes += replacement
             last = range.upperBound
         }
-        out.append(contentsOf: slice(last..<count))
+        out.bytes += bytes[last...]
+        if tracksOrigins {
+            out.starts += starts[last...]
+            out.ends += ends[last...]
+        }
         self = out
     }
 }

@@ -71,7 +71,7 @@ indirect enum Normalizer: Sendable {
         let whole = normalized(text.string, form)
         if Array(whole.utf8) == text.bytes { return }
         let scalars = text.scalars()
-        var out = NormalizedText(bytes: [], starts: [], ends: [])
+        var out = NormalizedText(bytes: [], starts: [], ends: [], tracksOrigins: text.tracksOrigins)
         var groupStart = 0
         func flush(_ end: Int) {
             guard end > groupStart else { return }
@@ -89,7 +89,7 @@ indirect enum Normalizer: Sendable {
             text = out
         } else {
             let origin = text.originalRange(0..<text.count)
-            var coarse = NormalizedText(bytes: [], starts: [], ends: [])
+            var coarse = NormalizedText(bytes: [], starts: [], ends: [], tracksOrigins: text.tracksOrigins)
             for s in whole.unicodeScalars { coarse.append(s, origin: origin) }
             text = coarse
         }

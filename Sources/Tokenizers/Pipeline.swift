@@ -27,8 +27,9 @@ struct Pipeline: Sendable {
     /// Token strings as `tokenizer.json` spells them (UTF-8), for decoders; empty means
     /// GPT-2's byte alphabet spelling of `tokenBytes` (and special tokens' content).
     var tokenStrings: [[UInt8]] = []
-    /// Char-level models: the id of each ASCII character as a first symbol (-1: none).
-    var asciiToID: [TokenID] = []
+    /// Char-level models: the id of each Basic Multilingual Plane character as a symbol without
+    /// prefix or suffix (-1: none), so most characters cost one load instead of a hash lookup.
+    var bmpToID: [TokenID] = []
     /// Char-level models with byte fallback: the id of `<0xXX>` for each byte (-1: none).
     var fallbackIDs: [TokenID] = []
 
@@ -55,6 +56,14 @@ struct Pipeline: Sendable {
     var isGPT2Layout: Bool {
         scanner == .gpt2 && normalizer == nil && byteLevel && wholePieceShortcut && unknownID < 0
             && addedTokens.allSatisfy { $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
+    }
+
+    /// Whether text may be cut at `PieceScanner.isSafeBoundary` points and encoded in parallel:
+    /// scanner pieces on raw bytes, and added tokens whose matches cannot reach across a cut
+    /// (no whitespace stripping, no word test, none matched after normalisation).
+    var splitsInParallel: Bool {
+        scanner != nil && normalizer == nil
+            && addedTokens.allSatisfy { !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
     }
 
     mutating func buildMatchers() {

@@ -12,32 +12,33 @@ extension Tokenizer {
     /// there is no unknown token. Bytes that are not UTF-8 count as one character each.
     func initialSymbols(_ p: UnsafePointer<UInt8>, _ n: Int, parts: inout [TokenID], lengths: inout [Int32]) {
         let options = pipeline
-        var pendingUnknown: (id: TokenID, length: Int32)? = nil
-        func unknown(_ length: Int32) {
-            guard options.unknownID >= 0 else { return }
-            if let pending = pendingUnknown {
-                if options.fuseUnknown {
-                    pendingUnknown = (pending.id, pending.length + length)
-                    return
-                }
-                parts.append(pending.id)
-                lengths.append(pending.length)
-            }
-            pendingUnknown = (options.unknownID, length)
-        }
-        func add(_ id: TokenID, _ length: Int32) {
-            if let pending = pendingUnknown {
-                parts.append(pending.id)
-                lengths.append(pending.length)
-                pendingUnknown = nil
-            }
-            parts.append(id)
-            lengths.append(length)
-        }
+        // The pending unknown token (id -1: none); plain locals, not captured by closures,
+        // which would box them on the heap for every piece.
+        var pendingID: TokenID = -1
+        var pendingLength: Int32 = 0
         if options.byteLevel {
             for k in 0..<n {
                 let id = byteToID[Int(p[k])]
-                if id >= 0 { add(id, 1) } else { unknown(1) }
+                if id >= 0 {
+                    if pendingID >= 0 {
+                        parts.append(pendingID)
+                        lengths.append(pendingLength)
+                        pendingID = -1
+                    }
+                    parts.append(id)
+                    lengths.append(1)
+                } else if options.unknownID >= 0 {
+                    if pendingID >= 0 && options.fuseUnknown {
+                        pendingLength += 1
+                    } else {
+                        if pendingID >= 0 {
+                            parts.append(pendingID)
+                            lengths.append(pendingLength)
+                        }
+                        pendingID = options.unknownID
+                        pendingLength = 1
+                    }
+                }
             }
         } else {
             let plain = options.continuingSubwordPrefix.isEmpty && options.endOfWordSuffix.isEmpty
@@ -46,8 +47,12 @@ extension Tokenizer {
             while k < n {
                 let l = Self.scalarLength(p, k, n)
                 var id: TokenID = -1
-                if plain && l == 1 && p[k] < 0x80 {
-                    id = options.asciiToID[Int(p[k])]
+                if plain && l == 1 {
+                    id = p[k] < 0x80 ? options.bmpToID[Int(p[k])] : -1
+                } else if plain && l == 2 {
+                    id = options.bmpToID[Int(UInt32(p[k] & 0x1F) << 6 | UInt32(p[k + 1] & 0x3F))]
+                } else if plain && l == 3 {
+                    id = options.bmpToID[Int(UInt32(p[k] & 0x0F) << 12 | UInt32(p[k + 1] & 0x3F) << 6 | UInt32(p[k + 2] & 0x3F))]
                 } else {
                     key.removeAll(keepingCapacity: true)
                     if k > 0 { key += options.continuingSubwordPrefix }
@@ -59,7 +64,13 @@ extension Tokenizer {
                     }
                 }
                 if id >= 0 {
-                    add(id, Int32(l))
+                    if pendingID >= 0 {
+                        parts.append(pendingID)
+                        lengths.append(pendingLength)
+                        pendingID = -1
+                    }
+                    parts.append(id)
+                    lengths.append(Int32(l))
                 } else if options.byteFallback, !options.fallbackIDs.isEmpty, fallbackCovers(p, k, l, k + l == n) {
                     // Byte tokens do not flush a pending unknown token (as in `tokenizers`).
                     var bytes: [UInt8] = k > 0 ? options.continuingSubwordPrefix : []
@@ -71,15 +82,24 @@ extension Tokenizer {
                         lengths.append(remaining > 0 ? 1 : 0)
                         remaining -= 1
                     }
-                } else {
-                    unknown(Int32(l))
+                } else if options.unknownID >= 0 {
+                    if pendingID >= 0 && options.fuseUnknown {
+                        pendingLength += Int32(l)
+                    } else {
+                        if pendingID >= 0 {
+                            parts.append(pendingID)
+                            lengths.append(pendingLength)
+                        }
+                        pendingID = options.unknownID
+                        pendingLength = Int32(l)
+                    }
                 }
                 k += l
             }
         }
-        if let pending = pendingUnknown {
-            parts.append(pending.id)
-            lengths.append(pending.length)
+        if pendingID >= 0 {
+            parts.append(pendingID)
+            lengths.append(pendingLength)
         }
     }
 
@@ -101,7 +121,7 @@ extension Tokenizer {
     }
 
     /// `bytePairMerge(_:mergeTable:)` that also sums the merged symbols' lengths.
-    static func bytePairMerge(_ parts: inout [TokenID], lengths: inout [Int32], mergeTable: [UInt64: UInt64]) {
+    static func bytePairMerge(_ parts: inout [TokenID], lengths: inout [Int32], mergeTable: PairTable) {
         guard parts.count > 1 else { return }
         @inline(__always) func lookup(_ a: TokenID, _ b: TokenID) -> UInt64 {
             mergeTable[UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))] ?? UInt64.max
@@ -129,7 +149,7 @@ extension Tokenizer {
     /// The same merges for long pieces (a SentencePiece-style tokenizer's whole line is one
     /// piece) in O(n log n): a min-heap of (rank, position) over a linked list of symbols, as
     /// `tokenizers`' `Word::merge_all`. Lowest rank first, leftmost on ties, like the scan.
-    static func heapMerge(_ parts: inout [TokenID], _ lengths: inout [Int32], mergeTable: [UInt64: UInt64]) {
+    static func heapMerge(_ parts: inout [TokenID], _ lengths: inout [Int32], mergeTable: PairTable) {
         let n = parts.count
         guard n > 1 else { return }
         @inline(__always) func lookup(_ a: TokenID, _ b: TokenID) -> UInt64 {

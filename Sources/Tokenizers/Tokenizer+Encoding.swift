@@ -35,27 +35,36 @@ extension Tokenizer {
     func encode(buffer: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy, threads: Int) -> [TokenID] {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return [] }
         let n = buffer.count
-        guard pipeline.isGPT2Layout else {
-            return encodePipeline(buffer: buffer, allowedSpecial: allowedSpecial, offsets: false).ids
-        }
-        let specials = specialsByLength.filter { allowedSpecial.allows($0.content) }
         let workers = threads > 0 ? threads : (n >= 1 << 20 ? ProcessInfo.processInfo.activeProcessorCount : 1)
-        if workers <= 1 || n < 1 << 16 {
+        let gpt2 = pipeline.isGPT2Layout
+        let specials = gpt2 ? specialsByLength.filter { allowedSpecial.allows($0.content) } : []
+        @Sendable func encodeSlice(_ p: UnsafePointer<UInt8>, _ count: Int) -> [TokenID] {
+            if !gpt2 {
+                return encodePipeline(buffer: UnsafeBufferPointer(start: p, count: count), allowedSpecial: allowedSpecial,
+                                      offsets: false).ids
+            }
             var out: [TokenID] = []
-            out.reserveCapacity(n / 3)
-            var state = EncodingState(inputLength: n)
-            encodeSegment(base, n, specials: specials, state: &state, into: &out)
+            out.reserveCapacity(count / 3)
+            var state = EncodingState(inputLength: count)
+            encodeSegment(p, count, specials: specials, state: &state, into: &out)
             return out
         }
-        // Cut the input where the pre-tokenizer certainly has a piece boundary and no allowed
-        // special token straddles the cut, so each slice encodes exactly as within the whole.
-        let specialBytes = specials.map { Array($0.content.utf8) }
+        guard workers > 1, n >= 1 << 16, gpt2 || pipeline.splitsInParallel else { return encodeSlice(base, n) }
+        // Cut the input where the pre-tokenizer certainly has a piece boundary and no added
+        // token that may match straddles the cut, so each slice encodes exactly as within the
+        // whole.
+        let tokenBytes: [[UInt8]] = gpt2
+            ? specials.map { Array($0.content.utf8) } : pipeline.matchers(allowedSpecial).raw.entries.map(\.bytes)
+        func safe(_ i: Int) -> Bool {
+            gpt2 ? PreTokenizer.isSafeBoundary(base, i, n) : PieceScanner.isSafeBoundary(base, i, n)
+        }
         var cuts = [0]
         for k in 1..<workers {
             var from = max(k * n / workers, cuts.last! + 1)
             var found: Int? = nil
-            while let b = PreTokenizer.safeBoundary(after: from, base, n) {
-                if !specialBytes.contains(where: { Self.occurrence(of: $0, straddles: b, base, n) }) {
+            while from < n {
+                guard let b = (from..<n).first(where: safe) else { break }
+                if !tokenBytes.contains(where: { Self.occurrence(of: $0, straddles: b, base, n) }) {
                     found = b
                     break
                 }
@@ -72,11 +81,7 @@ extension Tokenizer {
             let out = UncheckedSendable(value: output)
             DispatchQueue.concurrentPerform(iterations: slices) { s in
                 let (base, cuts) = shared.value
-                var tokens: [TokenID] = []
-                tokens.reserveCapacity((cuts[s + 1] - cuts[s]) / 3)
-                var state = EncodingState(inputLength: cuts[s + 1] - cuts[s])
-                encodeSegment(base + cuts[s], cuts[s + 1] - cuts[s], specials: specials, state: &state, into: &tokens)
-                out.value[s] = tokens
+                out.value[s] = encodeSlice(base + cuts[s], cuts[s + 1] - cuts[s])
             }
         }
         return results.flatMap { $0 }
@@ -191,6 +196,12 @@ extension Tokenizer {
                 return
             }
         }
+        // Long pieces (a SentencePiece line) rarely repeat: merge them without caching.
+        if n > 256 {
+            bytePairMerge(p, n, parts: &state.parts)
+            out.append(contentsOf: state.parts)
+            return
+        }
         let c = state.cache.find(p, n, hash: h)
         if c >= 0 {
             let span = state.cache.values[c]
@@ -234,7 +245,7 @@ extension Tokenizer {
         } else {
             initialSymbols(p, n, parts: &parts, lengths: &lengths)
         }
-        if parts.count > 128 {
+        if parts.count > 32 {
             if lengths.count != parts.count { lengths = [Int32](repeating: 1, count: parts.count) }
             Self.heapMerge(&parts, &lengths, mergeTable: mergeTable)
         } else if trackLengths {
@@ -244,7 +255,7 @@ extension Tokenizer {
         }
     }
 
-    static func bytePairMerge(_ parts: inout [TokenID], mergeTable: [UInt64: UInt64]) {
+    static func bytePairMerge(_ parts: inout [TokenID], mergeTable: PairTable) {
         guard parts.count > 1 else { return }
         @inline(__always) func lookup(_ a: TokenID, _ b: TokenID) -> UInt64 {
             mergeTable[UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))] ?? UInt64.max

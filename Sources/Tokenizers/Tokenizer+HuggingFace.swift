@@ -250,12 +250,6 @@ extension Tokenizer {
                 }
             }
         }
-        func lookup(_ key: [UInt8]) -> TokenID {
-            key.isEmpty ? -1 : key.withUnsafeBufferPointer { b in
-                let e = vocabulary.find(b.baseAddress!, b.count, hash: ByteStringTable.hash(b.baseAddress!, b.count))
-                return e < 0 ? -1 : TokenID(truncatingIfNeeded: vocabulary.values[e])
-            }
-        }
         var pipeline = Pipeline(normalizer: normalizer, preTokenizer: preTokenizer, scanner: nil,
                                 postProcessor: postProcessor, decoder: decoder, addedTokens: added)
         pipeline.byteLevel = byteLevel
@@ -275,7 +269,14 @@ extension Tokenizer {
         if byteLevel {
             for b in 0..<256 { byteToID[b] = ids[Array(String(ByteLevel.byteToScalar[b]).utf8)].map { TokenID($0) } ?? -1 }
         } else {
-            pipeline.asciiToID = (0..<128).map { lookup([UInt8($0)]) }
+            var table = [TokenID](repeating: -1, count: 0x10000)
+            for (name, id) in ids where name.count <= 3 {
+                let scalars = String(decoding: name, as: UTF8.self).unicodeScalars
+                if scalars.count == 1, let s = scalars.first, s.value < 0x10000, Array(String(s).utf8) == name {
+                    table[Int(s.value)] = TokenID(id)
+                }
+            }
+            pipeline.bmpToID = table
             if byteFallback {
                 pipeline.fallbackIDs = (0..<256).map { b in
                     ids[Array(("<0x" + String(format: "%02X", b) + ">").utf8)].map { TokenID($0) } ?? -1
@@ -329,7 +330,7 @@ extension Tokenizer {
         let prefixBytes = Array(prefix.utf8)
         var merges: [Merge] = []
         merges.reserveCapacity(mergeNames.count)
-        var table: [UInt64: UInt64] = [:]
+        var table: PairTable = [:]
         table.reserveCapacity(mergeNames.count)
         for (rank, (left, right)) in mergeNames.enumerated() {
             guard let l = ids[left], let r = ids[right] else {

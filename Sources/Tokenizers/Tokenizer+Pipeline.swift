@@ -84,7 +84,9 @@ extension Tokenizer {
             }
             return
         }
-        var text = NormalizedText(p, n, offset: offset)
+        // Origins are needed for offsets, and by pre-tokenizers (Metaspace asks whether a piece
+        // starts the input).
+        var text = NormalizedText(p, n, offset: offset, tracksOrigins: offsets || pipeline.preTokenizer != nil)
         pipeline.normalizer?.apply(&text)
         let parts: [(id: TokenID?, range: Range<Int>)] =
             normalizedMatcher.isEmpty

@@ -51,7 +51,7 @@ extension Tokenizer {
             throw TokenizerError.corruptFile(path: path, field: "ranks", reason: "no token for byte 0x\(String(missing, radix: 16))")
         }
         var pairs: [(TokenID, TokenID)] = []
-        var table: [UInt64: UInt64] = [:]
+        var table: PairTable = [:]
         table.reserveCapacity(tokens.count)
         var parts: [TokenID] = []
         for (rank, bytes) in tokens.enumerated() where bytes.count > 1 {

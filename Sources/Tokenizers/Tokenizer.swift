@@ -42,7 +42,7 @@ public struct Tokenizer: Sendable {
     /// `byteToID[b]` is the token of the single byte `b`.
     let byteToID: [TokenID]
     /// (left << 32 | right) → (rank << 32 | result).
-    let mergeTable: [UInt64: UInt64]
+    let mergeTable: PairTable
     /// Non-special token bytes → id, for the whole-piece shortcut.
     let vocabulary: ByteStringTable
     /// Special tokens longest first, so that a longer token wins over its prefix.
@@ -101,7 +101,7 @@ public struct Tokenizer: Sendable {
         }
         var merges: [Merge] = []
         merges.reserveCapacity(pairs.count)
-        var table: [UInt64: UInt64] = [:]
+        var table: PairTable = [:]
         table.reserveCapacity(pairs.count)
         for (rank, (left, right)) in pairs.enumerated() {
             guard left >= 0, right >= 0, Int(left) < count, Int(right) < count,
@@ -136,7 +136,7 @@ public struct Tokenizer: Sendable {
 
     /// A tokenizer with any pipeline (read from `tokenizer.json`); the parts are checked by the
     /// reader.
-    init(tokenBytes: [[UInt8]], merges: [Merge], mergeTable: [UInt64: UInt64], vocabulary: ByteStringTable,
+    init(tokenBytes: [[UInt8]], merges: [Merge], mergeTable: PairTable, vocabulary: ByteStringTable,
          byteToID: [TokenID], pipeline: Pipeline) {
         self.tokenBytes = tokenBytes
         self.merges = merges

@@ -22,19 +22,23 @@ struct BenchmarkTests {
         }
         if start < bytes.count { lines.append(String(decoding: bytes[start...], as: UTF8.self)) }
         let tokenizer = try Tokenizer.load(from: directory.appendingPathComponent("\(family).json"))
+        // Process CPU time: the machine is shared, and wall time measures the neighbours too.
+        func cpuSeconds() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+        }
         var best = Double.infinity
         var ids: [TokenID] = []
         for _ in 0..<2 {
-            let clock = ContinuousClock()
             var out: [TokenID] = []
-            let elapsed = clock.measure {
-                for line in lines { out += tokenizer.encode(line) }
-            }
+            let start = cpuSeconds()
+            for line in lines { out += tokenizer.encode(line) }
+            best = min(best, cpuSeconds() - start)
             ids = out
-            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
         }
         let megabytes = Double(text.utf8.count) / 1e6
-        print("\(family) swift_mb_per_s \(String(format: "%.2f", megabytes / best)) tokens \(ids.count)")
+        print("\(family) swift_cpu_mb_per_s \(String(format: "%.2f", megabytes / best)) tokens \(ids.count)")
         let reference = try String(contentsOf: directory.appendingPathComponent("ids-hf-\(family).txt"), encoding: .utf8)
             .split(separator: " ").map { TokenID($0)! }
         let identical = ids == reference

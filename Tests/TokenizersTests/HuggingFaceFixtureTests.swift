@@ -100,6 +100,21 @@ import Testing
         }
     }
 
+    /// Large inputs split across threads give the single-thread ids (Llama 3 layout: cuts at
+    /// letter-space-letter, never inside an added token).
+    @Test func parallelEqualsSingleThread() throws {
+        let tokenizer = try Self.load("llama3")
+        #expect(tokenizer.pipeline.splitsInParallel)
+        let cases = try #require(Self.expected.families["llama3"]).cases
+        var text = ""
+        while text.utf8.count < 300_000 { text += cases.map(\.text).joined(separator: " x ") }
+        let bytes = Array(text.utf8)
+        for policy in [SpecialTokenPolicy.none, .all] {
+            let single = tokenizer.encode(bytes, allowedSpecial: policy, threads: 1)
+            #expect(tokenizer.encode(bytes, allowedSpecial: policy, threads: 3) == single)
+        }
+    }
+
     @Test func specialTokensAndFlags() throws {
         let llama = try Self.load("llama3")
         #expect(llama.specialTokenID("<|begin_of_text|>") != nil)
