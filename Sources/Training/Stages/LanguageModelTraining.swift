@@ -17,8 +17,7 @@ public enum LanguageModelTraining {
     public static func accumulate(model: Transformer, microBatches: [SequenceBatch],
                                   communicator: any Communicator = SingleProcess()) -> (loss: Double, tokens: Int) {
         let local = microBatches.map { communicator.share(of: $0) }
-        let localCounts = local.map { $0?.targetCount ?? 0 }
-        var accumulation = GradientAccumulation(targetTokenCounts: localCounts)
+        var accumulation = GradientAccumulation(targetTokenCounts: local.map { $0?.targetCount ?? 0 })
         let globalTokens = communicator.allReduceSum([Double(accumulation.totalTargetTokens)])[0]
         for batch in local {
             guard let batch else { accumulation.add(lossSum: 0, tokens: 0); continue }
@@ -29,6 +28,7 @@ public enum LanguageModelTraining {
             accumulation.add(lossSum: out.negativeLogLikelihoodSum, tokens: batch.targetCount)
         }
         guard communicator.size > 1 else { return (accumulation.meanLoss, accumulation.totalTargetTokens) }
+        // The data-parallel block: gradients and the loss in nats summed over the ranks.
         communicator.allReduceGradients(model.parameters)
         let lossSum = communicator.allReduceSum([accumulation.lossSum])[0]
         return (globalTokens > 0 ? lossSum / globalTokens : 0, Int(globalTokens))
@@ -62,10 +62,10 @@ public enum LanguageModelTraining {
             throw ResumeError(source: stage, reason: "the run is already at step \(startStep); \(settings.steps) steps "
                               + "end before it (give more steps to train further)")
         }
-        var history: [[String: Double]] = []
-        communicator.broadcastParameters(model.parameters)
-        model.zeroGradients()
-        for step in startStep..<settings.steps {
+        let history = try TrainingLoop.run(
+            stage: stage, steps: startStep..<settings.steps, totalSteps: settings.steps, replicas: [model.parameters],
+            communicator: communicator, timed: false, progress: progress
+        ) { step in
             let started = Date()
             let micro = (0..<max(1, settings.accumulationSteps)).map { nextBatch(step, $0) }
             let (loss, tokens) = accumulate(model: model, microBatches: micro, communicator: communicator)
@@ -76,9 +76,7 @@ public enum LanguageModelTraining {
                 "tokens": Double(tokens), "tokens_per_second": Double(micro.reduce(0) { $0 + $1.batchSize * $1.length }) / max(seconds, 1e-9),
             ]
             try afterStep?(step, &metrics, stepper)
-            history.append(metrics)
-            progress?(StageProgress(stage: stage, step: step + 1, totalSteps: settings.steps, metrics: metrics,
-                                    note: outcome.skipped.map { "step \(step + 1) skipped: \($0)" }))
+            return TrainingLoop.Step(metrics: metrics, note: outcome.note(step: step))
         }
         try stepper.requireSavable()
         return history
