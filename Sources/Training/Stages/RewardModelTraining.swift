@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Models
 import NN
@@ -18,6 +19,13 @@ public enum RewardModelTraining {
             self.prompt = prompt
             self.responses = responses
             self.ranking = ranking
+        }
+
+        /// All K(K−1)/2 (chosen, rejected) pairs of this ranking, in ranking order (DPO family).
+        public var pairs: [PreferenceTraining.Pair] {
+            RankingRecord.rankedPairs(ranking).map {
+                PreferenceTraining.Pair(prompt: prompt, chosen: responses[$0.better], rejected: responses[$0.worse])
+            }
         }
     }
 
