@@ -5,7 +5,7 @@
 //
 // - Per-token arrays are row-major (B,T): element `b * length + t` is row b, position t.
 //   Position t holds the log-probability of the t-th *predicted* token of the row, i.e. the
-//   already shifted pairing `logits[:, :-1]` ↔ `tokens[:, 1:]` (see `Transformer.tokenLogProbs`).
+//   already shifted pairing `logits[:, :-1]` ↔ `tokens[:, 1:]` (see `SequenceBatch` and `LogProbPass`).
 //   Every per-token array passed to one call (log-probs, old log-probs, reference log-probs,
 //   values, masks) uses the same grid, so the policy, reference and value masks cannot disagree.
 // - Masks are arrays of the same scalar type with 1 for a position that counts and 0 for one
