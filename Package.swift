@@ -62,7 +62,9 @@ let testTargets: [Target] = [
     .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Demo", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
+    .testTarget(name: "TrainingTests", dependencies: [
+        "Training", "Demo", "Models", "Datasets", "TensorCore", "NN", "Tokenizers",
+    ]),
     .testTarget(name: "DemoTests", dependencies: ["Demo", "Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
     .testTarget(name: "ServingTests", dependencies: [
         "Serving", "Models", "Tokenizers",

@@ -60,7 +60,9 @@ public struct RankingRecord: Sendable, Equatable {
 
     /// All K·(K−1)/2 pairs: every response against every response ranked below it, in ranking order.
     public var pairs: [PreferencePair] {
-        Self.rankedPairs(ranking).map { PreferencePair(prompt: prompt, chosen: responses[$0], rejected: responses[$1]) }
+        Self.rankedPairs(ranking).map {
+            PreferencePair(prompt: prompt, chosen: responses[$0], rejected: responses[$1])
+        }
     }
 
     /// The (better, worse) response indices of all K·(K−1)/2 pairs of `ranking` (indices best

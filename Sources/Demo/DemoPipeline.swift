@@ -88,8 +88,10 @@ public enum DemoPipeline {
         public init() {}
 
         /// Warmup over the first twentieth of the steps.
-        static func optimization(learningRate: Float, steps: Int, weightDecay: Float? = nil) -> OptimizationSettings {
-            var settings = OptimizationSettings(learningRate: learningRate, steps: steps, warmupSteps: steps / 20)
+        static func optimization(learningRate: Float, steps: Int, weightDecay: Float? = nil)
+            -> OptimizationSettings {
+            var settings = OptimizationSettings(learningRate: learningRate, steps: steps,
+                                                warmupSteps: steps / 20)
             if let weightDecay { settings.weightDecay = weightDecay }
             return settings
         }

@@ -54,7 +54,10 @@ struct GRPOCommand: ParsableCommand {
         }
     }
 
-    @Option(help: "Reward: 'answer' (1 when the response equals the record's \"answer\", trimmed) or 'demo' (the built-in demo tasks' verifier).")
+    @Option(help: """
+        Reward: 'answer' (1 when the response equals the record's "answer", trimmed) or 'demo' \
+        (the built-in demo tasks' verifier, only for their prompts).
+        """)
     var verifier: VerifierChoice = .answer
 
     @OptionGroup var stage: StageOptions

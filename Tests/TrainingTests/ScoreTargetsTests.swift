@@ -7,7 +7,8 @@ import Training
 /// `scoreTargets` (reference and old-policy scoring) equals log-softmax of the forward's
 /// logits / temperature at the next token, and 0 where no target counts.
 @Test func scoreTargetsMatchLogits() throws {
-    let config = ModelConfig(family: .gpt2, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 2, contextLength: 24)
+    let config = ModelConfig(
+        family: .gpt2, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 2, contextLength: 24)
     let model = try Transformer(config: config, seed: 5)
     // Weights far from the initialisation, so the logits are anything but uniform.
     var rng = RandomGenerator(seed: 6)

@@ -16,9 +16,9 @@ import Testing
         let reduced = try DataParallelTests.onRanks(3) { communicator in
             let r = Double(communicator.rank)
             var m = StepMetrics()
-            m.mean("accuracy", r, weight: r + 1)       // 0·1 + 1·2 + 2·3 over 6
-            m.mean("empty", 5, weight: 0)              // no rank has any: 0
-            m.total("loss", 0.5 * (r + 1))             // 0.5 + 1 + 1.5
+            m.mean("accuracy", r, weight: r + 1)  // 0·1 + 1·2 + 2·3 over 6
+            m.mean("empty", 5, weight: 0)  // no rank has any: 0
+            m.total("loss", 0.5 * (r + 1))  // 0.5 + 1 + 1.5
             m.shared("kl", 7)
             return communicator.reduce(m)
         }

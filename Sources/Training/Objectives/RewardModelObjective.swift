@@ -43,7 +43,8 @@ public enum RewardModelObjective {
                      "RewardModelObjective.rankingPairs: `order` \(order) is not a permutation of 0..<\(k)")
         let weight = 1 / Double(k * (k - 1) / 2)
         return RankingRecord.rankedPairs(order).map {
-            Pair(chosen: firstIndex + $0.better, rejected: firstIndex + $0.worse, weight: weight, margin: margin)
+            Pair(chosen: firstIndex + $0.better, rejected: firstIndex + $0.worse, weight: weight,
+                 margin: margin)
         }
     }
 

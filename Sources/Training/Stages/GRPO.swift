@@ -37,15 +37,19 @@ public enum GRPO {
     ) throws -> [[String: Double]] {
         precondition(!prompts.isEmpty && p.groupSize >= 2, "GRPO: need prompts and a group of at least 2")
         guard p.promptsPerStep >= communicator.size else {
-            throw DataParallelError("\(p.promptsPerStep) prompts per step for \(communicator.size) ranks; each rank needs a group")
+            throw DataParallelError(
+                "\(p.promptsPerStep) prompts per step for \(communicator.size) ranks; each rank needs a group"
+            )
         }
         let parallel = communicator.size > 1
-        var rolloutRNG = RandomGenerator(seed: p.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(communicator.rank + 1))
+        var rolloutRNG = RandomGenerator(
+            seed: p.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(communicator.rank + 1))
         var settings = p.optimization
         settings.steps = p.steps * p.epochs
         var stepper = OptimizerStepper(settings: settings)
         var rng = RandomGenerator(seed: p.seed)
-        let sampling = SamplingOptions(temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: [endOfTurn])
+        let sampling = SamplingOptions(
+            temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: [endOfTurn])
         let history = try TrainingLoop.run(
             stage: "grpo", steps: 0..<p.steps, totalSteps: p.steps, replicas: [policy.parameters],
             communicator: communicator, progress: progress
@@ -55,15 +59,20 @@ public enum GRPO {
             let promptIndices = drawn[communicator.share(of: drawn.count)].flatMap {
                 [Int](repeating: $0, count: p.groupSize)
             }
-            let generations = parallel
-                ? policy.generate(prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rolloutRNG)
+            let generations =
+                parallel
+                ? policy.generate(
+                    prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rolloutRNG)
                 : policy.generate(prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rng)
             let rewards = zip(promptIndices, generations).map { reward($0, $1) }
-            let advantages = GRPOObjective.groupAdvantages(rewards: rewards, groupSize: p.groupSize,
-                                                           scaleByStandardDeviation: p.scaleByStandardDeviation)
-            let batch = SequenceBatch(prompts: promptIndices.map { prompts[$0] },
-                                      completions: generations.map { $0.completion(endOfTurn: endOfTurn) }, padToken: padToken)
-            let referenceLogProbs = p.klCoefficient > 0 ? reference.scoreTargets(batch, temperature: p.temperature) : nil
+            let advantages = GRPOObjective.groupAdvantages(
+                rewards: rewards, groupSize: p.groupSize,
+                scaleByStandardDeviation: p.scaleByStandardDeviation)
+            let batch = SequenceBatch(
+                prompts: promptIndices.map { prompts[$0] },
+                completions: generations.map { $0.completion(endOfTurn: endOfTurn) }, padToken: padToken)
+            let referenceLogProbs =
+                p.klCoefficient > 0 ? reference.scoreTargets(batch, temperature: p.temperature) : nil
             let oldLogProbs = p.epochs > 1 ? policy.scoreTargets(batch, temperature: p.temperature) : nil
             // Token-level normalisation over the completion tokens of all ranks.
             let localTokens = Double(batch.targetCount)
@@ -75,9 +84,12 @@ public enum GRPO {
             for epoch in 0..<p.epochs {
                 let pass = LogProbPass(model: policy, batch: batch, temperature: p.temperature)
                 let out = GRPOObjective.loss(
-                    logProbs: pass.logProbs, oldLogProbs: oldLogProbs ?? pass.logProbs, referenceLogProbs: referenceLogProbs,
-                    mask: batch.mask, batchSize: batch.batchSize, length: batch.length, advantages: advantages,
-                    clipRange: p.clipRange, klCoefficient: p.klCoefficient, normalizer: parallel ? tokens : nil)
+                    logProbs: pass.logProbs, oldLogProbs: oldLogProbs ?? pass.logProbs,
+                    referenceLogProbs: referenceLogProbs,
+                    mask: batch.mask, batchSize: batch.batchSize, length: batch.length,
+                    advantages: advantages,
+                    clipRange: p.clipRange, klCoefficient: p.klCoefficient,
+                    normalizer: parallel ? tokens : nil)
                 pass.backward(model: policy, logProbGrad: out.logProbGrad)
                 // loss and policy_loss are already divided by the global token count; the
                 // per-token means (kl, clip fraction, ratio) are weighted by each rank's tokens.
@@ -89,8 +101,9 @@ public enum GRPO {
                         local.mean(name, value, weight: localTokens)
                     }
                 }
-                let update = try stepper.update(policy.parameters, metrics: local, step: step * p.epochs + epoch,
-                                                communicator: communicator)
+                let update = try stepper.update(
+                    policy.parameters, metrics: local, step: step * p.epochs + epoch,
+                    communicator: communicator)
                 metrics = update.metrics
                 note = update.outcome.note(step: step) ?? note
             }
@@ -99,7 +112,8 @@ public enum GRPO {
             let count = Double(rewards.count)
             var rollout = StepMetrics()
             rollout.mean("reward", rewards.reduce(0, +) / count, weight: count)
-            rollout.mean("finished_fraction", Double(generations.filter(\.finished).count) / count, weight: count)
+            rollout.mean(
+                "finished_fraction", Double(generations.filter(\.finished).count) / count, weight: count)
             rollout.mean("completion_tokens", localTokens / count, weight: count)
             metrics.merge(communicator.reduce(rollout)) { $1 }
             return TrainingLoop.Step(metrics: metrics, note: note)

@@ -6,8 +6,10 @@ extension PPO {
     /// minibatches index the whole step's rows (the single-process ones); each rank trains on
     /// the rows of each minibatch that it holds. Returns the update metrics averaged over the
     /// optimizer steps, and "skipped_steps".
-    static func update(_ models: Models, experience e: Experience, pretrainingBatch: (() -> SequenceBatch)?,
-                       state: inout State, communicator: any Communicator) throws -> [String: Double] {
+    static func update(
+        _ models: Models, experience e: Experience, pretrainingBatch: (() -> SequenceBatch)?,
+        state: inout State, communicator: any Communicator
+    ) throws -> [String: Double] {
         let p = state.parameters
         var sums: [String: Double] = [:], updates = 0.0
         for _ in 0..<p.epochs {
@@ -15,8 +17,9 @@ extension PPO {
             for start in stride(from: 0, to: e.drawnCount, by: p.miniBatchSize) {
                 let rows = order[start..<min(start + p.miniBatchSize, e.drawnCount)]
                     .filter { e.share.contains($0) }.map { $0 - e.share.lowerBound }
-                let step = try minibatchStep(models, experience: e, rows: rows, pretrainingBatch: pretrainingBatch,
-                                             state: &state, communicator: communicator)
+                let step = try minibatchStep(
+                    models, experience: e, rows: rows, pretrainingBatch: pretrainingBatch,
+                    state: &state, communicator: communicator)
                 updates += 1
                 for (name, value) in step { sums[name, default: 0] += value }
             }
@@ -28,9 +31,11 @@ extension PPO {
 
     /// One policy and one value optimizer step on this rank's `rows` of a minibatch (possibly
     /// none). Token-normalised losses use the minibatch's target tokens over all ranks.
-    private static func minibatchStep(_ models: Models, experience e: Experience, rows: [Int],
-                                      pretrainingBatch: (() -> SequenceBatch)?, state: inout State,
-                                      communicator: any Communicator) throws -> [String: Double] {
+    private static func minibatchStep(
+        _ models: Models, experience e: Experience, rows: [Int],
+        pretrainingBatch: (() -> SequenceBatch)?, state: inout State,
+        communicator: any Communicator
+    ) throws -> [String: Double] {
         let p = state.parameters
         let sub = rows.isEmpty ? nil : e.batch.rows(rows)
         let localTokens = Double(sub?.targetCount ?? 0)
@@ -71,8 +76,9 @@ extension PPO {
             policy.total("ptx_loss", ptxLoss)
         }
         policy.total("loss", loss)
-        let policyUpdate = try state.policyStepper.update(models.policy.parameters, metrics: policy,
-                                                          step: state.optimizerStep, communicator: communicator)
+        let policyUpdate = try state.policyStepper.update(
+            models.policy.parameters, metrics: policy,
+            step: state.optimizerStep, communicator: communicator)
 
         // Value: clipped value loss toward the GAE returns, one data-parallel block, one step.
         var value = StepMetrics()
@@ -88,9 +94,10 @@ extension PPO {
             value.total("value_loss", 0)
             value.mean("value_clip_fraction", 0, weight: 0)
         }
-        let valueUpdate = try state.valueStepper.update(models.value.parameters, metrics: value,
-                                                        step: state.optimizerStep, communicator: communicator,
-                                                        lossName: "value_loss")
+        let valueUpdate = try state.valueStepper.update(
+            models.value.parameters, metrics: value,
+            step: state.optimizerStep, communicator: communicator,
+            lossName: "value_loss")
         state.optimizerStep += 1
 
         var metrics = policyUpdate.metrics.filter { $0.key != "loss" && $0.key != "grad_norm" }

@@ -95,24 +95,31 @@ public enum PPO {
         progress: ProgressHandler? = nil
     ) throws -> [[String: Double]] {
         precondition(!prompts.isEmpty, "PPO: no prompts")
-        precondition(p.ptxCoefficient == 0 || pretrainingBatch != nil, "PPO: ptx needs a pretraining batch source")
+        precondition(
+            p.ptxCoefficient == 0 || pretrainingBatch != nil, "PPO: ptx needs a pretraining batch source")
         guard p.promptsPerStep >= communicator.size else {
-            throw DataParallelError("\(p.promptsPerStep) prompts per step for \(communicator.size) ranks; each rank needs one")
+            throw DataParallelError(
+                "\(p.promptsPerStep) prompts per step for \(communicator.size) ranks; each rank needs one")
         }
         guard communicator.size == 1 || p.rewardWhitening == .none else {
-            throw DataParallelError("reward whitening (\(p.rewardWhitening.rawValue)) is not supported across ranks yet")
+            throw DataParallelError(
+                "reward whitening (\(p.rewardWhitening.rawValue)) is not supported across ranks yet")
         }
         var state = State(parameters: p, rank: communicator.rank)
         let history = try TrainingLoop.run(
             stage: "ppo", steps: 0..<p.steps, totalSteps: p.steps,
-            replicas: [models.policy.parameters, models.value.parameters], communicator: communicator, progress: progress
+            replicas: [models.policy.parameters, models.value.parameters], communicator: communicator,
+            progress: progress
         ) { _ in
-            let rollout = self.rollout(models.policy, prompts: prompts, endOfTurn: endOfTurn, state: &state,
-                                       communicator: communicator)
-            let experience = score(rollout, models: models, prompts: prompts, endOfTurn: endOfTurn, padToken: padToken,
-                                   klCoefficient: state.kl.coefficient, parameters: p, communicator: communicator)
-            var metrics = try update(models, experience: experience, pretrainingBatch: pretrainingBatch,
-                                     state: &state, communicator: communicator)
+            let rollout = self.rollout(
+                models.policy, prompts: prompts, endOfTurn: endOfTurn, state: &state,
+                communicator: communicator)
+            let experience = score(
+                rollout, models: models, prompts: prompts, endOfTurn: endOfTurn, padToken: padToken,
+                klCoefficient: state.kl.coefficient, parameters: p, communicator: communicator)
+            var metrics = try update(
+                models, experience: experience, pretrainingBatch: pretrainingBatch,
+                state: &state, communicator: communicator)
 
             // Row means of this rank's rollouts, combined over the ranks by row counts.
             let rows = Double(experience.batch.batchSize), drawn = Double(rollout.drawnCount)
@@ -154,7 +161,10 @@ public enum PPO {
             valueSettings.steps = p.optimizerSteps
             policyStepper = OptimizerStepper(settings: policySettings)
             valueStepper = OptimizerStepper(settings: valueSettings)
-            kl = p.targetKL.map { KLController.adaptive(initial: p.klCoefficient, target: $0, horizon: p.klHorizon) }
+            kl =
+                p.targetKL.map {
+                    KLController.adaptive(initial: p.klCoefficient, target: $0, horizon: p.klHorizon)
+                }
                 ?? .fixed(p.klCoefficient)
         }
     }

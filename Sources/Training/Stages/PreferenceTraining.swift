@@ -30,16 +30,21 @@ public enum PreferenceTraining {
     /// Fraction of `pairs` whose chosen completion gets the higher implicit reward
     /// log π(y|x) − log π_ref(y|x) (summed over the completion; a tie counts one half). At the
     /// start of training policy = reference and every pair is a tie: 50%.
-    public static func implicitRewardAccuracy(policy: Transformer, reference: Transformer, pairs: [Pair], padToken: Int32,
-                                              chunk: Int = 16) -> Double {
+    public static func implicitRewardAccuracy(
+        policy: Transformer, reference: Transformer, pairs: [Pair], padToken: Int32,
+        chunk: Int = 16
+    ) -> Double {
         var correct = 0.0
         for start in stride(from: 0, to: pairs.count, by: chunk) {
             let part = Array(pairs[start..<min(start + chunk, pairs.count)])
-            let batch = SequenceBatch(prompts: part.map(\.prompt) + part.map(\.prompt),
-                                      completions: part.map(\.chosen) + part.map(\.rejected), padToken: padToken)
+            let batch = SequenceBatch(
+                prompts: part.map(\.prompt) + part.map(\.prompt),
+                completions: part.map(\.chosen) + part.map(\.rejected), padToken: padToken)
             func sums(_ model: Transformer) -> [Double] {
-                SequenceLogProbs(logProbs: model.scoreTargets(batch), mask: batch.mask, batchSize: batch.batchSize,
-                                 length: batch.length).sums
+                SequenceLogProbs(
+                    logProbs: model.scoreTargets(batch), mask: batch.mask, batchSize: batch.batchSize,
+                    length: batch.length
+                ).sums
             }
             let (pol, ref) = (sums(policy), sums(reference))
             let n = part.count
@@ -55,15 +60,20 @@ public enum PreferenceTraining {
     /// every rank draws the same pairs (same seed) and takes its share; the loss is a mean over
     /// pairs, so a rank's share of the gradient is weighted by its share of the pairs.
     @discardableResult
-    public static func train(policy: Transformer, reference: Transformer?, pairs: [Pair], padToken: Int32,
-                             parameters p: Parameters, communicator: any Communicator = SingleProcess(),
-                             progress: ProgressHandler? = nil) throws -> [[String: Double]] {
+    public static func train(
+        policy: Transformer, reference: Transformer?, pairs: [Pair], padToken: Int32,
+        parameters p: Parameters, communicator: any Communicator = SingleProcess(),
+        progress: ProgressHandler? = nil
+    ) throws -> [[String: Double]] {
         precondition(!pairs.isEmpty, "preference training: no pairs")
         let perStep = min(p.pairsPerStep, pairs.count)
         guard perStep >= communicator.size else {
-            throw DataParallelError("\(perStep) pairs per step for \(communicator.size) ranks; each rank needs a pair")
+            throw DataParallelError(
+                "\(perStep) pairs per step for \(communicator.size) ranks; each rank needs a pair")
         }
-        precondition(!p.loss.needsReference || reference != nil, "preference training: \(p.loss) needs a reference model")
+        precondition(
+            !p.loss.needsReference || reference != nil,
+            "preference training: \(p.loss) needs a reference model")
         var stepper = OptimizerStepper(settings: p.optimization)
         var sampler = EpochSampler(count: pairs.count, seed: p.seed)
         let history = try TrainingLoop.run(
@@ -74,30 +84,36 @@ public enum PreferenceTraining {
             let mine = Array(drawn[communicator.share(of: drawn.count)])
             let weight = Double(mine.count) / Double(drawn.count)
             // Chosen rows then rejected rows, one grid so both see the same length.
-            let batch = SequenceBatch(prompts: mine.map(\.prompt) + mine.map(\.prompt),
-                                      completions: mine.map(\.chosen) + mine.map(\.rejected), padToken: padToken)
+            let batch = SequenceBatch(
+                prompts: mine.map(\.prompt) + mine.map(\.prompt),
+                completions: mine.map(\.chosen) + mine.map(\.rejected), padToken: padToken)
             let n = mine.count
             let chosenRows = Array(0..<n), rejectedRows = Array(n..<(2 * n))
             var refChosen: [Double]?, refRejected: [Double]?
             if p.loss.needsReference, let reference {
-                let ref = SequenceLogProbs(logProbs: reference.scoreTargets(batch), mask: batch.mask,
-                                           batchSize: batch.batchSize, length: batch.length).sums
+                let ref = SequenceLogProbs(
+                    logProbs: reference.scoreTargets(batch), mask: batch.mask,
+                    batchSize: batch.batchSize, length: batch.length
+                ).sums
                 refChosen = Array(ref[0..<n])
                 refRejected = Array(ref[n...])
             }
             let pass = LogProbPass(model: policy, batch: batch)
             func rows(_ indices: [Int]) -> SequenceLogProbs<Float> {
-                SequenceLogProbs(logProbs: batch.gather(pass.logProbs, rows: indices),
-                                 mask: batch.gather(batch.mask, rows: indices), batchSize: n, length: batch.length)
+                SequenceLogProbs(
+                    logProbs: batch.gather(pass.logProbs, rows: indices),
+                    mask: batch.gather(batch.mask, rows: indices), batchSize: n, length: batch.length)
             }
-            let out = PreferenceObjective.loss(p.loss, chosen: rows(chosenRows), rejected: rows(rejectedRows),
-                                               referenceChosen: refChosen, referenceRejected: refRejected)
+            let out = PreferenceObjective.loss(
+                p.loss, chosen: rows(chosenRows), rejected: rows(rejectedRows),
+                referenceChosen: refChosen, referenceRejected: refRejected)
             let grad = out.chosenLogProbGrad + out.rejectedLogProbGrad
             pass.backward(model: policy, logProbGrad: weight == 1 ? grad : grad.map { $0 * Float(weight) })
 
             var local = StepMetrics()
             for (name, value) in out.metrics { local.mean(name, value, weight: Double(n)) }
-            let update = try stepper.update(policy.parameters, metrics: local, step: step, communicator: communicator)
+            let update = try stepper.update(
+                policy.parameters, metrics: local, step: step, communicator: communicator)
             return TrainingLoop.Step(metrics: update.metrics, note: update.outcome.note(step: step))
         }
         try stepper.requireSavable()

@@ -24,7 +24,8 @@ public enum RewardModelTraining {
         /// All K(K−1)/2 (chosen, rejected) pairs of this ranking, in ranking order (DPO family).
         public var pairs: [PreferenceTraining.Pair] {
             RankingRecord.rankedPairs(ranking).map {
-                PreferenceTraining.Pair(prompt: prompt, chosen: responses[$0.better], rejected: responses[$0.worse])
+                PreferenceTraining.Pair(
+                    prompt: prompt, chosen: responses[$0.better], rejected: responses[$0.worse])
             }
         }
     }
@@ -43,24 +44,30 @@ public enum RewardModelTraining {
 
     /// Rows and pairs for a set of comparisons, as one batch.
     static func batch(_ comparisons: [Comparison], padToken: Int32, margin: Double)
-        -> (SequenceBatch, [RewardModelObjective.Pair]) {
+        -> (SequenceBatch, [RewardModelObjective.Pair])
+    {
         var rows: [[Int32]] = [], pairs: [RewardModelObjective.Pair] = []
         for c in comparisons {
-            pairs += RewardModelObjective.rankingPairs(order: c.ranking, firstIndex: rows.count, margin: margin)
+            pairs += RewardModelObjective.rankingPairs(
+                order: c.ranking, firstIndex: rows.count, margin: margin)
             rows += c.responses.map { c.prompt + $0 }
         }
         return (SequenceBatch(rows: rows, padToken: padToken), pairs)
     }
 
     /// Fraction of held-out pairs (all pairs of every ranking) the model orders like the labels.
-    public static func accuracy(model: ScalarModel, comparisons: [Comparison], padToken: Int32, chunk: Int = 16) -> Double {
+    public static func accuracy(
+        model: ScalarModel, comparisons: [Comparison], padToken: Int32, chunk: Int = 16
+    ) -> Double {
         var correct = 0.0, total = 0.0
         for start in stride(from: 0, to: comparisons.count, by: chunk) {
             let part = Array(comparisons[start..<min(start + chunk, comparisons.count)])
             let (batch, pairs) = batch(part, padToken: padToken, margin: 0)
             let scores = model.sequenceScores(batch)
             for p in pairs {
-                correct += scores[p.chosen] > scores[p.rejected] ? 1 : (scores[p.chosen] == scores[p.rejected] ? 0.5 : 0)
+                correct +=
+                    scores[p.chosen] > scores[p.rejected]
+                    ? 1 : (scores[p.chosen] == scores[p.rejected] ? 0.5 : 0)
                 total += 1
             }
         }
@@ -76,13 +83,16 @@ public enum RewardModelTraining {
     /// normalised by the step's comparison count over all ranks, so the summed gradients are the
     /// single-process ones. Rank 0 evaluates the held-out set (the others report NaN).
     @discardableResult
-    public static func train(model: ScalarModel, comparisons: [Comparison], heldOut: [Comparison], padToken: Int32,
-                             parameters p: Parameters, communicator: any Communicator = SingleProcess(),
-                             progress: ProgressHandler? = nil) throws -> Summary {
+    public static func train(
+        model: ScalarModel, comparisons: [Comparison], heldOut: [Comparison], padToken: Int32,
+        parameters p: Parameters, communicator: any Communicator = SingleProcess(),
+        progress: ProgressHandler? = nil
+    ) throws -> Summary {
         precondition(!comparisons.isEmpty, "reward model: no comparisons")
         let perStep = min(p.comparisonsPerStep, comparisons.count)
         guard perStep >= communicator.size else {
-            throw DataParallelError("\(perStep) comparisons per step for \(communicator.size) ranks; each rank needs one")
+            throw DataParallelError(
+                "\(perStep) comparisons per step for \(communicator.size) ranks; each rank needs one")
         }
         var stepper = OptimizerStepper(settings: p.optimization)
         var sampler = EpochSampler(count: comparisons.count, seed: p.seed)
@@ -94,23 +104,29 @@ public enum RewardModelTraining {
             let mine = Array(drawn[communicator.share(of: drawn.count)])
             // Normaliser: the number of prompts of the whole step, so each ranking counts as one unit.
             let (batch, pairs) = batch(mine, padToken: padToken, margin: p.margin)
-            let out = RewardModelObjective.bradleyTerry(rewards: model.sequenceScores(batch), pairs: pairs,
-                                                        normalizer: Double(drawn.count))
+            let out = RewardModelObjective.bradleyTerry(
+                rewards: model.sequenceScores(batch), pairs: pairs,
+                normalizer: Double(drawn.count))
             model.backward(scoreGrad: out.rewardGrad)
 
             var local = StepMetrics()
             local.total("loss", out.loss)
             local.mean("accuracy", out.accuracy, weight: Double(pairs.count))
             local.mean("margin", out.meanMargin, weight: Double(pairs.count))
-            let update = try stepper.update(model.parameters, metrics: local, step: step, communicator: communicator)
+            let update = try stepper.update(
+                model.parameters, metrics: local, step: step, communicator: communicator)
             var metrics = update.metrics
-            if p.evaluationInterval > 0, (step + 1) % p.evaluationInterval == 0, !heldOut.isEmpty, communicator.isRoot {
+            if p.evaluationInterval > 0, (step + 1) % p.evaluationInterval == 0, !heldOut.isEmpty,
+                communicator.isRoot
+            {
                 metrics["heldout_accuracy"] = accuracy(model: model, comparisons: heldOut, padToken: padToken)
             }
             return TrainingLoop.Step(metrics: metrics, note: update.outcome.note(step: step))
         }
         try stepper.requireSavable()
-        let acc = heldOut.isEmpty || !communicator.isRoot ? .nan : accuracy(model: model, comparisons: heldOut, padToken: padToken)
+        let acc =
+            heldOut.isEmpty || !communicator.isRoot
+            ? .nan : accuracy(model: model, comparisons: heldOut, padToken: padToken)
         return Summary(history: history, heldOutAccuracy: acc)
     }
 }

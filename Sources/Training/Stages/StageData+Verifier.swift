@@ -3,17 +3,23 @@ import Foundation
 
 extension StageData {
     /// The reward `verifier` gives `response`, nil when it cannot judge the record.
-    public static func verifierReward(_ record: PromptRecord, response: String,
-                                      verifier: any Verifier = ExactAnswerVerifier()) -> Double? {
+    public static func verifierReward(
+        _ record: PromptRecord, response: String,
+        verifier: any Verifier = ExactAnswerVerifier()
+    ) -> Double? {
         verifier.reward(record, response: response)
     }
 
     /// Throws, naming file and line, for the first prompt that `verifier` cannot judge.
-    public static func requireVerifier(_ rows: StageRows<PromptRow>, file: String,
-                                       verifier: any Verifier = ExactAnswerVerifier()) throws {
+    public static func requireVerifier(
+        _ rows: StageRows<PromptRow>, file: String,
+        verifier: any Verifier = ExactAnswerVerifier()
+    ) throws {
         for (row, line) in zip(rows.rows, rows.lines) where verifier.reward(row.record, response: "") == nil {
-            throw DatasetError(file: file, line: line, field: "answer",
-                               reason: "missing field: the \(verifier.name) verifier cannot judge this prompt (add \"answer\")")
+            throw DatasetError(
+                file: file, line: line, field: "answer",
+                reason:
+                    "missing field: the \(verifier.name) verifier cannot judge this prompt (add \"answer\")")
         }
     }
 }

@@ -24,9 +24,11 @@ enum TrainingLoop {
     /// every model in `replicas` are copied to the other ranks first and gradients zeroed.
     /// Each step's metrics get "seconds" (unless `timed` is false), join the returned history
     /// and go to `progress`.
-    static func run(stage: String, steps: Range<Int>, totalSteps: Int, replicas: [[Parameter]],
-                    communicator: any Communicator, timed: Bool = true, progress: ProgressHandler?,
-                    _ body: (_ step: Int) throws -> Step) throws -> [[String: Double]] {
+    static func run(
+        stage: String, steps: Range<Int>, totalSteps: Int, replicas: [[Parameter]],
+        communicator: any Communicator, timed: Bool = true, progress: ProgressHandler?,
+        _ body: (_ step: Int) throws -> Step
+    ) throws -> [[String: Double]] {
         for parameters in replicas {
             communicator.broadcastParameters(parameters)
             for p in parameters { p.zeroGrad() }
@@ -37,8 +39,10 @@ enum TrainingLoop {
             var result = try body(step)
             if timed { result.metrics["seconds"] = Date().timeIntervalSince(started) }
             history.append(result.metrics)
-            progress?(StageProgress(stage: stage, step: step + 1, totalSteps: totalSteps, metrics: result.metrics,
-                                    note: result.note))
+            progress?(
+                StageProgress(
+                    stage: stage, step: step + 1, totalSteps: totalSteps, metrics: result.metrics,
+                    note: result.note))
         }
         return history
     }
@@ -48,8 +52,10 @@ extension OptimizerStepper {
     /// The data-parallel block and the optimizer step of one update: gradients summed over the
     /// ranks, the metrics reduced by name, then one guarded step at the reduced `lossName`.
     /// Returns the reduced metrics with "lr" and "grad_norm", and the step's outcome.
-    mutating func update(_ parameters: [Parameter], metrics: StepMetrics, step: Int, communicator: any Communicator,
-                         lossName: String = "loss") throws -> (metrics: [String: Double], outcome: Outcome) {
+    mutating func update(
+        _ parameters: [Parameter], metrics: StepMetrics, step: Int, communicator: any Communicator,
+        lossName: String = "loss"
+    ) throws -> (metrics: [String: Double], outcome: Outcome) {
         communicator.allReduceGradients(parameters)
         var reduced = communicator.reduce(metrics)
         let outcome = try apply(parameters, step: step, loss: Float(reduced[lossName] ?? 0))
