@@ -38,6 +38,9 @@ struct Pipeline: Sendable {
     var rawMatcherOrdinary = AddedTokenMatcher([])
     var normalizedMatcherAll = AddedTokenMatcher([])
     var normalizedMatcherOrdinary = AddedTokenMatcher([])
+    /// The `tokenizer.json` text this pipeline was read from (layouts other than GPT-2's), written
+    /// back as is: the writer only knows the byte-level layout of tokenizers trained here.
+    var sourceJSON: String?
     /// Content as matched in normalised text, for `normalized` tokens.
     var normalizedContent: [TokenID: [UInt8]] = [:]
 

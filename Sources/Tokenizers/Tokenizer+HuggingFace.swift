@@ -6,7 +6,10 @@ extension Tokenizer {
     /// order (as `"left right"` strings, which every version of `tokenizers` reads; byte-level
     /// tokens never contain a space), ByteLevel pre-tokenizer and decoder, and the special tokens
     /// as added tokens.
+    /// A tokenizer read from a file of another layout (Llama 3, SentencePiece, …) writes that
+    /// file's text back unchanged.
     public func huggingFaceJSON() -> String {
+        if let source = pipeline.sourceJSON { return source }
         var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
         for (k, special) in specialTokens.enumerated() {
             out += k == 0 ? "\n" : ",\n"
@@ -294,6 +297,7 @@ extension Tokenizer {
             pipeline.normalizedContent[token.id] = text.bytes
         }
         pipeline.buildMatchers()
+        pipeline.sourceJSON = String(decoding: data, as: UTF8.self)
         var strings = names.map { $0! }
         for token in added { strings[Int(token.id)] = pipeline.normalizedContent[token.id] ?? Array(token.content.utf8) }
         pipeline.tokenStrings = strings

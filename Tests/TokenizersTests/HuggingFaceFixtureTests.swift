@@ -115,6 +115,20 @@ import Testing
         }
     }
 
+    /// A tokenizer read from another layout writes its file back unchanged, so a checkpoint's
+    /// tokenizer.json reloads to the same ids.
+    @Test(arguments: ["llama3", "sentencepiece"])
+    func writesLoadedFileBack(_ family: String) throws {
+        let tokenizer = try Self.load(family)
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try tokenizer.write(to: directory)
+        let reloaded = try Tokenizer.load(from: directory)
+        for c in try #require(Self.expected.families[family]).cases {
+            #expect(reloaded.encode(c.text, allowedSpecial: .all) == c.ids)
+        }
+    }
+
     @Test func specialTokensAndFlags() throws {
         let llama = try Self.load("llama3")
         #expect(llama.specialTokenID("<|begin_of_text|>") != nil)
