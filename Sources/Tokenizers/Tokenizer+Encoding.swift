@@ -7,7 +7,8 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 }
 
 extension Tokenizer {
-    /// Encodes text. Special tokens are recognised only when `allowedSpecial` allows them.
+    /// Encodes text (no post-processor: no `<s>`; see `encode(_:allowedSpecial:addSpecialTokens:)`).
+    /// Special tokens are recognised only when `allowedSpecial` allows them.
     public func encode(_ text: String, allowedSpecial: SpecialTokenPolicy = .none) -> [TokenID] {
         var text = text
         return text.withUTF8 { encode(buffer: $0, allowedSpecial: allowedSpecial, threads: 0) }
