@@ -17,8 +17,10 @@ public struct AddedToken: Sendable, Equatable, Hashable {
     /// Matched in the normalised text (against its normalised content) rather than the input.
     public var normalized: Bool
 
-    public init(id: TokenID, content: String, special: Bool = true, lstrip: Bool = false, rstrip: Bool = false,
-                singleWord: Bool = false, normalized: Bool? = nil) {
+    public init(
+        id: TokenID, content: String, special: Bool = true, lstrip: Bool = false, rstrip: Bool = false,
+        singleWord: Bool = false, normalized: Bool? = nil
+    ) {
         self.id = id
         self.content = content
         self.special = special
@@ -71,7 +73,7 @@ struct AddedTokenMatcher: Sendable {
         var i = 0
         while i < n {
             guard firstByte[Int(p[i])],
-                  hasSingleByte || (i + 1 < n && firstPair[Int(p[i]) << 8 | Int(p[i + 1])])
+                hasSingleByte || (i + 1 < n && firstPair[Int(p[i]) << 8 | Int(p[i + 1])])
             else {
                 i += 1
                 continue
@@ -153,7 +155,8 @@ struct AddedTokenMatcher: Sendable {
     static func whitespaceLength(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
         var length = 0
         while length < n {
-            guard let (s, _) = decodeScalars(p + length, min(4, n - length)).first, s.properties.isWhitespace else { break }
+            guard let (s, _) = decodeScalars(p + length, min(4, n - length)).first, s.properties.isWhitespace
+            else { break }
             length += UTF8.width(s)
         }
         return length

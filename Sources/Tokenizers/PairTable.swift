@@ -32,7 +32,9 @@ struct PairTable: Sendable, ExpressibleByDictionaryLiteral {
     }
 
     @inline(__always)
-    private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+    private func slot(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
 
     subscript(key: UInt64) -> UInt64? {
         @inline(__always) get {

@@ -50,7 +50,9 @@ struct Pipeline: Sendable {
         var pipeline = Pipeline(
             normalizer: nil, preTokenizer: .byteLevel(addPrefixSpace: false, useRegex: true), scanner: .gpt2,
             postProcessor: nil, decoder: .byteLevel,
-            addedTokens: specialTokens.map { AddedToken(id: $0.id, content: $0.content, special: true, normalized: false) })
+            addedTokens: specialTokens.map {
+                AddedToken(id: $0.id, content: $0.content, special: true, normalized: false)
+            })
         pipeline.buildMatchers()
         return pipeline
     }
@@ -58,7 +60,9 @@ struct Pipeline: Sendable {
     /// Whether this is `gpt2(…)`: the encoder may use the GPT-2-specific parallel split.
     var isGPT2Layout: Bool {
         scanner == .gpt2 && normalizer == nil && byteLevel && wholePieceShortcut && unknownID < 0
-            && addedTokens.allSatisfy { $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
+            && addedTokens.allSatisfy {
+                $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized
+            }
     }
 
     /// Whether text may be cut at `PieceScanner.isSafeBoundary` points and encoded in parallel:
@@ -88,8 +92,11 @@ struct Pipeline: Sendable {
         case .all: return (rawMatcherAll, normalizedMatcherAll)
         case .only(let set):
             func entries(_ normalized: Bool) -> [AddedTokenMatcher.Entry] {
-                addedTokens.filter { $0.normalized == normalized && (!$0.special || set.contains($0.content)) }.map {
-                    AddedTokenMatcher.Entry(bytes: normalizedContent[$0.id] ?? Array($0.content.utf8), token: $0)
+                addedTokens.filter {
+                    $0.normalized == normalized && (!$0.special || set.contains($0.content))
+                }.map {
+                    AddedTokenMatcher.Entry(
+                        bytes: normalizedContent[$0.id] ?? Array($0.content.utf8), token: $0)
                 }
             }
             return (AddedTokenMatcher(entries(false)), AddedTokenMatcher(entries(true)))

@@ -52,14 +52,19 @@ extension Tokenizer {
                 } else if plain && l == 2 {
                     id = options.bmpToID[Int(UInt32(p[k] & 0x1F) << 6 | UInt32(p[k + 1] & 0x3F))]
                 } else if plain && l == 3 {
-                    id = options.bmpToID[Int(UInt32(p[k] & 0x0F) << 12 | UInt32(p[k + 1] & 0x3F) << 6 | UInt32(p[k + 2] & 0x3F))]
+                    id =
+                        options.bmpToID[
+                            Int(
+                                UInt32(p[k] & 0x0F) << 12 | UInt32(p[k + 1] & 0x3F) << 6
+                                    | UInt32(p[k + 2] & 0x3F))]
                 } else {
                     key.removeAll(keepingCapacity: true)
                     if k > 0 { key += options.continuingSubwordPrefix }
                     key.append(contentsOf: UnsafeBufferPointer(start: p + k, count: l))
                     if k + l == n { key += options.endOfWordSuffix }
                     id = key.withUnsafeBufferPointer { b in
-                        let e = vocabulary.find(b.baseAddress!, b.count, hash: ByteStringTable.hash(b.baseAddress!, b.count))
+                        let e = vocabulary.find(
+                            b.baseAddress!, b.count, hash: ByteStringTable.hash(b.baseAddress!, b.count))
                         return e < 0 ? -1 : TokenID(truncatingIfNeeded: vocabulary.values[e])
                     }
                 }
@@ -71,7 +76,9 @@ extension Tokenizer {
                     }
                     parts.append(id)
                     lengths.append(Int32(l))
-                } else if options.byteFallback, !options.fallbackIDs.isEmpty, fallbackCovers(p, k, l, k + l == n) {
+                } else if options.byteFallback, !options.fallbackIDs.isEmpty,
+                    fallbackCovers(p, k, l, k + l == n)
+                {
                     // Byte tokens do not flush a pending unknown token (as in `tokenizers`).
                     var bytes: [UInt8] = k > 0 ? options.continuingSubwordPrefix : []
                     bytes.append(contentsOf: UnsafeBufferPointer(start: p + k, count: l))

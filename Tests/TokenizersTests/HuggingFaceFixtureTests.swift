@@ -45,13 +45,20 @@ import Testing
         let tokenizer = try Self.load(family)
         let expected = try #require(Self.expected.families[family])
         for c in expected.cases {
-            #expect(tokenizer.encode(c.text, allowedSpecial: .all) == c.ids, "\(family): \(c.text.debugDescription)")
-            #expect(tokenizer.encode(c.text) == c.ids_specials_as_text, "\(family) specials as text: \(c.text.debugDescription)")
-            #expect(tokenizer.encode(c.text, allowedSpecial: .all, addSpecialTokens: true) == c.ids_with_template,
-                    "\(family) with template: \(c.text.debugDescription)")
+            #expect(
+                tokenizer.encode(c.text, allowedSpecial: .all) == c.ids,
+                "\(family): \(c.text.debugDescription)")
+            #expect(
+                tokenizer.encode(c.text) == c.ids_specials_as_text,
+                "\(family) specials as text: \(c.text.debugDescription)")
+            #expect(
+                tokenizer.encode(c.text, allowedSpecial: .all, addSpecialTokens: true) == c.ids_with_template,
+                "\(family) with template: \(c.text.debugDescription)")
         }
         let pair = expected.pair
-        #expect(tokenizer.encode(pair.text, pair: pair.pair, allowedSpecial: .all, addSpecialTokens: true) == pair.ids)
+        #expect(
+            tokenizer.encode(pair.text, pair: pair.pair, allowedSpecial: .all, addSpecialTokens: true)
+                == pair.ids)
     }
 
     @Test(arguments: families)
@@ -60,8 +67,9 @@ import Testing
         let expected = try #require(Self.expected.families[family])
         for c in expected.cases {
             #expect(try tokenizer.decodeText(c.ids) == c.decoded, "\(family): \(c.text.debugDescription)")
-            #expect(try tokenizer.decodeText(c.ids, skipSpecialTokens: true) == c.decoded_skip_special,
-                    "\(family) skipping specials: \(c.text.debugDescription)")
+            #expect(
+                try tokenizer.decodeText(c.ids, skipSpecialTokens: true) == c.decoded_skip_special,
+                "\(family) skipping specials: \(c.text.debugDescription)")
         }
     }
 
@@ -79,16 +87,22 @@ import Testing
             var previous = 0
             for range in encoding.offsets {
                 #expect(range.lowerBound >= 0 && range.upperBound <= bytes.count)
-                #expect(range.lowerBound >= previous || range.isEmpty, "\(family): \(c.text.debugDescription)")
+                #expect(
+                    range.lowerBound >= previous || range.isEmpty, "\(family): \(c.text.debugDescription)")
                 previous = max(previous, range.lowerBound)
             }
             if ["gpt2", "llama3"].contains(family) {
                 for (id, range) in zip(encoding.ids, encoding.offsets) {
-                    #expect(tokenizer.bytes(of: id) == Array(bytes[range]), "\(family): \(c.text.debugDescription)")
+                    #expect(
+                        tokenizer.bytes(of: id) == Array(bytes[range]),
+                        "\(family): \(c.text.debugDescription)")
                 }
                 // They agree with `tokenizers`' offsets wherever a token is whole characters
                 // (`tokenizers` widens a token holding part of a character to the character).
-                let boundaries = Set(c.text.unicodeScalars.indices.map { c.text.utf8.distance(from: c.text.startIndex, to: $0) } + [bytes.count])
+                let boundaries = Set(
+                    c.text.unicodeScalars.indices.map {
+                        c.text.utf8.distance(from: c.text.startIndex, to: $0)
+                    } + [bytes.count])
                 #expect(c.offsets.count == encoding.offsets.count)
                 for (ours, theirs) in zip(encoding.offsets, c.offsets)
                 where boundaries.contains(ours.lowerBound) && boundaries.contains(ours.upperBound) {
