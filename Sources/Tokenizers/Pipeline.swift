@@ -61,7 +61,7 @@ struct Pipeline: Sendable {
     var isGPT2Layout: Bool {
         scanner == .gpt2 && normalizer == nil && byteLevel && wholePieceShortcut && unknownID < 0
             && addedTokens.allSatisfy {
-                $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized
+                $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !matchedNormalized($0)
             }
     }
 
@@ -70,12 +70,17 @@ struct Pipeline: Sendable {
     /// (no whitespace stripping, no word test, none matched after normalisation).
     var splitsInParallel: Bool {
         scanner != nil && normalizer == nil
-            && addedTokens.allSatisfy { !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
+            && addedTokens.allSatisfy { !$0.lstrip && !$0.rstrip && !$0.singleWord && !matchedNormalized($0) }
     }
+
+    /// Whether a token is matched after normalisation. With no normalizer the normalised text is
+    /// the input, so every token is matched on the input in one pass (real GPT-2 files mark
+    /// `<|endoftext|>` normalized; this keeps them on the fast path).
+    func matchedNormalized(_ token: AddedToken) -> Bool { token.normalized && normalizer != nil }
 
     mutating func buildMatchers() {
         func entries(normalized: Bool, specials: Bool) -> [AddedTokenMatcher.Entry] {
-            addedTokens.filter { $0.normalized == normalized && (specials || !$0.special) }.map {
+            addedTokens.filter { matchedNormalized($0) == normalized && (specials || !$0.special) }.map {
                 AddedTokenMatcher.Entry(bytes: normalizedContent[$0.id] ?? Array($0.content.utf8), token: $0)
             }
         }
@@ -93,7 +98,7 @@ struct Pipeline: Sendable {
         case .only(let set):
             func entries(_ normalized: Bool) -> [AddedTokenMatcher.Entry] {
                 addedTokens.filter {
-                    $0.normalized == normalized && (!$0.special || set.contains($0.content))
+                    matchedNormalized($0) == normalized && (!$0.special || set.contains($0.content))
                 }.map {
                     AddedTokenMatcher.Entry(
                         bytes: normalizedContent[$0.id] ?? Array($0.content.utf8), token: $0)

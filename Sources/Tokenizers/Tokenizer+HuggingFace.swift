@@ -204,7 +204,8 @@ extension Tokenizer {
             else { return false }
             if case .template = postProcessor { return false }
             if case .sequence = postProcessor { return false }
-            return added.allSatisfy { $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
+            // `normalized` means nothing without a normalizer (real GPT-2 files set it).
+            return added.allSatisfy { $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord }
         }()
         if gpt2Layout {
             let specials = added.map { SpecialToken(content: $0.content, id: $0.id) }

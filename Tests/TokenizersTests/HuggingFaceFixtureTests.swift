@@ -143,6 +143,25 @@ import Testing
         }
     }
 
+    /// Real GPT-2 files mark `<|endoftext|>` `normalized: true`; with no normalizer that changes
+    /// nothing, and the file still takes the GPT-2 fast path.
+    @Test func normalizedFlagWithoutNormalizer() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = Self.directory.appendingPathComponent("gpt2.json")
+        let text = try String(contentsOf: source, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: #""normalized":false"#, with: #""normalized":true"#)
+        #expect(edited != text)
+        let file = directory.appendingPathComponent("tokenizer.json")
+        try Data(edited.utf8).write(to: file)
+        let tokenizer = try Tokenizer.load(from: file)
+        #expect(tokenizer.pipeline.isGPT2Layout)
+        for c in try #require(Self.expected.families["gpt2"]).cases {
+            #expect(tokenizer.encode(c.text, allowedSpecial: .all) == c.ids)
+            #expect(tokenizer.encode(c.text) == c.ids_specials_as_text)
+        }
+    }
+
     @Test func specialTokensAndFlags() throws {
         let llama = try Self.load("llama3")
         #expect(llama.specialTokenID("<|begin_of_text|>") != nil)
