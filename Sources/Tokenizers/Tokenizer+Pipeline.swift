@@ -125,7 +125,9 @@ extension Tokenizer {
                         state.parts = [whole]
                         lengths = [Int32(b.count)]
                     } else {
-                        bytePairMerge(q, b.count, parts: &state.parts, lengths: &lengths, trackLengths: true)
+                        bytePairMerge(
+                            q, b.count, parts: &state.parts, lengths: &lengths, trackLengths: true,
+                            scratch: &state.scratch)
                     }
                     ids += state.parts
                     var at = 0
