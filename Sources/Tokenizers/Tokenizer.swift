@@ -191,9 +191,11 @@ public struct Tokenizer: Sendable {
 }
 
 extension Tokenizer: Equatable {
-    /// Two tokenizers are equal when they have the same tokens, merges and special tokens, hence
-    /// encode every input the same way.
+    /// Two tokenizers are equal when they have the same tokens, merges and special tokens and,
+    /// for those read from a tokenizer.json of another layout than GPT-2's, the same file text;
+    /// hence they encode every input the same way.
     public static func == (a: Tokenizer, b: Tokenizer) -> Bool {
         a.tokenBytes == b.tokenBytes && a.merges == b.merges && a.specialTokens == b.specialTokens
+            && a.pipeline.sourceJSON == b.pipeline.sourceJSON
     }
 }
