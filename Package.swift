@@ -58,9 +58,9 @@ var targets: [Target] = [
 let testTargets: [Target] = [
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
-    .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+    .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
-    .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
     .testTarget(name: "TrainingTests", dependencies: [
         "Training", "Demo", "Models", "Datasets", "TensorCore", "NN", "Tokenizers",
