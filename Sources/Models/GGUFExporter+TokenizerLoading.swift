@@ -72,8 +72,10 @@ extension GGUFExporter.TokenizerMetadata {
         if byteLevel && !byteFallback {
             var types = [Int32](repeating: 1, count: count)
             for token in added {
-                tokens[token.id] = token.content
-                types[token.id] = token.special || looksSpecial(token.content) ? 3 : 4
+                let control = token.special || looksSpecial(token.content)
+                // As the converter: user-defined tokens are stored pre-normalised (▁ as a space).
+                tokens[token.id] = control ? token.content : token.content.replacingOccurrences(of: "\u{2581}", with: " ")
+                types[token.id] = control ? 3 : 4
             }
             result = Self(model: "gpt2", pre: nil, splitPatterns: patterns, tokens: [], types: types, scores: nil,
                           merges: try mergeStrings(model["merges"], fail: fail))

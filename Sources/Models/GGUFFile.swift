@@ -90,7 +90,7 @@ public struct GGUFFile: Sendable {
 
     /// The whole file.
     public func encoded() -> [UInt8] {
-        var out = ByteWriter()
+        var out = GGUFByteWriter()
         out.bytes.append(contentsOf: Self.magic)
         out.u32(Self.version)
         out.u64(UInt64(tensors.count))
@@ -124,7 +124,7 @@ public struct GGUFFile: Sendable {
 }
 
 /// Little-endian serialisation of GGUF's primitive values.
-struct ByteWriter {
+struct GGUFByteWriter {
     var bytes: [UInt8] = []
 
     mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }

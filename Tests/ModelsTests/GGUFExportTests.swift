@@ -69,7 +69,15 @@ import Testing
         // One head of 4 rows: rotate-half pairs (0, 2), (1, 3) become adjacent pairs (0, 1), (2, 3).
         let t = Tensor(shape: [4, 1], scalars: [0, 1, 2, 3])
         #expect(GGUFExporter.permuteRotaryRows(t, heads: 1).scalars == [0, 2, 1, 3])
-        let model = try Self.model(TinyConfigs.llamaBiased)
+        // numpy: reshape(heads, 2, D/2, ...).swapaxes(1, 2) of rows 0…7, two heads of 4 or one of 8.
+        let eight = Tensor(shape: [8], scalars: (0..<8).map(Float.init))
+        #expect(GGUFExporter.permuteRotaryRows(eight, heads: 1).scalars == [0, 4, 1, 5, 2, 6, 3, 7])
+        #expect(GGUFExporter.permuteRotaryRows(eight, heads: 2).scalars == [0, 2, 1, 3, 4, 6, 5, 7])
+        // Head size 4 (with head size 2 the permutation is the identity), biases on q/k/v.
+        let config = ModelConfig(family: .llama, vocabSize: 13, hiddenSize: 16, layerCount: 2, headCount: 4,
+                                 kvHeadCount: 2, intermediateSize: 12, contextLength: 24, attentionBias: true,
+                                 tieEmbeddings: false)
+        let model = try Self.model(config)
         let r = try Self.export(model)
         for layer in 0..<2 {
             for (proj, heads) in [("q", 4), ("k", 2)] {
