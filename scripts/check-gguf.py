@@ -92,7 +92,9 @@ def make_model(case, tokenizer_name, bos, eos, template, directory):
         tokenizer_config["chat_template"] = template
     with open(os.path.join(directory, "tokenizer_config.json"), "w") as f:
         json.dump(tokenizer_config, f)
-    return model.float().eval()
+    # The reference is what a user would load: the saved files in float32. (The in-memory model
+    # after .to(bfloat16).float() keeps bf16-rounded rotary inv_freq buffers: ~1e-3 off.)
+    return transformers.AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
 
 
 def hf_logits(model, tokens):
@@ -102,7 +104,9 @@ def hf_logits(model, tokens):
 
 def llama_logits(path, tokens):
     from llama_cpp import Llama  # imported late: the model building above needs only torch
-    llm = Llama(model_path=path, n_ctx=64, logits_all=True, verbose=False, n_threads=2, seed=0)
+    # F32 key/value cache (GGML_TYPE_F32 = 0): the default F16 cache alone costs ~1e-3 relative.
+    llm = Llama(model_path=path, n_ctx=64, logits_all=True, verbose=False, n_threads=2, seed=0,
+                type_k=0, type_v=0, flash_attn=False)
     llm.reset()
     llm.eval(tokens)
     logits = np.array(llm.scores[:len(tokens)], dtype=np.float32)
@@ -148,6 +152,11 @@ def main():
             scale = float(np.abs(reference).max())
             rel = float(np.abs(logits - reference).max()) / scale
             greedy = bool((logits.argmax(-1) == reference.argmax(-1)).all())
+            if not greedy:
+                top2 = np.sort(reference, -1)[:, -2:]
+                bad = np.nonzero(logits.argmax(-1) != reference.argmax(-1))[0]
+                print(f"  {case} {gguf_type}: greedy differs at {bad.tolist()}, transformers' top-2 margin there "
+                      f"{(top2[bad, 1] - top2[bad, 0]).round(4).tolist()}", file=sys.stderr)
             result[gguf_type] = {
                 "rel_err": rel, "max_abs_err": float(np.abs(logits - reference).max()), "greedy_same": greedy,
                 "ppl_hf": perplexity(reference_held, held), "ppl_cpp": perplexity(held_logits, held)}
