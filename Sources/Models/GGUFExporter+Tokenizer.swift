@@ -35,25 +35,35 @@ extension GGUFExporter {
 
         /// The pre-tokenizer names llama.cpp knows for the split patterns used here.
         static let knownPatterns: [String: String] = [
-            #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#: "gpt-2",
-            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
-                "llama-bpe",
-            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
-                "qwen2",
+            gpt2Pattern: "gpt-2",
+            llama3Pattern(digits: #"\p{N}{1,3}"#): "llama-bpe",
+            llama3Pattern(digits: #"\p{N}"#): "qwen2",
         ]
-        static let gpt2Pattern = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+        /// Llama 3's split pattern; Qwen2's is the same with one digit per piece.
+        static func llama3Pattern(digits: String) -> String {
+            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|"# + digits
+                + #"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        }
+        static let gpt2Pattern =
+            #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
 
         func resolvedPre(override: String?) throws(GGUFExportError) -> String {
             if let override { return override }
             if let pre { return pre }
             if splitPatterns.count == 1, let name = Self.knownPatterns[splitPatterns[0]] { return name }
-            throw GGUFExportError("tokenizer.json: no llama.cpp pre-tokenizer is known for the split pattern(s) "
-                + "\(splitPatterns); pass --tokenizer-pre NAME (a name llama.cpp knows, e.g. llama-bpe, qwen2, gpt-2)")
+            throw GGUFExportError(
+                "tokenizer.json: no llama.cpp pre-tokenizer is known for the split pattern(s) "
+                    + "\(splitPatterns); pass --tokenizer-pre NAME (a name llama.cpp knows, e.g. llama-bpe, "
+                    + "qwen2, gpt-2)"
+            )
         }
 
-        func apply(to file: inout GGUFFile, config: ModelConfig, tokenizerPre: String?) throws(GGUFExportError) {
+        func apply(to file: inout GGUFFile, config: ModelConfig, tokenizerPre: String?)
+            throws(GGUFExportError)
+        {
             guard tokens.count <= config.vocabSize else {
-                throw GGUFExportError("tokenizer has \(tokens.count) tokens but the model's vocab_size is \(config.vocabSize)")
+                throw GGUFExportError(
+                    "tokenizer has \(tokens.count) tokens but the model's vocab_size is \(config.vocabSize)")
             }
             var tokens = tokens, types = types, scores = scores
             for id in tokens.count..<config.vocabSize {
@@ -75,7 +85,8 @@ extension GGUFExporter {
             for (key, id) in ids {
                 guard let id else { continue }
                 guard id >= 0, id < config.vocabSize else {
-                    throw GGUFExportError("tokenizer \(key) \(id) is outside the vocabulary (0..<\(config.vocabSize))")
+                    throw GGUFExportError(
+                        "tokenizer \(key) \(id) is outside the vocabulary (0..<\(config.vocabSize))")
                 }
                 file.set("tokenizer.ggml.\(key)", .uint32(UInt32(id)))
             }
@@ -83,7 +94,9 @@ extension GGUFExporter {
             if let addEOS { file.set("tokenizer.ggml.add_eos_token", .bool(addEOS)) }
             if let addSpacePrefix { file.set("tokenizer.ggml.add_space_prefix", .bool(addSpacePrefix)) }
             if let chatTemplate { file.set("tokenizer.chat_template", .string(chatTemplate)) }
-            for (name, template) in namedChatTemplates { file.set("tokenizer.chat_template.\(name)", .string(template)) }
+            for (name, template) in namedChatTemplates {
+                file.set("tokenizer.chat_template.\(name)", .string(template))
+            }
         }
     }
 }

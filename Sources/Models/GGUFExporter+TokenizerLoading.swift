@@ -8,7 +8,8 @@ extension GGUFExporter.TokenizerMetadata {
         let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
         let path = tokenizerURL.path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw GGUFExportError("\(path): missing; a GGUF file carries the tokenizer, so export needs tokenizer.json")
+            throw GGUFExportError(
+                "\(path): missing; a GGUF file carries the tokenizer, so export needs tokenizer.json")
         }
         let json = try readObject(tokenizerURL)
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
@@ -19,14 +20,26 @@ extension GGUFExporter.TokenizerMetadata {
     }
 
     /// Builds the metadata from parsed `tokenizer.json` and `tokenizer_config.json` objects.
-    static func fromJSON(_ json: [String: Any], config: [String: Any], source: String) throws(GGUFExportError) -> Self {
-        func fail(_ field: String, _ reason: String) -> GGUFExportError { GGUFExportError("\(source): \(field): \(reason)") }
-        guard let model = json["model"] as? [String: Any] else { throw fail("model", "missing or not an object") }
-        guard (model["type"] as? String) == "BPE" else {
-            throw fail("model.type", "\(model["type"] ?? "nil") is not supported (GGUF export handles BPE tokenizers: "
-                + "byte-level like GPT-2/Llama 3/Qwen2, or SentencePiece-style with byte fallback like Llama 2)")
+    static func fromJSON(_ json: [String: Any], config: [String: Any], source: String) throws(GGUFExportError)
+        -> Self
+    {
+        func fail(_ field: String, _ reason: String) -> GGUFExportError {
+            GGUFExportError("\(source): \(field): \(reason)")
         }
-        guard let vocab = model["vocab"] as? [String: Any] else { throw fail("model.vocab", "missing or not an object") }
+        guard let model = json["model"] as? [String: Any] else {
+            throw fail("model", "missing or not an object")
+        }
+        guard (model["type"] as? String) == "BPE" else {
+            throw fail(
+                "model.type",
+                "\(model["type"] ?? "nil") is not supported (GGUF export handles BPE tokenizers: "
+                    + "byte-level like GPT-2/Llama 3/Qwen2, or SentencePiece-style with byte fallback like "
+                    + "Llama 2)"
+            )
+        }
+        guard let vocab = model["vocab"] as? [String: Any] else {
+            throw fail("model.vocab", "missing or not an object")
+        }
         let byteFallback = model["byte_fallback"] as? Bool ?? false
         let decoderType = (json["decoder"] as? [String: Any])?["type"] as? String
         var patterns: [String] = []
@@ -38,7 +51,9 @@ extension GGUFExporter.TokenizerMetadata {
             case "Sequence": for child in node["pretokenizers"] as? [Any] ?? [] { collect(child) }
             case "ByteLevel":
                 byteLevel = true
-                if node["use_regex"] as? Bool ?? true { patterns.append(GGUFExporter.TokenizerMetadata.gpt2Pattern) }
+                if node["use_regex"] as? Bool ?? true {
+                    patterns.append(GGUFExporter.TokenizerMetadata.gpt2Pattern)
+                }
             case "Split":
                 let pattern = node["pattern"] as? [String: Any]
                 patterns.append(pattern?["Regex"] as? String ?? pattern?["String"] as? String ?? "Split")
@@ -50,21 +65,25 @@ extension GGUFExporter.TokenizerMetadata {
 
         var entries: [(id: Int, text: String)] = []
         for (text, value) in vocab {
-            guard let id = value as? Int, id >= 0 else { throw fail("model.vocab[\(text)]", "id is not a non-negative integer") }
+            guard let id = value as? Int, id >= 0 else {
+                throw fail("model.vocab[\(text)]", "id is not a non-negative integer")
+            }
             entries.append((id, text))
         }
         struct Added { var id: Int; var content: String; var special: Bool }
         var added: [Added] = []
         for (i, item) in (json["added_tokens"] as? [Any] ?? []).enumerated() {
             guard let item = item as? [String: Any], let id = item["id"] as? Int, id >= 0,
-                  let content = item["content"] as? String
+                let content = item["content"] as? String
             else { throw fail("added_tokens[\(i)]", "needs a non-negative id and a content string") }
             added.append(Added(id: id, content: content, special: item["special"] as? Bool ?? false))
         }
         let count = (entries.map(\.id) + added.map(\.id)).max().map { $0 + 1 } ?? 0
         var tokens = [String?](repeating: nil, count: count)
         for (id, text) in entries {
-            if let other = tokens[id] { throw fail("model.vocab", "id \(id) is used by both \(other) and \(text)") }
+            if let other = tokens[id] {
+                throw fail("model.vocab", "id \(id) is used by both \(other) and \(text)")
+            }
             tokens[id] = text
         }
 
@@ -74,15 +93,19 @@ extension GGUFExporter.TokenizerMetadata {
             for token in added {
                 let control = token.special || looksSpecial(token.content)
                 // As the converter: user-defined tokens are stored pre-normalised (▁ as a space).
-                tokens[token.id] = control ? token.content : token.content.replacingOccurrences(of: "\u{2581}", with: " ")
+                tokens[token.id] =
+                    control ? token.content : token.content.replacingOccurrences(of: "\u{2581}", with: " ")
                 types[token.id] = control ? 3 : 4
             }
-            result = Self(model: "gpt2", pre: nil, splitPatterns: patterns, tokens: [], types: types, scores: nil,
-                          merges: try mergeStrings(model["merges"], fail: fail))
+            result = Self(
+                model: "gpt2", pre: nil, splitPatterns: patterns, tokens: [], types: types, scores: nil,
+                merges: try mergeStrings(model["merges"], fail: fail))
         } else if byteFallback && !byteLevel {
             var types = [Int32](repeating: 1, count: count)
-            for (id, text) in entries where text.utf8.count == 6 && text.hasPrefix("<0x") && text.hasSuffix(">")
-                && UInt8(text.dropFirst(3).dropLast(), radix: 16) != nil {
+            for (id, text) in entries
+            where text.utf8.count == 6 && text.hasPrefix("<0x") && text.hasSuffix(">")
+                && UInt8(text.dropFirst(3).dropLast(), radix: 16) != nil
+            {
                 types[id] = 6
             }
             for token in added {
@@ -106,12 +129,16 @@ extension GGUFExporter.TokenizerMetadata {
                 scores[id] = -Float(merges.count + id + 1)  // never made by a merge: last resort
             }
             for token in added { scores[token.id] = 0 }
-            result = Self(model: "llama", pre: "default", splitPatterns: [], tokens: [], types: types, scores: scores,
-                          merges: [])
+            result = Self(
+                model: "llama", pre: "default", splitPatterns: [], tokens: [], types: types, scores: scores,
+                merges: [])
             if let prependScheme { result.addSpacePrefix = prependScheme != "never" }
         } else {
-            throw fail("model", "a BPE tokenizer that is \(byteLevel ? "byte-level with byte fallback" : "neither byte-level nor byte-fallback") "
-                + "has no llama.cpp tokenizer model")
+            throw fail(
+                "model",
+                "a BPE tokenizer that is "
+                    + (byteLevel ? "byte-level with byte fallback " : "neither byte-level nor byte-fallback ")
+                    + "has no llama.cpp tokenizer model")
         }
         for id in 0..<count where tokens[id] == nil {
             tokens[id] = "[PAD\(id)]"
@@ -124,7 +151,9 @@ extension GGUFExporter.TokenizerMetadata {
             let entry = config["\(kind)_token"]
             return entry as? String ?? (entry as? [String: Any])?["content"] as? String
         }
-        func addedID(_ content: String?) -> Int? { content.flatMap { c in added.first { $0.content == c }?.id } }
+        func addedID(_ content: String?) -> Int? {
+            content.flatMap { c in added.first { $0.content == c }?.id }
+        }
         result.bosID = addedID(configToken("bos"))
         result.eosID = addedID(configToken("eos"))
         result.unknownID = addedID(configToken("unk") ?? (model["unk_token"] as? String))
@@ -143,7 +172,9 @@ extension GGUFExporter.TokenizerMetadata {
             case "TemplateProcessing":
                 let single = processor["single"] as? [[String: Any]] ?? []
                 guard single.count > 1 else { continue }
-                func special(_ item: [String: Any]) -> String? { (item["SpecialToken"] as? [String: Any])?["id"] as? String }
+                func special(_ item: [String: Any]) -> String? {
+                    (item["SpecialToken"] as? [String: Any])?["id"] as? String
+                }
                 if let first = special(single[0]) {
                     let bos = configToken("bos") ?? first
                     result.addBOS = first == bos
@@ -165,7 +196,9 @@ extension GGUFExporter.TokenizerMetadata {
 
     /// Merges as "left right" strings; the pair form (tokenizers ≥ 0.20) with spaces inside a part
     /// spells each space U+0120, as gguf-py does.
-    static func mergeStrings(_ value: Any?, fail: (String, String) -> GGUFExportError) throws(GGUFExportError) -> [String] {
+    static func mergeStrings(_ value: Any?, fail: (String, String) -> GGUFExportError) throws(GGUFExportError)
+        -> [String]
+    {
         guard let list = value as? [Any] else { return [] }
         var out: [String] = []
         out.reserveCapacity(list.count)
@@ -173,7 +206,8 @@ extension GGUFExporter.TokenizerMetadata {
             if let s = item as? String {
                 out.append(s)
             } else if let pair = item as? [String], pair.count == 2 {
-                out.append(pair.map { $0.replacingOccurrences(of: " ", with: "\u{0120}") }.joined(separator: " "))
+                out.append(
+                    pair.map { $0.replacingOccurrences(of: " ", with: "\u{0120}") }.joined(separator: " "))
             } else {
                 throw fail("model.merges[\(i)]", "expected \"a b\" or [a, b]")
             }
@@ -184,8 +218,10 @@ extension GGUFExporter.TokenizerMetadata {
     /// convert_hf_to_gguf.py's `does_token_look_special`: added tokens that should be CONTROL
     /// even when not marked special.
     static func looksSpecial(_ text: String) -> Bool {
-        ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].contains(text) || (text.hasPrefix("<|") && text.hasSuffix("|>"))
-            || (text.hasPrefix("<｜") && text.hasSuffix("｜>")) || (text.hasPrefix("<unused") && text.hasSuffix(">"))
+        ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].contains(text)
+            || (text.hasPrefix("<|") && text.hasSuffix("|>"))
+            || (text.hasPrefix("<｜") && text.hasSuffix("｜>"))
+            || (text.hasPrefix("<unused") && text.hasSuffix(">"))
     }
 
     mutating func loadChatTemplate(directory: URL, config: [String: Any]) throws(GGUFExportError) {
@@ -205,9 +241,14 @@ extension GGUFExporter.TokenizerMetadata {
         } else if let list = config["chat_template"] as? [[String: Any]] {
             for entry in list {
                 guard let name = entry["name"] as? String, let template = entry["template"] as? String else {
-                    throw GGUFExportError("tokenizer_config.json: chat_template: list entries need string name and template")
+                    throw GGUFExportError(
+                        "tokenizer_config.json: chat_template: list entries need string name and template")
                 }
-                if name == "default" { chatTemplate = template } else { namedChatTemplates.append((name, template)) }
+                if name == "default" {
+                    chatTemplate = template
+                } else {
+                    namedChatTemplates.append((name, template))
+                }
             }
         }
     }

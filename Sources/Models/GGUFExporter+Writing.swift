@@ -15,7 +15,9 @@ extension GGUFExporter {
     /// as GGUF, atomically (temporary file in the same folder, fsync, rename). Refuses to replace an
     /// existing `url` unless `overwrite`.
     @discardableResult
-    public static func export(run: RunDirectory, to url: URL, options: Options, overwrite: Bool) throws -> Summary {
+    public static func export(run: RunDirectory, to url: URL, options: Options, overwrite: Bool) throws
+        -> Summary
+    {
         if !overwrite, FileManager.default.fileExists(atPath: url.path) {
             throw GGUFExportError("\(url.path) exists; pass --overwrite to replace it")
         }
@@ -30,7 +32,8 @@ extension GGUFExporter {
         }
         var counts: [GGUFFile.TensorType: Int] = [:]
         for t in file.tensors { counts[t.type, default: 0] += 1 }
-        return Summary(architecture: architecture(model.config.family), tensorCount: file.tensors.count,
-                       byteCount: bytes.count, typeCounts: counts)
+        return Summary(
+            architecture: architecture(model.config.family), tensorCount: file.tensors.count,
+            byteCount: bytes.count, typeCounts: counts)
     }
 }

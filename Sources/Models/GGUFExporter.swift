@@ -41,8 +41,10 @@ public enum GGUFExporter {
         public var tokenizerPre: String?
         public var alignment: Int
 
-        public init(type: FileType = .f16, name: String, tokenizerPre: String? = nil,
-                    alignment: Int = GGUFFile.defaultAlignment) {
+        public init(
+            type: FileType = .f16, name: String, tokenizerPre: String? = nil,
+            alignment: Int = GGUFFile.defaultAlignment
+        ) {
             self.type = type
             self.name = name
             self.tokenizerPre = tokenizerPre
@@ -63,11 +65,15 @@ public enum GGUFExporter {
     /// Whether llama.cpp rotates this family in GGML's interleaved layout ("NORM" rope: pairs
     /// (2i, 2i+1)), so Hugging Face's rotate-half q/k rows must be permuted. Qwen2/Qwen3 use
     /// NEOX rope (rotate-half, like Hugging Face) and are written unpermuted.
-    static func permutesQueryKey(_ family: ModelConfig.Family) -> Bool { family == .llama || family == .mistral }
+    static func permutesQueryKey(_ family: ModelConfig.Family) -> Bool {
+        family == .llama || family == .mistral
+    }
 
     /// The GGUF file for `model` with `tokenizer` metadata (nil: none, e.g. in tests).
-    public static func file(model: Transformer, tokenizer: TokenizerMetadata?,
-                            options: Options) throws(GGUFExportError) -> GGUFFile {
+    public static func file(
+        model: Transformer, tokenizer: TokenizerMetadata?,
+        options: Options
+    ) throws(GGUFExportError) -> GGUFFile {
         let config = model.config
         let arch = architecture(config.family)
         var file = GGUFFile(alignment: options.alignment)
@@ -76,15 +82,20 @@ public enum GGUFExporter {
         setHyperparameters(config, arch: arch, into: &file)
         file.set("general.file_type", .uint32(options.type.llamaFileType))
         file.set("general.quantization_version", .uint32(2))  // GGML_QNT_VERSION
-        if let tokenizer { try tokenizer.apply(to: &file, config: config, tokenizerPre: options.tokenizerPre) }
+        if let tokenizer {
+            try tokenizer.apply(to: &file, config: config, tokenizerPre: options.tokenizerPre)
+        }
 
         for parameter in model.parameters {
             guard let mapped = tensorName(parameter.name, family: config.family) else {
-                throw GGUFExportError("no GGUF name for tensor \(parameter.name) of family \(config.family.rawValue)")
+                throw GGUFExportError(
+                    "no GGUF name for tensor \(parameter.name) of family \(config.family.rawValue)")
             }
             var tensor = parameter.value
-            if config.family == .gpt2, tensor.rank == 2, !mapped.hasPrefix("token_embd"), !mapped.hasPrefix("position_embd"),
-               !mapped.hasPrefix("output.") {
+            if config.family == .gpt2, tensor.rank == 2, !mapped.hasPrefix("token_embd"),
+                !mapped.hasPrefix("position_embd"),
+                !mapped.hasPrefix("output.")
+            {
                 // Conv1D keeps [in, out]; GGUF wants [out, in] like every other linear layer.
                 tensor = transposed(tensor)
             }
@@ -99,11 +110,16 @@ public enum GGUFExporter {
         }
         if case .llama3? = config.ropeScaling {
             guard config.family == .llama || config.family == .mistral else {
-                throw GGUFExportError("llama3 rope scaling is exported only for the llama and mistral families "
-                    + "(convert_hf_to_gguf.py writes rope_freqs for LlamaModel only), not \(config.family.rawValue)")
+                throw GGUFExportError(
+                    "llama3 rope scaling is exported only for the llama and mistral families "
+                        + "(convert_hf_to_gguf.py writes rope_freqs for LlamaModel only), not "
+                        + config.family.rawValue
+                )
             }
             let factors = ropeFrequencyFactors(config)
-            add(Tensor(shape: [factors.count], scalars: factors), name: "rope_freqs.weight", fileType: options.type, into: &file)
+            add(
+                Tensor(shape: [factors.count], scalars: factors), name: "rope_freqs.weight",
+                fileType: options.type, into: &file)
         }
         return file
     }
@@ -159,9 +175,13 @@ public enum GGUFExporter {
             case "lm_head.weight": return "output.weight"
             default: break
             }
-            guard parts.count >= 5, parts[0] == "transformer", parts[1] == "h", let layer = Int(parts[2]) else { return nil }
-            let table = ["ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output", "ln_2": "ffn_norm",
-                         "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"]
+            guard parts.count >= 5, parts[0] == "transformer", parts[1] == "h", let layer = Int(parts[2])
+            else { return nil }
+            let table = [
+                "ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output",
+                "ln_2": "ffn_norm",
+                "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down",
+            ]
             let module = parts[3..<(parts.count - 1)].joined(separator: ".")
             guard let mapped = table[module], ["weight", "bias"].contains(parts.last!) else { return nil }
             return "blk.\(layer).\(mapped).\(parts.last!)"
@@ -172,11 +192,14 @@ public enum GGUFExporter {
         case "lm_head.weight": return "output.weight"
         default: break
         }
-        guard parts.count >= 5, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) else { return nil }
+        guard parts.count >= 5, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) else {
+            return nil
+        }
         let table = [
             "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
             "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-            "self_attn.o_proj": "attn_output", "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+            "self_attn.o_proj": "attn_output", "self_attn.q_norm": "attn_q_norm",
+            "self_attn.k_norm": "attn_k_norm",
             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
         ]
         let module = parts[3..<(parts.count - 1)].joined(separator: ".")
@@ -189,7 +212,8 @@ public enum GGUFExporter {
     /// (i < D/2, j ∈ {0, 1}). Works on weights (rows × columns) and biases (rows).
     public static func permuteRotaryRows(_ tensor: Tensor, heads: Int) -> Tensor {
         let rows = tensor.shape[0]
-        precondition(heads > 0 && rows % (2 * heads) == 0, "permuteRotaryRows: \(rows) rows for \(heads) heads")
+        precondition(
+            heads > 0 && rows % (2 * heads) == 0, "permuteRotaryRows: \(rows) rows for \(heads) heads")
         let columns = tensor.count / rows, d = rows / heads, half = d / 2
         var out = [Float](repeating: 0, count: tensor.count)
         tensor.withUnsafeBufferPointer { src in

@@ -20,7 +20,9 @@ extension GGUFFile {
                 withUnsafeBytes(of: h.littleEndian) { out.append(contentsOf: $0) }
             }
         case .q8_0:
-            precondition(values.count % 32 == 0, "GGUFFile.encode: Q8_0 needs a multiple of 32 values, got \(values.count)")
+            precondition(
+                values.count % 32 == 0,
+                "GGUFFile.encode: Q8_0 needs a multiple of 32 values, got \(values.count)")
             out.reserveCapacity(values.count / 32 * 34)
             for start in stride(from: 0, to: values.count, by: 32) {
                 var amax: Float = 0
@@ -44,8 +46,9 @@ extension GGUFFile {
         switch type {
         case .f32:
             return stride(from: 0, to: bytes.count, by: 4).map { i in
-                Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16
-                    | UInt32(bytes[i + 3]) << 24)
+                Float(
+                    bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16
+                        | UInt32(bytes[i + 3]) << 24)
             }
         case .f16:
             return stride(from: 0, to: bytes.count, by: 2).map { floatFromHalf(u16($0)) }
@@ -69,7 +72,8 @@ extension GGUFFile {
         switch exponent {
         case 0: return sign * mantissa * Float(sign: .plus, exponent: -24, significand: 1)
         case 0x1F: return mantissa == 0 ? sign * .infinity : .nan
-        default: return sign * (1 + mantissa / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
+        default:
+            return sign * (1 + mantissa / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
         }
     }
 }

@@ -16,7 +16,8 @@ public struct GGUFFile: Sendable {
 
     /// GGUF metadata value types (`gguf_type`).
     public enum ValueType: UInt32, Sendable {
-        case uint8 = 0, int8, uint16, int16, uint32, int32, float32, bool, string, array, uint64, int64, float64
+        case uint8 = 0, int8, uint16, int16, uint32, int32, float32, bool, string, array, uint64, int64,
+            float64
     }
 
     /// A metadata value. Arrays are homogeneous; only the element types GGUF models use are here.
@@ -63,7 +64,9 @@ public struct GGUFFile: Sendable {
     public private(set) var tensors: [TensorData] = []
 
     public init(alignment: Int = GGUFFile.defaultAlignment) {
-        precondition(alignment > 0 && alignment % 8 == 0, "GGUFFile: alignment \(alignment) must be a positive multiple of 8")
+        precondition(
+            alignment > 0 && alignment % 8 == 0,
+            "GGUFFile: alignment \(alignment) must be a positive multiple of 8")
         self.alignment = alignment
     }
 
@@ -83,8 +86,9 @@ public struct GGUFFile: Sendable {
         precondition(!tensors.contains { $0.name == name }, "GGUFFile: duplicate tensor \(name)")
         let count = shape.reduce(1, *)
         let (perBlock, blockBytes) = type.blockLayout
-        precondition(count % perBlock == 0 && bytes.count == count / perBlock * blockBytes,
-                     "GGUFFile: \(name) has \(bytes.count) bytes for \(shape) as \(type)")
+        precondition(
+            count % perBlock == 0 && bytes.count == count / perBlock * blockBytes,
+            "GGUFFile: \(name) has \(bytes.count) bytes for \(shape) as \(type)")
         tensors.append(TensorData(name: name, shape: shape, type: type, bytes: bytes))
     }
 
@@ -135,7 +139,9 @@ struct GGUFByteWriter {
         bytes.append(contentsOf: s.utf8)
     }
     mutating func pad(to alignment: Int) {
-        bytes.append(contentsOf: [UInt8](repeating: 0, count: GGUFFile.padded(bytes.count, to: alignment) - bytes.count))
+        bytes.append(
+            contentsOf: [UInt8](
+                repeating: 0, count: GGUFFile.padded(bytes.count, to: alignment) - bytes.count))
     }
 
     mutating func value(_ value: GGUFFile.Value) {

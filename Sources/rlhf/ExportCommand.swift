@@ -13,7 +13,9 @@ struct ExportCommand: ParsableCommand {
     struct GGUF: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gguf",
-            abstract: "Write a run or Hugging Face folder (llama, mistral, qwen2, qwen3, gpt2) as a GGUF file for llama.cpp.",
+            abstract:
+                "Write a run or Hugging Face folder (llama, mistral, qwen2, qwen3, gpt2) as a GGUF file "
+                + "for llama.cpp.",
             discussion: """
                 The tokenizer (tokenizer.json) and chat template go into the file's metadata. Tensor names, \
                 metadata and the q/k row order follow llama.cpp's convert_hf_to_gguf.py; see docs/gguf.md.
@@ -39,8 +41,9 @@ struct ExportCommand: ParsableCommand {
 
         func validate() throws {
             guard GGUFExporter.FileType(rawValue: type) != nil else {
-                throw ValidationError("--type \(type) is not supported; use one of: "
-                    + GGUFExporter.FileType.allCases.map(\.rawValue).joined(separator: ", "))
+                throw ValidationError(
+                    "--type \(type) is not supported; use one of: "
+                        + GGUFExporter.FileType.allCases.map(\.rawValue).joined(separator: ", "))
             }
         }
 
@@ -52,11 +55,15 @@ struct ExportCommand: ParsableCommand {
             let options = GGUFExporter.Options(
                 type: GGUFExporter.FileType(rawValue: type)!, name: name ?? run.url.lastPathComponent,
                 tokenizerPre: tokenizerPre)
-            let summary = try GGUFExporter.export(run: run, to: URL(fileURLWithPath: out), options: options,
-                                                  overwrite: overwrite)
+            let summary = try GGUFExporter.export(
+                run: run, to: URL(fileURLWithPath: out), options: options,
+                overwrite: overwrite)
             let types = summary.typeCounts.sorted { $0.key.rawValue < $1.key.rawValue }
                 .map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-            print("wrote \(out): \(summary.architecture), \(summary.tensorCount) tensors (\(types)), \(summary.byteCount) bytes")
+            print(
+                "wrote \(out): \(summary.architecture), \(summary.tensorCount) tensors (\(types)), "
+                    + "\(summary.byteCount) bytes"
+            )
         }
     }
 }

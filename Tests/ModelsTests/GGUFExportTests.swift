@@ -10,10 +10,13 @@ import Testing
         return model
     }
 
-    static func export(_ model: Transformer, type: GGUFExporter.FileType = .f32, alignment: Int = 32,
-                       tokenizer: GGUFExporter.TokenizerMetadata? = nil) throws -> GGUFTestReader {
-        let file = try GGUFExporter.file(model: model, tokenizer: tokenizer,
-                                         options: .init(type: type, name: "tiny", alignment: alignment))
+    static func export(
+        _ model: Transformer, type: GGUFExporter.FileType = .f32, alignment: Int = 32,
+        tokenizer: GGUFExporter.TokenizerMetadata? = nil
+    ) throws -> GGUFTestReader {
+        let file = try GGUFExporter.file(
+            model: model, tokenizer: tokenizer,
+            options: .init(type: type, name: "tiny", alignment: alignment))
         return try GGUFTestReader(file.encoded())
     }
 
@@ -49,19 +52,24 @@ import Testing
         // The file ends padded after the last tensor.
         #expect(r.bytes.count % alignment == 0)
         let names = Set(r.tensors.map(\.name))
-        #expect(names == [
-            "token_embd.weight", "output_norm.weight", "output.weight",
-            "blk.0.attn_norm.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight",
-            "blk.0.attn_output.weight", "blk.0.ffn_norm.weight", "blk.0.ffn_gate.weight", "blk.0.ffn_up.weight",
-            "blk.0.ffn_down.weight",
-            "blk.1.attn_norm.weight", "blk.1.attn_q.weight", "blk.1.attn_k.weight", "blk.1.attn_v.weight",
-            "blk.1.attn_output.weight", "blk.1.ffn_norm.weight", "blk.1.ffn_gate.weight", "blk.1.ffn_up.weight",
-            "blk.1.ffn_down.weight",
-        ])
+        #expect(
+            names == [
+                "token_embd.weight", "output_norm.weight", "output.weight",
+                "blk.0.attn_norm.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight",
+                "blk.0.attn_output.weight", "blk.0.ffn_norm.weight", "blk.0.ffn_gate.weight",
+                "blk.0.ffn_up.weight",
+                "blk.0.ffn_down.weight",
+                "blk.1.attn_norm.weight", "blk.1.attn_q.weight", "blk.1.attn_k.weight", "blk.1.attn_v.weight",
+                "blk.1.attn_output.weight", "blk.1.ffn_norm.weight", "blk.1.ffn_gate.weight",
+                "blk.1.ffn_up.weight",
+                "blk.1.ffn_down.weight",
+            ])
         // Dimensions are stored reversed (GGML order): the embedding is {n_embd, n_vocab}.
         #expect(r.tensor("token_embd.weight")!.dims == [8, 13])
         #expect(r.tensor("blk.0.attn_k.weight")!.dims == [8, 4])
-        #expect(r.floats("blk.1.ffn_down.weight") == Self.value(model, "model.layers.1.mlp.down_proj.weight").scalars)
+        #expect(
+            r.floats("blk.1.ffn_down.weight")
+                == Self.value(model, "model.layers.1.mlp.down_proj.weight").scalars)
         #expect(r.floats("token_embd.weight") == Self.value(model, "model.embed_tokens.weight").scalars)
     }
 
@@ -74,9 +82,10 @@ import Testing
         #expect(GGUFExporter.permuteRotaryRows(eight, heads: 1).scalars == [0, 4, 1, 5, 2, 6, 3, 7])
         #expect(GGUFExporter.permuteRotaryRows(eight, heads: 2).scalars == [0, 2, 1, 3, 4, 6, 5, 7])
         // Head size 4 (with head size 2 the permutation is the identity), biases on q/k/v.
-        let config = ModelConfig(family: .llama, vocabSize: 13, hiddenSize: 16, layerCount: 2, headCount: 4,
-                                 kvHeadCount: 2, intermediateSize: 12, contextLength: 24, attentionBias: true,
-                                 tieEmbeddings: false)
+        let config = ModelConfig(
+            family: .llama, vocabSize: 13, hiddenSize: 16, layerCount: 2, headCount: 4,
+            kvHeadCount: 2, intermediateSize: 12, contextLength: 24, attentionBias: true,
+            tieEmbeddings: false)
         let model = try Self.model(config)
         let r = try Self.export(model)
         for layer in 0..<2 {
@@ -85,12 +94,15 @@ import Testing
                     let hf = Self.value(model, "model.layers.\(layer).self_attn.\(proj)_proj.\(kind)")
                     let stored = r.floats("blk.\(layer).attn_\(proj).\(kind)")
                     #expect(stored != hf.scalars)
-                    let back = GGUFExporter.unpermuteRotaryRows(Tensor(shape: hf.shape, scalars: stored), heads: heads)
+                    let back = GGUFExporter.unpermuteRotaryRows(
+                        Tensor(shape: hf.shape, scalars: stored), heads: heads)
                     #expect(back.scalars == hf.scalars)
                 }
             }
             // v is not rotated and stays as it is.
-            #expect(r.floats("blk.\(layer).attn_v.bias") == Self.value(model, "model.layers.\(layer).self_attn.v_proj.bias").scalars)
+            #expect(
+                r.floats("blk.\(layer).attn_v.bias")
+                    == Self.value(model, "model.layers.\(layer).self_attn.v_proj.bias").scalars)
         }
     }
 
@@ -100,13 +112,17 @@ import Testing
             let r = try Self.export(model)
             let arch = config.family == .qwen2 ? "qwen2" : "qwen3"
             #expect(r.string("general.architecture") == arch)
-            #expect(r.floats("blk.0.attn_q.weight") == Self.value(model, "model.layers.0.self_attn.q_proj.weight").scalars)
+            #expect(
+                r.floats("blk.0.attn_q.weight")
+                    == Self.value(model, "model.layers.0.self_attn.q_proj.weight").scalars)
             if config.family == .qwen2 {
                 #expect(r.tensor("blk.0.attn_k.bias") != nil && r.tensor("output.weight") == nil)  // tied
             } else {
                 #expect(r.tensor("blk.1.attn_q_norm.weight")!.dims == [6])
                 #expect(r.uint("qwen3.attention.key_length") == 6)
-                #expect(r.string("qwen3.rope.scaling.type") == "linear" && r.float("qwen3.rope.scaling.factor") == 2)
+                #expect(
+                    r.string("qwen3.rope.scaling.type") == "linear"
+                        && r.float("qwen3.rope.scaling.factor") == 2)
             }
         }
     }
@@ -115,7 +131,9 @@ import Testing
         let model = try Self.model(TinyConfigs.gpt2)
         let r = try Self.export(model)
         #expect(r.string("general.architecture") == "gpt2")
-        #expect(r.float("gpt2.attention.layer_norm_epsilon") != nil && r.uint("gpt2.attention.head_count_kv") == nil)
+        #expect(
+            r.float("gpt2.attention.layer_norm_epsilon") != nil
+                && r.uint("gpt2.attention.head_count_kv") == nil)
         let qkv = Self.value(model, "transformer.h.0.attn.c_attn.weight")  // Conv1D [in 8, out 24]
         #expect(qkv.shape == [8, 24])
         #expect(r.tensor("blk.0.attn_qkv.weight")!.dims == [8, 24])  // GGML {n_embd, 3·n_embd}
@@ -123,13 +141,16 @@ import Testing
         for o in 0..<24 { for i in 0..<8 { #expect(stored[o * 8 + i] == qkv.scalars[i * 24 + o]) } }
         #expect(r.tensor("position_embd.weight")!.dims == [8, 24])
         #expect(r.tensor("blk.1.attn_norm.bias") != nil && r.tensor("output_norm.bias") != nil)
-        #expect(r.tensor("blk.1.ffn_up.weight")!.dims == [8, 32] && r.tensor("blk.1.ffn_down.weight")!.dims == [32, 8])
+        #expect(
+            r.tensor("blk.1.ffn_up.weight")!.dims == [8, 32]
+                && r.tensor("blk.1.ffn_down.weight")!.dims == [32, 8])
     }
 
     @Test func tensorTypesFollowTheConverter() throws {
         // Hidden 32 so that rows are whole Q8_0 blocks; the 12-wide MLP rows are not.
-        let config = ModelConfig(family: .llama, vocabSize: 40, hiddenSize: 32, layerCount: 1, headCount: 4,
-                                 intermediateSize: 12, contextLength: 16, tieEmbeddings: false)
+        let config = ModelConfig(
+            family: .llama, vocabSize: 40, hiddenSize: 32, layerCount: 1, headCount: 4,
+            intermediateSize: 12, contextLength: 16, tieEmbeddings: false)
         let model = try Self.model(config)
         let types: [(GGUFExporter.FileType, UInt32)] = [(.f32, 0), (.f16, 1), (.bf16, 30), (.q8_0, 8)]
         for (fileType, ggml) in types {
@@ -142,15 +163,17 @@ import Testing
             #expect(r.tensor("blk.0.ffn_down.weight")!.type == (fileType == .q8_0 ? 1 : ggml))
             let hf = Self.value(model, "model.layers.0.self_attn.o_proj.weight").scalars
             let error = maxAbsDifference(r.floats("blk.0.attn_output.weight"), hf)
-            let bound: Float = switch fileType {
-            case .f32: 0
-            case .f16: 2e-3
-            case .bf16: 2e-2
-            case .q8_0: 2e-2
-            }
+            let bound: Float =
+                switch fileType {
+                case .f32: 0
+                case .f16: 2e-3
+                case .bf16: 2e-2
+                case .q8_0: 2e-2
+                }
             #expect(error <= bound, "\(fileType): \(error)")
         }
-        #expect(GGUFExporter.FileType(rawValue: "q4_0") == nil && GGUFExporter.FileType(rawValue: "f64") == nil)
+        #expect(
+            GGUFExporter.FileType(rawValue: "q4_0") == nil && GGUFExporter.FileType(rawValue: "f64") == nil)
     }
 
     @Test func q8_0BlocksDequantiseWithinHalfAStep() throws {
@@ -193,10 +216,12 @@ import Testing
         for i in 0..<d / 2 { #expect(abs(base[i] / factors[i] - scaled[i]) <= 1e-6 * base[i]) }
         #expect(r.string("llama.rope.scaling.type") == nil)
         // A wider head exercises all three bands (kept, divided by factor, smoothed between).
-        let wide = ModelConfig(family: .llama, vocabSize: 8, hiddenSize: 64, layerCount: 1, headCount: 1,
-                               contextLength: 64, ropeTheta: 10_000,
-                               ropeScaling: .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4,
-                                                    originalContextLength: 64))
+        let wide = ModelConfig(
+            family: .llama, vocabSize: 8, hiddenSize: 64, layerCount: 1, headCount: 1,
+            contextLength: 64, ropeTheta: 10_000,
+            ropeScaling: .llama3(
+                factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4,
+                originalContextLength: 64))
         let wideFactors = GGUFExporter.ropeFrequencyFactors(wide)
         let wideBase = (0..<32).map { i in Float(1.0 / Foundation.pow(10_000.0, Double(2 * i) / 64)) }
         let wideScaled = wide.ropeScaling!.apply(to: wideBase)

@@ -45,7 +45,8 @@ struct GGUFTestReader {
             let nDims = Int(try uint(4))
             var dims: [Int] = []
             for _ in 0..<nDims { dims.append(Int(try uint(8))) }
-            tensors.append(TensorInfo(name: name, dims: dims, type: UInt32(try uint(4)), offset: Int(try uint(8))))
+            tensors.append(
+                TensorInfo(name: name, dims: dims, type: UInt32(try uint(4)), offset: Int(try uint(8))))
         }
         dataStart = (position + alignment - 1) / alignment * alignment
     }
@@ -89,12 +90,13 @@ struct GGUFTestReader {
     /// The tensor's bytes (size from its type and dims).
     func data(_ info: TensorInfo) -> [UInt8] {
         let count = info.dims.reduce(1, *)
-        let size: Int = switch info.type {
-        case 0: count * 4
-        case 1, 30: count * 2
-        case 8: count / 32 * 34
-        default: 0
-        }
+        let size: Int =
+            switch info.type {
+            case 0: count * 4
+            case 1, 30: count * 2
+            case 8: count / 32 * 34
+            default: 0
+            }
         return Array(bytes[dataStart + info.offset..<dataStart + info.offset + size])
     }
 

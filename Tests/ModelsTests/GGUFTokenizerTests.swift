@@ -14,7 +14,8 @@ import Testing
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
-    static func metadata(_ name: String, config: [String: Any] = [:]) throws -> GGUFExporter.TokenizerMetadata {
+    static func metadata(_ name: String, config: [String: Any] = [:]) throws -> GGUFExporter.TokenizerMetadata
+    {
         try GGUFExporter.TokenizerMetadata.fromJSON(try json(name), config: config, source: "\(name).json")
     }
 
@@ -39,7 +40,8 @@ import Testing
     }
 
     @Test func llama3TemplateAddsBOS() throws {
-        let m = try Self.metadata("llama3", config: ["bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"])
+        let m = try Self.metadata(
+            "llama3", config: ["bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"])
         #expect(m.addBOS == true && m.addEOS == false)
         #expect(m.bosID == 0 && m.eosID == 1)
         let gpt2 = try Self.metadata("gpt2")
@@ -48,7 +50,8 @@ import Testing
 
     @Test(arguments: ["sentencepiece", "metaspace"])
     func sentencePieceStyleTokenizersAreLlamaModels(fixture: String) throws {
-        let m = try Self.metadata(fixture, config: ["unk_token": "<unk>", "bos_token": "<s>", "eos_token": "</s>"])
+        let m = try Self.metadata(
+            fixture, config: ["unk_token": "<unk>", "bos_token": "<s>", "eos_token": "</s>"])
         #expect(m.model == "llama" && m.pre == "default" && m.merges.isEmpty)
         #expect(m.unknownID == 0 && m.bosID == 1 && m.eosID == 2 && m.addBOS == true)
         #expect(m.types[0] == 3 && m.types[1] == 3)
@@ -59,7 +62,9 @@ import Testing
         // tokenizer then merges in the same order as the BPE merge list.
         let model = try Self.json(fixture)["model"] as! [String: Any]
         let vocab = model["vocab"] as! [String: Int]
-        let merges = try GGUFExporter.TokenizerMetadata.mergeStrings(model["merges"]) { GGUFExportError("\($0) \($1)") }
+        let merges = try GGUFExporter.TokenizerMetadata.mergeStrings(model["merges"]) {
+            GGUFExportError("\($0) \($1)")
+        }
         var last = Float.infinity, seen = Set<Int>()
         for merge in merges {
             let parts = merge.split(separator: " ").map(String.init)
@@ -81,7 +86,8 @@ import Testing
         } throws: { "\($0)".contains("WordPiece") && "\($0)".contains("t.json") }
 
         var custom = try Self.json("llama3")
-        custom["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": "\\d+|\\s+"], "behavior": "Isolated"] as [String: Any]
+        custom["pre_tokenizer"] =
+            ["type": "Split", "pattern": ["Regex": "\\d+|\\s+"], "behavior": "Isolated"] as [String: Any]
         let m = try GGUFExporter.TokenizerMetadata.fromJSON(custom, config: [:], source: "t.json")
         #expect { try m.resolvedPre(override: nil) } throws: { "\($0)".contains("--tokenizer-pre") }
         #expect(try m.resolvedPre(override: "llama-bpe") == "llama-bpe")
@@ -92,16 +98,21 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-\(UUID().uuidString)")
         let run = RunDirectory(dir)
         try run.create()
-        let config = ModelConfig(family: family, vocabSize: vocabSize, hiddenSize: 32, layerCount: 1, headCount: 4,
-                                 kvHeadCount: 2, intermediateSize: 64, contextLength: 16, tieEmbeddings: false,
-                                 bosTokenID: 0, eosTokenID: 1)
+        let config = ModelConfig(
+            family: family, vocabSize: vocabSize, hiddenSize: 32, layerCount: 1, headCount: 4,
+            kvHeadCount: 2, intermediateSize: 64, contextLength: 16, tieEmbeddings: false,
+            bosTokenID: 0, eosTokenID: 1)
         try config.save(to: run.config)
         let model = try Transformer(config: config, seed: 5)
         try model.encodedWeights().write(to: run.model)
-        try FileManager.default.copyItem(at: tokenizerFixtures.appendingPathComponent("llama3.json"), to: run.tokenizer)
-        let tokenizerConfig = ["bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>",
-                               "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"]
-        try JSONSerialization.data(withJSONObject: tokenizerConfig).write(to: run.file("tokenizer_config.json"))
+        try FileManager.default.copyItem(
+            at: tokenizerFixtures.appendingPathComponent("llama3.json"), to: run.tokenizer)
+        let tokenizerConfig = [
+            "bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>",
+            "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}",
+        ]
+        try JSONSerialization.data(withJSONObject: tokenizerConfig).write(
+            to: run.file("tokenizer_config.json"))
         return run
     }
 
@@ -121,7 +132,9 @@ import Testing
         #expect(r.kv["tokenizer.ggml.add_bos_token"] == .bool(true))
         #expect(r.valueTypes["tokenizer.ggml.token_type"] == 9)
         // No temporary file is left beside the output.
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: run.url.path).filter { $0.hasPrefix(".tmp-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: run.url.path).filter {
+            $0.hasPrefix(".tmp-")
+        }
         #expect(leftovers.isEmpty)
 
         let before = try Data(contentsOf: out)
@@ -137,7 +150,8 @@ import Testing
         let run = try Self.makeRun(vocabSize: 600)
         defer { try? FileManager.default.removeItem(at: run.url) }
         #expect {
-            try GGUFExporter.export(run: run, to: run.file("m.gguf"), options: .init(name: "x"), overwrite: false)
+            try GGUFExporter.export(
+                run: run, to: run.file("m.gguf"), options: .init(name: "x"), overwrite: false)
         } throws: { "\($0)".contains("900") && "\($0)".contains("600") }
         #expect(!FileManager.default.fileExists(atPath: run.file("m.gguf").path))
     }
@@ -149,7 +163,8 @@ import Testing
         config["model_type"] = "phi3"
         try JSONSerialization.data(withJSONObject: config).write(to: run.config)
         #expect {
-            try GGUFExporter.export(run: run, to: run.file("m.gguf"), options: .init(name: "x"), overwrite: false)
+            try GGUFExporter.export(
+                run: run, to: run.file("m.gguf"), options: .init(name: "x"), overwrite: false)
         } throws: { "\($0)".contains("phi3") }
     }
 }
