@@ -78,6 +78,7 @@ public enum GGUFExporter {
         let arch = architecture(config.family)
         var file = GGUFFile(alignment: options.alignment)
         file.set("general.architecture", .string(arch))
+        file.set("general.type", .string("model"))
         file.set("general.name", .string(options.name))
         setHyperparameters(config, arch: arch, into: &file)
         file.set("general.file_type", .uint32(options.type.llamaFileType))
@@ -140,10 +141,10 @@ public enum GGUFExporter {
         file.set("\(arch).rope.freq_base", .float32(config.ropeTheta))
         file.set("\(arch).attention.layer_norm_rms_epsilon", .float32(config.normEpsilon))
         u32("rope.dimension_count", config.headDimension)
-        if config.explicitHeadDimension != nil {
-            u32("attention.key_length", config.headDimension)
-            u32("attention.value_length", config.headDimension)
-        }
+        // The converter writes these whenever config.json has head_dim (transformers 5 always
+        // saves it for these families); llama.cpp's default is the same value otherwise.
+        u32("attention.key_length", config.headDimension)
+        u32("attention.value_length", config.headDimension)
         if case .linear(let factor)? = config.ropeScaling {
             file.set("\(arch).rope.scaling.type", .string("linear"))
             file.set("\(arch).rope.scaling.factor", .float32(factor))

@@ -41,6 +41,7 @@ import Testing
         #expect(r.uint("llama.attention.head_count") == 4)
         #expect(r.uint("llama.attention.head_count_kv") == 2)
         #expect(r.uint("llama.rope.dimension_count") == 2)
+        #expect(r.uint("llama.attention.key_length") == 2 && r.uint("llama.attention.value_length") == 2)
         #expect(r.uint("llama.vocab_size") == 13)
         #expect(r.float("llama.rope.freq_base") == 10_000)
         #expect(abs(r.float("llama.attention.layer_norm_rms_epsilon")! - 1e-5) < 1e-9)
