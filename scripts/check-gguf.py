@@ -12,6 +12,12 @@ tokenizer and a chat template, exports it with our CLI, loads the GGUF file in l
   - f32 (and f16): greedy tokens and logits, max |Δ| / max |logit|;
   - q8_0: max logit error and the perplexity of the text under both.
 
+With --converter LLAMA_CPP_DIR (a llama.cpp checkout or the llama-cpp-python sdist's vendor/llama.cpp)
+it also runs llama.cpp's own convert_hf_to_gguf.py --outtype f32 on each folder and lists every
+metadata key and tensor that differs from ours. The converter finds tokenizer.ggml.pre by hashing
+the encoding of a test string, which these fixture tokenizers are not in its table for, so the
+name we chose is given to it; sentencepiece is stubbed when absent (only tokenizer.json is used).
+
     /work/venv/bin/pip install llama-cpp-python
     swift build && /work/venv/bin/python scripts/check-gguf.py [--rlhf .build/debug/rlhf] [--keep DIR]
 """
@@ -114,6 +120,72 @@ def llama_logits(path, tokens):
     return logits, cpp_tokens, llm.metadata
 
 
+CONVERT = """
+import os, sys, runpy
+sys.path.insert(0, sys.argv[1]); sys.path.insert(1, os.path.join(sys.argv[1], 'gguf-py'))
+import conversion.base as base
+base.TextModel.get_vocab_base_pre = lambda self, tokenizer: os.environ['PRE']
+sys.argv = ['convert_hf_to_gguf.py'] + sys.argv[2:]
+runpy.run_path(os.path.join(sys.path[0], 'convert_hf_to_gguf.py'), run_name='__main__')
+"""
+
+
+def converter_differences(converter, directory, pre, ours):
+    """Runs llama.cpp's converter on `directory` and returns the differences from `ours`."""
+    source = directory
+    with open(os.path.join(directory, "config.json")) as f:
+        config = json.load(f)
+    if config.get("model_type") == "gpt2" and "n_ctx" not in config:
+        # The converter reads n_ctx, which transformers 5 no longer writes (n_positions).
+        source = directory + "-nctx"
+        shutil.rmtree(source, ignore_errors=True)
+        shutil.copytree(directory, source, ignore=shutil.ignore_patterns("*.gguf"))
+        config["n_ctx"] = config["n_positions"]
+        with open(os.path.join(source, "config.json"), "w") as f:
+            json.dump(config, f)
+    stub = tempfile.mkdtemp(prefix="stub-")
+    with open(os.path.join(stub, "sentencepiece.py"), "w") as f:
+        f.write("class SentencePieceProcessor: pass\n")
+    reference = directory + "-converter-f32.gguf"
+    env = dict(os.environ, PRE=pre, PYTHONPATH=stub)
+    subprocess.run([sys.executable, "-c", CONVERT, converter, source, "--outfile", reference, "--outtype", "f32"],
+                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sys.path.insert(0, os.path.join(converter, "gguf-py"))
+    from gguf import GGUFReader
+
+    def load(path):
+        reader = GGUFReader(path)
+        fields = {k: ([int(t) for t in f.types], f.contents()) for k, f in reader.fields.items()
+                  if not k.startswith("GGUF.")}
+        tensors = {t.name: (tuple(int(x) for x in t.shape), int(t.tensor_type), np.array(t.data))
+                   for t in reader.tensors}
+        return fields, tensors
+
+    (a, at), (b, bt) = load(ours), load(reference)
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if k not in a or k not in b:
+            out.append(f"{k} only in {'ours' if k in a else 'converter'}")
+            continue
+        (ta, va), (tb, vb) = a[k], b[k]
+        if ta != tb:
+            out.append(f"{k}: type {ta} vs {tb}")
+        elif isinstance(va, float):
+            if abs(va - vb) > 1e-6 * max(1.0, abs(vb)):
+                out.append(f"{k}: {va} vs {vb}")
+        elif va != vb:
+            n = sum(x != y for x, y in zip(va, vb)) if isinstance(va, list) else 1
+            out.append(f"{k}: {n} value(s) differ" if isinstance(va, list) else f"{k}: {va!r} vs {vb!r}")
+    for n in sorted(set(at) | set(bt)):
+        if n not in at or n not in bt:
+            out.append(f"tensor {n} only in {'ours' if n in at else 'converter'}")
+        elif at[n][:2] != bt[n][:2]:
+            out.append(f"tensor {n}: shape/type {at[n][:2]} vs {bt[n][:2]}")
+        elif not np.array_equal(at[n][2], bt[n][2]):
+            out.append(f"tensor {n}: max |Δ| {np.abs(at[n][2] - bt[n][2]).max():.1e}")
+    return out
+
+
 def perplexity(logits, tokens):
     logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
         - logits.max(-1, keepdims=True)
@@ -125,6 +197,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rlhf", default=os.path.join(ROOT, ".build", "debug", "rlhf"))
     parser.add_argument("--keep", help="write the models here instead of a temporary folder")
+    parser.add_argument("--converter", help="llama.cpp folder with convert_hf_to_gguf.py: compare with its output")
     args = parser.parse_args()
     base = args.keep or tempfile.mkdtemp(prefix="check-gguf-")
     failures = 0
@@ -169,6 +242,10 @@ def main():
                 if cpp_tokens != text_tokens:
                     failures += 1
                     print(f"  {case}: tokens differ\n    hf  {text_tokens}\n    cpp {cpp_tokens}", file=sys.stderr)
+        if args.converter:
+            result["converter_differences"] = converter_differences(
+                args.converter, directory, result["pre"], os.path.join(directory, "model-f32.gguf"))
+            print(f"  differences from convert_hf_to_gguf.py: {result['converter_differences']}")
         rows.append(result)
         f32, f16, q8 = result["f32"], result["f16"], result["q8_0"]
         print(f"{case:38s} {tok_name:13s} pre={result['pre']:<9s} tok_same={result['tokenization_same']!s:5s} "
