@@ -246,6 +246,13 @@ def main():
             result["converter_differences"] = converter_differences(
                 args.converter, directory, result["pre"], os.path.join(directory, "model-f32.gguf"))
             print(f"  differences from convert_hf_to_gguf.py: {result['converter_differences']}")
+            from llama_cpp import Llama
+            llm = Llama(model_path=directory + "-converter-f32.gguf", vocab_only=True, verbose=False)
+            result["converter_tokenization_same"] = [
+                llm.tokenize(t.encode(), add_bos=False, special=False) == hf_tok.encode(t, add_special_tokens=False)
+                for t in (TEXT, HELD_OUT, "internationalization hello world merging tokens together")]
+            print(f"  llama.cpp tokenizes like tokenizers with the converter's file: "
+                  f"{result['converter_tokenization_same']}")
         rows.append(result)
         f32, f16, q8 = result["f32"], result["f16"], result["q8_0"]
         print(f"{case:38s} {tok_name:13s} pre={result['pre']:<9s} tok_same={result['tokenization_same']!s:5s} "
