@@ -24,9 +24,9 @@ extension GGUFExporter {
         let tokenizer = try TokenizerMetadata.load(directory: run.url)
         let model = try Transformer.load(from: run)
         let file = try self.file(model: model, tokenizer: tokenizer, options: options)
-        let bytes = file.encoded()
+        let byteCount: Int
         do {
-            try AtomicFileWriter.write(Data(bytes), to: url)
+            byteCount = try file.write(to: url)
         } catch {
             throw GGUFExportError("\(error)")
         }
@@ -34,6 +34,6 @@ extension GGUFExporter {
         for t in file.tensors { counts[t.type, default: 0] += 1 }
         return Summary(
             architecture: architecture(model.config.family), tensorCount: file.tensors.count,
-            byteCount: bytes.count, typeCounts: counts)
+            byteCount: byteCount, typeCounts: counts)
     }
 }

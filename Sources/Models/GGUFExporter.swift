@@ -92,22 +92,26 @@ public enum GGUFExporter {
                 throw GGUFExportError(
                     "no GGUF name for tensor \(parameter.name) of family \(config.family.rawValue)")
             }
-            var tensor = parameter.value
+            let tensor = parameter.value
+            var shape = tensor.shape
+            // Rearrangements run when the tensor is written (`GGUFFile.write`), one at a time.
+            var transform: @Sendable (Tensor) -> Tensor = { $0 }
             if config.family == .gpt2, tensor.rank == 2, !mapped.hasPrefix("token_embd"),
-                !mapped.hasPrefix("position_embd"),
-                !mapped.hasPrefix("output.")
+                !mapped.hasPrefix("position_embd"), !mapped.hasPrefix("output.")
             {
                 // Conv1D keeps [in, out]; GGUF wants [out, in] like every other linear layer.
-                tensor = transposed(tensor)
+                transform = transposed
+                shape = [shape[1], shape[0]]
             }
             if permutesQueryKey(config.family) {
+                let (heads, kvHeads) = (config.headCount, config.kvHeadCount)
                 if mapped.hasSuffix(".attn_q.weight") || mapped.hasSuffix(".attn_q.bias") {
-                    tensor = permuteRotaryRows(tensor, heads: config.headCount)
+                    transform = { permuteRotaryRows($0, heads: heads) }
                 } else if mapped.hasSuffix(".attn_k.weight") || mapped.hasSuffix(".attn_k.bias") {
-                    tensor = permuteRotaryRows(tensor, heads: config.kvHeadCount)
+                    transform = { permuteRotaryRows($0, heads: kvHeads) }
                 }
             }
-            add(tensor, name: mapped, fileType: options.type, into: &file)
+            add(tensor, shape: shape, transform: transform, name: mapped, fileType: options.type, into: &file)
         }
         if case .llama3? = config.ropeScaling {
             guard config.family == .llama || config.family == .mistral else {
@@ -119,8 +123,8 @@ public enum GGUFExporter {
             }
             let factors = ropeFrequencyFactors(config)
             add(
-                Tensor(shape: [factors.count], scalars: factors), name: "rope_freqs.weight",
-                fileType: options.type, into: &file)
+                Tensor(shape: [factors.count], scalars: factors), shape: [factors.count], transform: { $0 },
+                name: "rope_freqs.weight", fileType: options.type, into: &file)
         }
         return file
     }
@@ -153,14 +157,19 @@ public enum GGUFExporter {
 
     /// Adds a tensor with the type convert_hf_to_gguf.py would choose: F32 for 1-D tensors,
     /// norms and position embeddings; Q8_0 falls back to F16 when rows are not whole blocks.
-    private static func add(_ tensor: Tensor, name: String, fileType: FileType, into file: inout GGUFFile) {
+    /// `shape` is the shape after `transform`.
+    private static func add(
+        _ tensor: Tensor, shape: [Int], transform: @escaping @Sendable (Tensor) -> Tensor,
+        name: String, fileType: FileType, into file: inout GGUFFile
+    ) {
         var type = fileType.tensorType
-        if tensor.rank <= 1 || name.hasSuffix("_norm.weight") || name.hasPrefix("position_embd.") {
+        if shape.count <= 1 || name.hasSuffix("_norm.weight") || name.hasPrefix("position_embd.") {
             type = .f32
         }
-        if type == .q8_0, (tensor.shape.last ?? 0) % 32 != 0 { type = .f16 }
-        let bytes = tensor.withUnsafeBufferPointer { GGUFFile.encode($0, as: type) }
-        file.add(name: name, shape: tensor.shape, type: type, bytes: bytes)
+        if type == .q8_0, (shape.last ?? 0) % 32 != 0 { type = .f16 }
+        file.add(name: name, shape: shape, type: type) { [type] in
+            transform(tensor).withUnsafeBufferPointer { GGUFFile.encode($0, as: type) }
+        }
     }
 
     /// The GGUF name of a Hugging Face parameter (llama.cpp's `tensor_mapping.py` for these

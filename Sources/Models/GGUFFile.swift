@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A GGUF (version 3) file as llama.cpp reads it: metadata key/values, then tensor infos, then the
 /// tensor data, each tensor starting at a multiple of `alignment` from the start of the data.
@@ -55,8 +60,13 @@ public struct GGUFFile: Sendable {
         /// PyTorch order (slowest-varying first); written reversed.
         public var shape: [Int]
         public var type: TensorType
-        /// Encoded bytes (`GGUFFile.encode(_:as:)`).
-        public var bytes: [UInt8]
+        /// Size of the encoded data (before padding).
+        public var byteCount: Int
+        /// Produces the encoded bytes (`GGUFFile.encode(_:as:)`) when the file is written, so
+        /// that only one tensor's encoding is in memory at a time.
+        public var encode: @Sendable () -> [UInt8]
+
+        public var bytes: [UInt8] { encode() }
     }
 
     public var alignment: Int
@@ -83,17 +93,100 @@ public struct GGUFFile: Sendable {
 
     /// Appends a tensor already encoded as `type`.
     public mutating func add(name: String, shape: [Int], type: TensorType, bytes: [UInt8]) {
+        add(name: name, shape: shape, type: type) { bytes }
+    }
+
+    /// Appends a tensor whose encoding `encode` produces when the file is written (it must
+    /// return the size `shape` and `type` imply: checked then, a programmer error otherwise).
+    public mutating func add(
+        name: String, shape: [Int], type: TensorType,
+        encode: @escaping @Sendable () -> [UInt8]
+    ) {
         precondition(!tensors.contains { $0.name == name }, "GGUFFile: duplicate tensor \(name)")
         let count = shape.reduce(1, *)
         let (perBlock, blockBytes) = type.blockLayout
-        precondition(
-            count % perBlock == 0 && bytes.count == count / perBlock * blockBytes,
-            "GGUFFile: \(name) has \(bytes.count) bytes for \(shape) as \(type)")
-        tensors.append(TensorData(name: name, shape: shape, type: type, bytes: bytes))
+        precondition(count % perBlock == 0, "GGUFFile: \(name) \(shape) is not whole \(type) blocks")
+        let byteCount = count / perBlock * blockBytes
+        tensors.append(
+            TensorData(name: name, shape: shape, type: type, byteCount: byteCount) {
+                let bytes = encode()
+                precondition(
+                    bytes.count == byteCount,
+                    "GGUFFile: \(name) encoded to \(bytes.count) bytes, not \(byteCount)")
+                return bytes
+            })
     }
 
     /// The whole file.
     public func encoded() -> [UInt8] {
+        var out = header()
+        for tensor in tensors {
+            out.bytes.append(contentsOf: tensor.bytes)
+            out.pad(to: alignment)
+        }
+        return out.bytes
+    }
+
+    /// Writes the file to `url` through a temporary file in the same folder (fsync, rename, fsync
+    /// of the folder), encoding one tensor at a time. Returns the file's size.
+    @discardableResult
+    public func write(to url: URL) throws(AtomicFileError) -> Int {
+        let temporary = AtomicFileWriter.temporaryURL(for: url)
+        let path = temporary.path
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AtomicFileError(operation: "create", path: path, errno: errno) }
+        var size = 0
+        func put(_ bytes: [UInt8]) -> Int32? {
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { raw in
+                    #if canImport(Glibc)
+                        Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    #else
+                        Darwin.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    #endif
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
+            }
+            size += bytes.count
+            return nil
+        }
+        var failure: AtomicFileError?
+        if let code = put(header().bytes) {
+            failure = AtomicFileError(operation: "write", path: path, errno: code)
+        }
+        for tensor in tensors where failure == nil {
+            var chunk = GGUFByteWriter()
+            chunk.bytes = tensor.bytes
+            chunk.pad(to: alignment)
+            if let code = put(chunk.bytes) {
+                failure = AtomicFileError(operation: "write", path: path, errno: code)
+            }
+        }
+        if failure == nil, fsync(fd) != 0 {
+            failure = AtomicFileError(operation: "fsync", path: path, errno: errno)
+        }
+        close(fd)
+        if let failure {
+            unlink(path)
+            throw failure
+        }
+        do {
+            try AtomicFileWriter.rename(temporary, to: url)
+        } catch {
+            unlink(path)
+            throw error
+        }
+        try AtomicFileWriter.syncDirectory(url.deletingLastPathComponent())
+        return size
+    }
+
+    /// Everything before the tensor data: header, key/values, tensor infos, padding.
+    func header() -> GGUFByteWriter {
         var out = GGUFByteWriter()
         out.bytes.append(contentsOf: Self.magic)
         out.u32(Self.version)
@@ -114,14 +207,10 @@ public struct GGUFFile: Sendable {
             for d in tensor.shape.reversed() { out.u64(UInt64(d)) }
             out.u32(tensor.type.rawValue)
             out.u64(UInt64(offset))
-            offset += Self.padded(tensor.bytes.count, to: alignment)
+            offset += Self.padded(tensor.byteCount, to: alignment)
         }
         out.pad(to: alignment)
-        for tensor in tensors {
-            out.bytes.append(contentsOf: tensor.bytes)
-            out.pad(to: alignment)
-        }
-        return out.bytes
+        return out
     }
 
     static func padded(_ n: Int, to alignment: Int) -> Int { (n + alignment - 1) / alignment * alignment }

@@ -74,6 +74,20 @@ import Testing
         #expect(r.floats("token_embd.weight") == Self.value(model, "model.embed_tokens.weight").scalars)
     }
 
+    @Test func streamedFileEqualsEncodedBytes() throws {
+        for config in [TinyConfigs.llamaBiased, TinyConfigs.gpt2] {
+            let file = try GGUFExporter.file(
+                model: try Self.model(config), tokenizer: nil,
+                options: .init(type: .q8_0, name: "t", alignment: 64))
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "gguf-\(UUID().uuidString).gguf")
+            defer { try? FileManager.default.removeItem(at: url) }
+            let size = try file.write(to: url)
+            let written = [UInt8](try Data(contentsOf: url))
+            #expect(written == file.encoded() && size == written.count)
+        }
+    }
+
     @Test func permutationMatchesLlamaCppLayoutAndInverts() throws {
         // One head of 4 rows: rotate-half pairs (0, 2), (1, 3) become adjacent pairs (0, 1), (2, 3).
         let t = Tensor(shape: [4, 1], scalars: [0, 1, 2, 3])
