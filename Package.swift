@@ -36,18 +36,18 @@ var targets: [Target] = [
     .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimized),
     .target(name: "Tokenizers", swiftSettings: optimized),
     .target(name: "Templates", swiftSettings: optimized),
-    .target(name: "Models", dependencies: ["NN", "TensorCore", "Tokenizers"], swiftSettings: optimized),
+    .target(name: "Models", dependencies: ["NN", "TensorCore", "Tokenizers", "Templates"], swiftSettings: optimized),
     .target(name: "Datasets", dependencies: ["Tokenizers"], swiftSettings: optimized),
-    .target(name: "Training", dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers"],
+    .target(name: "Training", dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers", "Templates"],
             swiftSettings: optimized),
     .target(name: "MPIBackend", dependencies: ["CMPI", "Training", "TensorCore"]),
     .target(name: "Serving", dependencies: [
-        "Models", "Tokenizers", "Training",
+        "Models", "Tokenizers", "Templates", "Training",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "GRDB", package: "GRDB.swift"),
     ]),
     .executableTarget(name: "rlhf", dependencies: [
-        "Tokenizers", "Models", "Datasets", "Training", "Serving", "MPIBackend",
+        "Tokenizers", "Templates", "Models", "Datasets", "Training", "Serving", "MPIBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: executableSettings),
 ]
@@ -59,7 +59,9 @@ let testTargets: [Target] = [
     .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
+    .testTarget(name: "TrainingTests", dependencies: [
+        "Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers", "Templates",
+    ]),
     .testTarget(name: "ServingTests", dependencies: [
         "Serving", "Models", "Tokenizers",
         .product(name: "Hummingbird", package: "hummingbird"),

@@ -5,19 +5,38 @@ import TensorCore
 import Tokenizers
 
 /// A model and its tokenizer as one run directory holds them (`config.json`,
-/// `model.safetensors`, `tokenizer.json`), the unit stages hand over.
+/// `model.safetensors`, `tokenizer.json`), the unit stages hand over: one of ours or a published
+/// Hugging Face model directory (one or several safetensors files, F32/BF16/F16, its own
+/// tokenizer and chat template).
 public struct ModelRun {
     public var directory: RunDirectory
     public var model: Transformer
     public var tokenizer: Tokenizer
     /// The scalar head (`score.weight`) of a reward model, when the run has one.
     public var scoreHead: ScalarHead?
+    /// How conversations become tokens: ChatML for our models, the model's own template for a
+    /// published one; nil when the model has neither (plain text only).
+    public var format: ConversationFormat?
+    /// A published model's tokenizer and chat files (`ConversationFormat.tokenizerFileNames`) as
+    /// read, written back unchanged so `transformers` loads the result with the same tokenizer
+    /// and template; empty for our own runs (their tokenizer is written by `Tokenizer.write`).
+    public var tokenizerFiles: [(name: String, data: Data)]
 
-    public init(directory: RunDirectory, model: Transformer, tokenizer: Tokenizer, scoreHead: ScalarHead? = nil) {
+    public init(directory: RunDirectory, model: Transformer, tokenizer: Tokenizer, scoreHead: ScalarHead? = nil,
+                format: ConversationFormat? = nil, tokenizerFiles: [(name: String, data: Data)] = []) {
         self.directory = directory
         self.model = model
         self.tokenizer = tokenizer
         self.scoreHead = scoreHead
+        self.format = format ?? (try? ChatTemplate(tokenizer: tokenizer)).map(ConversationFormat.chatML)
+        self.tokenizerFiles = tokenizerFiles
+    }
+
+    /// The run a stage writes from this one: same tokenizer, format and tokenizer files, a new
+    /// directory and model (and head).
+    public func derived(directory: RunDirectory, model: Transformer, scoreHead: ScalarHead? = nil) -> ModelRun {
+        ModelRun(directory: directory, model: model, tokenizer: tokenizer, scoreHead: scoreHead, format: format,
+                 tokenizerFiles: tokenizerFiles)
     }
 
     /// Loads and validates a run: the config, every tensor (name, dtype, shape) and that the
@@ -32,12 +51,25 @@ public struct ModelRun {
                                               extraTensors: scoreHead ? [("score.weight", [1, config.hiddenSize])] : [])
         let tokenizer = try Tokenizer.loadHuggingFace(from: directory.tokenizer)
         try checkCompatible(tokenizer: tokenizer, config: config, path: directory.url.path)
+        let format = try ConversationFormat.load(directory: directory.url, tokenizer: tokenizer,
+                                                 eosTokenIDs: config.eosTokenIDs)
+        var files: [(name: String, data: Data)] = []
+        if format?.isTemplate == true {
+            for name in ConversationFormat.tokenizerFileNames {
+                let url = directory.file(name)
+                guard FileManager.default.fileExists(atPath: url.path) else { continue }
+                do { files.append((name, try Data(contentsOf: url))) } catch {
+                    throw RunDirectoryError(path: url.path, reason: "cannot read: \(error.localizedDescription)")
+                }
+            }
+        }
         var head: ScalarHead?
         if scoreHead {
             head = ScalarHead(name: "score", hiddenSize: config.hiddenSize, seed: 0)
             head!.weight.value = extras[0]
         }
-        return ModelRun(directory: directory, model: model, tokenizer: tokenizer, scoreHead: head)
+        return ModelRun(directory: directory, model: model, tokenizer: tokenizer, scoreHead: head, format: format,
+                        tokenizerFiles: files)
     }
 
     /// A mismatched tokenizer and model is an error that names both sizes.
@@ -48,12 +80,21 @@ public struct ModelRun {
     }
 
     /// Writes model (and head), tokenizer and optionally optimizer and trainer state, atomically.
-    public func save(optimizer: (any Optimizer)? = nil, trainerState: TrainerState? = nil) throws {
-        try Checkpoint.save(to: directory, config: model.config, parameters: model.parameters,
+    /// The weights are written in `dtype`, by default the dtype the model was loaded in
+    /// (`config.storageDType`).
+    public func save(dtype: ModelConfig.StorageDType? = nil, optimizer: (any Optimizer)? = nil,
+                     trainerState: TrainerState? = nil) throws {
+        var config = model.config
+        if let dtype { config.storageDType = dtype }
+        try Checkpoint.save(to: directory, config: config, parameters: model.parameters,
                             extraTensors: scoreHead.map { [("score.weight", $0.weight.value)] } ?? [],
                             optimizer: optimizer, trainerState: trainerState)
-        do { try tokenizer.write(to: directory.url) } catch {
-            throw AtomicFileError.plain(error, writing: directory.tokenizer)
+        if tokenizerFiles.isEmpty {
+            do { try tokenizer.write(to: directory.url) } catch {
+                throw AtomicFileError.plain(error, writing: directory.tokenizer)
+            }
+        } else {
+            for (name, data) in tokenizerFiles { try AtomicFileWriter.write(data, to: directory.file(name)) }
         }
     }
 
