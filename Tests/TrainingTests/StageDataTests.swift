@@ -202,3 +202,10 @@ enum StageDataFixture {
     #expect(lenient.lines == [1, 3])
     #expect(lenient.skipped.map(\.line) == [2])
 }
+
+@Test func rankingsWithIdenticalResponsesAreRefused() throws {
+    let d = StageDataFixture.data()
+    let url = StageDataFixture.file([#"{"prompt": "p", "responses": ["a", "b", "a"], "ranking": [0, 1, 2]}"#])
+    let error = StageDataFixture.error { try d.comparisons(from: url) }
+    #expect(error?.line == 1 && error?.field == "responses[2]")
+}
