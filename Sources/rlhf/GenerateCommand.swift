@@ -100,7 +100,7 @@ struct GenerateCommand: ParsableCommand {
         }
         let rows = generations.indices.filter { !generations[$0].tokens.isEmpty }
         guard !rows.isEmpty else { StageRun.note("log-ratio: no answer has a token"); return }
-        let pad = policy.tokenizer.specialTokenID(SpecialTokens.pad) ?? 0
+        let pad = (try? policy.format?.padToken()) ?? policy.tokenizer.specialTokenID(SpecialTokens.pad) ?? 0
         let batch = SequenceBatch(prompts: rows.map { prompts[$0] }, completions: rows.map { generations[$0].tokens }, padToken: pad)
         let lp = policy.model.scoreTargets(batch), refLP = ref.model.scoreTargets(batch)
         var total = 0.0
