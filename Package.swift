@@ -42,7 +42,7 @@ var targets: [Target] = [
             swiftSettings: optimized),
     .target(name: "MPIBackend", dependencies: ["CMPI", "Training", "TensorCore"]),
     .target(name: "Serving", dependencies: [
-        "Models", "Tokenizers", "Templates", "Training",
+        "Models", "Tokenizers", "Templates",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "GRDB", package: "GRDB.swift"),
     ]),

@@ -48,9 +48,7 @@ public final class TransformerBackend: GenerationBackend, @unchecked Sendable {
 
     public func chatPrompt(for messages: [ChatTurn]) throws -> [Int32] {
         if let format {
-            return try format.prompt(messages.map {
-                ChatMessage(role: ChatMessage.Role(rawValue: $0.role.rawValue) ?? .user, content: $0.content)
-            })
+            return try format.prompt(messages)
         }
         let transcript = messages.map { turn -> String in
             switch turn.role {

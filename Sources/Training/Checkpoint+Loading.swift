@@ -4,36 +4,14 @@ import NN
 import TensorCore
 
 extension Checkpoint {
-    /// Loads `model.safetensors` into `parameters` after validating every tensor's name, dtype
-    /// and shape; a mismatch throws `TensorMismatchError` listing all missing, unexpected and
-    /// mis-shaped tensors, and refuses NaN or inf values naming the tensors
-    /// (`NonFiniteWeightsError`). Returns the `extraTensors` (e.g. `score.weight`) in the given order.
-    ///
-    /// A file written by `transformers` for a tied model may also hold `lm_head.weight`; it is
-    /// ignored when the parameters have no such tensor.
+    /// Loads `model.safetensors` (or shards) into `parameters` after finishing or discarding an
+    /// interrupted save (`recover`); see `RunDirectory.loadWeights`.
     @discardableResult
     public static func loadModel(from run: RunDirectory, into parameters: [Parameter],
                                  extraTensors: [(name: String, shape: [Int])] = [],
                                  ignoring: Set<String> = []) throws -> [Tensor] {
         try recover(in: run)
-        let file = try run.openWeights()  // model.safetensors or shards
-        let expected = parameters.map { (name: $0.name, shape: $0.shape) } + extraTensors
-        var ignored = ignoring
-        if !parameters.contains(where: { $0.name == "lm_head.weight" }) && !extraTensors.contains(where: { $0.name == "lm_head.weight" }) {
-            ignored.insert("lm_head.weight")
-        }
-        try file.validate(expected: expected, ignoring: ignored)
-        // One tensor at a time: memory holds the model plus one tensor, not two models.
-        for p in parameters {
-            let tensor = try file.tensor(named: p.name)
-            try WeightHealth.requireFinite([(name: p.name, tensor: tensor)], in: run.model.path)
-            p.value = tensor
-        }
-        return try extraTensors.map { (e) throws -> Tensor in
-            let tensor = try file.tensor(named: e.name)
-            try WeightHealth.requireFinite([(name: e.name, tensor: tensor)], in: run.model.path)
-            return tensor
-        }
+        return try run.loadWeights(into: parameters, extraTensors: extraTensors, ignoring: ignoring)
     }
 
     /// Restores optimizer moments and step count from `optimizer.safetensors`, validating the

@@ -1,5 +1,4 @@
 import Foundation
-import Models
 import NN
 import TensorCore
 import Tokenizers
@@ -39,15 +38,23 @@ public struct ModelRun {
                  tokenizerFiles: tokenizerFiles)
     }
 
-    /// Loads and validates a run: the config, every tensor (name, dtype, shape) and that the
-    /// tokenizer fits the model's vocabulary.
-    public static func load(_ directory: RunDirectory, scoreHead: Bool = false) throws -> ModelRun {
+    /// Reads and validates a run without changing anything on disk (serving): the config, every
+    /// tensor (name, dtype, shape, finite values) and that the tokenizer fits the model's
+    /// vocabulary. A run whose checkpoint save was interrupted mid-commit is refused (Training's
+    /// `ModelRun.load` finishes such a save first).
+    public static func read(_ directory: RunDirectory, scoreHead: Bool = false) throws -> ModelRun {
         guard directory.exists else {
             throw RunDirectoryError(path: directory.url.path, reason: "no such run directory")
         }
+        guard !directory.hasPendingCheckpointCommit else {
+            throw RunDirectoryError(
+                path: directory.url.path,
+                reason: "a checkpoint save was interrupted here; load it once with a training command (e.g. "
+                    + "`rlhf eval --model`) to finish it")
+        }
         let config = try directory.loadModelConfig()  // + generation_config.json, weights' dtype
         let model = try Transformer(config: config, seed: nil)  // weights loaded next
-        let extras = try Checkpoint.loadModel(from: directory, into: model.parameters,
+        let extras = try directory.loadWeights(into: model.parameters,
                                               extraTensors: scoreHead ? [("score.weight", [1, config.hiddenSize])] : [])
         let tokenizer = try Tokenizer.loadHuggingFace(from: directory.tokenizer)
         try checkCompatible(tokenizer: tokenizer, config: config, path: directory.url.path)
@@ -78,30 +85,6 @@ public struct ModelRun {
             throw RunDirectoryError(path: path, reason: "tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocabulary is \(config.vocabSize): they do not belong together")
         }
     }
-
-    /// Writes model (and head), tokenizer and optionally optimizer and trainer state, atomically.
-    /// The weights are written in `dtype`, by default the dtype the model was loaded in
-    /// (`config.storageDType`).
-    public func save(dtype: ModelConfig.StorageDType? = nil, optimizer: (any Optimizer)? = nil,
-                     trainerState: TrainerState? = nil) throws {
-        var config = model.config
-        if let dtype { config.storageDType = dtype }
-        try Checkpoint.save(to: directory, config: config, parameters: model.parameters,
-                            extraTensors: scoreHead.map { [("score.weight", $0.weight.value)] } ?? [],
-                            optimizer: optimizer, trainerState: trainerState)
-        if tokenizerFiles.isEmpty {
-            do { try tokenizer.write(to: directory.url) } catch {
-                throw AtomicFileError.plain(error, writing: directory.tokenizer)
-            }
-        } else {
-            for (name, data) in tokenizerFiles { try AtomicFileWriter.write(data, to: directory.file(name)) }
-        }
-    }
-
-    /// The reward/value model of this run (trunk + score head).
-    public var scalarModel: ScalarModel? {
-        scoreHead.map { ScalarModel(trunk: model, head: $0) }
-    }
 }
 
 extension Transformer {
@@ -111,14 +94,5 @@ extension Transformer {
         let twin = try Transformer(config: config, seed: 0)
         for (a, b) in zip(twin.parameters, parameters) { a.value = b.value }
         return twin
-    }
-}
-
-extension ScalarModel {
-    /// An independent copy (trunk and head).
-    public func copy() throws -> ScalarModel {
-        let head = ScalarHead(name: "score", hiddenSize: self.head.hiddenSize, seed: 0)
-        head.weight.value = self.head.weight.value
-        return ScalarModel(trunk: try trunk.copy(), head: head)
     }
 }
