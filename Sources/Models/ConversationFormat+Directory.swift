@@ -19,7 +19,8 @@ extension ConversationFormat {
         guard let format = try load(directory: directory, tokenizer: tokenizer, eosTokenIDs: eos) else {
             throw RunDirectoryError(
                 path: directory.path,
-                reason: "no chat template (chat_template.jinja or tokenizer_config.json's chat_template) and the "
+                reason:
+                    "no chat template (chat_template.jinja or tokenizer_config.json's chat_template) and the "
                     + "tokenizer has no ChatML tokens")
         }
         return format

@@ -84,7 +84,8 @@ public enum ConversationFormat: Sendable {
 
     /// An assistant reply to `messages` as generated after `prompt(messages)`, ending with the
     /// end-of-turn token (ChatML: `encode(reply) + [<|im_end|>]`).
-    public func completion(after messages: [ChatMessage], _ reply: String) throws(TemplateError) -> [TokenID] {
+    public func completion(after messages: [ChatMessage], _ reply: String) throws(TemplateError) -> [TokenID]
+    {
         switch self {
         case .chatML(let t): t.tokenizer.encode(reply) + [t.endOfTurnID]
         case .template(let t): try t.completion(after: messages, reply)
@@ -95,7 +96,8 @@ public enum ConversationFormat: Sendable {
     public func replyText(_ tokens: [TokenID]) -> String {
         switch self {
         case .chatML(let t):
-            (try? t.tokenizer.decodeText(tokens.filter { $0 != t.endOfTurnID }, skipSpecialTokens: true)) ?? ""
+            (try? t.tokenizer.decodeText(tokens.filter { $0 != t.endOfTurnID }, skipSpecialTokens: true))
+                ?? ""
         case .template(let t): t.replyText(tokens)
         }
     }
@@ -111,14 +113,18 @@ extension ConversationFormat {
 
     /// The format of the model in `directory`: its own chat template when it has one that is not
     /// this package's ChatML, else ChatML when the tokenizer has its tokens, else nil (no chat).
-    public static func load(directory: URL, tokenizer: Tokenizer, eosTokenIDs: [Int]) throws -> ConversationFormat? {
-        let hasTemplate = ["chat_template.jinja", "chat_template.json"].contains {
-            FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path)
-        } || tokenizerConfigHasTemplate(directory)
+    public static func load(directory: URL, tokenizer: Tokenizer, eosTokenIDs: [Int]) throws
+        -> ConversationFormat?
+    {
+        let hasTemplate =
+            ["chat_template.jinja", "chat_template.json"].contains {
+                FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path)
+            } || tokenizerConfigHasTemplate(directory)
         if hasTemplate {
             let file = try ChatTemplateFile.load(directory: directory)
             if file.template != ChatTemplate.jinja {
-                return .template(try JinjaChatFormat(tokenizer: tokenizer, file: file, eosTokenIDs: eosTokenIDs))
+                return .template(
+                    try JinjaChatFormat(tokenizer: tokenizer, file: file, eosTokenIDs: eosTokenIDs))
             }
         }
         return (try? ChatTemplate(tokenizer: tokenizer)).map(ConversationFormat.chatML)

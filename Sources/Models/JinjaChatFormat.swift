@@ -34,7 +34,9 @@ public struct JinjaChatFormat: Sendable {
         renderer = try file.renderer()
         specialTokens = file.specialTokens
         var stops = Set(eosTokenIDs.map { TokenID($0) })
-        let fileEOS = file.eosToken.flatMap { tokenizer.specialTokenID($0) ?? Self.addedTokenID($0, tokenizer) }
+        let fileEOS = file.eosToken.flatMap {
+            tokenizer.specialTokenID($0) ?? Self.addedTokenID($0, tokenizer)
+        }
         if let fileEOS { stops.insert(fileEOS) }
         // Probe: what the template writes after an assistant message's content. A template that
         // refuses the probe conversation falls back to the eos token.
@@ -57,11 +59,14 @@ public struct JinjaChatFormat: Sendable {
         endOfTurnID = endOfTurn
         stops.insert(endOfTurn)
         stopTokens = stops
-        let pad = file.specialTokens["pad_token"].flatMap { tokenizer.specialTokenID($0) ?? Self.addedTokenID($0, tokenizer) }
+        let pad = file.specialTokens["pad_token"].flatMap {
+            tokenizer.specialTokenID($0) ?? Self.addedTokenID($0, tokenizer)
+        }
         if let pad, !stops.contains(pad) {
             padToken = pad
         } else {
-            padToken = TokenID((0..<max(tokenizer.vocabularySize, 1)).first { !stops.contains(TokenID($0)) } ?? 0)
+            padToken = TokenID(
+                (0..<max(tokenizer.vocabularySize, 1)).first { !stops.contains(TokenID($0)) } ?? 0)
         }
     }
 
@@ -80,7 +85,8 @@ public struct JinjaChatFormat: Sendable {
             messages: messages.map { TemplateValue.message(role: $0.role.rawValue, content: $0.content) },
             addGenerationPrompt: addGenerationPrompt, bosToken: specialTokens["bos_token"],
             eosToken: specialTokens["eos_token"],
-            extra: specialTokens.filter { $0.key != "bos_token" && $0.key != "eos_token" }.mapValues(TemplateValue.string))
+            extra: specialTokens.filter { $0.key != "bos_token" && $0.key != "eos_token" }.mapValues(
+                TemplateValue.string))
     }
 
     func input(_ messages: [ChatMessage], addGenerationPrompt: Bool) -> ChatTemplateInput {
@@ -88,7 +94,9 @@ public struct JinjaChatFormat: Sendable {
     }
 
     /// `apply_chat_template(messages, tokenize=False, add_generation_prompt=…)`.
-    public func text(_ messages: [ChatMessage], addGenerationPrompt: Bool = false) throws(TemplateError) -> String {
+    public func text(_ messages: [ChatMessage], addGenerationPrompt: Bool = false) throws(TemplateError)
+        -> String
+    {
         try renderer.render(input(messages, addGenerationPrompt: addGenerationPrompt))
     }
 
@@ -102,10 +110,13 @@ public struct JinjaChatFormat: Sendable {
     public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = false) throws(TemplateError)
         -> (text: String, chat: RenderedChat)
     {
-        let rendered = try renderer.renderWithAssistantSpans(input(messages, addGenerationPrompt: addGenerationPrompt))
+        let rendered = try renderer.renderWithAssistantSpans(
+            input(messages, addGenerationPrompt: addGenerationPrompt))
         let encoding = encode(rendered.text)
         let mask = encoding.offsets.map { range in
-            rendered.assistantSpans.contains { range.lowerBound < $0.upperBound && range.upperBound > $0.lowerBound }
+            rendered.assistantSpans.contains {
+                range.lowerBound < $0.upperBound && range.upperBound > $0.lowerBound
+            }
         }
         return (rendered.text, RenderedChat(tokens: encoding.ids, lossMask: mask))
     }
@@ -118,14 +129,17 @@ public struct JinjaChatFormat: Sendable {
     /// The ids of an assistant reply to `messages` as the model would generate them after
     /// `prompt(messages)`: the tokens of the full rendering after the prompt's, through the
     /// template's end-of-turn text.
-    public func completion(after messages: [ChatMessage], _ reply: String) throws(TemplateError) -> [TokenID] {
+    public func completion(after messages: [ChatMessage], _ reply: String) throws(TemplateError) -> [TokenID]
+    {
         let promptIDs = try prompt(messages)
         let full = try renderer.renderWithAssistantSpans(
             input(messages + [ChatMessage(role: .assistant, content: reply)], addGenerationPrompt: false))
         guard let span = full.assistantSpans.last else { return [endOfTurnID] }
         let encoding = encode(full.text)
         if encoding.ids.starts(with: promptIDs),
-            let last = encoding.offsets.lastIndex(where: { $0.lowerBound < span.upperBound && $0.upperBound > span.lowerBound }),
+            let last = encoding.offsets.lastIndex(where: {
+                $0.lowerBound < span.upperBound && $0.upperBound > span.lowerBound
+            }),
             last >= promptIDs.count
         {
             return Array(encoding.ids[promptIDs.count...last])

@@ -21,8 +21,10 @@ public struct ModelRun {
     /// and template; empty for our own runs (their tokenizer is written by `Tokenizer.write`).
     public var tokenizerFiles: [(name: String, data: Data)]
 
-    public init(directory: RunDirectory, model: Transformer, tokenizer: Tokenizer, scoreHead: ScalarHead? = nil,
-                format: ConversationFormat? = nil, tokenizerFiles: [(name: String, data: Data)] = []) {
+    public init(
+        directory: RunDirectory, model: Transformer, tokenizer: Tokenizer, scoreHead: ScalarHead? = nil,
+        format: ConversationFormat? = nil, tokenizerFiles: [(name: String, data: Data)] = []
+    ) {
         self.directory = directory
         self.model = model
         self.tokenizer = tokenizer
@@ -33,9 +35,11 @@ public struct ModelRun {
 
     /// The run a stage writes from this one: same tokenizer, format and tokenizer files, a new
     /// directory and model (and head).
-    public func derived(directory: RunDirectory, model: Transformer, scoreHead: ScalarHead? = nil) -> ModelRun {
-        ModelRun(directory: directory, model: model, tokenizer: tokenizer, scoreHead: scoreHead, format: format,
-                 tokenizerFiles: tokenizerFiles)
+    public func derived(directory: RunDirectory, model: Transformer, scoreHead: ScalarHead? = nil) -> ModelRun
+    {
+        ModelRun(
+            directory: directory, model: model, tokenizer: tokenizer, scoreHead: scoreHead, format: format,
+            tokenizerFiles: tokenizerFiles)
     }
 
     /// Reads and validates a run without changing anything on disk (serving): the config, every
@@ -54,19 +58,22 @@ public struct ModelRun {
         }
         let config = try directory.loadModelConfig()  // + generation_config.json, weights' dtype
         let model = try Transformer(config: config, seed: nil)  // weights loaded next
-        let extras = try directory.loadWeights(into: model.parameters,
-                                              extraTensors: scoreHead ? [("score.weight", [1, config.hiddenSize])] : [])
+        let extras = try directory.loadWeights(
+            into: model.parameters,
+            extraTensors: scoreHead ? [("score.weight", [1, config.hiddenSize])] : [])
         let tokenizer = try Tokenizer.loadHuggingFace(from: directory.tokenizer)
         try checkCompatible(tokenizer: tokenizer, config: config, path: directory.url.path)
-        let format = try ConversationFormat.load(directory: directory.url, tokenizer: tokenizer,
-                                                 eosTokenIDs: config.eosTokenIDs)
+        let format = try ConversationFormat.load(
+            directory: directory.url, tokenizer: tokenizer,
+            eosTokenIDs: config.eosTokenIDs)
         var files: [(name: String, data: Data)] = []
         if format?.isTemplate == true {
             for name in ConversationFormat.tokenizerFileNames {
                 let url = directory.file(name)
                 guard FileManager.default.fileExists(atPath: url.path) else { continue }
                 do { files.append((name, try Data(contentsOf: url))) } catch {
-                    throw RunDirectoryError(path: url.path, reason: "cannot read: \(error.localizedDescription)")
+                    throw RunDirectoryError(
+                        path: url.path, reason: "cannot read: \(error.localizedDescription)")
                 }
             }
         }
@@ -75,14 +82,19 @@ public struct ModelRun {
             head = ScalarHead(name: "score", hiddenSize: config.hiddenSize, seed: 0)
             head!.weight.value = extras[0]
         }
-        return ModelRun(directory: directory, model: model, tokenizer: tokenizer, scoreHead: head, format: format,
-                        tokenizerFiles: files)
+        return ModelRun(
+            directory: directory, model: model, tokenizer: tokenizer, scoreHead: head, format: format,
+            tokenizerFiles: files)
     }
 
     /// A mismatched tokenizer and model is an error that names both sizes.
     public static func checkCompatible(tokenizer: Tokenizer, config: ModelConfig, path: String) throws {
         guard tokenizer.vocabularySize <= config.vocabSize else {
-            throw RunDirectoryError(path: path, reason: "tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocabulary is \(config.vocabSize): they do not belong together")
+            throw RunDirectoryError(
+                path: path,
+                reason:
+                    "tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocabulary is \(config.vocabSize): they do not belong together"
+            )
         }
     }
 }

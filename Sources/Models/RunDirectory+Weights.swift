@@ -21,8 +21,10 @@ extension RunDirectory {
     /// A file written by `transformers` for a tied model may also hold `lm_head.weight`; it is
     /// ignored when the parameters have no such tensor.
     @discardableResult
-    public func loadWeights(into parameters: [Parameter], extraTensors: [(name: String, shape: [Int])] = [],
-                            ignoring: Set<String> = []) throws -> [Tensor] {
+    public func loadWeights(
+        into parameters: [Parameter], extraTensors: [(name: String, shape: [Int])] = [],
+        ignoring: Set<String> = []
+    ) throws -> [Tensor] {
         let file = try openWeights()  // model.safetensors or shards
         let expected = parameters.map { (name: $0.name, shape: $0.shape) } + extraTensors
         var ignored = ignoring

@@ -10,15 +10,21 @@ extension TokenizerCommand {
     /// `apply_chat_template(..., tokenize=True)`.
     struct Chat: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Render {\"messages\": […]} JSONL with the model's chat format; print {\"text\", \"ids\", \"mask\"} per line (mask 1 on trained tokens).")
+            abstract:
+                "Render {\"messages\": […]} JSONL with the model's chat format; print {\"text\", \"ids\", \"mask\"} per line (mask 1 on trained tokens)."
+        )
 
         @Option(name: .long, help: "A model or tokenizer directory (tokenizer.json and its chat template).")
         var tokenizer: String
 
-        @Option(name: .long, help: "Conversations, JSONL: one {\"messages\": [{\"role\", \"content\"}, …]} per line.")
+        @Option(
+            name: .long,
+            help: "Conversations, JSONL: one {\"messages\": [{\"role\", \"content\"}, …]} per line.")
         var input: String
 
-        @Flag(name: .customLong("add-generation-prompt"), help: "End with the prompt of the next assistant turn (as at inference).")
+        @Flag(
+            name: .customLong("add-generation-prompt"),
+            help: "End with the prompt of the next assistant turn (as at inference).")
         var addGenerationPrompt = false
 
         private struct Record: Decodable { var messages: [ChatMessage] }
@@ -33,7 +39,10 @@ extension TokenizerCommand {
                     throw CommandError("\(input):\(number): not a {\"messages\": [...]} record: \(error)")
                 }
                 let rendered: (text: String, chat: RenderedChat)
-                do { rendered = try format.renderText(record.messages, addGenerationPrompt: addGenerationPrompt) } catch {
+                do {
+                    rendered = try format.renderText(
+                        record.messages, addGenerationPrompt: addGenerationPrompt)
+                } catch {
                     if error.kind == .raised { throw CommandError("\(input):\(number): \(error.message)") }
                     throw CommandError("\(input):\(number): \(error)")
                 }
@@ -41,7 +50,8 @@ extension TokenizerCommand {
                     "text": rendered.text, "ids": rendered.chat.tokens.map(Int.init),
                     "mask": rendered.chat.lossMask.map { $0 ? 1 : 0 },
                 ]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                let data = try JSONSerialization.data(
+                    withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))
             }
         }
@@ -55,7 +65,8 @@ enum JSONLReaderLines {
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw CommandError("cannot read \(url.path): \(error.localizedDescription)")
         }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { i, line in
+        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap {
+            i, line in
             line.allSatisfy(\.isWhitespace) ? nil : (i + 1, String(line))
         }
     }

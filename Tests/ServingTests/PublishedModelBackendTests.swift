@@ -25,7 +25,9 @@ import Tokenizers
     #expect(backend.endTokens.isSuperset(of: [expected.end_of_turn] + expected.eos_ids))
     for c in expected.conversations {
         let last = c.messages.lastIndex { $0.role == .assistant }!
-        let turns = c.messages[..<last].map { ChatTurn(role: ChatTurn.Role(rawValue: $0.role.rawValue)!, content: $0.content) }
+        let turns = c.messages[..<last].map {
+            ChatTurn(role: ChatTurn.Role(rawValue: $0.role.rawValue)!, content: $0.content)
+        }
         #expect(try backend.chatPrompt(for: turns) == c.prompt_ids)
     }
 }

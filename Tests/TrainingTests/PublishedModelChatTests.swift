@@ -13,7 +13,8 @@ enum ChatFixture {
     static let cases = ["llama3", "qwen2"]
 
     static func directory(_ name: String) -> URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/chat/\(name)")
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/chat/\(name)")
     }
 
     struct Conversation: Decodable {
@@ -31,7 +32,8 @@ enum ChatFixture {
     }
 
     static func expected(_ name: String) throws -> Expected {
-        try JSONDecoder().decode(Expected.self, from: Data(contentsOf: directory(name).appendingPathComponent("expected.json")))
+        try JSONDecoder().decode(
+            Expected.self, from: Data(contentsOf: directory(name).appendingPathComponent("expected.json")))
     }
 
     static func temporaryDirectory() -> URL {
@@ -42,7 +44,9 @@ enum ChatFixture {
 @Test(arguments: ChatFixture.cases)
 func templateRenderingMatchesTransformersIdsAndMasks(_ name: String) throws {
     let format = try ConversationFormat.load(directory: ChatFixture.directory(name))
-    guard case .template(let jinja) = format else { Issue.record("\(name): not read as a Jinja template"); return }
+    guard case .template(let jinja) = format else {
+        Issue.record("\(name): not read as a Jinja template"); return
+    }
     let expected = try ChatFixture.expected(name)
     #expect(format.endOfTurnID == expected.end_of_turn)
     #expect(Set(expected.eos_ids).isSubset(of: format.stopTokens))
@@ -80,12 +84,15 @@ func stageDataOfAPublishedModelTrainsOnTheTemplatesAssistantTokens(_ name: Strin
     let run = try ModelRun.load(RunDirectory(ChatFixture.directory("llama3")))
     #expect(run.model.config.storageDType == .bfloat16)
     let data = try StageData(run: run)
-    let messages = [ChatMessage(role: .user, content: "What is 2+2?"), ChatMessage(role: .assistant, content: "4")]
+    let messages = [
+        ChatMessage(role: .user, content: "What is 2+2?"), ChatMessage(role: .assistant, content: "4"),
+    ]
     let row = try data.rendered(.conversation(messages))
     var p = SupervisedFineTuning.Parameters()
     p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 30)
     p.batchSize = 2
-    let history = try SupervisedFineTuning.train(model: run.model, examples: [row, row], padToken: data.padToken, parameters: p)
+    let history = try SupervisedFineTuning.train(
+        model: run.model, examples: [row, row], padToken: data.padToken, parameters: p)
     let first = history[0]["loss"]!, last = history.last!["loss"]!
     #expect(last < first * 0.5, "loss \(first) → \(last)")
 
@@ -101,16 +108,20 @@ func stageDataOfAPublishedModelTrainsOnTheTemplatesAssistantTokens(_ name: Strin
 @Test func dpoOnAPublishedModelRunsAStepOnTemplateTokens() throws {
     let run = try ModelRun.load(RunDirectory(ChatFixture.directory("qwen2")))
     let data = try StageData(run: run)
-    let url = StageDataFixture.file([#"{"prompt": "Name a colour.", "chosen": "Blue.", "rejected": "Seven."}"#])
+    let url = StageDataFixture.file([
+        #"{"prompt": "Name a colour.", "chosen": "Blue.", "rejected": "Seven."}"#
+    ])
     let rows = try data.comparisons(from: url)
     let pairs = StageData.preferencePairs(rows.rows)
     #expect(pairs[0].chosen.last == data.endOfTurn && pairs[0].rejected.last == data.endOfTurn)
-    #expect(pairs[0].prompt == (try data.format.prompt([ChatMessage(role: .user, content: "Name a colour.")])))
+    #expect(
+        pairs[0].prompt == (try data.format.prompt([ChatMessage(role: .user, content: "Name a colour.")])))
     var p = PreferenceTraining.Parameters()
     p.optimization = OptimizationSettings(learningRate: 1e-3, steps: 1)
     let before = run.model.parameters[0].value
-    let history = try PreferenceTraining.train(policy: run.model, reference: try run.model.copy(), pairs: pairs,
-                                               padToken: data.padToken, parameters: p)
+    let history = try PreferenceTraining.train(
+        policy: run.model, reference: try run.model.copy(), pairs: pairs,
+        padToken: data.padToken, parameters: p)
     #expect(history.count == 1 && history[0]["loss"]!.isFinite)
     #expect(run.model.parameters[0].value != before)
 }
@@ -122,10 +133,14 @@ func stageDataOfAPublishedModelTrainsOnTheTemplatesAssistantTokens(_ name: Strin
     defer { try? FileManager.default.removeItem(at: out) }
     try run.derived(directory: RunDirectory(out), model: run.model).save()
     for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"] {
-        #expect(try Data(contentsOf: out.appendingPathComponent(name)) == Data(contentsOf: source.appendingPathComponent(name)),
-                "\(name) not copied")
+        #expect(
+            try Data(contentsOf: out.appendingPathComponent(name))
+                == Data(contentsOf: source.appendingPathComponent(name)),
+            "\(name) not copied")
     }
-    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json"))) as! [String: Any]
+    let config =
+        try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json")))
+        as! [String: Any]
     #expect(config["model_type"] as? String == "llama")
     let reloaded = try ModelRun.load(RunDirectory(out))
     #expect(reloaded.model.config.storageDType == .bfloat16)  // auto keeps the input's dtype
@@ -142,8 +157,10 @@ func stageDataOfAPublishedModelTrainsOnTheTemplatesAssistantTokens(_ name: Strin
     let tokenizer = StageDataFixture.tokenizer
     let out = ChatFixture.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: out) }
-    let model = try Transformer(config: ModelConfig(family: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 16,
-                                                    layerCount: 1, headCount: 2, contextLength: 32), seed: 1)
+    let model = try Transformer(
+        config: ModelConfig(
+            family: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 16,
+            layerCount: 1, headCount: 2, contextLength: 32), seed: 1)
     try ModelRun(directory: RunDirectory(out), model: model, tokenizer: tokenizer).save()
     let run = try ModelRun.load(RunDirectory(out))
     guard case .chatML = run.format else { Issue.record("our run was not read as ChatML"); return }

@@ -15,13 +15,16 @@ extension ModelRun {
     /// Writes model (and head), tokenizer and optionally optimizer and trainer state, atomically.
     /// The weights are written in `dtype`, by default the dtype the model was loaded in
     /// (`config.storageDType`).
-    public func save(dtype: ModelConfig.StorageDType? = nil, optimizer: (any Optimizer)? = nil,
-                     trainerState: TrainerState? = nil) throws {
+    public func save(
+        dtype: ModelConfig.StorageDType? = nil, optimizer: (any Optimizer)? = nil,
+        trainerState: TrainerState? = nil
+    ) throws {
         var config = model.config
         if let dtype { config.storageDType = dtype }
-        try Checkpoint.save(to: directory, config: config, parameters: model.parameters,
-                            extraTensors: scoreHead.map { [("score.weight", $0.weight.value)] } ?? [],
-                            optimizer: optimizer, trainerState: trainerState)
+        try Checkpoint.save(
+            to: directory, config: config, parameters: model.parameters,
+            extraTensors: scoreHead.map { [("score.weight", $0.weight.value)] } ?? [],
+            optimizer: optimizer, trainerState: trainerState)
         if tokenizerFiles.isEmpty {
             do { try tokenizer.write(to: directory.url) } catch {
                 throw AtomicFileError.plain(error, writing: directory.tokenizer)
