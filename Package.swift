@@ -36,21 +36,21 @@ var targets: [Target] = [
     .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimized),
     .target(name: "Tokenizers", swiftSettings: optimized),
     .target(name: "Templates", swiftSettings: optimized),
-    .target(name: "Models", dependencies: ["NN", "TensorCore", "Tokenizers"], swiftSettings: optimized),
+    .target(name: "Models", dependencies: ["NN", "TensorCore", "Tokenizers", "Templates"], swiftSettings: optimized),
     .target(name: "Datasets", dependencies: ["Tokenizers"], swiftSettings: optimized),
-    .target(name: "Training", dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers"],
+    .target(name: "Training", dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers", "Templates"],
             swiftSettings: optimized),
     // The built-in demo: tasks, their verifier, simulated labelers, the whole pipeline and its report.
     .target(name: "Demo", dependencies: ["Datasets", "Training", "Models", "NN", "TensorCore", "Tokenizers"],
             swiftSettings: optimized),
     .target(name: "MPIBackend", dependencies: ["CMPI", "Training", "TensorCore"]),
     .target(name: "Serving", dependencies: [
-        "Models", "Tokenizers", "Training",
+        "Models", "Tokenizers", "Templates",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "GRDB", package: "GRDB.swift"),
     ]),
     .executableTarget(name: "rlhf", dependencies: [
-        "Tokenizers", "Models", "Datasets", "Training", "Demo", "Serving", "MPIBackend",
+        "Tokenizers", "Templates", "Models", "Datasets", "Training", "Demo", "Serving", "MPIBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: executableSettings),
 ]
@@ -63,7 +63,7 @@ let testTargets: [Target] = [
     .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
     .testTarget(name: "TrainingTests", dependencies: [
-        "Training", "Demo", "Models", "Datasets", "TensorCore", "NN", "Tokenizers",
+        "Training", "Demo", "Models", "Datasets", "TensorCore", "NN", "Tokenizers", "Templates",
     ]),
     .testTarget(name: "DemoTests", dependencies: ["Demo", "Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
     .testTarget(name: "ServingTests", dependencies: [

@@ -13,6 +13,13 @@ with the logits transformers computed for the original checkpoint:
 
     RLHF_HF_EXPORT_DIR=/tmp/hf-export RLHF_ONLY="Models" swift test --filter writtenRunReloadsIdentically
     .venv/bin/python scripts/check-hf-interop.py --roundtrip /tmp/hf-export
+
+A stage's output from a published model (e.g. `rlhf sft --model Tests/TrainingTests/Fixtures/chat/llama3
+--data sft.jsonl --out /tmp/sft-llama3`): transformers must load it as the same model_type, with the
+same tokenizer and chat template, render a conversation to the ids `rlhf tokenizer chat` gives, and
+compute finite logits:
+
+    .venv/bin/python scripts/check-hf-interop.py --chat /tmp/sft-llama3 Tests/TrainingTests/Fixtures/chat/llama3
 """
 import json
 import os
@@ -56,9 +63,35 @@ def roundtrip(root):
     sys.exit(1 if failures else 0)
 
 
+def chat_output(run, source):
+    from transformers import AutoTokenizer
+    failures = []
+    config, original = AutoConfig.from_pretrained(run), AutoConfig.from_pretrained(source)
+    if config.model_type != original.model_type:
+        failures.append(f"model_type {config.model_type} != {original.model_type}")
+    tokenizer, source_tokenizer = AutoTokenizer.from_pretrained(run), AutoTokenizer.from_pretrained(source)
+    if tokenizer.chat_template != source_tokenizer.chat_template:
+        failures.append("chat template differs from the input model's")
+    messages = [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]
+    ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
+    if ids != source_tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]:
+        failures.append("the conversation tokenizes differently")
+    model = AutoModelForCausalLM.from_pretrained(run, dtype=torch.float32)
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits
+    if not torch.isfinite(logits).all():
+        failures.append("non-finite logits")
+    dtype = str(next(AutoModelForCausalLM.from_pretrained(run).parameters()).dtype).replace("torch.", "")
+    print(f"{'FAIL' if failures else 'ok'} {run}: {type(model).__name__} model_type {config.model_type}, dtype {dtype}, "
+          f"{len(ids)} chat tokens" + ("; " + "; ".join(failures) if failures else ""))
+    sys.exit(1 if failures else 0)
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--roundtrip":
         roundtrip(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "--chat":
+        chat_output(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 3:
         text_loss(sys.argv[1], sys.argv[2])
     else:

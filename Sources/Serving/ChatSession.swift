@@ -1,3 +1,5 @@
+import Tokenizers
+
 /// A terminal conversation: system prompt, turns, and trimming to the context window.
 public struct ChatSession: Sendable {
     public var system: String?

@@ -1,3 +1,5 @@
+import Tokenizers
+
 /// What the server needs from a language model: a tokenizer, a chat template and batched sampling.
 ///
 /// The HTTP layer, the scheduler, the pages and the CLI are written against this protocol, so they
@@ -25,20 +27,9 @@ public protocol GenerationBackend: Sendable {
                   onToken: @escaping (_ row: Int, _ token: Int32) -> Bool) throws
 }
 
-/// One message of a conversation.
-public struct ChatTurn: Sendable, Equatable, Codable {
-    public enum Role: String, Sendable, Codable, CaseIterable {
-        case system, user, assistant
-    }
-
-    public var role: Role
-    public var content: String
-
-    public init(role: Role, content: String) {
-        self.role = role
-        self.content = content
-    }
-}
+/// One message of a conversation: the `ChatMessage` that training data and chat templates use
+/// (the name stays for the server's code and clients of this module).
+public typealias ChatTurn = ChatMessage
 
 /// How tokens are drawn. Requests with equal settings (and no seed) can share a batch.
 public struct SamplingSettings: Sendable, Hashable {

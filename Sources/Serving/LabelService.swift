@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Tokenizers
 
 /// The JSON endpoints behind the `/label` page: what to rank next, sampling responses for a
 /// prompt, and saving judgements.

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// The OpenAI-compatible endpoints as plain functions from a request body to a response, so they
 /// are tested without sockets; `ServingRouter` only moves bytes between Hummingbird and here.

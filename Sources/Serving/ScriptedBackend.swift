@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Tokenizers
 
 /// A deterministic stand-in for a model, for tests, scripts and `rlhf serve --demo`.
 ///

@@ -17,17 +17,21 @@ public final class TransformerBackend: GenerationBackend, @unchecked Sendable {
     /// Nil for a tokenizer without `<|im_start|>`/`<|im_end|>` (a base model): chats are then
     /// rendered as a plain `User:`/`Assistant:` transcript.
     public let template: ChatTemplate?
+    /// The model's conversation format (ChatML, or a published model's own Jinja template).
+    public let format: ConversationFormat?
     private let model: Transformer
 
-    public init(model: Transformer, tokenizer: Tokenizer, modelID: String) {
+    public init(model: Transformer, tokenizer: Tokenizer, modelID: String, format: ConversationFormat? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.modelID = modelID
         self.contextLength = model.config.contextLength
         self.vocabularySize = model.config.vocabSize
         self.template = try? ChatTemplate(tokenizer: tokenizer)
+        self.format = format ?? template.map(ConversationFormat.chatML)
         var ends = Set<Int32>()
         if let template { ends.insert(template.endOfTurnID) }
+        if let format = self.format { ends.formUnion(format.stopTokens) }
         if let id = tokenizer.specialTokenID(SpecialTokens.endOfText) { ends.insert(id) }
         if let id = model.config.eosTokenID { ends.insert(Int32(id)) }
         self.endTokens = ends
@@ -43,10 +47,8 @@ public final class TransformerBackend: GenerationBackend, @unchecked Sendable {
     }
 
     public func chatPrompt(for messages: [ChatTurn]) throws -> [Int32] {
-        if let template {
-            return template.renderPrompt(messages.map {
-                ChatMessage(role: ChatMessage.Role(rawValue: $0.role.rawValue) ?? .user, content: $0.content)
-            })
+        if let format {
+            return try format.prompt(messages)
         }
         let transcript = messages.map { turn -> String in
             switch turn.role {

@@ -19,6 +19,11 @@ public struct RenderedChat: Sendable, Equatable {
     /// True on the assistant's content tokens and on the `<|im_end|>` that closes each
     /// assistant turn.
     public var lossMask: [Bool]
+
+    public init(tokens: [TokenID], lossMask: [Bool]) {
+        self.tokens = tokens
+        self.lossMask = lossMask
+    }
 }
 
 /// ChatML rendering — `<|im_start|>role\ncontent<|im_end|>\n` per message — producing the token

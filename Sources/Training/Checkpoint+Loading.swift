@@ -4,24 +4,14 @@ import NN
 import TensorCore
 
 extension Checkpoint {
-    /// Loads `model.safetensors` into `parameters` after validating every tensor's name, dtype
-    /// and shape; a mismatch throws `TensorMismatchError` listing all missing, unexpected and
-    /// mis-shaped tensors, and refuses NaN or inf values naming the tensors
-    /// (`NonFiniteWeightsError`). Returns the `extraTensors` (e.g. `score.weight`) in the given order.
-    ///
-    /// A file written by `transformers` for a tied model may also hold `lm_head.weight`; it is
-    /// ignored when the parameters have no such tensor (see `TensorSource.loadParameters`).
+    /// Loads `model.safetensors` (or shards) into `parameters` after finishing or discarding an
+    /// interrupted save (`recover`); see `RunDirectory.loadWeights`.
     @discardableResult
     public static func loadModel(from run: RunDirectory, into parameters: [Parameter],
                                  extraTensors: [(name: String, shape: [Int])] = [],
                                  ignoring: Set<String> = []) throws -> [Tensor] {
         try recover(in: run)
-        // model.safetensors or shards, one tensor at a time, transformers' layouts accepted.
-        let extras = try run.openWeights().loadParameters(parameters, extraTensors: extraTensors, ignoring: ignoring)
-        let loaded = parameters.map { (name: $0.name, tensor: $0.value) }
-            + zip(extraTensors, extras).map { (name: $0.0.name, tensor: $0.1) }
-        try WeightHealth.requireFinite(loaded, in: run.model.path)
-        return extras
+        return try run.loadWeights(into: parameters, extraTensors: extraTensors, ignoring: ignoring)
     }
 
     /// Restores optimizer moments and step count from `optimizer.safetensors`, validating the

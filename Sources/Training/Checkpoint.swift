@@ -15,7 +15,7 @@ import TensorCore
 /// directory holds either the complete old checkpoint or the complete new one.
 public enum Checkpoint {
     static let temporaryTag = "checkpoint"
-    static let journalName = ".checkpoint-commit.json"
+    static let journalName = RunDirectory.checkpointJournalName
 
     /// Files written to temporaries and not yet renamed into place.
     public struct Pending: Sendable {

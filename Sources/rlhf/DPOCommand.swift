@@ -63,7 +63,7 @@ struct DPOCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
-        let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
+        let data = try StageRun.data(sft)
         let rows = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "preference pairs")
         let pairs = StageData.preferencePairs(rows.rows)
@@ -86,7 +86,7 @@ struct DPOCommand: ParsableCommand {
                                                    parameters: parameters, communicator: communicator,
                                                    progress: StageRun.progress(renderer, log))
         renderer.finish()
-        try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()
+        try sft.derived(directory: directory, model: sft.model).save(dtype: stage.saveDType.storageDType)
         let tail = history.suffix(max(1, history.count / 5))
         func mean(_ key: String) -> Double? {
             let values = tail.compactMap { $0[key] }

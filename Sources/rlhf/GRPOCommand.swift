@@ -16,11 +16,13 @@ struct GRPOCommand: ParsableCommand {
             rank 0 writes the output.
             """)
 
-    @Option(help: "SFT run directory: the policy starts from it and it is the frozen reference.")
+    @Option(help: "SFT run or Hugging Face model directory: the policy starts from it and it is the frozen reference.")
     var model: String
 
     @Option(help: "Prompts, JSONL {\"prompt\"[, \"answer\"]}.")
-    var prompts: String
+    var data: String?
+
+    @Option(help: .hidden) var prompts: String?  // the old name of --data
 
     @Option(help: "Output run directory.")
     var out: String
@@ -62,7 +64,12 @@ struct GRPOCommand: ParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
+    var modelPath: String { model }
+    /// `--data`, or its old name `--prompts`.
+    var dataPath: String { data ?? prompts ?? "" }
+
     func validate() throws {
+        guard data != nil || prompts != nil else { throw ValidationError("Missing expected argument '--data <data>'") }
         guard groupSize >= 2 else { throw ValidationError("--group-size must be at least 2") }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be positive") }
         guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be positive") }
@@ -73,12 +80,12 @@ struct GRPOCommand: ParsableCommand {
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
     func train(communicator: any Communicator) throws {
-        let sft = try StageRun.load(model, role: "SFT")
-        let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
-        let rows = try data.prompts(from: StageRun.url(prompts), maxNewTokens: maxNewTokens, options: stage.loadOptions)
-        try StageRun.report(rows, file: prompts, what: "prompts")
+        let sft = try StageRun.load(modelPath, role: "SFT")
+        let data = try StageRun.data(sft)
+        let rows = try data.prompts(from: StageRun.url(dataPath), maxNewTokens: maxNewTokens, options: stage.loadOptions)
+        try StageRun.report(rows, file: dataPath, what: "prompts")
         // Every prompt needs a verifier before anything is trained.
-        try StageData.requireVerifier(rows, file: prompts, verifier: verifier.verifier)
+        try StageData.requireVerifier(rows, file: dataPath, verifier: verifier.verifier)
         let records = rows.rows.map(\.record)
 
         var parameters = GRPO.Parameters()
@@ -110,7 +117,7 @@ struct GRPOCommand: ParsableCommand {
             padToken: data.padToken, parameters: parameters, reward: reward, communicator: communicator,
             progress: StageRun.progress(renderer, log))
         renderer.finish()
-        try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()
+        try sft.derived(directory: directory, model: sft.model).save(dtype: stage.saveDType.storageDType)
         let n = max(1, history.count / 5)
         func mean(_ part: ArraySlice<[String: Double]>) -> Double? {
             let values = part.compactMap { $0["reward"] }

@@ -17,7 +17,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Prompt text(s).")
     var prompt: [String]
 
-    @Flag(help: "Render each prompt as a user message and generate the assistant's answer (stops at <|im_end|>).")
+    @Flag(help: "Render each prompt as a user message with the model's chat template and generate the assistant's answer (stops at its end-of-turn token).")
     var chat = false
 
     @OptionGroup var sampling: SamplingArguments
@@ -40,16 +40,20 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let run = try StageRun.load(model, role: "model")
         let tokenizer = run.tokenizer
-        let template = chat ? try ChatTemplate(tokenizer: tokenizer) : nil
-        let prompts = prompt.map { text in
-            template?.renderPrompt([ChatMessage(role: .user, content: text)]) ?? tokenizer.encode(text)
+        // The model's own conversation format: ChatML for ours, its Jinja template for a published one.
+        let format = chat ? run.format : nil
+        if chat && format == nil {
+            throw CommandError("\(model): the model has no chat template (and no ChatML tokens); generate without --chat")
+        }
+        let prompts = try prompt.map { text in
+            try format?.prompt([ChatMessage(role: .user, content: text)]) ?? tokenizer.encode(text)
         }
         let context = run.model.config.contextLength
         for (i, p) in prompts.enumerated() where p.count >= context {
             StageRun.note("warning: prompt \(i + 1) is \(p.count) tokens; only its last \(context - 1) fit the context of \(context)")
         }
         var stopTokens = Set(stop.compactMap { tokenizer.specialTokenID($0) })
-        if let template { stopTokens.insert(template.endOfTurnID) }
+        if let format { stopTokens.formUnion(format.stopTokens) }
         let stopTexts = stop.filter { tokenizer.specialTokenID($0) == nil }.map { Array($0.utf8) }
 
         let options = SamplingOptions(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP, maxNewTokens: maxTokens,
@@ -96,7 +100,7 @@ struct GenerateCommand: ParsableCommand {
         }
         let rows = generations.indices.filter { !generations[$0].tokens.isEmpty }
         guard !rows.isEmpty else { StageRun.note("log-ratio: no answer has a token"); return }
-        let pad = policy.tokenizer.specialTokenID(SpecialTokens.pad) ?? 0
+        let pad = (try? policy.format?.padToken()) ?? policy.tokenizer.specialTokenID(SpecialTokens.pad) ?? 0
         let batch = SequenceBatch(prompts: rows.map { prompts[$0] }, completions: rows.map { generations[$0].tokens }, padToken: pad)
         let lp = policy.model.scoreTargets(batch), refLP = ref.model.scoreTargets(batch)
         var total = 0.0

@@ -43,7 +43,7 @@ struct KTOCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
-        let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
+        let data = try StageRun.data(sft)
         let rows = try data.ktoExamples(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "examples")
         guard rows.rows.count >= 2 else { throw CommandError("\(self.data): KTO needs at least 2 examples") }
@@ -68,7 +68,7 @@ struct KTOCommand: ParsableCommand {
                                             parameters: parameters, communicator: communicator,
                                             progress: StageRun.progress(renderer, log))
         renderer.finish()
-        try ModelRun(directory: directory, model: sft.model, tokenizer: sft.tokenizer).save()
+        try sft.derived(directory: directory, model: sft.model).save(dtype: stage.saveDType.storageDType)
         let desirable = rows.rows.filter(\.desirable).count
         print("kto: \(rows.rows.count) examples (\(desirable) desirable, \(rows.rows.count - desirable) undesirable, \(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])), last KL estimate \(StageRun.format(history.last?["kl"])); wrote \(directory.url.path)")
     }

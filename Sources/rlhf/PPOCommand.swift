@@ -18,14 +18,18 @@ struct PPOCommand: ParsableCommand {
             rollouts, and rank 0 writes the output.
             """)
 
-    @Option(help: "SFT run directory: the policy starts from it and it is the frozen reference.")
-    var policy: String
+    @Option(help: "SFT run or Hugging Face model directory: the policy starts from it and it is the frozen reference.")
+    var model: String?
+
+    @Option(help: .hidden) var policy: String?  // the old name of --model
 
     @Option(help: "Reward-model run directory (with score.weight): frozen scorer and the value model's start.")
     var reward: String
 
     @Option(help: "Prompts, JSONL {\"prompt\"}.")
-    var prompts: String
+    var data: String?
+
+    @Option(help: .hidden) var prompts: String?  // the old name of --data
 
     @Option(help: "Output run directory (the trained policy).")
     var out: String
@@ -65,7 +69,14 @@ struct PPOCommand: ParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
+    /// `--model`, or its old name `--policy`.
+    var modelPath: String { model ?? policy ?? "" }
+    /// `--data`, or its old name `--prompts`.
+    var dataPath: String { data ?? prompts ?? "" }
+
     func validate() throws {
+        guard model != nil || policy != nil else { throw ValidationError("Missing expected argument '--model <model>'") }
+        guard data != nil || prompts != nil else { throw ValidationError("Missing expected argument '--data <data>'") }
         if let klCoef, !(klCoef >= 0) { throw ValidationError("--kl-coef must not be negative") }
         if let targetKL, !(targetKL > 0) { throw ValidationError("--target-kl must be positive") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be positive") }
@@ -80,14 +91,14 @@ struct PPOCommand: ParsableCommand {
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
     func train(communicator: any Communicator) throws {
-        let sft = try StageRun.load(policy, role: "policy (SFT)")
+        let sft = try StageRun.load(modelPath, role: "policy (SFT)")
         let rm = try StageRun.load(reward, scoreHead: true, role: "reward-model")
         guard rm.tokenizer == sft.tokenizer else {
-            throw CommandError("the reward model \(reward) and the policy \(policy) use different tokenizers: the reward model cannot score the policy's tokens")
+            throw CommandError("the reward model \(reward) and the policy \(modelPath) use different tokenizers: the reward model cannot score the policy's tokens")
         }
-        let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
-        let rows = try data.prompts(from: StageRun.url(prompts), maxNewTokens: maxNewTokens, options: stage.loadOptions)
-        try StageRun.report(rows, file: prompts, what: "prompts")
+        let data = try StageRun.data(sft)
+        let rows = try data.prompts(from: StageRun.url(dataPath), maxNewTokens: maxNewTokens, options: stage.loadOptions)
+        try StageRun.report(rows, file: dataPath, what: "prompts")
         guard rows.rows.allSatisfy({ $0.tokens.count + maxNewTokens <= rm.model.config.contextLength }) else {
             throw CommandError("the reward model's context (\(rm.model.config.contextLength)) is shorter than prompt + --max-new-tokens")
         }
@@ -139,7 +150,7 @@ struct PPOCommand: ParsableCommand {
                                     parameters: p, pretrainingBatch: ptxSource, communicator: communicator,
                                     progress: StageRun.progress(renderer, log))
         renderer.finish()
-        try ModelRun(directory: directory, model: models.policy, tokenizer: sft.tokenizer).save()
+        try sft.derived(directory: directory, model: models.policy).save(dtype: stage.saveDType.storageDType)
         let first = history.prefix(max(1, history.count / 5)), last = history.suffix(max(1, history.count / 5))
         func mean(_ part: ArraySlice<[String: Double]>, _ key: String) -> Double? {
             let values = part.compactMap { $0[key] }

@@ -59,6 +59,10 @@ struct PretrainCommand: ParsableCommand {
             throw ValidationError("unknown --config \(config); choose one of \(Self.presets.keys.sorted().joined(separator: ", "))")
         }
         if accumulation < 1 { throw ValidationError("--accumulation must be at least 1") }
+        // Pretraining checkpoints hold the float32 weights it resumes from exactly.
+        if stage.saveDType != .auto && stage.saveDType != .f32 {
+            throw ValidationError("--save-dtype: pretraining writes float32 checkpoints (convert with a later stage's --save-dtype)")
+        }
     }
 
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }

@@ -43,7 +43,7 @@ struct RewardCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
-        let data = try StageData(tokenizer: sft.tokenizer, contextLength: sft.model.config.contextLength)
+        let data = try StageRun.data(sft)
         let loaded = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(loaded, file: self.data, what: "comparisons")
         var train = loaded.rows, heldOut: [RewardModelTraining.Comparison] = []
@@ -83,7 +83,7 @@ struct RewardCommand: ParsableCommand {
                                                     parameters: parameters, communicator: communicator,
                                                     progress: StageRun.progress(renderer, log))
         renderer.finish()
-        try ModelRun(directory: directory, model: rewardModel.trunk, tokenizer: sft.tokenizer, scoreHead: rewardModel.head).save()
+        try sft.derived(directory: directory, model: rewardModel.trunk, scoreHead: rewardModel.head).save(dtype: stage.saveDType.storageDType)
         let pairs = train.reduce(0) { $0 + $1.ranking.count * ($1.ranking.count - 1) / 2 }
         let accuracy = heldOut.isEmpty ? "no held-out data"
             : "held-out pair accuracy \(StageRun.format(before.map { $0 * 100 }, 1))% → \(StageRun.format(summary.heldOutAccuracy * 100, 1))% (random 50%; held out: \(heldOutSource))"

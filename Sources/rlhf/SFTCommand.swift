@@ -31,7 +31,7 @@ struct SFTCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let base = try StageRun.load(model, role: "base")
-        let data = try StageData(tokenizer: base.tokenizer, contextLength: base.model.config.contextLength)
+        let data = try StageRun.data(base)
         let rows = try data.sftExamples(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "demonstrations")
 
@@ -55,7 +55,7 @@ struct SFTCommand: ParsableCommand {
                                                      parameters: parameters, communicator: communicator,
                                                      progress: StageRun.progress(renderer, log))
         renderer.finish()
-        try ModelRun(directory: directory, model: base.model, tokenizer: base.tokenizer).save()
+        try base.derived(directory: directory, model: base.model).save(dtype: stage.saveDType.storageDType)
         let targets = rows.rows.reduce(0) { $0 + $1.lossMask.filter { $0 }.count }
         print("sft: \(rows.rows.count) examples (\(targets) target tokens, \(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])); wrote \(directory.url.path)")
     }

@@ -8,6 +8,21 @@ import Training
 extension OptimizationSettings.OptimizerKind: ExpressibleByArgument {}
 extension LearningRateSchedule.Decay: ExpressibleByArgument {}
 
+/// `--save-dtype`: the dtype of the weights a stage writes.
+enum SaveDType: String, ExpressibleByArgument, CaseIterable {
+    case auto, f32, bf16, f16
+
+    /// nil for auto: keep the dtype the input model was loaded in.
+    var storageDType: ModelConfig.StorageDType? {
+        switch self {
+        case .auto: nil
+        case .f32: .float32
+        case .bf16: .bfloat16
+        case .f16: .float16
+        }
+    }
+}
+
 /// Optimisation options shared by every training stage. Each is optional: a stage keeps its
 /// own default for what is not given.
 struct StageOptions: ParsableArguments {
@@ -44,6 +59,9 @@ struct StageOptions: ParsableArguments {
     @Flag(help: "Replace the run already in the output directory (by default an existing run is never overwritten).")
     var overwrite = false
 
+    @Option(name: .customLong("save-dtype"), help: "Dtype of the weights written: auto keeps the input model's (f32, bf16 or f16).")
+    var saveDType: SaveDType = .auto
+
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be positive") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
@@ -79,6 +97,11 @@ enum StageRun {
         do { return try ModelRun.load(RunDirectory(path: path), scoreHead: scoreHead) } catch {
             throw CommandError("cannot load the \(role) run \(path): \(error)")
         }
+    }
+
+    /// Stage data in the run's own conversation format (ChatML, or a published model's template).
+    static func data(_ run: ModelRun) throws -> StageData {
+        do { return try StageData(run: run) } catch { throw CommandError("\(run.directory.url.path): \(error)") }
     }
 
     /// Prints each skipped record and fails when nothing is left.

@@ -8,7 +8,7 @@ struct TokenizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenizer",
         abstract: "Train, apply and benchmark byte-level BPE tokenizers (GPT-2 family).",
-        subcommands: [Train.self, Encode.self, Decode.self, Bench.self]
+        subcommands: [Train.self, Encode.self, Decode.self, Chat.self, Bench.self]
     )
 }
 

@@ -2,7 +2,6 @@ import Foundation
 import Models
 import Testing
 import Tokenizers
-import Training
 @testable import Serving
 
 /// The adapter over the real transformer, with a randomly initialised tiny model and a tokenizer
@@ -53,14 +52,19 @@ import Training
 }
 
 extension TransformerBackendTests {
-    @Test func loadsARunDirectoryWrittenByModelRun() async throws {
+    @Test func loadsARunDirectoryWrittenLikeAStageWritesIt() async throws {
         let backend = try Self.makeBackend()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("serving-run-\(UUID())/tiny-run")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let tokenizer = backend.tokenizer
         let model = try Transformer(config: ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2,
                                                         headCount: 4, contextLength: 64), seed: 5)
-        try ModelRun(directory: RunDirectory(directory), model: model, tokenizer: tokenizer).save()
+        // What a stage writes (ModelRun.save in Training), from Models' writers.
+        let run = RunDirectory(directory)
+        try run.create()
+        try model.config.huggingFaceJSON().write(to: run.config)
+        try model.encodedWeights().write(to: run.model)
+        try tokenizer.write(to: directory)
         let loaded = try TransformerBackend.load(runDirectory: directory.path)
         #expect(loaded.modelID == "tiny-run")
         #expect(loaded.contextLength == 64)

@@ -35,11 +35,11 @@ enum StageDataFixture {
     #expect(rows.lines == [1])
     #expect(chat.tokens.count == chat.lossMask.count)
     // Prompt part is never trained; the trained tokens are exactly the completion + <|im_end|>.
-    let prompt = d.promptTokens("reverse these words")
+    let prompt = try d.promptTokens("reverse these words")
     #expect(Array(chat.tokens.prefix(prompt.count)) == prompt)
     #expect(chat.lossMask.prefix(prompt.count).allSatisfy { !$0 })
     let trained = zip(chat.tokens, chat.lossMask).filter(\.1).map(\.0)
-    #expect(trained == d.completionTokens("words these reverse"))
+    #expect(try trained == d.completionTokens("words these reverse"))
     #expect(chat.tokens.last == d.endOfTurn && chat.lossMask.last == true)
 }
 
@@ -50,7 +50,7 @@ enum StageDataFixture {
     ])
     let chat = try #require(try d.sftExamples(from: url).rows.first)
     let trained = zip(chat.tokens, chat.lossMask).filter(\.1).map(\.0)
-    #expect(trained == d.completionTokens("jumps") + d.completionTokens("is lazy"))
+    #expect(try trained == d.completionTokens("jumps") + d.completionTokens("is lazy"))
     // The trailing user turn teaches nothing and is cut: the row ends on the last <|im_end|>.
     #expect(chat.tokens.last == d.endOfTurn)
 }
@@ -90,15 +90,15 @@ enum StageDataFixture {
     let rows = try d.comparisons(from: url)
     #expect(rows.rows.count == 2 && rows.lines == [1, 2])
     #expect(rows.rows[0].ranking == [0, 1])
-    #expect(rows.rows[0].responses == [d.completionTokens("good"), d.completionTokens("bad")])
+    #expect(try rows.rows[0].responses == [d.completionTokens("good"), d.completionTokens("bad")])
     #expect(rows.rows[1].ranking == [2, 0, 1] && rows.rows[1].responses.count == 3)
     #expect(rows.rows.allSatisfy { $0.responses.allSatisfy { $0.last == d.endOfTurn } })
     let pairs = StageData.preferencePairs(rows.rows)
     // 1 pair + 3·2/2 pairs, best before worse: c>a, c>b, a>b.
     #expect(pairs.count == 4)
-    #expect(pairs[1].chosen == d.completionTokens("c") && pairs[1].rejected == d.completionTokens("a"))
-    #expect(pairs[3].chosen == d.completionTokens("a") && pairs[3].rejected == d.completionTokens("b"))
-    #expect(pairs[0].prompt == d.promptTokens("p") && pairs[1].prompt == d.promptTokens("q"))
+    #expect(try pairs[1].chosen == d.completionTokens("c") && pairs[1].rejected == d.completionTokens("a"))
+    #expect(try pairs[3].chosen == d.completionTokens("a") && pairs[3].rejected == d.completionTokens("b"))
+    #expect(try pairs[0].prompt == d.promptTokens("p") && pairs[1].prompt == d.promptTokens("q"))
 }
 
 @Test func comparisonErrorsNameFileLineAndField() throws {
@@ -141,14 +141,14 @@ enum StageDataFixture {
     #expect(e.line == 2 && e.field == "label" && e.reason.contains("true or false"))
     let rows = try d.ktoExamples(from: url, options: LoadOptions(lenient: true))
     #expect(rows.rows.map(\.desirable) == [true, false] && rows.lines == [1, 3] && rows.skippedCount == 1)
-    #expect(rows.rows[0].completion == d.completionTokens("yes") && rows.rows[0].prompt == d.promptTokens("p"))
+    #expect(try rows.rows[0].completion == d.completionTokens("yes") && rows.rows[0].prompt == d.promptTokens("p"))
 }
 
 @Test func promptsMustLeaveRoomForGeneration() throws {
     let d = StageDataFixture.data(context: 32)
     let short = "the fox"
     let url = StageDataFixture.file([#"{"prompt": "\#(short)", "answer": "dog"}"#, #"{"prompt": "\#(short) jumps over the lazy dog"}"#])
-    let prompt = d.promptTokens(short)
+    let prompt = try d.promptTokens(short)
     // Room for exactly 32 − prompt tokens; one more fails on the first line.
     let fits = try d.prompts(from: url, maxNewTokens: 32 - d.promptTokens("\(short) jumps over the lazy dog").count)
     #expect(fits.rows.map(\.record.answer) == ["dog", nil] && fits.rows[0].tokens == prompt)
@@ -201,4 +201,11 @@ enum StageDataFixture {
     let lenient = try d.sftExamples(from: url, options: LoadOptions(lenient: true))
     #expect(lenient.lines == [1, 3])
     #expect(lenient.skipped.map(\.line) == [2])
+}
+
+@Test func rankingsWithIdenticalResponsesAreRefused() throws {
+    let d = StageDataFixture.data()
+    let url = StageDataFixture.file([#"{"prompt": "p", "responses": ["a", "b", "a"], "ranking": [0, 1, 2]}"#])
+    let error = StageDataFixture.error { try d.comparisons(from: url) }
+    #expect(error?.line == 1 && error?.field == "responses[2]")
 }

@@ -1,14 +1,16 @@
 import Datasets
 import Foundation
+import Templates
 import Tokenizers
 
 extension StageData {
     /// An SFT example rendered for training: loss on the assistant's tokens (each assistant
-    /// turn's content and its closing `<|im_end|>`), nothing after the last trained token.
+    /// turn's content and its closing end-of-turn token: `<|im_end|>`, or what the model's template
+    /// writes), nothing after the last trained token.
     public func rendered(_ example: SFTExample) throws(RecordProblem) -> RenderedChat {
-        var chat = template.render(example.messages)
-        // The "\n" after the last `<|im_end|>` is never a target: drop it (and any trailing
-        // non-assistant turn) so rows end on the end-of-turn token.
+        var chat = try rendering("messages") { () throws(TemplateError) in try format.render(example.messages) }
+        // The separator after the last end-of-turn token ("\n") is never a target: drop it (and
+        // any trailing non-assistant turn) so rows end on the end-of-turn token.
         guard let last = chat.lossMask.lastIndex(of: true) else {
             throw RecordProblem(field: "messages", reason: "no assistant tokens to learn from")
         }
@@ -17,7 +19,7 @@ extension StageData {
         switch example {
         case .promptCompletion(let prompt, _):
             // Name the field that overflows: the prompt alone, or the completion after it.
-            try requireFits(promptTokens(prompt).count + 1, field: "prompt", what: "the rendered prompt")
+            try requireFits(try promptTokens(prompt).count + 1, field: "prompt", what: "the rendered prompt")
             try requireFits(chat.tokens.count, field: "completion", what: "prompt + completion")
         case .conversation:
             try requireFits(chat.tokens.count, field: "messages", what: "the rendered conversation")

@@ -29,8 +29,9 @@ extension StageData {
             guard let responses = raw.responses else { throw RecordProblem(field: "responses", reason: "missing field (ranking given)") }
             guard let numbers = raw.ranking else { throw RecordProblem(field: "ranking", reason: "missing field (responses given)") }
             let ranking = try RankingRecord.indices(numbers)
-            // Checks ≥ 2 non-empty responses and that the ranking is a permutation of their indices.
-            let record = try RankingRecord(prompt: raw.prompt, responses: responses, ranking: ranking)
+            // Checks ≥ 2 non-empty, distinct responses and that the ranking is a permutation of
+            // their indices (the rules every ranking maker uses).
+            let record = try RankingRecord.validated(prompt: raw.prompt, responses: responses, ranking: ranking)
             return TextComparison(prompt: record.prompt, responses: record.responses, ranking: record.ranking,
                                   fields: responses.indices.map { "responses[\($0)]" })
         }
@@ -45,9 +46,12 @@ extension StageData {
 
     /// Tokens of one checked comparison; every prompt + response must fit the context.
     func comparison(_ c: TextComparison) throws(RecordProblem) -> RewardModelTraining.Comparison {
-        let prompt = promptTokens(c.prompt)
+        let prompt = try promptTokens(c.prompt)
         try requireFits(prompt.count + 1, field: "prompt", what: "the rendered prompt (plus the end-of-turn token)")
-        let responses = c.responses.map(completionTokens)
+        var responses: [[Int32]] = []
+        for (text, field) in zip(c.responses, c.fields) {
+            responses.append(try completionTokens(text, prompt: c.prompt, field: field))
+        }
         for (tokens, field) in zip(responses, c.fields) {
             guard tokens.count > 1 else { throw RecordProblem(field: field, reason: "empty response (no tokens)") }
             try requireFits(prompt.count + tokens.count, field: field, what: "prompt + response")
@@ -74,9 +78,9 @@ extension StageData {
     public func ktoExamples(from url: URL, options: LoadOptions = .strict) throws -> StageRows<KTOTraining.Example> {
         let loaded = try KTOExample.load(from: url, options: LoadOptions(lenient: true))
         return try Self.convert(loaded, file: url, options: options) { (e: KTOExample) throws(RecordProblem) in
-            let prompt = promptTokens(e.prompt)
+            let prompt = try promptTokens(e.prompt)
             try requireFits(prompt.count + 1, field: "prompt", what: "the rendered prompt (plus the end-of-turn token)")
-            let completion = completionTokens(e.completion)
+            let completion = try completionTokens(e.completion, prompt: e.prompt)
             guard completion.count > 1 else { throw RecordProblem(field: "completion", reason: "empty response (no tokens)") }
             try requireFits(prompt.count + completion.count, field: "completion", what: "prompt + completion")
             return KTOTraining.Example(prompt: prompt, completion: completion, desirable: e.label)

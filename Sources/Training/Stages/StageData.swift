@@ -1,48 +1,84 @@
 import Datasets
 import Foundation
+import Models
+import Templates
 import Tokenizers
 
 /// Turns loaded JSONL records into the token rows the stages train on, the same way for every
-/// stage and the same way the demo does: a prompt is `renderPrompt([user message])` (ending
-/// where the assistant's answer starts), a completion is `encode(text) + [<|im_end|>]`, and
-/// padding is `<|pad|>`.
+/// stage and the same way the demo does, in the model's conversation format: a prompt is the
+/// rendered user message ending where the assistant's answer starts, a completion is the reply's
+/// tokens through the end-of-turn token. For our own models (ChatML) that is
+/// `renderPrompt([user message])`, `encode(text) + [<|im_end|>]` and `<|pad|>` padding; for a
+/// published model it is its own Jinja template (`JinjaChatFormat`).
 ///
 /// Every record that cannot become a row — malformed JSON, a missing field, an empty response, a
-/// ranking that is not a permutation, a prompt longer than the model's context — is a
-/// `DatasetError` naming the file, the line and the field. Strict loading throws the first;
-/// lenient loading skips it and lists it in `StageRows.skipped`, so nothing is dropped without
-/// a count.
+/// ranking that is not a permutation, a prompt longer than the model's context, a template that
+/// refuses the conversation — is a `DatasetError` naming the file, the line and the field. Strict
+/// loading throws the first; lenient loading skips it and lists it in `StageRows.skipped`, so
+/// nothing is dropped without a count.
 public struct StageData: Sendable {
-    public let template: ChatTemplate
+    public let format: ConversationFormat
     public let padToken: Int32
     /// The model's context length: no row may be longer.
     public let contextLength: Int
 
-    public var tokenizer: Tokenizer { template.tokenizer }
-    /// `<|im_end|>`: ends every completion; the reward model scores it; generation stops on it.
-    public var endOfTurn: Int32 { template.endOfTurnID }
+    public var tokenizer: Tokenizer { format.tokenizer }
+    /// The ChatML template, for our own models.
+    public var template: ChatTemplate? {
+        if case .chatML(let t) = format { return t }
+        return nil
+    }
+    /// Ends every completion; the reward model scores it; PPO and GRPO end rollouts on it
+    /// (`<|im_end|>` for ChatML, `<|eot_id|>`, ... for a published model).
+    public var endOfTurn: Int32 { format.endOfTurnID }
+    /// Generation stops on any of these (the end-of-turn token and the model's eos ids).
+    public var stopTokens: Set<Int32> { format.stopTokens }
 
-    /// Throws when the tokenizer lacks the chat or padding special tokens.
+    /// ChatML data. Throws when the tokenizer lacks the chat or padding special tokens.
     public init(tokenizer: Tokenizer, contextLength: Int) throws {
-        template = try ChatTemplate(tokenizer: tokenizer)
-        padToken = try tokenizer.requireSpecialTokenID(SpecialTokens.pad)
+        try self.init(format: .chatML(try ChatTemplate(tokenizer: tokenizer)), contextLength: contextLength)
+    }
+
+    public init(format: ConversationFormat, contextLength: Int) throws {
+        self.format = format
+        padToken = try format.padToken()
         precondition(contextLength >= 2, "StageData: context length \(contextLength)")
         self.contextLength = contextLength
     }
 
-    /// A user message rendered as a prompt: `<|im_start|>user\n…<|im_end|>\n<|im_start|>assistant\n`.
-    public func promptTokens(_ text: String) -> [Int32] {
-        template.renderPrompt([ChatMessage(role: .user, content: text)])
+    /// Data in a run's own conversation format; throws when the run has none.
+    public init(run: ModelRun) throws {
+        guard let format = run.format else {
+            throw RunDirectoryError(
+                path: run.directory.url.path,
+                reason: "no chat format: the model has no chat template and its tokenizer no ChatML tokens")
+        }
+        try self.init(format: format, contextLength: run.model.config.contextLength)
     }
 
-    /// An assistant answer as generated: its tokens, then `<|im_end|>`.
-    public func completionTokens(_ text: String) -> [Int32] {
-        tokenizer.encode(text) + [endOfTurn]
+    /// A user message rendered as a prompt (ChatML: `<|im_start|>user\n…<|im_end|>\n<|im_start|>assistant\n`).
+    public func promptTokens(_ text: String) throws(RecordProblem) -> [Int32] {
+        try rendering("prompt") { () throws(TemplateError) in try format.prompt([ChatMessage(role: .user, content: text)]) }
     }
 
-    /// The answer text of generated tokens (the end-of-turn token and other specials removed).
-    public func text(of tokens: [Int32]) -> String {
-        (try? tokenizer.decodeText(tokens.filter { $0 != endOfTurn }, skipSpecialTokens: true)) ?? ""
+    /// An assistant answer to the user message `prompt` as generated: its tokens through the
+    /// end-of-turn token (ChatML ignores the prompt: `encode(text) + [<|im_end|>]`).
+    public func completionTokens(_ text: String, prompt: String = "", field: String = "completion") throws(RecordProblem)
+        -> [Int32]
+    {
+        try rendering(field) { () throws(TemplateError) in
+            try format.completion(after: [ChatMessage(role: .user, content: prompt)], text)
+        }
+    }
+
+    /// The answer text of generated tokens (end tokens and other specials removed).
+    public func text(of tokens: [Int32]) -> String { format.replyText(tokens) }
+
+    /// Runs a template rendering, turning its error into a problem with the record's field.
+    func rendering<T>(_ field: String, _ body: () throws(TemplateError) -> T) throws(RecordProblem) -> T {
+        do { return try body() } catch {
+            throw RecordProblem(field: field, reason: "the chat template refused it: \(error.kind == .raised ? error.message : error.description)")
+        }
     }
 }
 

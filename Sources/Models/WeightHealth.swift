@@ -119,6 +119,12 @@ public struct WeightsDivergedError: Error, CustomStringConvertible, Sendable {
     public var report: WeightHealth.Report
     public var limit: Float
 
+    public init(step: Int, report: WeightHealth.Report, limit: Float) {
+        self.step = step
+        self.report = report
+        self.limit = limit
+    }
+
     public var description: String {
         let what =
             report.nonFinite.isEmpty
