@@ -1,6 +1,6 @@
 import Foundation
 
-/// The JSONL formats the training stages read (see DESIGN.md, "Data formats").
+/// The JSONL formats the training stages read (see README.md, "The CLI, stage by stage").
 public enum FeedbackExportFormat: String, CaseIterable, Sendable {
     /// `{"prompt", "responses", "ranking"}`: one record per judgement, ranking best first (`rlhf reward`).
     case rankings

@@ -1,6 +1,7 @@
 /// Request bodies of the OpenAI API, as far as this server implements them. Fields the server
-/// does not use (`user`, `presence_penalty`, …) are ignored, as OpenAI-compatible servers do;
-/// fields that would change the answer and are not implemented are rejected in validation.
+/// does not use and that cannot change the answer (`user`, …) are ignored, as OpenAI-compatible
+/// servers do; fields that would change the answer and are not implemented (a non-zero
+/// `presence_penalty`, …) are rejected in validation with the parameter's name.
 public enum OpenAI {}
 
 extension OpenAI {

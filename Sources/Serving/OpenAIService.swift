@@ -201,11 +201,16 @@ public struct OpenAIService: Sendable {
                         promptTokens: prompts.reduce(0) { $0 + $1.count })
     }
 
-    /// OpenAI's range for both penalties; the values are not used (see `ChatCompletionRequest`).
+    /// OpenAI's range for both penalties. This server does not implement them, and a penalty would
+    /// change the answer, so a non-zero one is refused by name rather than ignored.
     private static func checkPenalties(presence: Double?, frequency: Double?) throws(ServingError) {
         for (value, name) in [(presence, "presence_penalty"), (frequency, "frequency_penalty")] {
-            if let value, !(value >= -2 && value <= 2) {
+            guard let value else { continue }
+            guard value >= -2 && value <= 2 else {
                 throw .invalidRequest("`\(name)` must be between -2 and 2, got \(value).", param: name)
+            }
+            guard value == 0 else {
+                throw .invalidRequest("`\(name)` is not implemented by this server; send 0 or leave it out.", param: name)
             }
         }
     }

@@ -55,6 +55,9 @@ import Testing
         (#""presence_penalty":"x""#, "presence_penalty"),
         (#""frequency_penalty":3"#, "frequency_penalty"),
         (#""frequency_penalty":[]"#, "frequency_penalty"),
+        // In range, but not implemented: refused by name, never silently ignored.
+        (#""presence_penalty":0.5"#, "presence_penalty"),
+        (#""frequency_penalty":-2"#, "frequency_penalty"),
         (#""stream":"yes""#, "stream"),
         (#""stream_options":{"include_usage":2}"#, "stream_options.include_usage"),
     ]
@@ -120,7 +123,7 @@ import Testing
             for fields in [
                 #""seed":9223372036854775807"#, #""seed":-9223372036854775808"#,
                 #""top_k":9223372036854775807"#, #""temperature":1e-300"#, #""temperature":2"#,
-                #""top_p":1e-300"#, #""n":8,"max_tokens":1"#, #""presence_penalty":-2,"frequency_penalty":2"#,
+                #""top_p":1e-300"#, #""n":8,"max_tokens":1"#, #""presence_penalty":0,"frequency_penalty":0"#,
                 #""max_tokens":null,"n":null,"temperature":null"#, #""logprobs":false,"top_logprobs":0"#,
             ] {
                 let body = Data(("{" + Self.chat + "," + fields + "}").utf8)
