@@ -17,6 +17,10 @@ Families:
                continuing-subword prefix and end-of-word suffix, [UNK], BertProcessing, added-token flags
   splits       Split with string and custom regex patterns and each behaviour, invert, WhitespaceSplit,
                Metaspace(always), NFD, lstrip/rstrip/single_word added tokens, RobertaProcessing
+
+Regenerating rewrites the files identically except misc.json (and its expected ids): `tokenizers`'
+trainer numbers continuing-subword tokens ("##t") in hash-map order, so its merges' tie-breaking
+changes from run to run. Each run's files and expectations are consistent; the tests read both.
 """
 import json
 import pathlib
@@ -29,6 +33,12 @@ OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "TokenizersTest
 
 LLAMA3 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 QWEN2 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+
+
+# Character-level trainers keep exactly this alphabet (`limit_alphabet` alone breaks ties between
+# equally frequent characters in hash order, so the files would change from run to run); other
+# characters are byte fallback or unknown, which the fixtures want to exercise.
+ALPHABET = [chr(c) for c in range(0x21, 0x7F)] + list("éèàüöß▁")
 
 
 def corpus():
@@ -151,7 +161,8 @@ def sentencepiece():
     normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
     trainer_tok = Tokenizer(models.BPE(unk_token="<unk>"))
     trainer_tok.normalizer = normalizer
-    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=90,
+    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<unk>", "<s>", "</s>"], initial_alphabet=ALPHABET,
+                                  limit_alphabet=len(ALPHABET),
                                   show_progress=False)
     trainer_tok.train_from_iterator(corpus(), trainer)
     tok = Tokenizer(byte_fallback_model(trainer_tok))
@@ -170,7 +181,8 @@ def metaspace():
     pre = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=True)
     trainer_tok = Tokenizer(models.BPE(unk_token="<unk>"))
     trainer_tok.pre_tokenizer = pre
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=80,
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>", "</s>"], initial_alphabet=ALPHABET,
+                                  limit_alphabet=len(ALPHABET),
                                   show_progress=False)
     trainer_tok.train_from_iterator(corpus(), trainer)
     tok = Tokenizer(byte_fallback_model(trainer_tok))
@@ -191,7 +203,8 @@ def misc():
     tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Punctuation(),
                                                  pre_tokenizers.Digits(individual_digits=True)])
     trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[MASK]"],
-                                  continuing_subword_prefix="##", end_of_word_suffix="</w>", limit_alphabet=60,
+                                  continuing_subword_prefix="##", end_of_word_suffix="</w>",
+                                  initial_alphabet=ALPHABET, limit_alphabet=len(ALPHABET),
                                   show_progress=False)
     tok.train_from_iterator(corpus(), trainer)
     tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
@@ -212,7 +225,8 @@ def splits():
         pre_tokenizers.Punctuation(behavior="merged_with_next"),
         pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False),
     ])
-    trainer = trainers.BpeTrainer(vocab_size=500, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=70,
+    trainer = trainers.BpeTrainer(vocab_size=500, special_tokens=["<unk>", "<s>", "</s>"], initial_alphabet=ALPHABET,
+                                  limit_alphabet=len(ALPHABET),
                                   show_progress=False)
     tok.train_from_iterator(corpus(), trainer)
     tok.decoder = decoders.Sequence([decoders.Metaspace(replacement="▁", prepend_scheme="always"),

@@ -17,8 +17,10 @@ public struct AddedToken: Sendable, Equatable, Hashable {
     /// Matched in the normalised text (against its normalised content) rather than the input.
     public var normalized: Bool
 
-    public init(id: TokenID, content: String, special: Bool = true, lstrip: Bool = false, rstrip: Bool = false,
-                singleWord: Bool = false, normalized: Bool? = nil) {
+    public init(
+        id: TokenID, content: String, special: Bool = true, lstrip: Bool = false, rstrip: Bool = false,
+        singleWord: Bool = false, normalized: Bool? = nil
+    ) {
         self.id = id
         self.content = content
         self.special = special
@@ -39,6 +41,10 @@ struct AddedTokenMatcher: Sendable {
     /// Longest first, so the first hit at a position is the longest.
     let entries: [Entry]
     let firstByte: [Bool]
+    /// First two bytes of some entry: a text with `<` everywhere (code, HTML) is not compared
+    /// with all of Llama 3's 256 `<|…|>` tokens at each one.
+    let firstPair: [Bool]
+    let hasSingleByte: Bool
     let needsRules: Bool
 
     init(_ entries: [Entry]) {
@@ -46,8 +52,14 @@ struct AddedTokenMatcher: Sendable {
             $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.token.id < $1.token.id
         }
         var first = [Bool](repeating: false, count: 256)
-        for e in self.entries { first[Int(e.bytes[0])] = true }
+        var pairs = [Bool](repeating: false, count: 65536)
+        for e in self.entries {
+            first[Int(e.bytes[0])] = true
+            if e.bytes.count > 1 { pairs[Int(e.bytes[0]) << 8 | Int(e.bytes[1])] = true }
+        }
         firstByte = first
+        firstPair = pairs
+        hasSingleByte = self.entries.contains { $0.bytes.count == 1 }
         needsRules = self.entries.contains { $0.token.lstrip || $0.token.rstrip || $0.token.singleWord }
     }
 
@@ -60,7 +72,9 @@ struct AddedTokenMatcher: Sendable {
         var startOffset = 0
         var i = 0
         while i < n {
-            guard firstByte[Int(p[i])] else {
+            guard firstByte[Int(p[i])],
+                hasSingleByte || (i + 1 < n && firstPair[Int(p[i]) << 8 | Int(p[i + 1])])
+            else {
                 i += 1
                 continue
             }
@@ -141,7 +155,8 @@ struct AddedTokenMatcher: Sendable {
     static func whitespaceLength(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
         var length = 0
         while length < n {
-            guard let (s, _) = decodeScalars(p + length, min(4, n - length)).first, s.properties.isWhitespace else { break }
+            guard let (s, _) = decodeScalars(p + length, min(4, n - length)).first, s.properties.isWhitespace
+            else { break }
             length += UTF8.width(s)
         }
         return length

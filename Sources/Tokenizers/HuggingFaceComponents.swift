@@ -22,11 +22,15 @@ struct HuggingFaceComponents {
     }
 
     func type(_ object: [String: Any], _ field: String) throws -> String {
-        guard let type = object["type"] as? String else { throw corrupt("\(field).type", "missing or not a string") }
+        guard let type = object["type"] as? String else {
+            throw corrupt("\(field).type", "missing or not a string")
+        }
         return type
     }
 
-    func string(_ object: [String: Any], _ key: String, _ field: String, default value: String? = nil) throws -> String {
+    func string(_ object: [String: Any], _ key: String, _ field: String, default value: String? = nil) throws
+        -> String
+    {
         if let s = object[key] as? String { return s }
         if let value, object[key] == nil || object[key] is NSNull { return value }
         throw corrupt("\(field).\(key)", "expected a string")
@@ -40,7 +44,9 @@ struct HuggingFaceComponents {
 
     func int(_ object: [String: Any], _ key: String, _ field: String, default value: Int) throws -> Int {
         guard let raw = object[key], !(raw is NSNull) else { return value }
-        guard let number = raw as? NSNumber, let int = Int(exactly: number.doubleValue), int >= 0, int < 1 << 30 else {
+        guard let number = raw as? NSNumber, let int = Int(exactly: number.doubleValue), int >= 0,
+            int < 1 << 30
+        else {
             throw corrupt("\(field).\(key)", "expected a non-negative integer")
         }
         return int
@@ -65,7 +71,9 @@ struct HuggingFaceComponents {
         throw corrupt(field, "expected {\"String\": …} or {\"Regex\": …}")
     }
 
-    func behavior(_ object: [String: Any], _ field: String, default value: SplitBehavior? = nil) throws -> SplitBehavior {
+    func behavior(_ object: [String: Any], _ field: String, default value: SplitBehavior? = nil) throws
+        -> SplitBehavior
+    {
         guard let raw = object["behavior"] as? String else {
             if let value, object["behavior"] == nil { return value }
             throw corrupt("\(field).behavior", "expected a string")
@@ -87,10 +95,12 @@ struct HuggingFaceComponents {
         case "Lowercase": return .lowercase
         case "Prepend": return .prepend(try string(object, "prepend", field))
         case "Replace":
-            return .replace(try pattern(object["pattern"], "\(field).pattern"), try string(object, "content", field))
+            return .replace(
+                try pattern(object["pattern"], "\(field).pattern"), try string(object, "content", field))
         case "Strip":
-            return .strip(left: try bool(object, "strip_left", field, default: true),
-                          right: try bool(object, "strip_right", field, default: true))
+            return .strip(
+                left: try bool(object, "strip_left", field, default: true),
+                right: try bool(object, "strip_right", field, default: true))
         case "Sequence":
             let steps = try list(object, "normalizers", field).enumerated().compactMap { k, step in
                 try normalizer(step, "\(field).normalizers[\(k)]")
@@ -106,18 +116,21 @@ struct HuggingFaceComponents {
         let type = try type(object, field)
         switch type {
         case "ByteLevel":
-            return .byteLevel(addPrefixSpace: try bool(object, "add_prefix_space", field, default: true),
-                              useRegex: try bool(object, "use_regex", field, default: true))
+            return .byteLevel(
+                addPrefixSpace: try bool(object, "add_prefix_space", field, default: true),
+                useRegex: try bool(object, "use_regex", field, default: true))
         case "Split":
-            return .split(try pattern(object["pattern"], "\(field).pattern"), try behavior(object, field),
-                          invert: try bool(object, "invert", field, default: false))
+            return .split(
+                try pattern(object["pattern"], "\(field).pattern"), try behavior(object, field),
+                invert: try bool(object, "invert", field, default: false))
         case "Metaspace":
             let replacement = try string(object, "replacement", field, default: "▁")
             guard replacement.unicodeScalars.count == 1 else {
                 throw corrupt("\(field).replacement", "expected one character")
             }
-            return .metaspace(replacement: replacement, prependScheme: try prependScheme(object, field),
-                              split: try bool(object, "split", field, default: true))
+            return .metaspace(
+                replacement: replacement, prependScheme: try prependScheme(object, field),
+                split: try bool(object, "split", field, default: true))
         case "Digits":
             return .digits(individual: try bool(object, "individual_digits", field, default: false))
         case "Punctuation":
@@ -153,8 +166,9 @@ struct HuggingFaceComponents {
         switch type {
         case "ByteLevel": return .byteLevel
         case "Metaspace":
-            return .metaspace(replacement: try string(object, "replacement", field, default: "▁"),
-                              prependScheme: try prependScheme(object, field))
+            return .metaspace(
+                replacement: try string(object, "replacement", field, default: "▁"),
+                prependScheme: try prependScheme(object, field))
         case "ByteFallback": return .byteFallback
         case "Fuse": return .fuse
         case "Strip":
@@ -162,10 +176,12 @@ struct HuggingFaceComponents {
             guard content.unicodeScalars.count == 1, let scalar = content.unicodeScalars.first else {
                 throw corrupt("\(field).content", "expected one character")
             }
-            return .strip(content: scalar, start: try int(object, "start", field, default: 0),
-                          stop: try int(object, "stop", field, default: 0))
+            return .strip(
+                content: scalar, start: try int(object, "start", field, default: 0),
+                stop: try int(object, "stop", field, default: 0))
         case "Replace":
-            return .replace(try pattern(object["pattern"], "\(field).pattern"), try string(object, "content", field))
+            return .replace(
+                try pattern(object["pattern"], "\(field).pattern"), try string(object, "content", field))
         case "Sequence":
             let steps = try list(object, "decoders", field).enumerated().compactMap { k, step in
                 try decoder(step, "\(field).decoders[\(k)]")
@@ -177,7 +193,8 @@ struct HuggingFaceComponents {
     }
 
     /// `ids` of a special token entry, for template pieces.
-    func postProcessor(_ value: Any?, _ field: String, tokenID: (String) -> TokenID?) throws -> PostProcessor? {
+    func postProcessor(_ value: Any?, _ field: String, tokenID: (String) -> TokenID?) throws -> PostProcessor?
+    {
         guard let object = try object(value, field) else { return nil }
         let type = try type(object, field)
         switch type {
@@ -188,7 +205,8 @@ struct HuggingFaceComponents {
             if let table = object["special_tokens"] as? [String: Any] {
                 for (name, entry) in table {
                     guard let entry = entry as? [String: Any], let ids = entry["ids"] as? [NSNumber] else {
-                        throw corrupt("\(field).special_tokens[\(JSON.quote(name))]", "expected an object with ids")
+                        throw corrupt(
+                            "\(field).special_tokens[\(JSON.quote(name))]", "expected an object with ids")
                     }
                     specials[name] = ids.map { TokenID(truncating: $0) }
                 }
@@ -199,7 +217,9 @@ struct HuggingFaceComponents {
                 try list(object, key, field).enumerated().map { k, raw in
                     let here = "\(field).\(key)[\(k)]"
                     if let special = (raw as? [String: Any])?["SpecialToken"] as? [String: Any] {
-                        guard let id = special["id"] as? String, let ids = specials[id] ?? tokenID(id).map({ [$0] }) else {
+                        guard let id = special["id"] as? String,
+                            let ids = specials[id] ?? tokenID(id).map({ [$0] })
+                        else {
                             throw corrupt(here, "special token not in special_tokens")
                         }
                         return .special(ids)
@@ -226,10 +246,13 @@ struct HuggingFaceComponents {
             let a = PostProcessor.Piece.sequence(first: true)
             let b = PostProcessor.Piece.sequence(first: false)
             if type == "BertProcessing" {
-                return .template(single: [.special(cls), a, .special(sep)], pair: [.special(cls), a, .special(sep), b, .special(sep)])
+                return .template(
+                    single: [.special(cls), a, .special(sep)],
+                    pair: [.special(cls), a, .special(sep), b, .special(sep)])
             }
-            return .template(single: [.special(cls), a, .special(sep)],
-                             pair: [.special(cls), a, .special(sep), .special(sep), b, .special(sep)])
+            return .template(
+                single: [.special(cls), a, .special(sep)],
+                pair: [.special(cls), a, .special(sep), .special(sep), b, .special(sep)])
         case "Sequence":
             let steps = try list(object, "processors", field).enumerated().compactMap { k, step in
                 try postProcessor(step, "\(field).processors[\(k)]", tokenID: tokenID)

@@ -31,7 +31,9 @@ struct NormalizedText: Sendable, Equatable {
     }
 
     /// An empty text of the same kind.
-    private var empty: NormalizedText { NormalizedText(bytes: [], starts: [], ends: [], tracksOrigins: tracksOrigins) }
+    private var empty: NormalizedText {
+        NormalizedText(bytes: [], starts: [], ends: [], tracksOrigins: tracksOrigins)
+    }
 
     var isEmpty: Bool { bytes.isEmpty }
     var count: Int { bytes.count }
@@ -40,8 +42,11 @@ struct NormalizedText: Sendable, Equatable {
     var originalStart: Int { starts.first.map(Int.init) ?? 0 }
 
     func slice(_ range: Range<Int>) -> NormalizedText {
-        guard tracksOrigins else { return NormalizedText(bytes: Array(bytes[range]), starts: [], ends: [], tracksOrigins: false) }
-        return NormalizedText(bytes: Array(bytes[range]), starts: Array(starts[range]), ends: Array(ends[range]))
+        guard tracksOrigins else {
+            return NormalizedText(bytes: Array(bytes[range]), starts: [], ends: [], tracksOrigins: false)
+        }
+        return NormalizedText(
+            bytes: Array(bytes[range]), starts: Array(starts[range]), ends: Array(ends[range]))
     }
 
     /// The input range of bytes `range` of this text.

@@ -80,7 +80,8 @@ indirect enum Normalizer: Sendable {
             let origin = text.originalRange(range)
             for s in normalized(piece, form).unicodeScalars { out.append(s, origin: origin) }
         }
-        for (k, (scalar, _)) in scalars.enumerated() where k > 0 && scalar.properties.canonicalCombiningClass.rawValue == 0 {
+        for (k, (scalar, _)) in scalars.enumerated()
+        where k > 0 && scalar.properties.canonicalCombiningClass.rawValue == 0 {
             flush(k)
             groupStart = k
         }

@@ -4,8 +4,8 @@
 struct PairTable: Sendable, ExpressibleByDictionaryLiteral {
     /// Token ids are below 2^31, so no real key has all bits set.
     private static let empty = UInt64.max
-    private var keys: [UInt64]
-    private var values: [UInt64]
+    /// Key at 2·slot, value at 2·slot + 1: a hit costs one cache line.
+    private var slots: [UInt64]
     private var shift: UInt64
     private(set) var count = 0
 
@@ -16,8 +16,7 @@ struct PairTable: Sendable, ExpressibleByDictionaryLiteral {
             size <<= 1
             bits += 1
         }
-        keys = [UInt64](repeating: Self.empty, count: size)
-        values = [UInt64](repeating: 0, count: size)
+        slots = [UInt64](repeating: Self.empty, count: 2 * size)
         shift = 64 - bits
     }
 
@@ -27,21 +26,23 @@ struct PairTable: Sendable, ExpressibleByDictionaryLiteral {
     }
 
     mutating func reserveCapacity(_ capacity: Int) {
-        guard capacity * 2 > keys.count else { return }
+        guard capacity * 2 > slots.count / 2 else { return }
         rehash(to: capacity)
     }
 
     @inline(__always)
-    private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+    private func slot(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
 
     subscript(key: UInt64) -> UInt64? {
         @inline(__always) get {
-            keys.withUnsafeBufferPointer { k in
-                let mask = k.count - 1
+            slots.withUnsafeBufferPointer { t in
+                let mask = t.count / 2 - 1
                 var s = slot(key)
                 while true {
-                    let found = k[s]
-                    if found == key { return values.withUnsafeBufferPointer { $0[s] } }
+                    let found = t[2 * s]
+                    if found == key { return t[2 * s + 1] }
                     if found == Self.empty { return nil }
                     s = (s + 1) & mask
                 }
@@ -49,19 +50,19 @@ struct PairTable: Sendable, ExpressibleByDictionaryLiteral {
         }
         set {
             guard let newValue else { return }  // removal is never needed
-            if (count + 1) * 2 > keys.count { rehash(to: count + 1) }
-            let mask = keys.count - 1
+            if (count + 1) * 2 > slots.count / 2 { rehash(to: count + 1) }
+            let mask = slots.count / 2 - 1
             var s = slot(key)
-            while keys[s] != Self.empty && keys[s] != key { s = (s + 1) & mask }
-            if keys[s] == Self.empty { count += 1 }
-            keys[s] = key
-            values[s] = newValue
+            while slots[2 * s] != Self.empty && slots[2 * s] != key { s = (s + 1) & mask }
+            if slots[2 * s] == Self.empty { count += 1 }
+            slots[2 * s] = key
+            slots[2 * s + 1] = newValue
         }
     }
 
     private mutating func rehash(to capacity: Int) {
-        var bigger = PairTable(capacity: max(capacity, keys.count))
-        for (k, v) in zip(keys, values) where k != Self.empty { bigger[k] = v }
+        var bigger = PairTable(capacity: max(capacity, slots.count / 2))
+        for s in 0..<(slots.count / 2) where slots[2 * s] != Self.empty { bigger[slots[2 * s]] = slots[2 * s + 1] }
         self = bigger
     }
 }

@@ -83,7 +83,9 @@ enum PieceScanner: Sendable, Equatable {
             if c == 0x73 || c == 0x74 || c == 0x6D || c == 0x64 { return i + 2 }  // s t m d
             if i + 2 < n {
                 let d = p[i + 2] | 0x20
-                if (c == 0x72 && d == 0x65) || (c == 0x76 && d == 0x65) || (c == 0x6C && d == 0x6C) { return i + 3 }
+                if (c == 0x72 && d == 0x65) || (c == 0x76 && d == 0x65) || (c == 0x6C && d == 0x6C) {
+                    return i + 3
+                }
             }
         }
         @inline(__always) func run(from start: Int, of cls: UInt8) -> Int {

@@ -38,6 +38,9 @@ struct Pipeline: Sendable {
     var rawMatcherOrdinary = AddedTokenMatcher([])
     var normalizedMatcherAll = AddedTokenMatcher([])
     var normalizedMatcherOrdinary = AddedTokenMatcher([])
+    /// The `tokenizer.json` text this pipeline was read from (layouts other than GPT-2's), written
+    /// back as is: the writer only knows the byte-level layout of tokenizers trained here.
+    var sourceJSON: String?
     /// Content as matched in normalised text, for `normalized` tokens.
     var normalizedContent: [TokenID: [UInt8]] = [:]
 
@@ -47,7 +50,9 @@ struct Pipeline: Sendable {
         var pipeline = Pipeline(
             normalizer: nil, preTokenizer: .byteLevel(addPrefixSpace: false, useRegex: true), scanner: .gpt2,
             postProcessor: nil, decoder: .byteLevel,
-            addedTokens: specialTokens.map { AddedToken(id: $0.id, content: $0.content, special: true, normalized: false) })
+            addedTokens: specialTokens.map {
+                AddedToken(id: $0.id, content: $0.content, special: true, normalized: false)
+            })
         pipeline.buildMatchers()
         return pipeline
     }
@@ -55,7 +60,9 @@ struct Pipeline: Sendable {
     /// Whether this is `gpt2(…)`: the encoder may use the GPT-2-specific parallel split.
     var isGPT2Layout: Bool {
         scanner == .gpt2 && normalizer == nil && byteLevel && wholePieceShortcut && unknownID < 0
-            && addedTokens.allSatisfy { $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
+            && addedTokens.allSatisfy {
+                $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !matchedNormalized($0)
+            }
     }
 
     /// Whether text may be cut at `PieceScanner.isSafeBoundary` points and encoded in parallel:
@@ -63,12 +70,17 @@ struct Pipeline: Sendable {
     /// (no whitespace stripping, no word test, none matched after normalisation).
     var splitsInParallel: Bool {
         scanner != nil && normalizer == nil
-            && addedTokens.allSatisfy { !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
+            && addedTokens.allSatisfy { !$0.lstrip && !$0.rstrip && !$0.singleWord && !matchedNormalized($0) }
     }
+
+    /// Whether a token is matched after normalisation. With no normalizer the normalised text is
+    /// the input, so every token is matched on the input in one pass (real GPT-2 files mark
+    /// `<|endoftext|>` normalized; this keeps them on the fast path).
+    func matchedNormalized(_ token: AddedToken) -> Bool { token.normalized && normalizer != nil }
 
     mutating func buildMatchers() {
         func entries(normalized: Bool, specials: Bool) -> [AddedTokenMatcher.Entry] {
-            addedTokens.filter { $0.normalized == normalized && (specials || !$0.special) }.map {
+            addedTokens.filter { matchedNormalized($0) == normalized && (specials || !$0.special) }.map {
                 AddedTokenMatcher.Entry(bytes: normalizedContent[$0.id] ?? Array($0.content.utf8), token: $0)
             }
         }
@@ -85,8 +97,11 @@ struct Pipeline: Sendable {
         case .all: return (rawMatcherAll, normalizedMatcherAll)
         case .only(let set):
             func entries(_ normalized: Bool) -> [AddedTokenMatcher.Entry] {
-                addedTokens.filter { $0.normalized == normalized && (!$0.special || set.contains($0.content)) }.map {
-                    AddedTokenMatcher.Entry(bytes: normalizedContent[$0.id] ?? Array($0.content.utf8), token: $0)
+                addedTokens.filter {
+                    matchedNormalized($0) == normalized && (!$0.special || set.contains($0.content))
+                }.map {
+                    AddedTokenMatcher.Entry(
+                        bytes: normalizedContent[$0.id] ?? Array($0.content.utf8), token: $0)
                 }
             }
             return (AddedTokenMatcher(entries(false)), AddedTokenMatcher(entries(true)))

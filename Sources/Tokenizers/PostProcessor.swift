@@ -16,7 +16,9 @@ indirect enum PostProcessor: Sendable {
 
     /// Applies the template to one or two encoded sequences; `ranges` (when given) get an
     /// empty range at the text position where each added token goes.
-    func process(_ first: [TokenID], _ second: [TokenID]?, ranges: (first: [Range<Int>], second: [Range<Int>])?)
+    func process(
+        _ first: [TokenID], _ second: [TokenID]?, ranges: (first: [Range<Int>], second: [Range<Int>])?
+    )
         -> (ids: [TokenID], ranges: [Range<Int>])
     {
         switch self {
@@ -31,7 +33,8 @@ indirect enum PostProcessor: Sendable {
             var secondRanges = ranges?.second ?? []
             for step in steps {
                 if case .byteLevel = step { continue }
-                let result = step.process(first, second, ranges: ranges == nil ? nil : (firstRanges, secondRanges))
+                let result = step.process(
+                    first, second, ranges: ranges == nil ? nil : (firstRanges, secondRanges))
                 first = result.ids
                 firstRanges = result.ranges
                 second = nil
@@ -47,7 +50,9 @@ indirect enum PostProcessor: Sendable {
                 switch piece {
                 case .special(let special):
                     ids += special
-                    if ranges != nil { out += [Range<Int>](repeating: position..<position, count: special.count) }
+                    if ranges != nil {
+                        out += [Range<Int>](repeating: position..<position, count: special.count)
+                    }
                 case .sequence(let isFirst):
                     let part = isFirst ? first : (second ?? [])
                     ids += part

@@ -37,7 +37,8 @@ indirect enum PreTokenization: Sendable {
         case .sequence(let steps):
             if steps.count == 1 { return steps[0].fastScanner }
             if steps.count == 2, case .split(.scanner(let scanner), .isolated, false) = steps[0],
-               case .byteLevel(false, false) = steps[1] {
+                case .byteLevel(false, false) = steps[1]
+            {
                 return scanner
             }
             return nil
@@ -53,8 +54,10 @@ indirect enum PreTokenization: Sendable {
         return out
     }
 
-    private func splitting(_ piece: NormalizedText, _ matches: [Range<Int>], _ behavior: SplitBehavior,
-                           invert: Bool = false, into out: inout [NormalizedText]) {
+    private func splitting(
+        _ piece: NormalizedText, _ matches: [Range<Int>], _ behavior: SplitBehavior,
+        invert: Bool = false, into out: inout [NormalizedText]
+    ) {
         for range in behavior.split(count: piece.count, matches: matches, invert: invert) {
             out.append(range.count == piece.count ? piece : piece.slice(range))
         }
@@ -91,10 +94,12 @@ indirect enum PreTokenization: Sendable {
                 out.append(piece)
             }
         case .digits(let individual):
-            splitting(piece, CharacterClass.matches(in: piece, CharacterClass.isNumeric),
-                      individual ? .isolated : .contiguous, into: &out)
+            splitting(
+                piece, CharacterClass.matches(in: piece, CharacterClass.isNumeric),
+                individual ? .isolated : .contiguous, into: &out)
         case .punctuation(let behavior):
-            splitting(piece, CharacterClass.matches(in: piece, CharacterClass.isPunctuation), behavior, into: &out)
+            splitting(
+                piece, CharacterClass.matches(in: piece, CharacterClass.isPunctuation), behavior, into: &out)
         case .whitespace:
             // Runs of word scalars and runs of other non-space scalars; spaces dropped.
             var runs: [Range<Int>] = []
@@ -110,7 +115,8 @@ indirect enum PreTokenization: Sendable {
             }
             for range in runs { out.append(piece.slice(range)) }
         case .whitespaceSplit:
-            splitting(piece, CharacterClass.matches(in: piece) { $0.properties.isWhitespace }, .removed, into: &out)
+            splitting(
+                piece, CharacterClass.matches(in: piece) { $0.properties.isWhitespace }, .removed, into: &out)
         case .sequence(let steps):
             var pieces = [piece]
             for step in steps { pieces = step.apply(pieces) }

@@ -111,7 +111,9 @@ indirect enum TokenDecoder: Sendable {
 
     /// The byte of a `<0xXX>` token (exactly six bytes, two hex digits), or nil.
     static func fallbackByte(_ token: [UInt8]) -> UInt8? {
-        guard token.count == 6, token.starts(with: Array("<0x".utf8)), token[5] == UInt8(ascii: ">") else { return nil }
+        guard token.count == 6, token.starts(with: Array("<0x".utf8)), token[5] == UInt8(ascii: ">") else {
+            return nil
+        }
         return UInt8(String(decoding: token[3..<5], as: UTF8.self), radix: 16)
     }
 }

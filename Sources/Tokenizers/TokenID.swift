@@ -6,6 +6,8 @@ public typealias TokenID = Int32
 ///
 /// Special tokens in user-supplied text are ordinary text by default, so a document that happens
 /// to contain the characters `<|im_end|>` cannot end a chat turn (prompt injection) or a document.
+/// (`.none` is `tokenizers`' `encode_special_tokens = True`, `.all` its default.) Added tokens that
+/// are not special are always recognised, as in `tokenizers`.
 public enum SpecialTokenPolicy: Sendable, Equatable {
     /// No special token is recognised; their spellings are encoded as ordinary bytes.
     case none

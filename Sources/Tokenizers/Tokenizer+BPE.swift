@@ -52,14 +52,19 @@ extension Tokenizer {
                 } else if plain && l == 2 {
                     id = options.bmpToID[Int(UInt32(p[k] & 0x1F) << 6 | UInt32(p[k + 1] & 0x3F))]
                 } else if plain && l == 3 {
-                    id = options.bmpToID[Int(UInt32(p[k] & 0x0F) << 12 | UInt32(p[k + 1] & 0x3F) << 6 | UInt32(p[k + 2] & 0x3F))]
+                    id =
+                        options.bmpToID[
+                            Int(
+                                UInt32(p[k] & 0x0F) << 12 | UInt32(p[k + 1] & 0x3F) << 6
+                                    | UInt32(p[k + 2] & 0x3F))]
                 } else {
                     key.removeAll(keepingCapacity: true)
                     if k > 0 { key += options.continuingSubwordPrefix }
                     key.append(contentsOf: UnsafeBufferPointer(start: p + k, count: l))
                     if k + l == n { key += options.endOfWordSuffix }
                     id = key.withUnsafeBufferPointer { b in
-                        let e = vocabulary.find(b.baseAddress!, b.count, hash: ByteStringTable.hash(b.baseAddress!, b.count))
+                        let e = vocabulary.find(
+                            b.baseAddress!, b.count, hash: ByteStringTable.hash(b.baseAddress!, b.count))
                         return e < 0 ? -1 : TokenID(truncatingIfNeeded: vocabulary.values[e])
                     }
                 }
@@ -71,7 +76,9 @@ extension Tokenizer {
                     }
                     parts.append(id)
                     lengths.append(Int32(l))
-                } else if options.byteFallback, !options.fallbackIDs.isEmpty, fallbackCovers(p, k, l, k + l == n) {
+                } else if options.byteFallback, !options.fallbackIDs.isEmpty,
+                    fallbackCovers(p, k, l, k + l == n)
+                {
                     // Byte tokens do not flush a pending unknown token (as in `tokenizers`).
                     var bytes: [UInt8] = k > 0 ? options.continuingSubwordPrefix : []
                     bytes.append(contentsOf: UnsafeBufferPointer(start: p + k, count: l))
@@ -150,22 +157,34 @@ extension Tokenizer {
     /// piece) in O(n log n): a min-heap of (rank, position) over a linked list of symbols, as
     /// `tokenizers`' `Word::merge_all`. Lowest rank first, leftmost on ties, like the scan.
     static func heapMerge(_ parts: inout [TokenID], _ lengths: inout [Int32], mergeTable: PairTable) {
+        var scratch = MergeScratch()
+        heapMerge(&parts, &lengths, mergeTable: mergeTable, scratch: &scratch)
+    }
+
+    static func heapMerge(
+        _ parts: inout [TokenID], _ lengths: inout [Int32], mergeTable: PairTable, scratch: inout MergeScratch
+    ) {
         let n = parts.count
         guard n > 1 else { return }
         @inline(__always) func lookup(_ a: TokenID, _ b: TokenID) -> UInt64 {
             mergeTable[UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))] ?? UInt64.max
         }
-        var next = [Int32](unsafeUninitializedCapacity: n) { b, c in
-            for k in 0..<n { b[k] = Int32(k + 1) }
-            b[n - 1] = -1
-            c = n
+        // Buffers reused across pieces (one allocation per encode call, not per piece).
+        scratch.next.removeAll(keepingCapacity: true)
+        scratch.previous.removeAll(keepingCapacity: true)
+        scratch.alive.removeAll(keepingCapacity: true)
+        scratch.heap.removeAll()
+        for k in 0..<n {
+            scratch.next.append(k + 1 < n ? Int32(k + 1) : -1)
+            scratch.previous.append(Int32(k - 1))
+            scratch.alive.append(true)
         }
-        var previous = [Int32](unsafeUninitializedCapacity: n) { b, c in
-            for k in 0..<n { b[k] = Int32(k - 1) }
-            c = n
-        }
-        var alive = [Bool](repeating: true, count: n)
-        var heap = MinHeap()
+        var next = scratch.next
+        var previous = scratch.previous
+        var alive = scratch.alive
+        var heap = scratch.heap
+        scratch = MergeScratch()  // the locals above now own the storage uniquely
+        defer { scratch = MergeScratch(next: next, previous: previous, alive: alive, heap: heap) }
         for k in 0..<(n - 1) {
             let v = lookup(parts[k], parts[k + 1])
             if v != .max { heap.push((v >> 32) << 32 | UInt64(k)) }
@@ -203,9 +222,19 @@ extension Tokenizer {
     }
 }
 
+/// Reusable buffers of `heapMerge`.
+struct MergeScratch {
+    var next: [Int32] = []
+    var previous: [Int32] = []
+    var alive: [Bool] = []
+    var heap = MinHeap()
+}
+
 /// A binary min-heap of `UInt64` keys.
 struct MinHeap {
     private var items: [UInt64] = []
+
+    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
 
     mutating func push(_ value: UInt64) {
         items.append(value)

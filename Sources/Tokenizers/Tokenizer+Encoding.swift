@@ -7,7 +7,8 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 }
 
 extension Tokenizer {
-    /// Encodes text. Special tokens are recognised only when `allowedSpecial` allows them.
+    /// Encodes text (no post-processor: no `<s>`; see `encode(_:allowedSpecial:addSpecialTokens:)`).
+    /// Special tokens are recognised only when `allowedSpecial` allows them.
     public func encode(_ text: String, allowedSpecial: SpecialTokenPolicy = .none) -> [TokenID] {
         var text = text
         return text.withUTF8 { encode(buffer: $0, allowedSpecial: allowedSpecial, threads: 0) }
@@ -198,7 +199,7 @@ extension Tokenizer {
         }
         // Long pieces (a SentencePiece line) rarely repeat: merge them without caching.
         if n > 256 {
-            bytePairMerge(p, n, parts: &state.parts)
+            bytePairMerge(p, n, state: &state)
             out.append(contentsOf: state.parts)
             return
         }
@@ -210,7 +211,7 @@ extension Tokenizer {
             out.append(contentsOf: state.cachedTokens[start..<(start + count)])
             return
         }
-        bytePairMerge(p, n, parts: &state.parts)
+        bytePairMerge(p, n, state: &state)
         out.append(contentsOf: state.parts)
         if state.cache.count >= EncodingState.cacheLimit {
             state.cache.removeAll()
@@ -226,14 +227,22 @@ extension Tokenizer {
     /// looks up only the two pairs next to the merge.
     func bytePairMerge(_ p: UnsafePointer<UInt8>, _ n: Int, parts: inout [TokenID]) {
         var lengths: [Int32] = []
-        bytePairMerge(p, n, parts: &parts, lengths: &lengths, trackLengths: false)
+        var scratch = MergeScratch()
+        bytePairMerge(p, n, parts: &parts, lengths: &lengths, trackLengths: false, scratch: &scratch)
+    }
+
+    /// `bytePairMerge` into `state.parts`, with the state's buffers.
+    @inline(__always)
+    func bytePairMerge(_ p: UnsafePointer<UInt8>, _ n: Int, state: inout EncodingState) {
+        bytePairMerge(p, n, parts: &state.parts, lengths: &state.lengths, trackLengths: false, scratch: &state.scratch)
     }
 
     /// The model on one piece: initial symbols (bytes, or characters with byte fallback and
     /// unknown tokens), then the merges. `lengths` gets each token's length in piece bytes
     /// when `trackLengths`.
     func bytePairMerge(
-        _ p: UnsafePointer<UInt8>, _ n: Int, parts: inout [TokenID], lengths: inout [Int32], trackLengths: Bool
+        _ p: UnsafePointer<UInt8>, _ n: Int, parts: inout [TokenID], lengths: inout [Int32], trackLengths: Bool,
+        scratch: inout MergeScratch
     ) {
         parts.removeAll(keepingCapacity: true)
         lengths.removeAll(keepingCapacity: true)
@@ -247,7 +256,7 @@ extension Tokenizer {
         }
         if parts.count > 32 {
             if lengths.count != parts.count { lengths = [Int32](repeating: 1, count: parts.count) }
-            Self.heapMerge(&parts, &lengths, mergeTable: mergeTable)
+            Self.heapMerge(&parts, &lengths, mergeTable: mergeTable, scratch: &scratch)
         } else if trackLengths {
             Self.bytePairMerge(&parts, lengths: &lengths, mergeTable: mergeTable)
         } else {
@@ -292,6 +301,8 @@ struct EncodingState {
     var cache: ByteStringTable
     var cachedTokens: [TokenID] = []
     var parts: [TokenID] = []
+    var lengths: [Int32] = []
+    var scratch = MergeScratch()
     /// Per slot: first 8 key bytes, next 8 key bytes, length << 32 | token (length 0 = empty).
     var front: [UInt64]
     let frontMask: Int

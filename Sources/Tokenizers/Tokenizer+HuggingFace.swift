@@ -6,7 +6,10 @@ extension Tokenizer {
     /// order (as `"left right"` strings, which every version of `tokenizers` reads; byte-level
     /// tokens never contain a space), ByteLevel pre-tokenizer and decoder, and the special tokens
     /// as added tokens.
+    /// A tokenizer read from a file of another layout (Llama 3, SentencePiece, …) writes that
+    /// file's text back unchanged.
     public func huggingFaceJSON() -> String {
+        if let source = pipeline.sourceJSON { return source }
         var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
         for (k, special) in specialTokens.enumerated() {
             out += k == 0 ? "\n" : ",\n"
@@ -201,7 +204,8 @@ extension Tokenizer {
             else { return false }
             if case .template = postProcessor { return false }
             if case .sequence = postProcessor { return false }
-            return added.allSatisfy { $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord && !$0.normalized }
+            // `normalized` means nothing without a normalizer (real GPT-2 files set it).
+            return added.allSatisfy { $0.special && !$0.lstrip && !$0.rstrip && !$0.singleWord }
         }()
         if gpt2Layout {
             let specials = added.map { SpecialToken(content: $0.content, id: $0.id) }
@@ -294,6 +298,7 @@ extension Tokenizer {
             pipeline.normalizedContent[token.id] = text.bytes
         }
         pipeline.buildMatchers()
+        pipeline.sourceJSON = String(decoding: data, as: UTF8.self)
         var strings = names.map { $0! }
         for token in added { strings[Int(token.id)] = pipeline.normalizedContent[token.id] ?? Array(token.content.utf8) }
         pipeline.tokenStrings = strings

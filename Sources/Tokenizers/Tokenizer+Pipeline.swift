@@ -14,14 +14,20 @@ extension Tokenizer {
 
     /// Encodes text, then applies the post-processor when `addSpecialTokens` (Llama's `<s>`), as
     /// `tokenizers`' `encode(text, add_special_tokens=…)`.
-    public func encode(_ text: String, allowedSpecial: SpecialTokenPolicy = .none, addSpecialTokens: Bool) -> [TokenID] {
-        guard addSpecialTokens, let post = pipeline.postProcessor else { return encode(text, allowedSpecial: allowedSpecial) }
+    public func encode(_ text: String, allowedSpecial: SpecialTokenPolicy = .none, addSpecialTokens: Bool)
+        -> [TokenID]
+    {
+        guard addSpecialTokens, let post = pipeline.postProcessor else {
+            return encode(text, allowedSpecial: allowedSpecial)
+        }
         return post.process(encode(text, allowedSpecial: allowedSpecial), nil, ranges: nil).ids
     }
 
     /// Encodes a pair of texts (`tokenizers`' `encode(a, b)`): the post-processor's pair template
     /// when `addSpecialTokens`, else the two encodings one after the other.
-    public func encode(_ text: String, pair: String, allowedSpecial: SpecialTokenPolicy = .none, addSpecialTokens: Bool)
+    public func encode(
+        _ text: String, pair: String, allowedSpecial: SpecialTokenPolicy = .none, addSpecialTokens: Bool
+    )
         -> [TokenID]
     {
         let first = encode(text, allowedSpecial: allowedSpecial)
@@ -35,7 +41,9 @@ extension Tokenizer {
         _ text: String, allowedSpecial: SpecialTokenPolicy = .none, addSpecialTokens: Bool = false
     ) -> Encoding {
         var text = text
-        let result = text.withUTF8 { encodePipeline(buffer: $0, allowedSpecial: allowedSpecial, offsets: true) }
+        let result = text.withUTF8 {
+            encodePipeline(buffer: $0, allowedSpecial: allowedSpecial, offsets: true)
+        }
         guard addSpecialTokens, let post = pipeline.postProcessor else {
             return Encoding(ids: result.ids, offsets: result.offsets)
         }
@@ -60,8 +68,9 @@ extension Tokenizer {
                 if offsets { ranges.append(range) }
                 continue
             }
-            encodeStretch(base + range.lowerBound, range.count, offset: range.lowerBound, normalizedMatcher: normalized,
-                          state: &state, ids: &ids, ranges: &ranges, offsets: offsets)
+            encodeStretch(
+                base + range.lowerBound, range.count, offset: range.lowerBound, normalizedMatcher: normalized,
+                state: &state, ids: &ids, ranges: &ranges, offsets: offsets)
         }
         return (ids, ranges)
     }
@@ -86,7 +95,8 @@ extension Tokenizer {
         }
         // Origins are needed for offsets, and by pre-tokenizers (Metaspace asks whether a piece
         // starts the input).
-        var text = NormalizedText(p, n, offset: offset, tracksOrigins: offsets || pipeline.preTokenizer != nil)
+        var text = NormalizedText(
+            p, n, offset: offset, tracksOrigins: offsets || pipeline.preTokenizer != nil)
         pipeline.normalizer?.apply(&text)
         let parts: [(id: TokenID?, range: Range<Int>)] =
             normalizedMatcher.isEmpty
@@ -101,7 +111,8 @@ extension Tokenizer {
                 continue
             }
             let stretch = range.count == text.count ? text : text.slice(range)
-            let pieces = pipeline.preTokenizer.map { $0.apply([stretch]) } ?? (stretch.isEmpty ? [] : [stretch])
+            let pieces =
+                pipeline.preTokenizer.map { $0.apply([stretch]) } ?? (stretch.isEmpty ? [] : [stretch])
             for piece in pieces where !piece.isEmpty {
                 piece.bytes.withUnsafeBufferPointer { b in
                     let q = b.baseAddress!
@@ -114,7 +125,9 @@ extension Tokenizer {
                         state.parts = [whole]
                         lengths = [Int32(b.count)]
                     } else {
-                        bytePairMerge(q, b.count, parts: &state.parts, lengths: &lengths, trackLengths: true)
+                        bytePairMerge(
+                            q, b.count, parts: &state.parts, lengths: &lengths, trackLengths: true,
+                            scratch: &state.scratch)
                     }
                     ids += state.parts
                     var at = 0

@@ -1,5 +1,12 @@
-/// A byte-level BPE tokenizer (the GPT-2 family): GPT-2's pre-tokenizer, 256 byte tokens,
-/// ranked merges, and special tokens that are never split.
+/// A BPE tokenizer: the GPT-2 family trained here or read from tiktoken ranks, or any BPE
+/// `tokenizer.json` as real models ship it (GPT-2, Llama 3, Qwen2, SentencePiece-style Llama 2 /
+/// Mistral), encoding and decoding as Hugging Face `tokenizers` does.
+///
+/// Underneath is a pipeline (`Pipeline`): added tokens are cut out of the input, the text between
+/// them is normalised and pre-tokenised, each piece goes through BPE (ranked merges over bytes or
+/// characters, byte fallback, unknown token), the post-processor adds template tokens
+/// (`encode(_:addSpecialTokens:)`), and the decoder turns tokens back into text. The byte-level
+/// layouts with a known regex run on raw bytes with hand-written scanners and word caches.
 ///
 /// The value is immutable and `Sendable`; encoding keeps its word cache per call, so one
 /// tokenizer can be used from many threads at once.
@@ -32,10 +39,12 @@ public struct Tokenizer: Sendable {
     }
 
     /// The bytes of every token by id; a special token's bytes are the UTF-8 of its content.
+    /// For character-level (SentencePiece-style) vocabularies: the token's text with `▁` as a
+    /// space, and a `<0xXX>` token's byte.
     let tokenBytes: [[UInt8]]
     /// The merge rules in rank order.
     public let merges: [Merge]
-    /// The special tokens, in id order.
+    /// The special tokens, in id order (`added_tokens` with `special: true` in a tokenizer.json).
     public let specialTokens: [SpecialToken]
 
     let isSpecial: [Bool]
@@ -182,9 +191,11 @@ public struct Tokenizer: Sendable {
 }
 
 extension Tokenizer: Equatable {
-    /// Two tokenizers are equal when they have the same tokens, merges and special tokens, hence
-    /// encode every input the same way.
+    /// Two tokenizers are equal when they have the same tokens, merges and special tokens and,
+    /// for those read from a tokenizer.json of another layout than GPT-2's, the same file text;
+    /// hence they encode every input the same way.
     public static func == (a: Tokenizer, b: Tokenizer) -> Bool {
         a.tokenBytes == b.tokenBytes && a.merges == b.merges && a.specialTokens == b.specialTokens
+            && a.pipeline.sourceJSON == b.pipeline.sourceJSON
     }
 }

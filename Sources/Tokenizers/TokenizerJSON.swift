@@ -26,7 +26,9 @@ indirect enum TokenizerJSON {
             parser.skipSpace()
             let value = try parser.value(depth: 0)
             parser.skipSpace()
-            guard parser.i == parser.n else { throw SyntaxError(offset: parser.i, reason: "text after the JSON value") }
+            guard parser.i == parser.n else {
+                throw SyntaxError(offset: parser.i, reason: "text after the JSON value")
+            }
             return value
         }
     }
@@ -143,13 +145,17 @@ indirect enum TokenizerJSON {
                 i += 1
             }
             guard digits > 0 else { throw fail("expected a value") }
-            while i < n, p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E")
-                || p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-") || (p[i] >= 0x30 && p[i] <= 0x39) {
+            while i < n,
+                p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E")
+                    || p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-")
+                    || (p[i] >= 0x30 && p[i] <= 0x39)
+            {
                 simple = false
                 i += 1
             }
             if simple { return Double(p[start] == UInt8(ascii: "-") ? -integer : integer) }
-            let text = String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
+            let text = String(
+                decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
             guard let value = Double(text) else { throw fail("malformed number \(text)") }
             return value
         }
@@ -207,7 +213,9 @@ indirect enum TokenizerJSON {
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     var v = try hex4()
-                    if v >= 0xD800 && v < 0xDC00, i + 6 <= n, p[i] == UInt8(ascii: "\\"), p[i + 1] == UInt8(ascii: "u") {
+                    if v >= 0xD800 && v < 0xDC00, i + 6 <= n, p[i] == UInt8(ascii: "\\"),
+                        p[i + 1] == UInt8(ascii: "u")
+                    {
                         let save = i
                         i += 2
                         let low = try hex4()

@@ -39,10 +39,51 @@ struct BenchmarkTests {
         }
         let megabytes = Double(text.utf8.count) / 1e6
         print("\(family) swift_cpu_mb_per_s \(String(format: "%.2f", megabytes / best)) tokens \(ids.count)")
-        let reference = try String(contentsOf: directory.appendingPathComponent("ids-hf-\(family).txt"), encoding: .utf8)
-            .split(separator: " ").map { TokenID($0)! }
+        let reference = try String(
+            contentsOf: directory.appendingPathComponent("ids-hf-\(family).txt"), encoding: .utf8
+        )
+        .split(separator: " ").map { TokenID($0)! }
         let identical = ids == reference
-        #expect(identical, "first difference at token \((0..<min(ids.count, reference.count)).first { ids[$0] != reference[$0] } ?? min(ids.count, reference.count))")
+        #expect(
+            identical,
+            "first difference at token \((0..<min(ids.count, reference.count)).first { ids[$0] != reference[$0] } ?? min(ids.count, reference.count))"
+        )
         print("\(family) identical_ids \(identical)")
+    }
+
+    /// Pre-tokenising with the hand-written Llama 3 scanner against the same regex on ICU
+    /// (`NSRegularExpression`) and on Swift `Regex` (Unicode-scalar semantics): same pieces,
+    /// and the speed of each.
+    @Test func scannerAgainstRegexEngines() throws {
+        let directory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["RLHF_TOKENIZER_BENCH"]!)
+        let corpus = try Data(contentsOf: directory.appendingPathComponent("corpus.txt"))
+        let bytes = Array(corpus.prefix(1_000_000))
+        let text = String(decoding: bytes, as: UTF8.self)
+        let megabytes = Double(text.utf8.count) / 1e6
+        func seconds(_ body: () throws -> Int) rethrows -> (Int, Double) {
+            let clock = ContinuousClock()
+            var result = 0
+            let elapsed = try clock.measure { result = try body() }
+            return (
+                result, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            )
+        }
+        let utf8 = Array(text.utf8)
+        let (scanned, scannerTime) = seconds {
+            utf8.withUnsafeBufferPointer {
+                PieceScanner.llama3.pieces($0.baseAddress!, count: $0.count).count
+            }
+        }
+        let icu = try CompiledRegex(PieceScanner.llama3Pattern)
+        let (icuCount, icuTime) = seconds { icu.matches(in: utf8).count }
+        let swiftRegex = try Regex(PieceScanner.llama3Pattern).matchingSemantics(.unicodeScalar)
+        let sample = String(text.prefix(100_000))
+        let (_, swiftTime) = try seconds { sample.matches(of: swiftRegex).count }
+        let sampleMegabytes = Double(sample.utf8.count) / 1e6
+        print(
+            "pretokenize_mb_per_s scanner=\(String(format: "%.1f", megabytes / scannerTime)) "
+                + "nsregularexpression=\(String(format: "%.1f", megabytes / icuTime)) "
+                + "swift_regex=\(String(format: "%.2f", sampleMegabytes / swiftTime))")
+        #expect(scanned == icuCount)
     }
 }

@@ -45,13 +45,20 @@ import Testing
         let tokenizer = try Self.load(family)
         let expected = try #require(Self.expected.families[family])
         for c in expected.cases {
-            #expect(tokenizer.encode(c.text, allowedSpecial: .all) == c.ids, "\(family): \(c.text.debugDescription)")
-            #expect(tokenizer.encode(c.text) == c.ids_specials_as_text, "\(family) specials as text: \(c.text.debugDescription)")
-            #expect(tokenizer.encode(c.text, allowedSpecial: .all, addSpecialTokens: true) == c.ids_with_template,
-                    "\(family) with template: \(c.text.debugDescription)")
+            #expect(
+                tokenizer.encode(c.text, allowedSpecial: .all) == c.ids,
+                "\(family): \(c.text.debugDescription)")
+            #expect(
+                tokenizer.encode(c.text) == c.ids_specials_as_text,
+                "\(family) specials as text: \(c.text.debugDescription)")
+            #expect(
+                tokenizer.encode(c.text, allowedSpecial: .all, addSpecialTokens: true) == c.ids_with_template,
+                "\(family) with template: \(c.text.debugDescription)")
         }
         let pair = expected.pair
-        #expect(tokenizer.encode(pair.text, pair: pair.pair, allowedSpecial: .all, addSpecialTokens: true) == pair.ids)
+        #expect(
+            tokenizer.encode(pair.text, pair: pair.pair, allowedSpecial: .all, addSpecialTokens: true)
+                == pair.ids)
     }
 
     @Test(arguments: families)
@@ -60,8 +67,9 @@ import Testing
         let expected = try #require(Self.expected.families[family])
         for c in expected.cases {
             #expect(try tokenizer.decodeText(c.ids) == c.decoded, "\(family): \(c.text.debugDescription)")
-            #expect(try tokenizer.decodeText(c.ids, skipSpecialTokens: true) == c.decoded_skip_special,
-                    "\(family) skipping specials: \(c.text.debugDescription)")
+            #expect(
+                try tokenizer.decodeText(c.ids, skipSpecialTokens: true) == c.decoded_skip_special,
+                "\(family) skipping specials: \(c.text.debugDescription)")
         }
     }
 
@@ -79,16 +87,22 @@ import Testing
             var previous = 0
             for range in encoding.offsets {
                 #expect(range.lowerBound >= 0 && range.upperBound <= bytes.count)
-                #expect(range.lowerBound >= previous || range.isEmpty, "\(family): \(c.text.debugDescription)")
+                #expect(
+                    range.lowerBound >= previous || range.isEmpty, "\(family): \(c.text.debugDescription)")
                 previous = max(previous, range.lowerBound)
             }
             if ["gpt2", "llama3"].contains(family) {
                 for (id, range) in zip(encoding.ids, encoding.offsets) {
-                    #expect(tokenizer.bytes(of: id) == Array(bytes[range]), "\(family): \(c.text.debugDescription)")
+                    #expect(
+                        tokenizer.bytes(of: id) == Array(bytes[range]),
+                        "\(family): \(c.text.debugDescription)")
                 }
                 // They agree with `tokenizers`' offsets wherever a token is whole characters
                 // (`tokenizers` widens a token holding part of a character to the character).
-                let boundaries = Set(c.text.unicodeScalars.indices.map { c.text.utf8.distance(from: c.text.startIndex, to: $0) } + [bytes.count])
+                let boundaries = Set(
+                    c.text.unicodeScalars.indices.map {
+                        c.text.utf8.distance(from: c.text.startIndex, to: $0)
+                    } + [bytes.count])
                 #expect(c.offsets.count == encoding.offsets.count)
                 for (ours, theirs) in zip(encoding.offsets, c.offsets)
                 where boundaries.contains(ours.lowerBound) && boundaries.contains(ours.upperBound) {
@@ -112,6 +126,39 @@ import Testing
         for policy in [SpecialTokenPolicy.none, .all] {
             let single = tokenizer.encode(bytes, allowedSpecial: policy, threads: 1)
             #expect(tokenizer.encode(bytes, allowedSpecial: policy, threads: 3) == single)
+        }
+    }
+
+    /// A tokenizer read from another layout writes its file back unchanged, so a checkpoint's
+    /// tokenizer.json reloads to the same ids.
+    @Test(arguments: ["llama3", "sentencepiece"])
+    func writesLoadedFileBack(_ family: String) throws {
+        let tokenizer = try Self.load(family)
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try tokenizer.write(to: directory)
+        let reloaded = try Tokenizer.load(from: directory)
+        for c in try #require(Self.expected.families[family]).cases {
+            #expect(reloaded.encode(c.text, allowedSpecial: .all) == c.ids)
+        }
+    }
+
+    /// Real GPT-2 files mark `<|endoftext|>` `normalized: true`; with no normalizer that changes
+    /// nothing, and the file still takes the GPT-2 fast path.
+    @Test func normalizedFlagWithoutNormalizer() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = Self.directory.appendingPathComponent("gpt2.json")
+        let text = try String(contentsOf: source, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: #""normalized":false"#, with: #""normalized":true"#)
+        #expect(edited != text)
+        let file = directory.appendingPathComponent("tokenizer.json")
+        try Data(edited.utf8).write(to: file)
+        let tokenizer = try Tokenizer.load(from: file)
+        #expect(tokenizer.pipeline.isGPT2Layout)
+        for c in try #require(Self.expected.families["gpt2"]).cases {
+            #expect(tokenizer.encode(c.text, allowedSpecial: .all) == c.ids)
+            #expect(tokenizer.encode(c.text) == c.ids_specials_as_text)
         }
     }
 

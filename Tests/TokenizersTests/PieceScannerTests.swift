@@ -6,13 +6,16 @@ import Testing
 /// runs the published pattern) on many random strings of tricky pieces.
 @Suite struct PieceScannerTests {
     static let alphabet: [String] = [
-        "a", "Z", "é", "ß", "Ж", "你", "ǅ", "ʰ", " ", "  ", "\t", "\n", "\r", "\r\n", "\u{a0}", "\u{3000}", "\u{2028}",
-        "'", "'s", "'S", "'ll", "'LL", "'Re", "'ve", "'d", "'M", "'x", "1", "23", "4567", "½", "Ⅻ", "٣", "!", "?!", ".",
+        "a", "Z", "é", "ß", "Ж", "你", "ǅ", "ʰ", " ", "  ", "\t", "\n", "\r", "\r\n", "\u{a0}", "\u{3000}",
+        "\u{2028}",
+        "'", "'s", "'S", "'ll", "'LL", "'Re", "'ve", "'d", "'M", "'x", "1", "23", "4567", "½", "Ⅻ", "٣", "!",
+        "?!", ".",
         "(", "_", "-", "🤖", "👨‍👩‍👧", "\u{301}", "\u{200d}", "$", "\u{85}", "\u{b}", "\u{c}",
     ]
 
     func randomText(_ rng: inout SeededGenerator) -> String {
-        (0..<Int.random(in: 1..<30, using: &rng)).map { _ in Self.alphabet.randomElement(using: &rng)! }.joined()
+        (0..<Int.random(in: 1..<30, using: &rng)).map { _ in Self.alphabet.randomElement(using: &rng)! }
+            .joined()
     }
 
     @Test(arguments: [PieceScanner.gpt2, .llama3, .qwen2])
@@ -38,7 +41,9 @@ import Testing
     func llama(_ text: String) -> [String] {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { b in
-            PieceScanner.llama3.pieces(b.baseAddress!, count: b.count).map { String(decoding: bytes[$0], as: UTF8.self) }
+            PieceScanner.llama3.pieces(b.baseAddress!, count: b.count).map {
+                String(decoding: bytes[$0], as: UTF8.self)
+            }
         }
     }
 
