@@ -32,7 +32,13 @@ public enum MatmulPrecision {
     }
 
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var activeBF16 = false
+    /// Starts from `RLHF_PRECISION` (fp32|bf16|auto; benchmarks and test binaries set it), fp32
+    /// when unset: a library user opts in, the command-line tool decides from `--precision`.
+    nonisolated(unsafe) private static var activeBF16: Bool = {
+        guard let text = ProcessInfo.processInfo.environment["RLHF_PRECISION"],
+              let requested = Precision(rawValue: text) else { return false }
+        return choose(requested).active == .bf16
+    }()
 
     /// Overrides the process-wide choice for the current task (tests compare both paths side by
     /// side without touching what concurrent tests see). `.auto` here means the process choice.
