@@ -42,6 +42,9 @@ var targets: [Target] = [
     .target(name: "Datasets", dependencies: ["Tokenizers"], swiftSettings: optimized),
     .target(name: "Training", dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers"],
             swiftSettings: optimized),
+    // The built-in demo: tasks, their verifier, simulated labelers, the whole pipeline and its report.
+    .target(name: "Demo", dependencies: ["Datasets", "Training", "Models", "NN", "TensorCore", "Tokenizers"],
+            swiftSettings: optimized),
     .target(name: "MPIBackend", dependencies: ["CMPI", "Training", "TensorCore"]),
     .target(name: "Serving", dependencies: [
         "Models", "Tokenizers", "Training",
@@ -49,7 +52,7 @@ var targets: [Target] = [
         .product(name: "GRDB", package: "GRDB.swift"),
     ]),
     .executableTarget(name: "rlhf", dependencies: [
-        "Tokenizers", "Models", "Datasets", "Training", "Serving", "MPIBackend",
+        "Tokenizers", "Models", "Datasets", "Training", "Demo", "Serving", "MPIBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: executableSettings),
 ]
@@ -61,7 +64,10 @@ let testTargets: [Target] = [
     .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
+    .testTarget(name: "TrainingTests", dependencies: [
+        "Training", "Demo", "Models", "Datasets", "TensorCore", "NN", "Tokenizers",
+    ]),
+    .testTarget(name: "DemoTests", dependencies: ["Demo", "Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
     .testTarget(name: "ServingTests", dependencies: [
         "Serving", "Models", "Tokenizers",
         .product(name: "Hummingbird", package: "hummingbird"),

@@ -76,12 +76,12 @@ public struct TrainValidationSplit: Sendable, Equatable {
 
 /// SplitMix64: a tiny, fast generator whose output depends only on its seed (used where a
 /// stream of draws must be a pure function of a seed, e.g. batches and demo data).
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
+package struct SplitMix64: RandomNumberGenerator, Sendable {
+    package var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -90,21 +90,21 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 
     /// Uniform in 0..<bound (multiply-shift; the bias is below 2⁻³² for our bounds).
-    mutating func next(below bound: UInt64) -> UInt64 {
+    package mutating func next(below bound: UInt64) -> UInt64 {
         precondition(bound > 0)
         return next().multipliedFullWidth(by: bound).high
     }
 
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
+    package mutating func int(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next(below: UInt64(range.upperBound - range.lowerBound + 1)))
     }
 
-    mutating func uniform() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
+    package mutating func uniform() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
 
-    mutating func pick<T>(_ items: [T]) -> T { items[Int(next(below: UInt64(items.count)))] }
+    package mutating func pick<T>(_ items: [T]) -> T { items[Int(next(below: UInt64(items.count)))] }
 
     /// Fisher–Yates with this generator (independent of the standard library's algorithm).
-    mutating func shuffle<T>(_ items: inout [T]) {
+    package mutating func shuffle<T>(_ items: inout [T]) {
         guard items.count > 1 else { return }
         for i in stride(from: items.count - 1, to: 0, by: -1) {
             items.swapAt(i, Int(next(below: UInt64(i + 1))))

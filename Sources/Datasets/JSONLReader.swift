@@ -104,8 +104,8 @@ public struct RecordProblem: Error, Sendable, Equatable {
         self.reason = reason
     }
 
-    /// Throws if `value` is empty or only whitespace.
-    static func requireText(_ value: String, _ field: String) throws(RecordProblem) {
+    /// Throws if `value` is empty or only whitespace: the loaders' one rule for any text field.
+    public static func requireText(_ value: String, _ field: String) throws(RecordProblem) {
         if !value.contains(where: { !$0.isWhitespace }) { throw RecordProblem(field: field, reason: "empty string") }
     }
 }

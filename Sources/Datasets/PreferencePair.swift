@@ -60,12 +60,19 @@ public struct RankingRecord: Sendable, Equatable {
 
     /// All K·(K−1)/2 pairs: every response against every response ranked below it, in ranking order.
     public var pairs: [PreferencePair] {
-        var result: [PreferencePair] = []
-        result.reserveCapacity(ranking.count * (ranking.count - 1) / 2)
+        Self.rankedPairs(ranking).map {
+            PreferencePair(prompt: prompt, chosen: responses[$0], rejected: responses[$1])
+        }
+    }
+
+    /// The (better, worse) response indices of all K·(K−1)/2 pairs of `ranking` (indices best
+    /// first), in ranking order: every response against every response ranked below it. The one
+    /// enumeration behind text pairs, token pairs (DPO family) and reward-model pairs.
+    public static func rankedPairs(_ ranking: [Int]) -> [(better: Int, worse: Int)] {
+        var result: [(better: Int, worse: Int)] = []
+        result.reserveCapacity(ranking.count * max(ranking.count - 1, 0) / 2)
         for i in ranking.indices {
-            for j in (i + 1)..<ranking.count {
-                result.append(PreferencePair(prompt: prompt, chosen: responses[ranking[i]], rejected: responses[ranking[j]]))
-            }
+            for j in (i + 1)..<ranking.count { result.append((ranking[i], ranking[j])) }
         }
         return result
     }

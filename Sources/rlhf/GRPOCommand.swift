@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Demo
 import Foundation
 import Models
 import Training
@@ -8,7 +9,7 @@ import Training
 struct GRPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grpo",
-        abstract: "GRPO with a verifier: reward 1 when the answer equals the record's \"answer\" (trimmed), else 0; built-in demo tasks are checked by the demo verifier.",
+        abstract: "GRPO with a verifier: reward 1 when the answer equals the record's \"answer\" (trimmed), else 0; --verifier demo checks built-in demo tasks instead.",
         discussion: """
             Started by `mpirun -np N`, the ranks split each step's prompts (--batch-size is the global \
             number per step): each rank samples and scores its groups, gradients are summed, and \
@@ -39,6 +40,26 @@ struct GRPOCommand: ParsableCommand {
     @Option(help: "Updates per generation batch (with 1 the clip is inactive).")
     var epochs = 1
 
+    enum VerifierChoice: String, ExpressibleByArgument, CaseIterable {
+        /// The record's "answer", exact after trimming.
+        case answer
+        /// The built-in demo tasks' verifier (`rlhf demo` data).
+        case demo
+
+        var verifier: any Verifier {
+            switch self {
+            case .answer: ExactAnswerVerifier()
+            case .demo: DemoTaskVerifier()
+            }
+        }
+    }
+
+    @Option(help: """
+        Reward: 'answer' (1 when the response equals the record's "answer", trimmed) or 'demo' \
+        (the built-in demo tasks' verifier, only for their prompts).
+        """)
+    var verifier: VerifierChoice = .answer
+
     @OptionGroup var stage: StageOptions
 
     func validate() throws {
@@ -57,7 +78,7 @@ struct GRPOCommand: ParsableCommand {
         let rows = try data.prompts(from: StageRun.url(prompts), maxNewTokens: maxNewTokens, options: stage.loadOptions)
         try StageRun.report(rows, file: prompts, what: "prompts")
         // Every prompt needs a verifier before anything is trained.
-        try StageData.requireVerifier(rows, file: prompts)
+        try StageData.requireVerifier(rows, file: prompts, verifier: verifier.verifier)
         let records = rows.rows.map(\.record)
 
         var parameters = GRPO.Parameters()
@@ -73,8 +94,9 @@ struct GRPOCommand: ParsableCommand {
         parameters.optimization.warmupSteps = stage.warmup ?? 0
 
         let reference = try sft.model.copy()
+        let judge = verifier.verifier
         let reward: (Int, Generation) -> Double = { i, generation in
-            StageData.verifierReward(records[i], response: data.text(of: generation.tokens)) ?? 0
+            judge.reward(records[i], response: data.text(of: generation.tokens)) ?? 0
         }
         guard communicator.isRoot else {
             try GRPO.train(policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn,

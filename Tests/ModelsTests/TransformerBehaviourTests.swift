@@ -108,27 +108,6 @@ import TensorCore
         }
     }
 
-    /// tokenLogProbs equals log-softmax of the forward's logits at the next token.
-    @Test func tokenLogProbsMatchLogits() throws {
-        let config = TinyConfigs.gpt2
-        let model = try Transformer(config: config, seed: 5)
-        scramble(model, seed: 6)
-        let tokens = randomTokens(10, vocab: config.vocabSize, seed: 1)
-        let lp = model.tokenLogProbs(tokens: tokens, batchSize: 2, length: 5, temperature: 0.8)
-        #expect(lp.shape == [2, 4])
-        let logits = model.forward(tokens: tokens, batchSize: 2, length: 5).scalars
-        let v = config.vocabSize
-        for b in 0..<2 {
-            for t in 0..<4 {
-                let row = (0..<v).map { Double(logits[(b * 5 + t) * v + $0]) / 0.8 }
-                let m = row.max()!
-                let lse = m + log(row.reduce(0) { $0 + exp($1 - m) })
-                let want = row[Int(tokens[b * 5 + t + 1])] - lse
-                #expect(abs(Double(lp[flat: b * 4 + t]) - want) < 1e-5)
-            }
-        }
-    }
-
     /// A 2-layer model learns a repeated sequence: Adam on the mean next-token loss drives it near 0.
     @Test(arguments: [ModelConfig.Family.llama, .gpt2])
     func trainingLossFalls(family: ModelConfig.Family) throws {

@@ -44,7 +44,7 @@ private struct PPOPayload: Codable, Equatable {
     let run = try runDirectory()
     defer { try? FileManager.default.removeItem(at: run.url) }
     let ps = parameters(seed: 1)
-    var optimizer = AdamW(weightDecay: 0.1)
+    var optimizer = Adam.adamW(weightDecay: 0.1)
     for step in 0..<3 {
         fakeBackward(ps, seed: UInt64(step))
         optimizer.step(ps, learningRate: 0.01)
@@ -67,7 +67,7 @@ private struct PPOPayload: Codable, Equatable {
 
     // Load into a freshly initialised model and a fresh optimizer.
     let loaded = parameters(seed: 2)
-    var restored = AdamW(weightDecay: 0.1)
+    var restored = Adam.adamW(weightDecay: 0.1)
     let (loadedState, extras) = try Checkpoint.resume(from: run, parameters: loaded,
                                                       extraTensors: [("score.weight", [1, 4])], optimizer: &restored)
     #expect(extras == [score])
@@ -115,7 +115,7 @@ private struct PPOPayload: Codable, Equatable {
     defer { try? FileManager.default.removeItem(at: run.url) }
     let ps = parameters(seed: 1)
     fakeBackward(ps, seed: 0)
-    var adamw = AdamW()
+    var adamw = Adam.adamW()
     adamw.step(ps, learningRate: 0.1)
     try Checkpoint.save(to: run, config: config, parameters: ps, optimizer: adamw,
                         trainerState: TrainerState(stage: "pretrain", step: 1, rng: RandomGenerator(seed: 1)))
@@ -123,7 +123,7 @@ private struct PPOPayload: Codable, Equatable {
     #expect { try Checkpoint.loadOptimizer(from: run, into: &sgd, parameters: ps) } throws: { error in
         "\(error)".contains("holds adamw state; this run uses sgd_momentum")
     }
-    var other = AdamW()
+    var other = Adam.adamW()
     #expect { try Checkpoint.loadOptimizer(from: run, into: &other, parameters: Array(ps.prefix(2))) } throws: { error in
         "\(error)".contains("unexpected tensors (2): model.norm.weight.exp_avg, model.norm.weight.exp_avg_sq")
     }

@@ -1,4 +1,5 @@
 import Datasets
+import Demo
 import Foundation
 import Models
 import Testing

@@ -60,14 +60,14 @@ private func close(_ a: [[Float]], _ b: [[Double]], tolerance: Double = 1e-6) ->
 }
 
 @Test func adamWDecouplesWeightDecay() {
-    var adamw = AdamW(weightDecay: 0.5)
+    var adamw = Adam.adamW(weightDecay: 0.5)
     let h = run(&adamw, start: [1, -2], gradients: [[0.5, 0.1], [-0.25, 0.3], [0.125, -0.2]])
     #expect(close(h, [[0.8500000019999999, -1.99999999], [0.7808662986078463, -1.99177809829441],
                       [0.7077800698862617, -1.9179795726954865]]))
 }
 
 @Test func adamWSkipsDecayOnNonDecayingParameters() {
-    var adamw = AdamW(weightDecay: 0.5)
+    var adamw = Adam.adamW(weightDecay: 0.5)
     var adam = Adam()
     let grads: [[Float]] = [[0.5, 0.1], [-0.25, 0.3]]
     let withDecayFlagOff = run(&adamw, start: [1, -2], gradients: grads, decays: false)
@@ -88,7 +88,7 @@ func optimizersMinimiseAQuadratic(_ name: String) {
     case "momentum": SGD(momentum: 0.9)
     case "nesterov": SGD(momentum: 0.9, nesterov: true)
     case "adam": Adam()
-    default: AdamW(weightDecay: 0.01)
+    default: Adam.adamW(weightDecay: 0.01)
     }
     let lr: Float = 0.1
     let initial = loss()
@@ -106,11 +106,11 @@ func optimizersMinimiseAQuadratic(_ name: String) {
     let grads = (0..<n).map { Float($0 % 5) * 0.3 - 0.7 }
     let big = Parameter(name: "big", value: Tensor(shape: [n], scalars: values), decays: true)
     big.grad = Tensor(shape: [n], scalars: grads)
-    var adamw = AdamW(weightDecay: 0.1)
+    var adamw = Adam.adamW(weightDecay: 0.1)
     adamw.step([big], learningRate: 0.01)
     let head = Parameter(name: "small", value: Tensor(shape: [100], scalars: Array(values.prefix(100))), decays: true)
     head.grad = Tensor(shape: [100], scalars: Array(grads.prefix(100)))
-    var adamw2 = AdamW(weightDecay: 0.1)
+    var adamw2 = Adam.adamW(weightDecay: 0.1)
     adamw2.step([head], learningRate: 0.01)
     #expect(Array(big.value.scalars.prefix(100)) == head.value.scalars)
 }
@@ -120,14 +120,14 @@ func optimizersMinimiseAQuadratic(_ name: String) {
     let p2 = Parameter(name: "model.norm.weight", value: Tensor(shape: [2], scalars: [1, 1]), decays: false)
     p1.grad = Tensor(shape: [2, 2], scalars: [0.1, -0.2, 0.3, -0.4])
     p2.grad = Tensor(shape: [2], scalars: [0.5, -0.5])
-    var a = AdamW(weightDecay: 0.1)
+    var a = Adam.adamW(weightDecay: 0.1)
     a.step([p1, p2], learningRate: 0.01)
     let state = a.stateTensors(for: [p1, p2])
     #expect(state.map(\.name) == ["model.embed_tokens.weight.exp_avg", "model.embed_tokens.weight.exp_avg_sq",
                                   "model.norm.weight.exp_avg", "model.norm.weight.exp_avg_sq"])
     #expect(a.expectedStateTensors(for: [p1, p2]).map(\.shape) == [[2, 2], [2, 2], [2], [2]])
 
-    var b = AdamW(weightDecay: 0.1)
+    var b = Adam.adamW(weightDecay: 0.1)
     b.restoreState(state.map(\.tensor), stepCount: a.stepCount, parameters: [p1, p2])
     let q1 = Parameter(name: p1.name, value: p1.value, decays: true)
     let q2 = Parameter(name: p2.name, value: p2.value, decays: false)

@@ -171,19 +171,19 @@ enum StageDataFixture {
     #expect(random.batchSize == 4 && random.length == 6 && random.targetCount == 20)
 }
 
-@Test func grpoVerifierUsesTheAnswerThenTheDemoVerifier() throws {
+@Test func grpoVerifierUsesTheAnswerAndNothingElse() throws {
     // With an answer: exact match after trimming.
     #expect(StageData.verifierReward(PromptRecord(prompt: "Tell me x", answer: " 42 "), response: "42\n") == 1)
     #expect(StageData.verifierReward(PromptRecord(prompt: "Tell me x", answer: "42"), response: "42.") == 0)
-    // Without one: the demo verifier for built-in tasks, nil (no verifier) otherwise.
-    #expect(StageData.verifierReward(PromptRecord(prompt: "What is 3 plus 4?"), response: "7") == 1)
-    #expect(StageData.verifierReward(PromptRecord(prompt: "What is 3 plus 4?"), response: "8") == 0)
+    // Without one: no verifier, not even for a built-in demo task (the demo verifier is chosen
+    // by name; see DemoTests).
+    #expect(StageData.verifierReward(PromptRecord(prompt: "What is 3 plus 4?"), response: "7") == nil)
     #expect(StageData.verifierReward(PromptRecord(prompt: "Tell me a story"), response: "once") == nil)
     let d = StageDataFixture.data()
-    let url = StageDataFixture.file([#"{"prompt": "What is 1 plus 1?"}"#, "", #"{"prompt": "Tell me a story"}"#])
+    let url = StageDataFixture.file([#"{"prompt": "Say 2", "answer": "2"}"#, "", #"{"prompt": "Tell me a story"}"#])
     let rows = try d.prompts(from: url, maxNewTokens: 8)
     let e = try #require(StageDataFixture.error { try StageData.requireVerifier(rows, file: url.path) })
-    #expect(e.line == 3 && e.field == "answer" && e.reason.contains("not a built-in demo task"))
+    #expect(e.line == 3 && e.field == "answer" && e.reason.contains("exact answer verifier cannot judge"))
 }
 
 /// A line that is not UTF-8 spoils only itself: strict loading names it, lenient loading skips

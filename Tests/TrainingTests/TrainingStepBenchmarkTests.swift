@@ -58,7 +58,7 @@ struct TrainingStepBenchmarkTests {
     func trainingStep(name: String) throws {
         let (config, b, t) = Self.config(name)
         let model = try Transformer(config: config, seed: 1)
-        var optimizer = AdamW(weightDecay: 0.1)
+        var optimizer = Adam.adamW(weightDecay: 0.1)
         let tokens = Self.randomTokens(b * t, vocab: config.vocabSize, seed: 2)
         var targets = [Int32](repeating: 0, count: b * t)
         var weights = [Float](repeating: 0, count: b * t)

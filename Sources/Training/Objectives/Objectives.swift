@@ -5,7 +5,7 @@
 //
 // - Per-token arrays are row-major (B,T): element `b * length + t` is row b, position t.
 //   Position t holds the log-probability of the t-th *predicted* token of the row, i.e. the
-//   already shifted pairing `logits[:, :-1]` ↔ `tokens[:, 1:]` (see `Transformer.tokenLogProbs`).
+//   already shifted pairing `logits[:, :-1]` ↔ `tokens[:, 1:]` (see `SequenceBatch` and `LogProbPass`).
 //   Every per-token array passed to one call (log-probs, old log-probs, reference log-probs,
 //   values, masks) uses the same grid, so the policy, reference and value masks cannot disagree.
 // - Masks are arrays of the same scalar type with 1 for a position that counts and 0 for one
@@ -18,8 +18,7 @@
 //   takes the token count of the whole optimizer step (all micro-batches), not of the micro-batch.
 // - Entropy: the gradient of the entropy with respect to the logits is not a function of
 //   dLoss/dlogp of the sampled token, so no objective here returns an entropy-bonus gradient
-//   through `logProbGrad`. Entropy is a logged metric; `EntropyBonus` is the separate hook that
-//   adds an entropy term directly to the logits gradient.
+//   through `logProbGrad`. Entropy is a logged metric only (no stage trains with an entropy bonus).
 //
 // Where things are:
 //   LanguageModelObjective   pretraining / SFT masked NLL, PPO-ptx scaling
@@ -30,7 +29,6 @@
 //   SequenceLogProbs         (B,T) token log-probs ↔ per-sequence sums for sequence-level losses
 //   PreferenceObjective      DPO, IPO, ORPO, SimPO;  KTOObjective: KTO
 //   GRPOObjective            group advantages, clipped surrogate + k3 KL, token-level mean
-//   EntropyBonus             entropy term straight to dLoss/dlogits
 //
 // Shape mismatches are programmer errors (the stage loop builds these arrays) and trap via
 // `precondition` with a message naming the function, the argument and both sizes.

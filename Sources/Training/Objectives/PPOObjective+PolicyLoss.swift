@@ -43,7 +43,7 @@ extension PPOObjective {
         public var approxKL: Double
         /// Masked mean of ρ.
         public var meanRatio: Double
-        /// Masked mean of the per-token entropy, if it was given (logged only; see `EntropyBonus`).
+        /// Masked mean of the per-token entropy, if it was given (logged only).
         public var meanEntropy: Double?
         /// Σ mask of this call.
         public var tokenCount: Double

@@ -1,6 +1,7 @@
 // Reward model objective: Bradley–Terry on scalar rewards, with K-wise rankings expanded into
 // all K(K−1)/2 pairs of one prompt weighted so that each prompt counts as one unit.
 
+import Datasets
 import Foundation
 
 /// Bradley–Terry loss −log σ(r_chosen − r_rejected − margin) over a batch of comparisons.
@@ -41,15 +42,10 @@ public enum RewardModelObjective {
         precondition(Set(order) == Set(0..<k),
                      "RewardModelObjective.rankingPairs: `order` \(order) is not a permutation of 0..<\(k)")
         let weight = 1 / Double(k * (k - 1) / 2)
-        var pairs: [Pair] = []
-        pairs.reserveCapacity(k * (k - 1) / 2)
-        for better in 0..<k {
-            for worse in (better + 1)..<k {
-                pairs.append(Pair(chosen: firstIndex + order[better], rejected: firstIndex + order[worse],
-                                  weight: weight, margin: margin))
-            }
+        return RankingRecord.rankedPairs(order).map {
+            Pair(chosen: firstIndex + $0.better, rejected: firstIndex + $0.worse, weight: weight,
+                 margin: margin)
         }
-        return pairs
     }
 
     public struct Output<Scalar: BinaryFloatingPoint> {

@@ -25,6 +25,10 @@ public enum GRPO {
     }
 
     /// Trains `policy` in place. `reward(promptIndex, completion)` is the verifier.
+    ///
+    /// With several ranks the prompts are drawn from the shared stream (the same on every rank),
+    /// each rank samples its groups' completions from a stream of its own, tokens are counted
+    /// over all ranks (token-level normalisation) and gradients are summed before each step.
     @discardableResult
     public static func train(
         policy: Transformer, reference: Transformer, prompts: [[Int32]], endOfTurn: Int32, padToken: Int32,
@@ -33,69 +37,86 @@ public enum GRPO {
     ) throws -> [[String: Double]] {
         precondition(!prompts.isEmpty && p.groupSize >= 2, "GRPO: need prompts and a group of at least 2")
         guard p.promptsPerStep >= communicator.size else {
-            throw DataParallelError("\(p.promptsPerStep) prompts per step for \(communicator.size) ranks; each rank needs a group")
+            throw DataParallelError(
+                "\(p.promptsPerStep) prompts per step for \(communicator.size) ranks; each rank needs a group"
+            )
         }
-        // With several ranks the prompts are drawn from the shared stream (the same on every rank)
-        // and each rank samples its groups' completions from a stream of its own.
-        var rolloutRNG = RandomGenerator(seed: p.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(communicator.rank + 1))
+        let parallel = communicator.size > 1
+        var rolloutRNG = RandomGenerator(
+            seed: p.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(communicator.rank + 1))
         var settings = p.optimization
         settings.steps = p.steps * p.epochs
         var stepper = OptimizerStepper(settings: settings)
         var rng = RandomGenerator(seed: p.seed)
-        var history: [[String: Double]] = []
-        let sampling = SamplingOptions(temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: [endOfTurn])
-        communicator.broadcastParameters(policy.parameters)
-        policy.zeroGradients()
-        for step in 0..<p.steps {
-            let started = Date()
-            var chosen = (0..<p.promptsPerStep).map { _ in Int(rng.next() % UInt64(prompts.count)) }
-            if communicator.size > 1 { chosen = Array(chosen[communicator.share(of: chosen.count)]) }
-            let promptIndices = chosen.flatMap { [Int](repeating: $0, count: p.groupSize) }
-            let generations = communicator.size > 1
-                ? policy.generate(prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rolloutRNG)
+        let sampling = SamplingOptions(
+            temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: [endOfTurn])
+        let history = try TrainingLoop.run(
+            stage: "grpo", steps: 0..<p.steps, totalSteps: p.steps, replicas: [policy.parameters],
+            communicator: communicator, progress: progress
+        ) { step in
+            // Rollout: this rank's groups of the step's prompts, scored by the verifier.
+            let drawn = (0..<p.promptsPerStep).map { _ in Int(rng.next() % UInt64(prompts.count)) }
+            let promptIndices = drawn[communicator.share(of: drawn.count)].flatMap {
+                [Int](repeating: $0, count: p.groupSize)
+            }
+            let generations =
+                parallel
+                ? policy.generate(
+                    prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rolloutRNG)
                 : policy.generate(prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rng)
             let rewards = zip(promptIndices, generations).map { reward($0, $1) }
-            let advantages = GRPOObjective.groupAdvantages(rewards: rewards, groupSize: p.groupSize,
-                                                           scaleByStandardDeviation: p.scaleByStandardDeviation)
-            let batch = SequenceBatch(prompts: promptIndices.map { prompts[$0] },
-                                      completions: generations.map { $0.completion(endOfTurn: endOfTurn) }, padToken: padToken)
-            let referenceLogProbs = p.klCoefficient > 0 ? reference.scoreTargets(batch, temperature: p.temperature) : nil
+            let advantages = GRPOObjective.groupAdvantages(
+                rewards: rewards, groupSize: p.groupSize,
+                scaleByStandardDeviation: p.scaleByStandardDeviation)
+            let batch = SequenceBatch(
+                prompts: promptIndices.map { prompts[$0] },
+                completions: generations.map { $0.completion(endOfTurn: endOfTurn) }, padToken: padToken)
+            let referenceLogProbs =
+                p.klCoefficient > 0 ? reference.scoreTargets(batch, temperature: p.temperature) : nil
             let oldLogProbs = p.epochs > 1 ? policy.scoreTargets(batch, temperature: p.temperature) : nil
             // Token-level normalisation over the completion tokens of all ranks.
             let localTokens = Double(batch.targetCount)
             let tokens = communicator.allReduceSum([localTokens])[0]
+
+            // Update: `epochs` clipped policy-gradient steps on the same rollouts.
             var metrics: [String: Double] = [:]
+            var note: String?
             for epoch in 0..<p.epochs {
                 let pass = LogProbPass(model: policy, batch: batch, temperature: p.temperature)
                 let out = GRPOObjective.loss(
-                    logProbs: pass.logProbs, oldLogProbs: oldLogProbs ?? pass.logProbs, referenceLogProbs: referenceLogProbs,
-                    mask: batch.mask, batchSize: batch.batchSize, length: batch.length, advantages: advantages,
+                    logProbs: pass.logProbs, oldLogProbs: oldLogProbs ?? pass.logProbs,
+                    referenceLogProbs: referenceLogProbs,
+                    mask: batch.mask, batchSize: batch.batchSize, length: batch.length,
+                    advantages: advantages,
                     clipRange: p.clipRange, klCoefficient: p.klCoefficient,
-                    normalizer: communicator.size > 1 ? tokens : nil)
+                    normalizer: parallel ? tokens : nil)
                 pass.backward(model: policy, logProbGrad: out.logProbGrad)
-                metrics = out.metrics
-                if communicator.size > 1 {
-                    communicator.allReduceGradients(policy.parameters)
-                    // loss and policy_loss are already divided by the global token count; the
-                    // per-token means (kl, clip fraction, ratio) are weighted by each rank's tokens.
-                    let keys = metrics.keys.sorted()
-                    let share = tokens > 0 ? localTokens / tokens : 0
-                    let sums = communicator.allReduceSum(keys.map { k in
-                        k == "loss" || k == "policy_loss" ? metrics[k]! : metrics[k]! * share
-                    })
-                    for (k, v) in zip(keys, sums) { metrics[k] = v }
+                // loss and policy_loss are already divided by the global token count; the
+                // per-token means (kl, clip fraction, ratio) are weighted by each rank's tokens.
+                var local = StepMetrics()
+                for (name, value) in out.metrics {
+                    if name == "loss" || name == "policy_loss" {
+                        local.total(name, value)
+                    } else {
+                        local.mean(name, value, weight: localTokens)
+                    }
                 }
-                let o = try stepper.apply(policy.parameters, step: step * p.epochs + epoch, loss: Float(metrics["loss"] ?? out.loss))
-                metrics["lr"] = Double(o.learningRate)
+                let update = try stepper.update(
+                    policy.parameters, metrics: local, step: step * p.epochs + epoch,
+                    communicator: communicator)
+                metrics = update.metrics
+                note = update.outcome.note(step: step) ?? note
             }
-            let sums = communicator.allReduceSum([rewards.reduce(0, +), Double(rewards.count),
-                                                  Double(generations.filter(\.finished).count), localTokens])
-            metrics["reward"] = sums[0] / sums[1]
-            metrics["finished_fraction"] = sums[2] / sums[1]
-            metrics["completion_tokens"] = sums[3] / sums[1]
-            metrics["seconds"] = Date().timeIntervalSince(started)
-            history.append(metrics)
-            progress?(StageProgress(stage: "grpo", step: step + 1, totalSteps: p.steps, metrics: metrics))
+
+            // Rollout metrics, means over every rank's completions.
+            let count = Double(rewards.count)
+            var rollout = StepMetrics()
+            rollout.mean("reward", rewards.reduce(0, +) / count, weight: count)
+            rollout.mean(
+                "finished_fraction", Double(generations.filter(\.finished).count) / count, weight: count)
+            rollout.mean("completion_tokens", localTokens / count, weight: count)
+            metrics.merge(communicator.reduce(rollout)) { $1 }
+            return TrainingLoop.Step(metrics: metrics, note: note)
         }
         try stepper.requireSavable()
         return history

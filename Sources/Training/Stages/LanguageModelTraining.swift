@@ -14,11 +14,12 @@ public enum LanguageModelTraining {
     /// the rows, the target tokens of the whole step are counted over all ranks before any
     /// backward (so every rank scales by the same 1/N), and the gradients are summed over the
     /// ranks at the end: the step equals one process's step on the global batch.
-    public static func accumulate(model: Transformer, microBatches: [SequenceBatch],
-                                  communicator: any Communicator = SingleProcess()) -> (loss: Double, tokens: Int) {
+    public static func accumulate(
+        model: Transformer, microBatches: [SequenceBatch],
+        communicator: any Communicator = SingleProcess()
+    ) -> (loss: Double, tokens: Int) {
         let local = microBatches.map { communicator.share(of: $0) }
-        let localCounts = local.map { $0?.targetCount ?? 0 }
-        var accumulation = GradientAccumulation(targetTokenCounts: localCounts)
+        var accumulation = GradientAccumulation(targetTokenCounts: local.map { $0?.targetCount ?? 0 })
         let globalTokens = communicator.allReduceSum([Double(accumulation.totalTargetTokens)])[0]
         for batch in local {
             guard let batch else { accumulation.add(lossSum: 0, tokens: 0); continue }
@@ -29,13 +30,16 @@ public enum LanguageModelTraining {
             accumulation.add(lossSum: out.negativeLogLikelihoodSum, tokens: batch.targetCount)
         }
         guard communicator.size > 1 else { return (accumulation.meanLoss, accumulation.totalTargetTokens) }
+        // The data-parallel block: gradients and the loss in nats summed over the ranks.
         communicator.allReduceGradients(model.parameters)
         let lossSum = communicator.allReduceSum([accumulation.lossSum])[0]
         return (globalTokens > 0 ? lossSum / globalTokens : 0, Int(globalTokens))
     }
 
     /// Mean loss per target token and the summed loss in nats over `batches`, without gradients.
-    public static func evaluate(model: Transformer, batches: [SequenceBatch]) -> (loss: Double, nats: Double, tokens: Int) {
+    public static func evaluate(model: Transformer, batches: [SequenceBatch]) -> (
+        loss: Double, nats: Double, tokens: Int
+    ) {
         var nats = 0.0, tokens = 0
         for batch in batches {
             let lp = model.scoreTargets(batch)
@@ -52,20 +56,26 @@ public enum LanguageModelTraining {
     /// `nextBatch` returns the global batch (the same on every rank) and each rank trains on its
     /// share; rank 0's weights are copied to the others first.
     public static func train(
-        model: Transformer, settings: OptimizationSettings, startStep: Int = 0, stepper: inout OptimizerStepper,
+        model: Transformer, settings: OptimizationSettings, startStep: Int = 0,
+        stepper: inout OptimizerStepper,
         stage: String, nextBatch: (_ step: Int, _ micro: Int) -> SequenceBatch,
         communicator: any Communicator = SingleProcess(),
-        afterStep: ((_ step: Int, _ metrics: inout [String: Double], _ stepper: OptimizerStepper) throws -> Void)? = nil,
+        afterStep: (
+            (_ step: Int, _ metrics: inout [String: Double], _ stepper: OptimizerStepper) throws -> Void
+        )? = nil,
         progress: ProgressHandler? = nil
     ) throws -> [[String: Double]] {
         guard startStep <= settings.steps else {
-            throw ResumeError(source: stage, reason: "the run is already at step \(startStep); \(settings.steps) steps "
-                              + "end before it (give more steps to train further)")
+            throw ResumeError(
+                source: stage,
+                reason: "the run is already at step \(startStep); \(settings.steps) steps "
+                    + "end before it (give more steps to train further)")
         }
-        var history: [[String: Double]] = []
-        communicator.broadcastParameters(model.parameters)
-        model.zeroGradients()
-        for step in startStep..<settings.steps {
+        let history = try TrainingLoop.run(
+            stage: stage, steps: startStep..<settings.steps, totalSteps: settings.steps,
+            replicas: [model.parameters],
+            communicator: communicator, timed: false, progress: progress
+        ) { step in
             let started = Date()
             let micro = (0..<max(1, settings.accumulationSteps)).map { nextBatch(step, $0) }
             let (loss, tokens) = accumulate(model: model, microBatches: micro, communicator: communicator)
@@ -73,12 +83,12 @@ public enum LanguageModelTraining {
             let seconds = Date().timeIntervalSince(started)
             var metrics: [String: Double] = [
                 "loss": loss, "lr": Double(outcome.learningRate), "grad_norm": Double(outcome.gradientNorm),
-                "tokens": Double(tokens), "tokens_per_second": Double(micro.reduce(0) { $0 + $1.batchSize * $1.length }) / max(seconds, 1e-9),
+                "tokens": Double(tokens),
+                "tokens_per_second": Double(micro.reduce(0) { $0 + $1.batchSize * $1.length })
+                    / max(seconds, 1e-9),
             ]
             try afterStep?(step, &metrics, stepper)
-            history.append(metrics)
-            progress?(StageProgress(stage: stage, step: step + 1, totalSteps: settings.steps, metrics: metrics,
-                                    note: outcome.skipped.map { "step \(step + 1) skipped: \($0)" }))
+            return TrainingLoop.Step(metrics: metrics, note: outcome.note(step: step))
         }
         try stepper.requireSavable()
         return history

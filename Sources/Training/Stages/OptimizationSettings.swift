@@ -43,7 +43,7 @@ public struct OptimizationSettings: Codable, Sendable, Equatable {
         case .momentum: SGD(momentum: momentum)
         case .nesterov: SGD(momentum: momentum, nesterov: true)
         case .adam: Adam(beta1: beta1, beta2: beta2)
-        case .adamw: AdamW(weightDecay: weightDecay, beta1: beta1, beta2: beta2)
+        case .adamw: Adam.adamW(weightDecay: weightDecay, beta1: beta1, beta2: beta2)
         }
     }
 }

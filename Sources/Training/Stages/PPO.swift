@@ -69,7 +69,10 @@ public enum PPO {
         public var completions: [Generation]
     }
 
-    /// Trains `models.policy` and `models.value` in place.
+    /// Trains `models.policy` and `models.value` in place. Each step is three visible parts:
+    /// `rollout` (sample completions of the step's prompts), `score` (old policy, reference,
+    /// values, reward, advantages) and `update` (minibatch epochs of clipped policy and value
+    /// steps), then the rollout's metrics are reduced and the KL controller adapts.
     ///
     /// - Parameters:
     ///   - prompts: rendered prompts (ending where the assistant's answer starts).
@@ -92,156 +95,77 @@ public enum PPO {
         progress: ProgressHandler? = nil
     ) throws -> [[String: Double]] {
         precondition(!prompts.isEmpty, "PPO: no prompts")
-        precondition(p.ptxCoefficient == 0 || pretrainingBatch != nil, "PPO: ptx needs a pretraining batch source")
-        let parallel = communicator.size > 1
+        precondition(
+            p.ptxCoefficient == 0 || pretrainingBatch != nil, "PPO: ptx needs a pretraining batch source")
         guard p.promptsPerStep >= communicator.size else {
-            throw DataParallelError("\(p.promptsPerStep) prompts per step for \(communicator.size) ranks; each rank needs one")
+            throw DataParallelError(
+                "\(p.promptsPerStep) prompts per step for \(communicator.size) ranks; each rank needs one")
         }
-        guard !parallel || p.rewardWhitening == .none else {
-            throw DataParallelError("reward whitening (\(p.rewardWhitening.rawValue)) is not supported across ranks yet")
+        guard communicator.size == 1 || p.rewardWhitening == .none else {
+            throw DataParallelError(
+                "reward whitening (\(p.rewardWhitening.rawValue)) is not supported across ranks yet")
         }
-        var rng = RandomGenerator(seed: p.seed)
-        var rolloutRNG = RandomGenerator(seed: p.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(communicator.rank + 1))
-        var policySettings = p.policyOptimization, valueSettings = p.valueOptimization
-        policySettings.steps = p.optimizerSteps
-        valueSettings.steps = p.optimizerSteps
-        var policyStepper = OptimizerStepper(settings: policySettings)
-        var valueStepper = OptimizerStepper(settings: valueSettings)
-        var kl = p.targetKL.map { KLController.adaptive(initial: p.klCoefficient, target: $0, horizon: p.klHorizon) }
-            ?? .fixed(p.klCoefficient)
-        communicator.broadcastParameters(models.policy.parameters)
-        communicator.broadcastParameters(models.value.parameters)
-        models.policy.zeroGradients()
-        for q in models.value.parameters { q.zeroGrad() }
-        var history: [[String: Double]] = []
-        var optimizerStep = 0
-        let sampling = SamplingOptions(temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: [endOfTurn])
-        /// Sums over the ranks (identity alone).
-        func global(_ values: [Double]) -> [Double] { communicator.allReduceSum(values) }
+        var state = State(parameters: p, rank: communicator.rank)
+        let history = try TrainingLoop.run(
+            stage: "ppo", steps: 0..<p.steps, totalSteps: p.steps,
+            replicas: [models.policy.parameters, models.value.parameters], communicator: communicator,
+            progress: progress
+        ) { _ in
+            let rollout = self.rollout(
+                models.policy, prompts: prompts, endOfTurn: endOfTurn, state: &state,
+                communicator: communicator)
+            let experience = score(
+                rollout, models: models, prompts: prompts, endOfTurn: endOfTurn, padToken: padToken,
+                klCoefficient: state.kl.coefficient, parameters: p, communicator: communicator)
+            var metrics = try update(
+                models, experience: experience, pretrainingBatch: pretrainingBatch,
+                state: &state, communicator: communicator)
 
-        for step in 0..<p.steps {
-            let started = Date()
-            // 1. Rollouts from the current policy (this rank's share of the step's prompts).
-            let drawn = (0..<p.promptsPerStep).map { _ in Int(rng.next() % UInt64(prompts.count)) }
-            let share = parallel ? communicator.share(of: drawn.count) : 0..<drawn.count
-            let promptIndices = Array(drawn[share])
-            let generations = parallel
-                ? models.policy.generate(prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rolloutRNG)
-                : models.policy.generate(prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rng)
-            let batch = SequenceBatch(prompts: promptIndices.map { prompts[$0] },
-                                      completions: generations.map { $0.completion(endOfTurn: endOfTurn) }, padToken: padToken)
-            let (b, t) = (batch.batchSize, batch.length)
-
-            // 2. Score: old policy and reference log-probs, values, reward at the end token.
-            let oldLogProbs = models.policy.scoreTargets(batch, temperature: p.temperature)
-            let referenceLogProbs = models.reference.scoreTargets(batch, temperature: p.temperature)
-            let oldValues = models.value.values(batch)
-            let scores = models.reward.sequenceScores(batch).map(Double.init)
-            let shaped = PPOObjective.shapeRewards(
-                logProbs: oldLogProbs, referenceLogProbs: referenceLogProbs, mask: batch.mask, batchSize: b, length: t,
-                scores: scores, finished: generations.map(\.finished), klCoefficient: kl.coefficient,
-                estimator: p.klEstimator, unfinished: p.unfinished, whitening: p.rewardWhitening)
-            var (advantages, returns) = PPOObjective.generalizedAdvantages(
-                rewards: shaped.rewards, values: oldValues, mask: batch.mask, batchSize: b, length: t,
-                gamma: p.gamma, lambda: p.lambda)
-            if p.whitenAdvantages {
-                // Moments over every rank's completion tokens.
-                let m = Whitening.moments(advantages, mask: batch.mask, reducing: global)
-                advantages = Whitening.whiten(advantages, mask: batch.mask, mean: m.mean, variance: m.variance)
-            }
-
-            // 3. Minibatch epochs of clipped policy and value updates. The minibatches index the
-            //    whole step's rows; each rank trains on the rows of each minibatch that it holds.
-            var sums: [String: Double] = [:], updates = 0.0
-            for _ in 0..<p.epochs {
-                let order = Array(0..<drawn.count).shuffled(using: &rng)
-                for start in stride(from: 0, to: drawn.count, by: p.miniBatchSize) {
-                    let idx = order[start..<min(start + p.miniBatchSize, drawn.count)]
-                        .filter { share.contains($0) }.map { $0 - share.lowerBound }
-                    let sub = idx.isEmpty ? nil : batch.rows(idx)
-                    let localTokens = Double(sub?.targetCount ?? 0)
-                    let tokens = parallel ? global([localTokens])[0] : nil
-                    var pl: PPOObjective.PolicyLossOutput<Float>?
-                    if let sub {
-                        let pass = LogProbPass(model: models.policy, batch: sub, temperature: p.temperature)
-                        pl = PPOObjective.policyLoss(
-                            logProbs: pass.logProbs, oldLogProbs: batch.gather(oldLogProbs, rows: idx),
-                            advantages: batch.gather(advantages, rows: idx), mask: sub.mask, clipRange: p.clipRange,
-                            normalizer: tokens, entropy: pass.entropy)
-                        pass.backward(model: models.policy, logProbGrad: pl!.logProbGrad)
-                    }
-                    var loss = pl?.loss ?? 0
-                    var ptxLoss = 0.0
-                    if p.ptxCoefficient > 0, let next = pretrainingBatch {
-                        let ptx = communicator.share(of: next())
-                        let ptxTokens = global([Double(ptx?.targetCount ?? 0)])[0]
-                        if let ptx {
-                            let ptxPass = LogProbPass(model: models.policy, batch: ptx)
-                            let lm = LanguageModelObjective.negativeLogLikelihood(
-                                logProbs: ptxPass.logProbs, mask: ptx.mask, normalizer: ptxTokens)
-                            let mixed = LanguageModelObjective.pretrainingMix(lm, coefficient: p.ptxCoefficient)
-                            ptxPass.backward(model: models.policy, logProbGrad: mixed.logProbGrad)
-                            loss += mixed.loss
-                            ptxLoss = lm.loss
-                        }
-                    }
-                    if parallel { communicator.allReduceGradients(models.policy.parameters) }
-                    // Token-weighted means of the per-token metrics; losses are already global.
-                    let weight = tokens.map { $0 > 0 ? localTokens / $0 : 0 } ?? 1
-                    let policyMetrics = global([loss, pl?.loss ?? 0, (pl?.clipFraction ?? 0) * weight,
-                                                (pl?.approxKL ?? 0) * weight, (pl?.meanEntropy ?? 0) * weight, ptxLoss])
-                    let po = try policyStepper.apply(models.policy.parameters, step: optimizerStep, loss: Float(policyMetrics[0]))
-
-                    var valueLoss = 0.0, valueClip = 0.0
-                    if let sub {
-                        let values = models.value.values(sub)
-                        let vl = PPOObjective.valueLoss(
-                            values: values, oldValues: batch.gather(oldValues, rows: idx),
-                            returns: batch.gather(returns, rows: idx), mask: sub.mask, clipRange: p.valueClipRange,
-                            normalizer: tokens)
-                        models.value.backward(scoreGrad: vl.valueGrad)
-                        (valueLoss, valueClip) = (vl.loss, vl.clipFraction * weight)
-                    }
-                    if parallel { communicator.allReduceGradients(models.value.parameters) }
-                    let valueMetrics = global([valueLoss, valueClip])
-                    _ = try valueStepper.apply(models.value.parameters, step: optimizerStep, loss: Float(valueMetrics[0]))
-                    optimizerStep += 1
-                    updates += 1
-                    if p.ptxCoefficient > 0 { sums["ptx_loss", default: 0] += policyMetrics[5] }
-                    sums["policy_loss", default: 0] += policyMetrics[1]
-                    sums["clip_fraction", default: 0] += policyMetrics[2]
-                    sums["approx_kl", default: 0] += policyMetrics[3]
-                    sums["entropy", default: 0] += policyMetrics[4]
-                    sums["value_loss", default: 0] += valueMetrics[0]
-                    sums["value_clip_fraction", default: 0] += valueMetrics[1]
-                    sums["lr", default: 0] += Double(po.learningRate)
-                    if po.skipped != nil { sums["skipped_steps", default: 0] += 1 }
-                }
-            }
             // Row means of this rank's rollouts, combined over the ranks by row counts.
-            let rowShare = Double(b) / Double(drawn.count)
-            let rollout = global([shaped.meanKL * rowShare, shaped.meanRawScore * rowShare, shaped.unfinishedFraction * rowShare,
-                                  Double(batch.targetCount)])
-            kl.update(currentKL: rollout[0], sampleCount: drawn.count)
-
-            var metrics = sums.mapValues { $0 / max(updates, 1) }
-            metrics["skipped_steps"] = sums["skipped_steps"] ?? 0
-            metrics["reward"] = rollout[1]
-            metrics["kl"] = rollout[0]
-            metrics["kl_coefficient"] = kl.coefficient
-            metrics["unfinished_fraction"] = rollout[2]
-            metrics["completion_tokens"] = rollout[3] / Double(drawn.count)
-            metrics["seconds"] = Date().timeIntervalSince(started)
-            if let inspect {
-                let extra = inspect(Rollout(promptIndices: promptIndices, completions: generations))
-                let keys = extra.keys.sorted()
-                for (k, v) in zip(keys, global(keys.map { extra[$0]! * rowShare })) { metrics[k] = v }
-            }
-            history.append(metrics)
-            progress?(StageProgress(stage: "ppo", step: step + 1, totalSteps: p.steps, metrics: metrics))
+            let rows = Double(experience.batch.batchSize), drawn = Double(rollout.drawnCount)
+            var local = StepMetrics()
+            local.mean("kl", experience.shaped.meanKL, weight: rows)
+            local.mean("reward", experience.shaped.meanRawScore, weight: rows)
+            local.mean("unfinished_fraction", experience.shaped.unfinishedFraction, weight: rows)
+            local.total("completion_tokens", Double(experience.batch.targetCount) / drawn)
+            for (name, value) in inspect?(rollout.asRollout) ?? [:] { local.mean(name, value, weight: rows) }
+            metrics.merge(communicator.reduce(local)) { $1 }
+            state.kl.update(currentKL: metrics["kl"]!, sampleCount: rollout.drawnCount)
+            metrics["kl_coefficient"] = state.kl.coefficient
+            return TrainingLoop.Step(metrics: metrics)
         }
-        try policyStepper.requireSavable()
-        try valueStepper.requireSavable()
+        try state.policyStepper.requireSavable()
+        try state.valueStepper.requireSavable()
         return history
+    }
+
+    /// What PPO carries from step to step: random streams, optimizers, the KL controller.
+    struct State {
+        let parameters: Parameters
+        /// The shared stream (prompt draws, minibatch orders; rollouts when alone).
+        var rng: RandomGenerator
+        /// This rank's stream for sampling rollouts when there are several ranks.
+        var rolloutRNG: RandomGenerator
+        var policyStepper: OptimizerStepper
+        var valueStepper: OptimizerStepper
+        var kl: KLController
+        /// Optimizer steps taken so far (the same for both models).
+        var optimizerStep = 0
+
+        init(parameters p: Parameters, rank: Int) {
+            parameters = p
+            rng = RandomGenerator(seed: p.seed)
+            rolloutRNG = RandomGenerator(seed: p.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(rank + 1))
+            var policySettings = p.policyOptimization, valueSettings = p.valueOptimization
+            policySettings.steps = p.optimizerSteps
+            valueSettings.steps = p.optimizerSteps
+            policyStepper = OptimizerStepper(settings: policySettings)
+            valueStepper = OptimizerStepper(settings: valueSettings)
+            kl =
+                p.targetKL.map {
+                    KLController.adaptive(initial: p.klCoefficient, target: $0, horizon: p.klHorizon)
+                }
+                ?? .fixed(p.klCoefficient)
+        }
     }
 }

@@ -30,16 +30,21 @@ public enum PreferenceTraining {
     /// Fraction of `pairs` whose chosen completion gets the higher implicit reward
     /// log π(y|x) − log π_ref(y|x) (summed over the completion; a tie counts one half). At the
     /// start of training policy = reference and every pair is a tie: 50%.
-    public static func implicitRewardAccuracy(policy: Transformer, reference: Transformer, pairs: [Pair], padToken: Int32,
-                                              chunk: Int = 16) -> Double {
+    public static func implicitRewardAccuracy(
+        policy: Transformer, reference: Transformer, pairs: [Pair], padToken: Int32,
+        chunk: Int = 16
+    ) -> Double {
         var correct = 0.0
         for start in stride(from: 0, to: pairs.count, by: chunk) {
             let part = Array(pairs[start..<min(start + chunk, pairs.count)])
-            let batch = SequenceBatch(prompts: part.map(\.prompt) + part.map(\.prompt),
-                                      completions: part.map(\.chosen) + part.map(\.rejected), padToken: padToken)
+            let batch = SequenceBatch(
+                prompts: part.map(\.prompt) + part.map(\.prompt),
+                completions: part.map(\.chosen) + part.map(\.rejected), padToken: padToken)
             func sums(_ model: Transformer) -> [Double] {
-                SequenceLogProbs(logProbs: model.scoreTargets(batch), mask: batch.mask, batchSize: batch.batchSize,
-                                 length: batch.length).sums
+                SequenceLogProbs(
+                    logProbs: model.scoreTargets(batch), mask: batch.mask, batchSize: batch.batchSize,
+                    length: batch.length
+                ).sums
             }
             let (pol, ref) = (sums(policy), sums(reference))
             let n = part.count
@@ -51,165 +56,65 @@ public enum PreferenceTraining {
         return pairs.isEmpty ? .nan : correct / Double(pairs.count)
     }
 
-    /// Trains `policy` in place. `reference` is required for DPO and IPO.
+    /// Trains `policy` in place. `reference` is required for DPO and IPO. With several ranks
+    /// every rank draws the same pairs (same seed) and takes its share; the loss is a mean over
+    /// pairs, so a rank's share of the gradient is weighted by its share of the pairs.
     @discardableResult
-    public static func train(policy: Transformer, reference: Transformer?, pairs: [Pair], padToken: Int32,
-                             parameters p: Parameters, communicator: any Communicator = SingleProcess(),
-                             progress: ProgressHandler? = nil) throws -> [[String: Double]] {
+    public static func train(
+        policy: Transformer, reference: Transformer?, pairs: [Pair], padToken: Int32,
+        parameters p: Parameters, communicator: any Communicator = SingleProcess(),
+        progress: ProgressHandler? = nil
+    ) throws -> [[String: Double]] {
         precondition(!pairs.isEmpty, "preference training: no pairs")
-        guard min(p.pairsPerStep, pairs.count) >= communicator.size else {
-            throw DataParallelError("\(min(p.pairsPerStep, pairs.count)) pairs per step for \(communicator.size) ranks; each rank needs a pair")
+        let perStep = min(p.pairsPerStep, pairs.count)
+        guard perStep >= communicator.size else {
+            throw DataParallelError(
+                "\(perStep) pairs per step for \(communicator.size) ranks; each rank needs a pair")
         }
-        precondition(!p.loss.needsReference || reference != nil, "preference training: \(p.loss) needs a reference model")
+        precondition(
+            !p.loss.needsReference || reference != nil,
+            "preference training: \(p.loss) needs a reference model")
         var stepper = OptimizerStepper(settings: p.optimization)
-        var rng = RandomGenerator(seed: p.seed)
-        var history: [[String: Double]] = []
-        communicator.broadcastParameters(policy.parameters)
-        policy.zeroGradients()
-        var order: [Int] = [], cursor = 0
-        for step in 0..<p.optimization.steps {
-            let started = Date()
-            var picked: [Pair] = []
-            while picked.count < min(p.pairsPerStep, pairs.count) {
-                if cursor == order.count { order = Array(pairs.indices).shuffled(using: &rng); cursor = 0 }
-                picked.append(pairs[order[cursor]])
-                cursor += 1
-            }
-            // Every rank draws the same pairs (same seed) and takes its share; the loss is a mean
-            // over pairs, so a rank's share of the gradient is weighted by its share of the pairs.
-            let drawn = picked.count
-            if communicator.size > 1 { picked = Array(picked[communicator.share(of: drawn)]) }
-            let weight = Double(picked.count) / Double(drawn)
+        var sampler = EpochSampler(count: pairs.count, seed: p.seed)
+        let history = try TrainingLoop.run(
+            stage: p.loss.stageName, steps: 0..<p.optimization.steps, totalSteps: p.optimization.steps,
+            replicas: [policy.parameters], communicator: communicator, progress: progress
+        ) { step in
+            let drawn = sampler.next(perStep).map { pairs[$0] }
+            let mine = Array(drawn[communicator.share(of: drawn.count)])
+            let weight = Double(mine.count) / Double(drawn.count)
             // Chosen rows then rejected rows, one grid so both see the same length.
-            let batch = SequenceBatch(prompts: picked.map(\.prompt) + picked.map(\.prompt),
-                                      completions: picked.map(\.chosen) + picked.map(\.rejected), padToken: padToken)
-            let n = picked.count
-            let chosenIdx = Array(0..<n), rejectedIdx = Array(n..<(2 * n))
+            let batch = SequenceBatch(
+                prompts: mine.map(\.prompt) + mine.map(\.prompt),
+                completions: mine.map(\.chosen) + mine.map(\.rejected), padToken: padToken)
+            let n = mine.count
+            let chosenRows = Array(0..<n), rejectedRows = Array(n..<(2 * n))
             var refChosen: [Double]?, refRejected: [Double]?
             if p.loss.needsReference, let reference {
-                let ref = SequenceLogProbs(logProbs: reference.scoreTargets(batch), mask: batch.mask,
-                                           batchSize: batch.batchSize, length: batch.length).sums
+                let ref = SequenceLogProbs(
+                    logProbs: reference.scoreTargets(batch), mask: batch.mask,
+                    batchSize: batch.batchSize, length: batch.length
+                ).sums
                 refChosen = Array(ref[0..<n])
                 refRejected = Array(ref[n...])
             }
             let pass = LogProbPass(model: policy, batch: batch)
-            let chosen = SequenceLogProbs(logProbs: batch.gather(pass.logProbs, rows: chosenIdx),
-                                          mask: batch.gather(batch.mask, rows: chosenIdx), batchSize: n, length: batch.length)
-            let rejected = SequenceLogProbs(logProbs: batch.gather(pass.logProbs, rows: rejectedIdx),
-                                            mask: batch.gather(batch.mask, rows: rejectedIdx), batchSize: n, length: batch.length)
-            let out = PreferenceObjective.loss(p.loss, chosen: chosen, rejected: rejected,
-                                               referenceChosen: refChosen, referenceRejected: refRejected)
-            var metrics = out.metrics
-            if communicator.size > 1 {
-                let grad = (out.chosenLogProbGrad + out.rejectedLogProbGrad).map { $0 * Float(weight) }
-                pass.backward(model: policy, logProbGrad: grad)
-                communicator.allReduceGradients(policy.parameters)
-                let keys = metrics.keys.sorted()
-                let sums = communicator.allReduceSum(keys.map { metrics[$0]! * weight })
-                for (k, v) in zip(keys, sums) { metrics[k] = v }
-            } else {
-                pass.backward(model: policy, logProbGrad: out.chosenLogProbGrad + out.rejectedLogProbGrad)
+            func rows(_ indices: [Int]) -> SequenceLogProbs<Float> {
+                SequenceLogProbs(
+                    logProbs: batch.gather(pass.logProbs, rows: indices),
+                    mask: batch.gather(batch.mask, rows: indices), batchSize: n, length: batch.length)
             }
-            let o = try stepper.apply(policy.parameters, step: step, loss: Float(metrics["loss"] ?? out.loss))
-            metrics["lr"] = Double(o.learningRate)
-            metrics["grad_norm"] = Double(o.gradientNorm)
-            metrics["seconds"] = Date().timeIntervalSince(started)
-            history.append(metrics)
-            progress?(StageProgress(stage: p.loss.stageName, step: step + 1, totalSteps: p.optimization.steps, metrics: metrics,
-                                    note: o.skipped.map { "step \(step + 1) skipped: \($0)" }))
-        }
-        try stepper.requireSavable()
-        return history
-    }
-}
+            let out = PreferenceObjective.loss(
+                p.loss, chosen: rows(chosenRows), rejected: rows(rejectedRows),
+                referenceChosen: refChosen, referenceRejected: refRejected)
+            let grad = out.chosenLogProbGrad + out.rejectedLogProbGrad
+            pass.backward(model: policy, logProbGrad: weight == 1 ? grad : grad.map { $0 * Float(weight) })
 
-/// KTO (Ethayarajh et al. 2024) on unpaired examples labelled desirable or not.
-public enum KTOTraining {
-    public struct Example: Sendable {
-        public var prompt: [Int32]
-        /// Completion ending with the end-of-turn token.
-        public var completion: [Int32]
-        public var desirable: Bool
-        public init(prompt: [Int32], completion: [Int32], desirable: Bool) {
-            self.prompt = prompt
-            self.completion = completion
-            self.desirable = desirable
-        }
-    }
-
-    public struct Parameters: Sendable {
-        public var beta = 0.1
-        public var desirableWeight = 1.0
-        public var undesirableWeight = 1.0
-        public var optimization = OptimizationSettings(learningRate: 5e-5, steps: 100, warmupSteps: 5)
-        public var examplesPerStep = 8
-        public var seed: UInt64 = 0
-        public init() {}
-    }
-
-    @discardableResult
-    public static func train(policy: Transformer, reference: Transformer, examples: [Example], padToken: Int32,
-                             parameters p: Parameters, communicator: any Communicator = SingleProcess(),
-                             progress: ProgressHandler? = nil) throws -> [[String: Double]] {
-        precondition(examples.count >= 2, "KTO: need at least two examples (the reference point uses mismatched pairs)")
-        guard max(2, p.examplesPerStep) >= communicator.size else {
-            throw DataParallelError("\(max(2, p.examplesPerStep)) examples per step for \(communicator.size) ranks; each rank needs one")
-        }
-        var stepper = OptimizerStepper(settings: p.optimization)
-        var rng = RandomGenerator(seed: p.seed)
-        var history: [[String: Double]] = []
-        communicator.broadcastParameters(policy.parameters)
-        policy.zeroGradients()
-        for step in 0..<p.optimization.steps {
-            let started = Date()
-            let drawn = (0..<max(2, p.examplesPerStep)).map { _ in examples[Int(rng.next() % UInt64(examples.count))] }
-            let n = drawn.count
-            // With several ranks each scores its share of the step's examples; the mismatched
-            // pairs are those of the whole step, so the reference point is the single-process one.
-            let mine = communicator.size > 1 ? Array(communicator.share(of: n)) : Array(0..<n)
-            let picked = mine.map { drawn[$0] }
-            let matched = SequenceBatch(prompts: picked.map(\.prompt), completions: picked.map(\.completion), padToken: padToken)
-            // Reference point z0: KL estimated on mismatched (prompt, completion) pairs, no gradient.
-            let shift = KTOObjective.mismatchedCompletionIndices(count: n)
-            let mismatched = SequenceBatch(prompts: picked.map(\.prompt), completions: mine.map { drawn[shift[$0]].completion },
-                                           padToken: padToken)
-            func sums(_ model: Transformer, _ b: SequenceBatch) -> [Double] {
-                SequenceLogProbs(logProbs: model.scoreTargets(b), mask: b.mask, batchSize: b.batchSize, length: b.length).sums
-            }
-            let policyMismatched = sums(policy, mismatched), referenceMismatched = sums(reference, mismatched)
-            let z0 = KTOObjective.referencePoint(policyLogProbs: policyMismatched, referenceLogProbs: referenceMismatched,
-                                                 reducing: communicator.allReduceSum)
-            let reference = sums(reference, matched)
-            let pass = LogProbPass(model: policy, batch: matched)
-            let out = KTOObjective.loss(
-                policy: SequenceLogProbs(logProbs: pass.logProbs, mask: matched.mask, batchSize: picked.count,
-                                         length: matched.length),
-                referenceLogProbs: reference, desirable: picked.map(\.desirable), referencePoint: z0, beta: p.beta,
-                desirableWeight: p.desirableWeight, undesirableWeight: p.undesirableWeight,
-                normalizer: communicator.size > 1 ? Double(n) : nil)
-            pass.backward(model: policy, logProbGrad: out.logProbGrad)
-            var metrics = out.metrics
-            if communicator.size > 1 {
-                communicator.allReduceGradients(policy.parameters)
-                // Means over the whole step: rewards by class, accuracy by example.
-                var local = [out.loss, out.accuracy * Double(picked.count), 0, 0, 0, 0]
-                for (r, e) in zip(out.rewards, picked) {
-                    if e.desirable { local[2] += r; local[3] += 1 } else { local[4] += r; local[5] += 1 }
-                }
-                let g = communicator.allReduceSum(local)
-                let meanD = g[3] > 0 ? g[2] / g[3] : 0, meanU = g[5] > 0 ? g[4] / g[5] : 0
-                metrics["loss"] = g[0]
-                metrics["reward_accuracy"] = g[1] / Double(n)
-                metrics["reward_desirable"] = meanD
-                metrics["reward_undesirable"] = meanU
-                metrics["reward_margin"] = meanD - meanU
-            }
-            let o = try stepper.apply(policy.parameters, step: step, loss: Float(metrics["loss"] ?? out.loss))
-            metrics["lr"] = Double(o.learningRate)
-            metrics["seconds"] = Date().timeIntervalSince(started)
-            history.append(metrics)
-            progress?(StageProgress(stage: "kto", step: step + 1, totalSteps: p.optimization.steps, metrics: metrics,
-                                    note: o.skipped.map { "step \(step + 1) skipped: \($0)" }))
+            var local = StepMetrics()
+            for (name, value) in out.metrics { local.mean(name, value, weight: Double(n)) }
+            let update = try stepper.update(
+                policy.parameters, metrics: local, step: step, communicator: communicator)
+            return TrainingLoop.Step(metrics: update.metrics, note: update.outcome.note(step: step))
         }
         try stepper.requireSavable()
         return history

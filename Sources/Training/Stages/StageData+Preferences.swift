@@ -36,9 +36,9 @@ extension StageData {
         }
         guard let chosen = raw.chosen else { throw RecordProblem(field: "chosen", reason: "missing field (or give responses and ranking)") }
         guard let rejected = raw.rejected else { throw RecordProblem(field: "rejected", reason: "missing field") }
-        try requireText(raw.prompt, "prompt")
-        try requireText(chosen, "chosen")
-        try requireText(rejected, "rejected")
+        try RecordProblem.requireText(raw.prompt, "prompt")
+        try RecordProblem.requireText(chosen, "chosen")
+        try RecordProblem.requireText(rejected, "rejected")
         guard chosen != rejected else { throw RecordProblem(field: "rejected", reason: "identical to chosen (nothing to learn)") }
         return TextComparison(prompt: raw.prompt, responses: [chosen, rejected], ranking: [0, 1], fields: ["chosen", "rejected"])
     }
@@ -67,15 +67,7 @@ extension StageData {
 
     /// All K·(K−1)/2 (chosen, rejected) pairs of each comparison, in ranking order (DPO family).
     public static func preferencePairs(_ comparisons: [RewardModelTraining.Comparison]) -> [PreferenceTraining.Pair] {
-        var pairs: [PreferenceTraining.Pair] = []
-        for c in comparisons {
-            for i in c.ranking.indices {
-                for j in (i + 1)..<c.ranking.count {
-                    pairs.append(.init(prompt: c.prompt, chosen: c.responses[c.ranking[i]], rejected: c.responses[c.ranking[j]]))
-                }
-            }
-        }
-        return pairs
+        comparisons.flatMap(\.pairs)
     }
 
     /// Reads KTO records `{"prompt","completion","label"}` as token rows.

@@ -103,9 +103,4 @@ extension StageData {
             throw RecordProblem(field: field, reason: "\(what) is \(count) tokens, longer than the model's context of \(contextLength) tokens")
         }
     }
-
-    /// Throws if `value` is empty or only whitespace.
-    static func requireText(_ value: String, _ field: String) throws(RecordProblem) {
-        if !value.contains(where: { !$0.isWhitespace }) { throw RecordProblem(field: field, reason: "empty string") }
-    }
 }

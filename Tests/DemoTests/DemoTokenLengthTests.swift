@@ -1,6 +1,7 @@
 import Testing
 import Tokenizers
-@testable import Datasets
+import Datasets
+@testable import Demo
 
 @Suite struct DemoTokenLengthTests {
     /// The demo's sizes hold with a small BPE trained on the demo corpus: short responses,

@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Training
 
 /// The demo's pretraining corpus: short templated stories over a small word list, mixed with
 /// the demo tasks written out in a plain question/answer form (not the chat template), so the

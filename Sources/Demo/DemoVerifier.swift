@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Training
 
 /// A verifier's judgement of one response.
 public struct DemoScore: Sendable, Equatable {
@@ -86,5 +88,15 @@ public enum DemoVerifier {
             return DemoScore(correct: false, quality: 0.5 / (1 + Double(abs(value - expected))))
         }
         return DemoScore(correct: false, quality: 0)
+    }
+}
+
+/// The demo verifier as GRPO's reward (`rlhf grpo --verifier demo`): 1 for a correct answer to
+/// a built-in demo task, else 0; nil for a prompt that is not a demo task.
+public struct DemoTaskVerifier: Verifier {
+    public init() {}
+    public var name: String { "demo" }
+    public func reward(_ record: PromptRecord, response: String) -> Double? {
+        DemoVerifier.score(prompt: record.prompt, response: response).map { $0.correct ? 1 : 0 }
     }
 }

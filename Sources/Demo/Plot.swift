@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Training
 import Models
 
 /// A small line chart rendered as standalone SVG (for run reports): several series, axes with

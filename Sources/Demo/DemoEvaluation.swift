@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Training
 import Models
 import TensorCore
 import Tokenizers

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Training
+import Training
+@testable import Demo
 
 /// The whole pipeline at small scale: every stage must move its metric the right way.
 @Test func demoPipelineImprovesEveryStage() throws {

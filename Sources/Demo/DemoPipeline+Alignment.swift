@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Training
 import Models
 import NN
 import TensorCore
@@ -86,9 +87,7 @@ extension DemoPipeline {
         -> (model: ScalarModel, summary: RewardModelTraining.Summary) {
         let p = c.parameters
         let rewardModel = ScalarModel(trunk: try c.sft.copy(), seed: p.seed)
-        var rm = RewardModelTraining.Parameters()
-        rm.optimization = OptimizationSettings(learningRate: p.rewardLearningRate, steps: p.rewardSteps,
-                                               warmupSteps: p.rewardSteps / 20)
+        var rm = p.reward
         rm.seed = p.seed
         let summary = try RewardModelTraining.train(model: rewardModel, comparisons: data.comparisons,
                                                     heldOut: data.heldOutComparisons, padToken: c.padToken,
@@ -108,14 +107,8 @@ extension DemoPipeline {
         let p = c.parameters
         let (records, tokens) = reinforcementPrompts(c)
         let models = PPO.Models(policy: try c.sft.copy(), reference: c.sft, reward: rewardModel, value: try rewardModel.copy())
-        var ppo = PPO.Parameters()
-        ppo.steps = p.ppoSteps
-        ppo.maxNewTokens = p.maxNewTokens
+        var ppo = p.ppo
         ppo.seed = p.seed
-        ppo.klCoefficient = p.ppoKLCoefficient
-        ppo.temperature = p.rlTemperature
-        ppo.policyOptimization.learningRate = p.ppoLearningRate
-        ppo.valueOptimization.learningRate = 5e-4
         let history = try PPO.train(models, prompts: tokens, endOfTurn: c.endOfTurn, padToken: c.padToken, parameters: ppo,
                                     inspect: { rollout in
                                         let correct = zip(rollout.promptIndices, rollout.completions).filter { i, g in
@@ -132,9 +125,7 @@ extension DemoPipeline {
         -> (policy: Transformer, history: [[String: Double]], heldOutAccuracy: Double) {
         let p = c.parameters
         let policy = try c.sft.copy()
-        var dpo = PreferenceTraining.Parameters()
-        dpo.loss = .dpo(beta: p.dpoBeta)
-        dpo.optimization = OptimizationSettings(learningRate: p.dpoLearningRate, steps: p.dpoSteps, warmupSteps: 3)
+        var dpo = p.dpo
         dpo.seed = p.seed
         let history = try PreferenceTraining.train(policy: policy, reference: c.sft, pairs: data.pairs, padToken: c.padToken,
                                                    parameters: dpo, progress: progress)
@@ -150,15 +141,8 @@ extension DemoPipeline {
         let p = c.parameters
         let (records, tokens) = reinforcementPrompts(c)
         let policy = try c.sft.copy()
-        var grpo = GRPO.Parameters()
-        grpo.steps = p.grpoSteps
-        grpo.promptsPerStep = p.grpoPromptsPerStep
-        grpo.maxNewTokens = p.maxNewTokens
+        var grpo = p.grpo
         grpo.seed = p.seed
-        grpo.temperature = p.rlTemperature
-        grpo.klCoefficient = p.grpoKLCoefficient
-        grpo.optimization.learningRate = p.grpoLearningRate
-        grpo.scaleByStandardDeviation = p.grpoScaleByStandardDeviation
         let history = try GRPO.train(
             policy: policy, reference: c.sft, prompts: tokens, endOfTurn: c.endOfTurn, padToken: c.padToken, parameters: grpo,
             reward: { i, g in

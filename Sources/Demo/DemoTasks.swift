@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Training
 import Tokenizers
 
 /// The built-in tasks of `rlhf demo`: short instructions with answers a program can check.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Datasets
+import Datasets
+@testable import Demo
 
 @Suite struct DemoTasksTests {
     @Test func generationIsDeterministicBySeed() {

@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Training
 
 extension DemoReport {
     /// (step, value) of one metric of a stage's history, skipping steps without it.

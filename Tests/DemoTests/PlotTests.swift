@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import Testing
 import Training
+@testable import Demo
 
 @Test func linePlotRendersWellFormedSVGWithSeriesAxesAndLegend() throws {
     var plot = LinePlot(title: "Loss <train & eval>", xLabel: "step", yLabel: "loss", series: [

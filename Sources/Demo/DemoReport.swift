@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Training
 
 /// Everything `rlhf demo` measured, per stage, with the comparison each stage must win.
 public struct DemoReport: Sendable {

@@ -1,3 +1,5 @@
+import Datasets
+import Training
 /// A stand-in for human labelers: ranks K responses to a prompt best → worst by the verifier
 /// (correct first, then quality), then disagrees the way people do: walking down the ranking,
 /// each adjacent pair is swapped with probability `noise`.

@@ -1,3 +1,5 @@
+import Datasets
+import Training
 /// The small vocabulary of the built-in demo data, and the sentiment lexicon the verifier uses.
 extension DemoTasks {
     /// Short, distinct words for the list tasks (reverse, sort, count, capitals).

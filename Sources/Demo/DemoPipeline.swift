@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Training
 import Models
 import NN
 import TensorCore
@@ -10,49 +11,90 @@ import Tokenizers
 /// rankings → PPO, and DPO and GRPO from the same SFT model → a report. Every stage is a
 /// library call; this file only wires them and measures each one on held-out data.
 public enum DemoPipeline {
+    /// The demo's data and model sizes, and each stage's own `Parameters` (their seeds are set
+    /// from `seed` when the pipeline runs).
     public struct Parameters: Sendable {
         public var seed: UInt64 = 1
+
+        // Data.
         public var corpusBytes = 1_000_000
         public var vocabularySize = 600
+        public var sftExamples = 4000
+        public var rewardPrompts = 2400
+        public var responsesPerPrompt = 4
+        public var labelerNoise = 0.1
+        /// Distinct training-part prompts PPO and GRPO draw their rollouts from.
+        public var rlPromptCount = 2000
+        /// Held-out prompts per task (fewer where a task's held-out space is smaller).
+        public var evaluationPerTask = 300
+        /// Longest answer sampled for labelling and evaluation.
+        public var maxNewTokens = 14
+
+        // Model.
         public var hiddenSize = 128
         public var layers = 4
         public var heads = 4
         public var contextLength = 96
-        public var pretrainSteps = 400
+
+        // Stages.
+        public var pretraining = Parameters.optimization(learningRate: 3e-3, steps: 400, weightDecay: 0.05)
         public var pretrainBatch = 16
-        public var sftExamples = 4000
-        public var sftSteps = 600
-        public var sftBatch = 32
-        public var rewardPrompts = 2400
-        public var responsesPerPrompt = 4
-        public var labelerNoise = 0.1
-        public var rewardSteps = 600
-        public var rewardLearningRate: Float = 5e-4
-        /// Distinct training-part prompts PPO and GRPO draw their rollouts from.
-        public var rlPromptCount = 2000
-        /// Sampling temperature of PPO and GRPO rollouts (their log-probs use the same one).
-        public var rlTemperature: Float = 0.7
-        public var ppoSteps = 60
-        public var ppoLearningRate: Float = 5e-5
-        public var ppoKLCoefficient = 0.1
-        public var dpoSteps = 150
-        public var dpoLearningRate: Float = 5e-5
-        public var dpoBeta = 0.1
-        public var grpoSteps = 200
-        public var grpoPromptsPerStep = 8
-        public var grpoLearningRate: Float = 1e-4
-        public var grpoKLCoefficient = 0.04
-        /// Divide group-centred rewards by the group's standard deviation (GRPO) or not (Dr. GRPO).
-        /// Off: with the std division, groups whose answers differ only by a little partial
-        /// credit get full-size advantages and the policy chases that noise.
-        public var grpoScaleByStandardDeviation = false
+        public var sft: SupervisedFineTuning.Parameters = {
+            var sft = SupervisedFineTuning.Parameters()
+            sft.optimization = Parameters.optimization(learningRate: 2e-3, steps: 600)
+            sft.batchSize = 32
+            sft.packing = true
+            return sft
+        }()
+        public var reward: RewardModelTraining.Parameters = {
+            var reward = RewardModelTraining.Parameters()
+            reward.optimization = Parameters.optimization(learningRate: 5e-4, steps: 600)
+            return reward
+        }()
+        public var ppo: PPO.Parameters = {
+            var ppo = PPO.Parameters()
+            ppo.steps = 60
+            ppo.maxNewTokens = 14
+            // Rollouts of PPO and GRPO sample at 0.7 (their log-probs use the same temperature).
+            ppo.temperature = 0.7
+            ppo.klCoefficient = 0.1
+            ppo.policyOptimization.learningRate = 5e-5
+            ppo.valueOptimization.learningRate = 5e-4
+            return ppo
+        }()
+        public var dpo: PreferenceTraining.Parameters = {
+            var dpo = PreferenceTraining.Parameters()
+            dpo.loss = .dpo(beta: 0.1)
+            dpo.optimization = OptimizationSettings(learningRate: 5e-5, steps: 150, warmupSteps: 3)
+            return dpo
+        }()
+        public var grpo: GRPO.Parameters = {
+            var grpo = GRPO.Parameters()
+            grpo.steps = 200
+            grpo.promptsPerStep = 8
+            grpo.maxNewTokens = 14
+            grpo.temperature = 0.7
+            grpo.klCoefficient = 0.04
+            grpo.optimization.learningRate = 1e-4
+            // Dr. GRPO: with the std division, groups whose answers differ only by a little
+            // partial credit get full-size advantages and the policy chases that noise.
+            grpo.scaleByStandardDeviation = false
+            return grpo
+        }()
         /// Weight of the verifier's partial credit in GRPO's reward (1 per correct answer); 0:
         /// the reward is exactly what the held-out evaluation counts.
         public var grpoPartialCredit = 0.0
-        /// Held-out prompts per task (fewer where a task's held-out space is smaller).
-        public var evaluationPerTask = 300
-        public var maxNewTokens = 14
+
         public init() {}
+
+        /// Warmup over the first twentieth of the steps.
+        static func optimization(learningRate: Float, steps: Int, weightDecay: Float? = nil)
+            -> OptimizationSettings {
+            var settings = OptimizationSettings(learningRate: learningRate, steps: steps,
+                                                warmupSteps: steps / 20)
+            if let weightDecay { settings.weightDecay = weightDecay }
+            return settings
+        }
 
         /// A scaled-down run for tests: minutes become seconds, directions must still show.
         public static var quick: Parameters {
@@ -63,21 +105,21 @@ public enum DemoPipeline {
             p.layers = 3
             p.heads = 3
             p.contextLength = 64
-            p.pretrainSteps = 300
+            p.pretraining = optimization(learningRate: 3e-3, steps: 300, weightDecay: 0.05)
             p.sftExamples = 1500
-            p.sftSteps = 300
+            p.sft.optimization = Parameters.optimization(learningRate: 2e-3, steps: 300)
             p.rewardPrompts = 600
-            p.rewardSteps = 120
-            p.ppoSteps = 30
-            p.dpoSteps = 40
-            p.dpoLearningRate = 2e-4  // 40 steps: a larger step so the held-out pair ordering shows
-            p.grpoSteps = 40
+            p.reward.optimization = Parameters.optimization(learningRate: 5e-4, steps: 120)
+            p.ppo.steps = 30
+            // 40 steps: a larger step so the held-out pair ordering shows.
+            p.dpo.optimization = OptimizationSettings(learningRate: 2e-4, steps: 40, warmupSteps: 3)
+            p.grpo.steps = 40
             p.rlPromptCount = 400
-            p.grpoPromptsPerStep = 16
+            p.grpo.promptsPerStep = 16
             // The small SFT model answers few prompts exactly: partial credit gives GRPO a denser
             // signal, and the std scaling keeps its size when most of a group is wrong.
             p.grpoPartialCredit = 0.2
-            p.grpoScaleByStandardDeviation = true
+            p.grpo.scaleByStandardDeviation = true
             p.evaluationPerTask = 40
             return p
         }
@@ -129,9 +171,7 @@ public enum DemoPipeline {
                                  layerCount: p.layers, headCount: p.heads, contextLength: p.contextLength,
                                  bosTokenID: Int(endOfText), eosTokenID: Int(eot))
         let base = try Transformer(config: config, seed: p.seed)
-        var pretrain = OptimizationSettings(learningRate: 3e-3, steps: p.pretrainSteps, warmupSteps: p.pretrainSteps / 20)
-        pretrain.weightDecay = 0.05
-        var stepper = OptimizerStepper(settings: pretrain)
+        var stepper = OptimizerStepper(settings: p.pretraining)
         let sampler = try BatchSampler(seed: p.seed, batchSize: p.pretrainBatch, length: p.contextLength - 1,
                                    range: 0..<stream.count)
         let heldOutBatches = windows(heldOutTokens, length: p.contextLength, pad: pad)
@@ -142,7 +182,7 @@ public enum DemoPipeline {
         }
         report.pretraining.initialBitsPerByte = bitsPerByte(base)
         report.pretraining.history = try LanguageModelTraining.train(
-            model: base, settings: pretrain, stepper: &stepper, stage: "pretrain",
+            model: base, settings: p.pretraining, stepper: &stepper, stage: "pretrain",
             nextBatch: { step, _ in streamBatch(sampler.batch(step: step, from: stream), rows: p.pretrainBatch, pad: pad) },
             progress: progress)
         report.pretraining.bitsPerByte = bitsPerByte(base)
@@ -157,10 +197,7 @@ public enum DemoPipeline {
         report.base = evaluator.evaluate(base, padToken: pad)
         let sft = try base.copy()
         let demonstrations = DemoTasks.sftExamples(seed: p.seed, count: p.sftExamples).map { template.render($0.messages) }
-        var sftParameters = SupervisedFineTuning.Parameters()
-        sftParameters.optimization = OptimizationSettings(learningRate: 2e-3, steps: p.sftSteps, warmupSteps: p.sftSteps / 20)
-        sftParameters.batchSize = p.sftBatch
-        sftParameters.packing = true
+        var sftParameters = p.sft
         sftParameters.seed = p.seed
         report.sftHistory = try SupervisedFineTuning.train(model: sft, examples: demonstrations, padToken: pad,
                                                            parameters: sftParameters, progress: progress)
