@@ -63,6 +63,8 @@ struct PPOCommand: ParsableCommand {
     @Option(name: .customLong("value-lr"), help: "Value-model learning rate (default: the policy's --lr).")
     var valueLR: Float?
 
+    @OptionGroup(title: "PPO algorithm") var algorithm: PPOAlgorithmOptions
+
     @OptionGroup var stage: StageOptions
 
     func validate() throws {
@@ -111,6 +113,7 @@ struct PPOCommand: ParsableCommand {
         // Schedules run over optimizer steps (PPO sets their count); warmup counts in those.
         p.policyOptimization.warmupSteps = stage.warmup ?? 0
         p.valueOptimization.warmupSteps = stage.warmup ?? 0
+        algorithm.apply(to: &p)
 
         var ptxSource: (() -> SequenceBatch)?
         var ptxTokens = 0
