@@ -66,9 +66,13 @@ import Testing
 
         // A ranking of 3 responses gives 3 pairs of weight 1/3 (one unit); a pair keeps weight 1.
         let ranking = RewardModelTraining.Comparison(prompt: [1], responses: [[2], [3], [4]], ranking: [2, 0, 1])
-        #expect(ranking.pairs.map(\.weight) == [1.0 / 3, 1.0 / 3, 1.0 / 3])
-        #expect(ranking.pairs.map(\.chosen) == [[4], [4], [2]])
+        let third: Double = 1.0 / 3
+        let weights: [Double] = ranking.pairs.map(\.weight)
+        #expect(weights == [third, third, third])
+        let chosen: [[Int32]] = ranking.pairs.map(\.chosen)
+        #expect(chosen == [[4], [4], [2]])
         let pair = RewardModelTraining.Comparison(prompt: [1], responses: [[2], [3]], ranking: [1, 0])
-        #expect(pair.pairs.map(\.weight) == [1])
+        let pairWeights: [Double] = pair.pairs.map(\.weight)
+        #expect(pairWeights == [1])
     }
 }
