@@ -166,4 +166,31 @@ import Testing
         #expect(m["reward_gain"] == fitted.gain && m["reward_bias"] == fitted.bias)
         #expect(abs(m["reward"]!) <= 0.5, "clipped normalised score \(m["reward"]!)")
     }
+
+    /// epochs > 1 with minibatches: every epoch takes one optimizer step per minibatch of the
+    /// step's completions (2 prompts × 4 completions in minibatches of 3: 3 per epoch), and an
+    /// update after the first sees a moved policy (ratio ≠ 1).
+    @Test func grpoMinibatchesTakeOneStepEach() throws {
+        let policy = try Transformer(config: D.config, seed: 10)
+        var p = GRPO.Parameters()
+        p.steps = 1
+        p.promptsPerStep = 2
+        p.groupSize = 4
+        p.maxNewTokens = 4
+        p.epochs = 2
+        p.miniBatchSize = 3
+        p.clipRangeHigh = 0.28
+        p.optimization.learningRate = 1e-2
+        let m = try GRPO.train(policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: D.eot,
+                               padToken: D.pad, parameters: p, reward: { _, g in Double(g.tokens.count) })[0]
+        #expect(m["optimizer_steps"] == 6)
+        #expect(abs(m["ratio"]! - 1) > 1e-6, "ratio \(m["ratio"]!)")
+        p.miniBatchSize = nil
+        p.epochs = 1
+        let whole = try GRPO.train(policy: try Transformer(config: D.config, seed: 10), reference: try policy.copy(),
+                                   prompts: D.prompts, endOfTurn: D.eot, padToken: D.pad, parameters: p,
+                                   reward: { _, g in Double(g.tokens.count) })[0]
+        #expect(whole["optimizer_steps"] == 1)
+        #expect(whole["ratio"] == 1)
+    }
 }

@@ -127,6 +127,7 @@ public enum GRPO {
                 }
             }
             metrics = metrics.mapValues { $0 / Double(max(updates, 1)) }
+            metrics["optimizer_steps"] = Double(updates)
 
             // Rollout metrics, means over every rank's completions.
             let count = Double(rewards.count)
