@@ -193,4 +193,28 @@ import Testing
         #expect(whole["optimizer_steps"] == 1)
         #expect(whole["ratio"] == 1)
     }
+
+    /// The estimator reaches the stage: with a reward that is constant within each group, GRPO's
+    /// group baseline leaves nothing to learn (weights unchanged without KL), while REINFORCE++
+    /// (batch-whitened, no group baseline) does move the policy.
+    @Test func grpoAdvantageEstimatorIsUsed() throws {
+        func changes(_ estimator: GRPOObjective.AdvantageEstimator) throws -> Bool {
+            let policy = try Transformer(config: D.config, seed: 11)
+            let before = policy.parameters.map { $0.value.scalars }
+            var p = GRPO.Parameters()
+            p.steps = 1
+            p.promptsPerStep = 4
+            p.groupSize = 2
+            p.maxNewTokens = 3
+            p.klCoefficient = 0
+            p.advantage = estimator
+            p.optimization.learningRate = 1e-2
+            try GRPO.train(policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: D.eot,
+                           padToken: D.pad, parameters: p, reward: { i, _ in Double(i) })
+            return policy.parameters.map { $0.value.scalars } != before
+        }
+        #expect(try !changes(.grpo))
+        #expect(try !changes(.rloo))
+        #expect(try changes(.reinforcePlusPlus))
+    }
 }

@@ -55,8 +55,9 @@ extension GRPOObjective {
         rewards: [Double], groupSize: Int, estimator: AdvantageEstimator = .grpo,
         scaling: RewardScaling = .group, batch: (mean: Double, std: Double)? = nil, epsilon: Double = 1e-4
     ) -> [Double] {
-        precondition(groupSize > 0 && rewards.count % groupSize == 0,
-                     "GRPOObjective.advantages: \(rewards.count) rewards do not split into groups of \(groupSize)")
+        precondition(
+            groupSize > 0 && rewards.count % groupSize == 0,
+            "GRPOObjective.advantages: \(rewards.count) rewards do not split into groups of \(groupSize)")
         let moments = batch ?? batchMoments(rewards)
         switch estimator {
         case .grpo:

@@ -52,8 +52,8 @@ extension PPO {
     /// per-token KL penalty, and GAE advantages (whitened over every rank's completion tokens).
     static func score(
         _ rollout: StepRollout, models: Models, prompts: [[Int32]], endOfTurn: Int32, padToken: Int32,
-        klCoefficient: Double, normalization: PPOObjective.RewardNormalization? = nil, parameters p: Parameters,
-        communicator: any Communicator
+        klCoefficient: Double, normalization: PPOObjective.RewardNormalization? = nil,
+        parameters p: Parameters, communicator: any Communicator
     ) -> Experience {
         let batch = SequenceBatch(
             prompts: rollout.promptIndices.map { prompts[$0] },
