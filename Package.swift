@@ -32,7 +32,9 @@ let executableSettings: [SwiftSetting] = []
 var targets: [Target] = [
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
     .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
-    .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimized),
+    // oneDNN: bf16 matrix products (mixed precision); Debian libdnnl-dev.
+    .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+    .target(name: "TensorCore", dependencies: ["CBLAS", "CDNNL"], swiftSettings: optimized),
     .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimized),
     .target(name: "Tokenizers", swiftSettings: optimized),
     .target(name: "Templates", swiftSettings: optimized),

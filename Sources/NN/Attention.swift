@@ -26,7 +26,10 @@ public final class Attention {
 
     // Activations of the last forward, reused across steps of the same shape.
     var qkv = Tensor(shape: [0])  // (N, W) after rotary
-    var probs = Tensor(shape: [0])  // (B, H, T, T)
+    // Fused (flash) attention keeps only the log-sum-exp of each query's scores, (B, H, T), not
+    // the (B, H, T, T) probabilities; the backward recomputes them tile by tile.
+    var logSumExp = Tensor(shape: [0])
+    var segments: [Int32]?
     var context = Tensor(shape: [0])  // (N, H·D)
     var dContext = Tensor(shape: [0])
     var dQKV = Tensor(shape: [0])
@@ -123,18 +126,19 @@ public final class Attention {
         geometry = g
         self.positions = positions
         project(x, positions: positions)
-        probs.resize(to: [g.probabilityCount])
+        self.segments = segments
+        logSumExp.resize(to: [Kernels.logSumExpCount(g)])
         context.resize(to: [rows, heads * d])
         qkv.withUnsafeMutableBufferPointer { qb in
-            probs.withUnsafeMutableBufferPointer { pb in
+            logSumExp.withUnsafeMutableBufferPointer { lb in
                 context.withUnsafeMutableBufferPointer { cb in
                     let qp = qb.baseAddress!
                     let run = { (seg: UnsafePointer<Int32>?) in
-                        Kernels.attentionForward(
+                        Kernels.flashAttentionForward(
                             q: HeadLayout(base: qp, stride: w), k: HeadLayout(base: qp + self.heads * d, stride: w),
                             v: HeadLayout(base: qp + (self.heads + self.kvHeads) * d, stride: w),
                             out: HeadLayout(base: cb.baseAddress!, stride: self.heads * d),
-                            probs: pb.baseAddress!, segments: seg, geometry: g)
+                            logSumExp: lb.baseAddress!, segments: seg, geometry: g)
                     }
                     if let segments {
                         segments.withUnsafeBufferPointer { run($0.baseAddress!) }
@@ -159,14 +163,26 @@ public final class Attention {
         qkv.withUnsafeMutableBufferPointer { qb in
             dQKV.withUnsafeMutableBufferPointer { db in
                 let qp = qb.baseAddress!, dp = db.baseAddress!
-                probs.withUnsafeBufferPointer { pb in
-                    dContext.withUnsafeMutableBufferPointer { cb in
-                        Kernels.attentionBackward(
-                            q: HeadLayout(base: qp, stride: w), k: HeadLayout(base: qp + heads * d, stride: w),
-                            v: HeadLayout(base: qp + (heads + kvHeads) * d, stride: w), probs: pb.baseAddress!,
-                            dOut: HeadLayout(base: cb.baseAddress!, stride: heads * d),
-                            dq: HeadLayout(base: dp, stride: w), dk: HeadLayout(base: dp + heads * d, stride: w),
-                            dv: HeadLayout(base: dp + (heads + kvHeads) * d, stride: w), geometry: g)
+                logSumExp.withUnsafeBufferPointer { lb in
+                    context.withUnsafeMutableBufferPointer { ob in
+                        dContext.withUnsafeMutableBufferPointer { cb in
+                            let run = { (seg: UnsafePointer<Int32>?) in
+                                Kernels.flashAttentionBackward(
+                                    q: HeadLayout(base: qp, stride: w), k: HeadLayout(base: qp + self.heads * d, stride: w),
+                                    v: HeadLayout(base: qp + (self.heads + self.kvHeads) * d, stride: w),
+                                    out: HeadLayout(base: ob.baseAddress!, stride: self.heads * d),
+                                    logSumExp: lb.baseAddress!,
+                                    dOut: HeadLayout(base: cb.baseAddress!, stride: self.heads * d),
+                                    dq: HeadLayout(base: dp, stride: w), dk: HeadLayout(base: dp + self.heads * d, stride: w),
+                                    dv: HeadLayout(base: dp + (self.heads + self.kvHeads) * d, stride: w),
+                                    segments: seg, geometry: g)
+                            }
+                            if let segments = self.segments {
+                                segments.withUnsafeBufferPointer { run($0.baseAddress!) }
+                            } else {
+                                run(nil)
+                            }
+                        }
                     }
                 }
                 if let rotary {

@@ -52,13 +52,16 @@ public final class Linear {
                           lda: layout == .outputMajor ? inputSize : outputSize, x: x, beta: accumulate ? 1 : 0, y: y)
                 return
             }
+            let w16 = roundedWeight(m: rows, n: outputSize, k: inputSize)
             switch layout {
             case .outputMajor:
                 BLAS.gemm(transposeB: true, m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize,
-                          b: w.baseAddress!, ldb: inputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride)
+                          b: w.baseAddress!, ldb: inputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride,
+                          mixed: true, bBF16: w16)
             case .inputMajor:
                 BLAS.gemm(m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize,
-                          b: w.baseAddress!, ldb: outputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride)
+                          b: w.baseAddress!, ldb: outputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride,
+                          mixed: true, bBF16: w16)
             }
         }
         bias?.value.withUnsafeBufferPointer { b in
@@ -70,14 +73,17 @@ public final class Linear {
     public func backward(x: UnsafePointer<Float>, rows: Int, dy: UnsafePointer<Float>, dyStride: Int,
                          dx: UnsafeMutablePointer<Float>?, accumulateInput: Bool = false) {
         if let dx {
+            let w16 = roundedWeight(m: rows, n: inputSize, k: outputSize)
             weight.value.withUnsafeBufferPointer { w in
                 switch layout {
                 case .outputMajor:  // dx = dy · W
                     BLAS.gemm(m: rows, n: inputSize, k: outputSize, a: dy, lda: dyStride, b: w.baseAddress!,
-                              ldb: inputSize, beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize)
+                              ldb: inputSize, beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize,
+                              mixed: true, bBF16: w16)
                 case .inputMajor:  // dx = dy · Wᵀ
                     BLAS.gemm(transposeB: true, m: rows, n: inputSize, k: outputSize, a: dy, lda: dyStride,
-                              b: w.baseAddress!, ldb: outputSize, beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize)
+                              b: w.baseAddress!, ldb: outputSize, beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize,
+                              mixed: true, bBF16: w16)
                 }
             }
         }
@@ -85,15 +91,20 @@ public final class Linear {
             switch layout {
             case .outputMajor:  // dW[out,in] += dyᵀ · x
                 BLAS.gemm(transposeA: true, m: outputSize, n: inputSize, k: rows, a: dy, lda: dyStride,
-                          b: x, ldb: inputSize, beta: 1, c: g.baseAddress!, ldc: inputSize)
+                          b: x, ldb: inputSize, beta: 1, c: g.baseAddress!, ldc: inputSize, mixed: true)
             case .inputMajor:  // dW[in,out] += xᵀ · dy
                 BLAS.gemm(transposeA: true, m: inputSize, n: outputSize, k: rows, a: x, lda: inputSize,
-                          b: dy, ldb: dyStride, beta: 1, c: g.baseAddress!, ldc: outputSize)
+                          b: dy, ldb: dyStride, beta: 1, c: g.baseAddress!, ldc: outputSize, mixed: true)
             }
         }
         bias?.grad.withUnsafeMutableBufferPointer { g in
             Kernels.biasGradient(dy, rows: rows, n: outputSize, stride: dyStride, dBias: g.baseAddress!)
         }
+    }
+
+    /// The bf16 copy of the weight when a product of this size runs in bf16, else nil (no copy made).
+    private func roundedWeight(m: Int, n: Int, k: Int) -> UnsafePointer<UInt16>? {
+        BLAS.usesBF16(m: m, n: n, k: k) ? weight.bf16Value : nil
     }
 
     // MARK: tensor form

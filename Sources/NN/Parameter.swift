@@ -8,7 +8,11 @@ public final class Parameter: @unchecked Sendable {
     // @unchecked: a parameter is mutated only by the single training loop that owns the model;
     // kernels that run in parallel write disjoint slices inside one call.
     public let name: String
-    public var value: Tensor
+    /// Every write (assignment or in-place mutation through this property) bumps `version`,
+    /// which keys the bf16 copy used by mixed-precision products.
+    public var value: Tensor { didSet { version &+= 1 } }
+    public private(set) var version = 0
+    private let roundedCopy = BF16Copy()
     /// False for norms' gains and biases: AdamW applies no weight decay to them.
     public let decays: Bool
     /// Allocated on the first write: a model that is only evaluated (a reference or reward
@@ -39,6 +43,10 @@ public final class Parameter: @unchecked Sendable {
     public var hasGradient: Bool { storedGrad != nil }
 
     public var shape: [Int] { value.shape }
+
+    /// `value` rounded to bf16 (raw bits, same layout), remade after each change of `value`; the
+    /// pointer is valid until the next call.
+    public var bf16Value: UnsafePointer<UInt16> { roundedCopy.of(value, version: version) }
 
     public func zeroGrad() { storedGrad?.zero() }
 }

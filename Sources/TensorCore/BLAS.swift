@@ -5,11 +5,22 @@ public enum BLAS {
     /// C = alpha · op(A) · op(B) + beta · C, with op(X) = X or Xᵀ; M×N result, inner size K.
     /// `lda`, `ldb`, `ldc` are row strides of the matrices as stored (so a column slice of a
     /// wider matrix is addressed by offsetting the pointer and keeping the full row stride).
+    ///
+    /// `mixed` marks a product that may run in bf16 (the layers' projections): when
+    /// `MatmulPrecision` says bf16 and the product is large, A and B are rounded to bf16 and
+    /// multiplied with fp32 accumulation. `bBF16` is B already rounded (a cached weight), laid out
+    /// as B. Products inside a parallel loop (attention's tiles) and decoding's few rows stay fp32.
     public static func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            mixed: Bool = false, bBF16: UnsafePointer<UInt16>? = nil) {
         guard m > 0, n > 0 else { return }
+        if mixed && usesBF16(m: m, n: n, k: k)
+            && BF16Matmul.gemmRounding(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                                       a: a, lda: lda, b: b, ldb: ldb, bBF16: bBF16, beta: beta, c: c, ldc: ldc) {
+            return
+        }
         if k == 0 {
             // BLAS leaves C·beta; make the empty product explicit.
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
@@ -129,6 +140,15 @@ public enum BLAS {
             }
         }
     }
+
+    /// Whether a `mixed` product of this size runs in bf16 (callers holding a cached bf16 weight
+    /// ask first, so the copy is only made when it will be used).
+    public static func usesBF16(m: Int, n: Int, k: Int) -> Bool {
+        m > skinnyRows && k > 0 && m * n * k >= bf16Threshold && !Parallel.isWorker && MatmulPrecision.usesBF16
+    }
+
+    /// Smaller products stay fp32: rounding and oneDNN's call overhead outweigh the gain.
+    static let bf16Threshold = 1 << 18
 
     /// Products at least this large (multiply–adds) are split over `Parallel`'s workers.
     static let splitThreshold = 1 << 21

@@ -41,6 +41,8 @@ struct DPOCommand: ParsableCommand {
     @Option(name: .customLong("label-smoothing"), help: "Conservative DPO/SimPO: assumed probability that a label is flipped.")
     var labelSmoothing = 0.0
 
+    @OptionGroup var variant: DPOVariantOptions
+
     @OptionGroup var stage: StageOptions
 
     func validate() throws {
@@ -69,7 +71,7 @@ struct DPOCommand: ParsableCommand {
         let pairs = StageData.preferencePairs(rows.rows)
 
         var parameters = PreferenceTraining.Parameters()
-        parameters.loss = objective
+        parameters.loss = try variant.apply(to: objective)
         parameters.optimization = stage.apply(to: parameters.optimization)
         parameters.pairsPerStep = stage.batchSize ?? parameters.pairsPerStep
         parameters.seed = stage.seed

@@ -62,6 +62,8 @@ struct GRPOCommand: ParsableCommand {
         """)
     var verifier: VerifierChoice = .answer
 
+    @OptionGroup(title: "GRPO algorithm") var algorithm: GRPOAlgorithmOptions
+
     @OptionGroup var stage: StageOptions
 
     var modelPath: String { model }
@@ -99,6 +101,7 @@ struct GRPOCommand: ParsableCommand {
         parameters.epochs = epochs
         parameters.seed = stage.seed
         parameters.optimization.warmupSteps = stage.warmup ?? 0
+        algorithm.apply(to: &parameters)
 
         let reference = try sft.model.copy()
         let judge = verifier.verifier

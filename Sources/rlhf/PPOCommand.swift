@@ -67,6 +67,8 @@ struct PPOCommand: ParsableCommand {
     @Option(name: .customLong("value-lr"), help: "Value-model learning rate (default: the policy's --lr).")
     var valueLR: Float?
 
+    @OptionGroup(title: "PPO algorithm") var algorithm: PPOAlgorithmOptions
+
     @OptionGroup var stage: StageOptions
 
     /// `--model`, or its old name `--policy`.
@@ -122,6 +124,7 @@ struct PPOCommand: ParsableCommand {
         // Schedules run over optimizer steps (PPO sets their count); warmup counts in those.
         p.policyOptimization.warmupSteps = stage.warmup ?? 0
         p.valueOptimization.warmupSteps = stage.warmup ?? 0
+        algorithm.apply(to: &p)
 
         var ptxSource: (() -> SequenceBatch)?
         var ptxTokens = 0

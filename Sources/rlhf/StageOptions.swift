@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import Models
+import TensorCore
 import Tokenizers
 import Training
 
@@ -62,7 +63,15 @@ struct StageOptions: ParsableArguments {
     @Option(name: .customLong("save-dtype"), help: "Dtype of the weights written: auto keeps the input model's (f32, bf16 or f16).")
     var saveDType: SaveDType = .auto
 
+    @Option(help: "Matrix products: auto (bf16 when the CPU has AVX512-BF16 or AMX-BF16), fp32 or bf16 (fp32 accumulation).")
+    var precision: String = "auto"
+
     func validate() throws {
+        // Settled here because every training stage parses these options before it runs.
+        guard let choice = TensorCore.Precision(rawValue: precision) else {
+            throw ValidationError("--precision must be auto, fp32 or bf16")
+        }
+        StageRun.note(MatmulPrecision.configure(choice).summary)
         if let steps, steps < 1 { throw ValidationError("--steps must be positive") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must not be negative") }

@@ -20,12 +20,21 @@ public enum PreferenceObjective {
         case orpo(lambda: Double)
         /// SimPO (Meng et al. 2024): −log σ(β·ā(c) − β·ā(r) − γ) (label smoothing as in DPO). No reference.
         case simpo(beta: Double, gamma: Double, labelSmoothing: Double = 0)
+        /// Hinge / RSO (Liu et al. 2023, "Statistical Rejection Sampling", eq. 10; TRL `hinge`):
+        /// max(0, 1 − h) with h the DPO margin β·(log-ratio(c) − log-ratio(r)).
+        case hinge(beta: Double)
+        /// Robust DPO (Chowdhury et al. 2024, eq. 8; TRL `robust`): the unbiased loss under label
+        /// noise ε, [(1−ε)·(−log σ(h)) − ε·(−log σ(−h))] / (1 − 2ε), h as in DPO; ε < 1/2.
+        case robust(beta: Double, labelSmoothing: Double)
+        /// Reference-free DPO (TRL `reference_free`): DPO with the reference log-probs taken as 0,
+        /// h = β·(log π(c) − log π(r)) on summed log-probs.
+        case referenceFree(beta: Double, labelSmoothing: Double = 0)
 
         /// Whether the loss needs the reference model's log-probs.
         public var needsReference: Bool {
             switch self {
-            case .dpo, .ipo: return true
-            case .orpo, .simpo: return false
+            case .dpo, .ipo, .hinge, .robust: return true
+            case .orpo, .simpo, .referenceFree: return false
             }
         }
     }
@@ -94,6 +103,10 @@ public enum PreferenceObjective {
             let h = beta * pc / nc - beta * pr / nr - gamma
             let (loss, dh) = smoothedLogistic(h, labelSmoothing: eps)
             return (loss, beta * dh / nc, -beta * dh / nr, beta * pc / nc, beta * pr / nr)
+
+        case .hinge, .robust, .referenceFree:
+            return variantPairLoss(
+                kind, policyChosen: pc, policyRejected: pr, referenceChosen: rc, referenceRejected: rr)
         }
     }
 
@@ -122,12 +135,15 @@ public enum PreferenceObjective {
     ///     same tokens, same temperature; compute once per batch, `SequenceLogProbs.sums`).
     ///     Required by DPO and IPO, ignored otherwise.
     ///   - referenceRejected: (B) the same for the rejected completions.
-    ///   - normalizer: divisor of Σ per-pair losses; `nil` uses B. Under gradient accumulation pass
-    ///     the number of pairs of the whole optimizer step.
+    ///   - weights: (B) weight of each pair's loss, or nil for 1 each. A ranking of K responses
+    ///     expands to K(K−1)/2 pairs of weight 2/(K(K−1)) so each prompt counts once, as in the
+    ///     reward model.
+    ///   - normalizer: divisor of Σ weight·(per-pair loss); `nil` uses Σ weights (B without
+    ///     weights). Under gradient accumulation pass the total weight of the whole optimizer step.
     public static func loss<Scalar: BinaryFloatingPoint>(
         _ kind: Loss, chosen: SequenceLogProbs<Scalar>, rejected: SequenceLogProbs<Scalar>,
         referenceChosen: [Double]? = nil, referenceRejected: [Double]? = nil,
-        normalizer: Double? = nil
+        weights: [Double]? = nil, normalizer: Double? = nil
     ) -> Output<Scalar> {
         let fn = "PreferenceObjective.loss"
         let pairs = chosen.batchSize
@@ -143,7 +159,9 @@ public enum PreferenceObjective {
         let refR = kind.needsReference ? referenceRejected! : zeros
         ObjectiveShape.count(refC, pairs, "referenceChosen", in: fn)
         ObjectiveShape.count(refR, pairs, "referenceRejected", in: fn)
-        let total = normalizer ?? Double(pairs)
+        if let weights { ObjectiveShape.count(weights, pairs, "weights", in: fn) }
+        let w = weights ?? [Double](repeating: 1, count: pairs)
+        let total = normalizer ?? w.reduce(0, +)
         precondition(total > 0, "\(fn): normalizer must be > 0, got \(total)")
 
         let pc = chosen.sums, pr = rejected.sums, nc = chosen.counts, nr = rejected.counts
@@ -153,9 +171,9 @@ public enum PreferenceObjective {
             let p = pairLoss(kind, policyChosen: pc[i], policyRejected: pr[i],
                              referenceChosen: refC[i], referenceRejected: refR[i],
                              chosenCount: nc[i], rejectedCount: nr[i])
-            loss += p.loss
-            dChosen[i] = p.dChosen / total
-            dRejected[i] = p.dRejected / total
+            loss += w[i] * p.loss
+            dChosen[i] = w[i] * p.dChosen / total
+            dRejected[i] = w[i] * p.dRejected / total
             rewardC[i] = p.chosenReward
             rewardR[i] = p.rejectedReward
             correct += p.chosenReward > p.rejectedReward ? 1 : (p.chosenReward == p.rejectedReward ? 0.5 : 0)

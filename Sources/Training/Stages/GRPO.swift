@@ -16,9 +16,28 @@ public enum GRPO {
         public var temperature: Float = 1
         /// Updates per generation batch; with 1 the ratio is 1 and the clip is inactive.
         public var epochs = 1
+        /// ε_low of the clip, ρ ≥ 1 − ε_low.
         public var clipRange = 0.2
+        /// DAPO's decoupled upper clip ε_high (Yu et al. 2025, eq. 10: ρ ≤ 1 + ε_high); nil uses
+        /// `clipRange`. DAPO uses 0.28 so low-probability tokens can still be raised.
+        public var clipRangeHigh: Double?
         public var klCoefficient = 0.04
-        public var scaleByStandardDeviation = true
+        /// How completions' rewards become advantages (GRPO, RLOO, REINFORCE++).
+        public var advantage: GRPOObjective.AdvantageEstimator = .grpo
+        /// What GRPO divides the group-centred reward by (TRL `scale_rewards`).
+        public var scaleRewards: GRPOObjective.RewardScaling = .group
+        /// Completions that hit `maxNewTokens` without the end-of-turn token get no loss and count
+        /// no tokens (TRL `mask_truncated_completions`, DAPO's overlong filtering); their rewards
+        /// still enter the group statistics.
+        public var maskTruncatedCompletions = false
+        /// Completions per optimizer step when `epochs` > 1 (each epoch shuffles the step's
+        /// completions into minibatches of this size); nil: the whole step is one minibatch.
+        public var miniBatchSize: Int?
+        /// `scaleRewards` as the older switch: true is `.group`, false `.none` (Dr. GRPO).
+        public var scaleByStandardDeviation: Bool {
+            get { scaleRewards == .group }
+            set { scaleRewards = newValue ? .group : .none }
+        }
         public var optimization = OptimizationSettings(learningRate: 5e-5, steps: 0)
         public var seed: UInt64 = 0
         public init() { optimization.weightDecay = 0 }
@@ -44,8 +63,12 @@ public enum GRPO {
         let parallel = communicator.size > 1
         var rolloutRNG = RandomGenerator(
             seed: p.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(communicator.rank + 1))
+        let stepRows = p.promptsPerStep * p.groupSize
+        let miniBatch = min(p.miniBatchSize ?? stepRows, stepRows)
+        precondition(miniBatch > 0, "GRPO: miniBatchSize must be positive")
+        let miniBatches = (stepRows + miniBatch - 1) / miniBatch
         var settings = p.optimization
-        settings.steps = p.steps * p.epochs
+        settings.steps = p.steps * p.epochs * miniBatches
         var stepper = OptimizerStepper(settings: settings)
         var rng = RandomGenerator(seed: p.seed)
         let sampling = SamplingOptions(
@@ -56,7 +79,8 @@ public enum GRPO {
         ) { step in
             // Rollout: this rank's groups of the step's prompts, scored by the verifier.
             let drawn = (0..<p.promptsPerStep).map { _ in Int(rng.next() % UInt64(prompts.count)) }
-            let promptIndices = drawn[communicator.share(of: drawn.count)].flatMap {
+            let share = communicator.share(of: drawn.count)
+            let promptIndices = drawn[share].flatMap {
                 [Int](repeating: $0, count: p.groupSize)
             }
             let generations =
@@ -65,48 +89,45 @@ public enum GRPO {
                     prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rolloutRNG)
                 : policy.generate(prompts: promptIndices.map { prompts[$0] }, options: sampling, rng: &rng)
             let rewards = zip(promptIndices, generations).map { reward($0, $1) }
-            let advantages = GRPOObjective.groupAdvantages(
-                rewards: rewards, groupSize: p.groupSize,
-                scaleByStandardDeviation: p.scaleByStandardDeviation)
-            let batch = SequenceBatch(
+            let advantages = GRPOObjective.advantages(
+                rewards: rewards, groupSize: p.groupSize, estimator: p.advantage, scaling: p.scaleRewards,
+                batch: GRPOObjective.batchMoments(rewards, reducing: communicator.allReduceSum))
+            var batch = SequenceBatch(
                 prompts: promptIndices.map { prompts[$0] },
                 completions: generations.map { $0.completion(endOfTurn: endOfTurn) }, padToken: padToken)
+            let completionTokens = Double(batch.targetCount)
+            if p.maskTruncatedCompletions {
+                batch = batch.maskingRows(generations.indices.filter { !generations[$0].finished })
+            }
             let referenceLogProbs =
                 p.klCoefficient > 0 ? reference.scoreTargets(batch, temperature: p.temperature) : nil
             let oldLogProbs = p.epochs > 1 ? policy.scoreTargets(batch, temperature: p.temperature) : nil
-            // Token-level normalisation over the completion tokens of all ranks.
-            let localTokens = Double(batch.targetCount)
-            let tokens = communicator.allReduceSum([localTokens])[0]
 
-            // Update: `epochs` clipped policy-gradient steps on the same rollouts.
+            // Update: `epochs` passes of clipped policy-gradient steps on the same rollouts, each
+            // over minibatches of the step's rows (all ranks' rows; each rank trains on its own).
+            let firstRow = share.lowerBound * p.groupSize
             var metrics: [String: Double] = [:]
             var note: String?
+            var updates = 0
             for epoch in 0..<p.epochs {
-                let pass = LogProbPass(model: policy, batch: batch, temperature: p.temperature)
-                let out = GRPOObjective.loss(
-                    logProbs: pass.logProbs, oldLogProbs: oldLogProbs ?? pass.logProbs,
-                    referenceLogProbs: referenceLogProbs,
-                    mask: batch.mask, batchSize: batch.batchSize, length: batch.length,
-                    advantages: advantages,
-                    clipRange: p.clipRange, klCoefficient: p.klCoefficient,
-                    normalizer: parallel ? tokens : nil)
-                pass.backward(model: policy, logProbGrad: out.logProbGrad)
-                // loss and policy_loss are already divided by the global token count; the
-                // per-token means (kl, clip fraction, ratio) are weighted by each rank's tokens.
-                var local = StepMetrics()
-                for (name, value) in out.metrics {
-                    if name == "loss" || name == "policy_loss" {
-                        local.total(name, value)
-                    } else {
-                        local.mean(name, value, weight: localTokens)
-                    }
+                let order =
+                    miniBatches == 1 ? Array(0..<(drawn.count * p.groupSize))
+                    : Array(0..<(drawn.count * p.groupSize)).shuffled(using: &rng)
+                for (m, start) in stride(from: 0, to: order.count, by: miniBatch).enumerated() {
+                    let rows = order[start..<min(start + miniBatch, order.count)]
+                        .map { $0 - firstRow }.filter { batch.batchSize > $0 && $0 >= 0 }
+                    let update = try miniBatchStep(
+                        policy: policy, batch: batch, rows: rows, oldLogProbs: oldLogProbs,
+                        referenceLogProbs: referenceLogProbs, advantages: advantages, parameters: p,
+                        stepper: &stepper, step: (step * p.epochs + epoch) * miniBatches + m,
+                        communicator: communicator)
+                    for (name, value) in update.metrics { metrics[name, default: 0] += value }
+                    updates += 1
+                    note = update.outcome.note(step: step) ?? note
                 }
-                let update = try stepper.update(
-                    policy.parameters, metrics: local, step: step * p.epochs + epoch,
-                    communicator: communicator)
-                metrics = update.metrics
-                note = update.outcome.note(step: step) ?? note
             }
+            metrics = metrics.mapValues { $0 / Double(max(updates, 1)) }
+            metrics["optimizer_steps"] = Double(updates)
 
             // Rollout metrics, means over every rank's completions.
             let count = Double(rewards.count)
@@ -114,11 +135,50 @@ public enum GRPO {
             rollout.mean("reward", rewards.reduce(0, +) / count, weight: count)
             rollout.mean(
                 "finished_fraction", Double(generations.filter(\.finished).count) / count, weight: count)
-            rollout.mean("completion_tokens", localTokens / count, weight: count)
+            rollout.mean("completion_tokens", completionTokens / count, weight: count)
             metrics.merge(communicator.reduce(rollout)) { $1 }
             return TrainingLoop.Step(metrics: metrics, note: note)
         }
         try stepper.requireSavable()
         return history
+    }
+
+    /// One optimizer step on this rank's `rows` of a minibatch (possibly none): the GRPO loss
+    /// over the minibatch's unmasked completion tokens of all ranks.
+    private static func miniBatchStep(
+        policy: Transformer, batch: SequenceBatch, rows: [Int], oldLogProbs: [Float]?,
+        referenceLogProbs: [Float]?, advantages: [Double], parameters p: Parameters,
+        stepper: inout OptimizerStepper, step: Int, communicator: any Communicator
+    ) throws -> (metrics: [String: Double], outcome: OptimizerStepper.Outcome) {
+        let whole = rows.count == batch.batchSize
+        let sub = rows.isEmpty ? nil : (whole ? batch : batch.rows(rows))
+        let localTokens = Double(sub?.targetCount ?? 0)
+        let tokens = communicator.size > 1 ? communicator.allReduceSum([localTokens])[0] : nil
+        var local = StepMetrics()
+        if let sub, localTokens > 0 {
+            let pass = LogProbPass(model: policy, batch: sub, temperature: p.temperature)
+            let out = GRPOObjective.loss(
+                logProbs: pass.logProbs,
+                oldLogProbs: oldLogProbs.map { whole ? $0 : batch.gather($0, rows: rows) } ?? pass.logProbs,
+                referenceLogProbs: referenceLogProbs.map { whole ? $0 : batch.gather($0, rows: rows) },
+                mask: sub.mask, batchSize: sub.batchSize, length: sub.length,
+                advantages: whole ? advantages : rows.map { advantages[$0] },
+                clipRange: p.clipRange, clipRangeHigh: p.clipRangeHigh, klCoefficient: p.klCoefficient,
+                normalizer: tokens)
+            pass.backward(model: policy, logProbGrad: out.logProbGrad)
+            // loss and policy_loss are already divided by the global token count; the per-token
+            // means (kl, clip fraction, ratio) are weighted by each rank's tokens.
+            for (name, value) in out.metrics {
+                if name == "loss" || name == "policy_loss" {
+                    local.total(name, value)
+                } else {
+                    local.mean(name, value, weight: localTokens)
+                }
+            }
+        } else {
+            for name in ["loss", "policy_loss"] { local.total(name, 0) }
+            for name in ["kl", "clip_fraction", "ratio"] { local.mean(name, 0, weight: 0) }
+        }
+        return try stepper.update(policy.parameters, metrics: local, step: step, communicator: communicator)
     }
 }

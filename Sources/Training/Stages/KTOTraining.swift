@@ -45,7 +45,9 @@ public enum KTOTraining {
                 "\(perStep) examples per step for \(communicator.size) ranks; each rank needs one")
         }
         var stepper = OptimizerStepper(settings: p.optimization)
-        var rng = RandomGenerator(seed: p.seed)
+        // Without replacement, epoch by epoch (as TRL's shuffled dataloader): every example is seen
+        // once before any is seen twice.
+        var sampler = EpochSampler(count: examples.count, seed: p.seed)
         func sums(_ model: Transformer, _ b: SequenceBatch) -> [Double] {
             SequenceLogProbs(
                 logProbs: model.scoreTargets(b), mask: b.mask, batchSize: b.batchSize, length: b.length
@@ -55,7 +57,7 @@ public enum KTOTraining {
             stage: "kto", steps: 0..<p.optimization.steps, totalSteps: p.optimization.steps,
             replicas: [policy.parameters], communicator: communicator, progress: progress
         ) { step in
-            let drawn = (0..<perStep).map { _ in examples[Int(rng.next() % UInt64(examples.count))] }
+            let drawn = sampler.next(perStep).map { examples[$0] }
             let n = drawn.count
             let mine = Array(communicator.share(of: n))
             let picked = mine.map { drawn[$0] }

@@ -52,7 +52,8 @@ extension PPO {
     /// per-token KL penalty, and GAE advantages (whitened over every rank's completion tokens).
     static func score(
         _ rollout: StepRollout, models: Models, prompts: [[Int32]], endOfTurn: Int32, padToken: Int32,
-        klCoefficient: Double, parameters p: Parameters, communicator: any Communicator
+        klCoefficient: Double, normalization: PPOObjective.RewardNormalization? = nil,
+        parameters p: Parameters, communicator: any Communicator
     ) -> Experience {
         let batch = SequenceBatch(
             prompts: rollout.promptIndices.map { prompts[$0] },
@@ -62,7 +63,9 @@ extension PPO {
         let oldLogProbs = models.policy.scoreTargets(batch, temperature: p.temperature)
         let referenceLogProbs = models.reference.scoreTargets(batch, temperature: p.temperature)
         let oldValues = models.value.values(batch)
-        let scores = models.reward.sequenceScores(batch).map(Double.init)
+        let scores = PPOObjective.transformScores(
+            models.reward.sequenceScores(batch).map(Double.init), normalization: normalization,
+            clip: p.rewardClip)
         let shaped = PPOObjective.shapeRewards(
             logProbs: oldLogProbs, referenceLogProbs: referenceLogProbs, mask: batch.mask, batchSize: b,
             length: t,

@@ -30,6 +30,13 @@ public enum PPO {
         public var valueClipRange = 0.2
         public var whitenAdvantages = true
         public var rewardWhitening: PPOObjective.RewardWhitening = .none
+        /// Fit a gain and bias on `rewardNormalizationSamples` SFT rollouts before training so the
+        /// reward model's score has mean 0 and std 1 there (lm-human-preferences).
+        public var normalizeReward = false
+        public var rewardNormalizationSamples = 64
+        /// Clip the (normalised) score to [−rewardClip, rewardClip] before the KL penalty and the
+        /// unfinished-answer change; nil: no clip.
+        public var rewardClip: Double?
         /// Score change for completions that never produced the end-of-turn token.
         public var unfinished: PPOObjective.UnfinishedCompletion = .subtract(1)
         public var policyOptimization = OptimizationSettings(learningRate: 1e-4, steps: 0)
@@ -106,6 +113,12 @@ public enum PPO {
                 "reward whitening (\(p.rewardWhitening.rawValue)) is not supported across ranks yet")
         }
         var state = State(parameters: p, rank: communicator.rank)
+        let normalization =
+            p.normalizeReward
+            ? fitRewardNormalization(
+                models, prompts: prompts, endOfTurn: endOfTurn, padToken: padToken, parameters: p,
+                communicator: communicator)
+            : nil
         let history = try TrainingLoop.run(
             stage: "ppo", steps: 0..<p.steps, totalSteps: p.steps,
             replicas: [models.policy.parameters, models.value.parameters], communicator: communicator,
@@ -116,7 +129,8 @@ public enum PPO {
                 communicator: communicator)
             let experience = score(
                 rollout, models: models, prompts: prompts, endOfTurn: endOfTurn, padToken: padToken,
-                klCoefficient: state.kl.coefficient, parameters: p, communicator: communicator)
+                klCoefficient: state.kl.coefficient, normalization: normalization, parameters: p,
+                communicator: communicator)
             var metrics = try update(
                 models, experience: experience, pretrainingBatch: pretrainingBatch,
                 state: &state, communicator: communicator)
@@ -132,6 +146,10 @@ public enum PPO {
             metrics.merge(communicator.reduce(local)) { $1 }
             state.kl.update(currentKL: metrics["kl"]!, sampleCount: rollout.drawnCount)
             metrics["kl_coefficient"] = state.kl.coefficient
+            if let normalization {
+                metrics["reward_gain"] = normalization.gain
+                metrics["reward_bias"] = normalization.bias
+            }
             return TrainingLoop.Step(metrics: metrics)
         }
         try state.policyStepper.requireSavable()

@@ -12,10 +12,14 @@ public enum PreferenceTraining {
         /// Completions, each ending with the end-of-turn token.
         public var chosen: [Int32]
         public var rejected: [Int32]
-        public init(prompt: [Int32], chosen: [Int32], rejected: [Int32]) {
+        /// Weight of this pair in the loss: 1 for a plain pair, 1/(K(K−1)/2) for each pair of a
+        /// K-wise ranking, so every prompt counts as one unit (as in the reward model).
+        public var weight: Double
+        public init(prompt: [Int32], chosen: [Int32], rejected: [Int32], weight: Double = 1) {
             self.prompt = prompt
             self.chosen = chosen
             self.rejected = rejected
+            self.weight = weight
         }
     }
 
@@ -82,7 +86,8 @@ public enum PreferenceTraining {
         ) { step in
             let drawn = sampler.next(perStep).map { pairs[$0] }
             let mine = Array(drawn[communicator.share(of: drawn.count)])
-            let weight = Double(mine.count) / Double(drawn.count)
+            // This rank's share of the step's total pair weight (prompts, for rankings).
+            let weight = mine.reduce(0) { $0 + $1.weight } / drawn.reduce(0) { $0 + $1.weight }
             // Chosen rows then rejected rows, one grid so both see the same length.
             let batch = SequenceBatch(
                 prompts: mine.map(\.prompt) + mine.map(\.prompt),
@@ -106,7 +111,7 @@ public enum PreferenceTraining {
             }
             let out = PreferenceObjective.loss(
                 p.loss, chosen: rows(chosenRows), rejected: rows(rejectedRows),
-                referenceChosen: refChosen, referenceRejected: refRejected)
+                referenceChosen: refChosen, referenceRejected: refRejected, weights: mine.map(\.weight))
             let grad = out.chosenLogProbGrad + out.rejectedLogProbGrad
             pass.backward(model: policy, logProbGrad: weight == 1 ? grad : grad.map { $0 * Float(weight) })
 
@@ -129,6 +134,9 @@ extension PreferenceObjective.Loss {
         case .ipo: "ipo"
         case .orpo: "orpo"
         case .simpo: "simpo"
+        case .hinge: "hinge"
+        case .robust: "robust"
+        case .referenceFree: "dpo-reference-free"
         }
     }
 }

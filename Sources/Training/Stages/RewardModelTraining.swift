@@ -21,11 +21,15 @@ public enum RewardModelTraining {
             self.ranking = ranking
         }
 
-        /// All K(K−1)/2 (chosen, rejected) pairs of this ranking, in ranking order (DPO family).
+        /// All K(K−1)/2 (chosen, rejected) pairs of this ranking, in ranking order (DPO family),
+        /// each weighted 1/(K(K−1)/2) so the prompt counts once however many responses it ranks.
         public var pairs: [PreferenceTraining.Pair] {
-            RankingRecord.rankedPairs(ranking).map {
+            let ranked = RankingRecord.rankedPairs(ranking)
+            let weight = 1 / Double(max(ranked.count, 1))
+            return ranked.map {
                 PreferenceTraining.Pair(
-                    prompt: prompt, chosen: responses[$0.better], rejected: responses[$0.worse])
+                    prompt: prompt, chosen: responses[$0.better], rejected: responses[$0.worse],
+                    weight: weight)
             }
         }
     }

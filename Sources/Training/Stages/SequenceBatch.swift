@@ -70,6 +70,14 @@ extension SequenceBatch {
         return out
     }
 
+    /// This batch with no targets in rows `indices` (they stay in the batch but get no loss and
+    /// count no tokens), e.g. GRPO's truncated completions.
+    public func maskingRows(_ indices: [Int]) -> SequenceBatch {
+        var out = self
+        for b in indices { for t in 0..<length { out.mask[b * length + t] = 0 } }
+        return out
+    }
+
     /// The rows `indices` of any (B,T) grid laid out like this batch.
     public func gather<T>(_ grid: [T], rows indices: [Int]) -> [T] {
         precondition(grid.count == batchSize * length, "SequenceBatch.gather: grid of \(grid.count) for (\(batchSize), \(length))")
