@@ -5,6 +5,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+// Debian's oneDNN runs on OpenMP (libgomp). Products are split over the package's own workers
+// instead, each calling oneDNN with one OpenMP thread: OpenMP's threads spin after each product
+// and took the cores from the kernels that follow (a fifth of an M step). Declared here because
+// clang does not see gcc's omp.h.
+extern void omp_set_num_threads(int);
+
 typedef struct cdnnl_matmul {
     dnnl_primitive_t primitive;
     dnnl_memory_desc_t a, b, c;

@@ -55,6 +55,7 @@ public enum BF16Matmul {
             return .failure(Unavailable(description: "oneDNN has no bf16 matmul for this CPU"))
         }
         let a16 = a.map(bf16), b16 = b.map(bf16)
+        omp_set_num_threads(1)
         let status = a16.withUnsafeBufferPointer { pa in
             b16.withUnsafeBufferPointer { pb in
                 got.withUnsafeMutableBufferPointer { pc in
@@ -145,15 +146,54 @@ public enum BF16Matmul {
         defer { scratch.give(a16) }
         convert(a, rows: aRows, columns: aColumns, stride: lda, into: a16.baseAddress!)
         if let bBF16 {
-            return gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                        a: a16.baseAddress!, lda: aColumns, b: bBF16, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                         a: a16.baseAddress!, lda: aColumns, b: bBF16, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
         let bRows = transposeB ? n : k, bColumns = transposeB ? k : n
         let b16 = scratch.take(bRows * bColumns)
         defer { scratch.give(b16) }
         convert(b, rows: bRows, columns: bColumns, stride: ldb, into: b16.baseAddress!)
-        return gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                    a: a16.baseAddress!, lda: aColumns, b: b16.baseAddress!, ldb: bColumns, beta: beta, c: c, ldc: ldc)
+        return split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                     a: a16.baseAddress!, lda: aColumns, b: b16.baseAddress!, ldb: bColumns, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// The product split into row blocks of C (or column blocks when C is wider than tall), one
+    /// single-threaded oneDNN call per `Parallel` worker, as `BLAS.gemm` does with sgemm.
+    static func split(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                      a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+        let workers = BLAS.splitWorkers(work: m * n * k, along: max(m, n))
+        let byRows = m >= n
+        // Build every block's primitive first: a shape oneDNN refuses then falls back to sgemm
+        // before any block has written into C (with beta ≠ 0 a partial write could not be redone).
+        guard let backend else { return false }
+        for w in 0..<workers {
+            let total = byRows ? m : n, lo = total * w / workers, hi = total * (w + 1) / workers
+            guard lo < hi else { continue }
+            guard backend.primitive(Shape(transposeA: transposeA, transposeB: transposeB, m: byRows ? hi - lo : m,
+                                          n: byRows ? n : hi - lo, k: k, lda: lda, ldb: ldb, ldc: ldc,
+                                          alpha: alpha, beta: beta)) != nil else { return false }
+        }
+        let failures = UnsafeMutablePointer<Int>.allocate(capacity: max(1, workers))
+        failures.initialize(repeating: 0, count: max(1, workers))
+        defer { failures.deallocate() }
+        Parallel.forEach(workers, costPerItem: Int.max / 4) { w in
+            omp_set_num_threads(1)
+            let total = byRows ? m : n
+            let lo = total * w / workers, hi = total * (w + 1) / workers
+            guard lo < hi else { return }
+            let ok = byRows
+                ? gemm(transposeA: transposeA, transposeB: transposeB, m: hi - lo, n: n, k: k, alpha: alpha,
+                       a: transposeA ? a + lo : a + lo * lda, lda: lda, b: b, ldb: ldb, beta: beta,
+                       c: c + lo * ldc, ldc: ldc)
+                : gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: hi - lo, k: k, alpha: alpha,
+                       a: a, lda: lda, b: transposeB ? b + lo * ldb : b + lo, ldb: ldb, beta: beta,
+                       c: c + lo, ldc: ldc)
+            if !ok { failures[w] = 1 }
+        }
+        // Running a built primitive on valid buffers does not fail in oneDNN's CPU engine.
+        precondition((0..<max(1, workers)).allSatisfy { failures[$0] == 0 }, "oneDNN failed to run a built bf16 matmul")
+        return true
     }
 }
 

@@ -49,10 +49,11 @@ let bf16Unavailable: String? = {
     /// Every transpose combination, strided operands, alpha and beta: the bf16 product equals the
     /// exact product of the bf16-rounded inputs up to fp32 summation error.
     @Test(.enabled(if: bf16Unavailable == nil, "oneDNN bf16 matmul unavailable"),
-          arguments: [(false, false), (false, true), (true, false), (true, true)])
-    func bf16ProductMatchesRoundedInputs(transposes: (Bool, Bool)) {
+          arguments: [(false, false), (false, true), (true, false), (true, true)], [(70, 66, 90), (300, 90, 100), (90, 300, 100)])
+    func bf16ProductMatchesRoundedInputs(transposes: (Bool, Bool), size: (Int, Int, Int)) {
+        // The larger sizes are split over the workers by rows of C, then by columns.
         let (transposeA, transposeB) = transposes
-        let m = 70, n = 66, k = 90, pad = 3
+        let (m, n, k) = size, pad = 3
         let aRows = transposeA ? k : m, aCols = transposeA ? m : k, lda = aCols + pad
         let bRows = transposeB ? n : k, bCols = transposeB ? k : n, ldb = bCols + pad
         let a = random(aRows * lda, seed: 1), b = random(bRows * ldb, seed: 2), c0 = random(m * n, seed: 3)
