@@ -14,19 +14,16 @@ public enum BF16Matmul {
         var alpha: Float, beta: Float
     }
 
-    /// oneDNN's engine, stream and primitives. The primitives are immutable once built and may
+    /// oneDNN's engine and primitives. The primitives are immutable once built and may
     /// run on several threads at once; the dictionary is guarded by the lock.
     final class Backend: @unchecked Sendable {
         let engine: dnnl_engine_t
-        let stream: dnnl_stream_t
         private let lock = NSLock()
         private var primitives: [Shape: UnsafeMutablePointer<cdnnl_matmul>] = [:]
 
         init?() {
             guard let engine = cdnnl_engine_create() else { return nil }
-            guard let stream = cdnnl_stream_create(engine) else { return nil }
             self.engine = engine
-            self.stream = stream
         }
 
         func primitive(_ s: Shape) -> UnsafeMutablePointer<cdnnl_matmul>? {
@@ -59,7 +56,7 @@ public enum BF16Matmul {
         let status = a16.withUnsafeBufferPointer { pa in
             b16.withUnsafeBufferPointer { pb in
                 got.withUnsafeMutableBufferPointer { pc in
-                    cdnnl_matmul_run(primitive, backend.engine, backend.stream, pa.baseAddress!, pb.baseAddress!,
+                    cdnnl_matmul_run(primitive, backend.engine, pa.baseAddress!, pb.baseAddress!,
                                      pc.baseAddress!)
                 }
             }
@@ -78,7 +75,7 @@ public enum BF16Matmul {
         guard let backend, let primitive = backend.primitive(Shape(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
             alpha: alpha, beta: beta)) else { return false }
-        return cdnnl_matmul_run(primitive, backend.engine, backend.stream, a, b, c) == 0
+        return cdnnl_matmul_run(primitive, backend.engine, a, b, c) == 0
     }
 
     /// fp32 → bf16 bits, rounding to nearest even (NaN stays NaN).

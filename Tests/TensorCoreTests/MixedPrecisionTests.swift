@@ -57,19 +57,25 @@ let bf16Unavailable: String? = {
         let aRows = transposeA ? k : m, aCols = transposeA ? m : k, lda = aCols + pad
         let bRows = transposeB ? n : k, bCols = transposeB ? k : n, ldb = bCols + pad
         let a = random(aRows * lda, seed: 1), b = random(bRows * ldb, seed: 2), c0 = random(m * n, seed: 3)
-        var c = c0
-        MatmulPrecision.$override.withValue(.bf16) {
-            #expect(BLAS.usesBF16(m: m, n: n, k: k))
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    c.withUnsafeMutableBufferPointer { pc in
-                        BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
-                                  a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: 2,
-                                  c: pc.baseAddress!, ldc: n, mixed: true)
+        func product() -> [Float] {
+            var c = c0
+            MatmulPrecision.$override.withValue(.bf16) {
+                #expect(BLAS.usesBF16(m: m, n: n, k: k))
+                a.withUnsafeBufferPointer { pa in
+                    b.withUnsafeBufferPointer { pb in
+                        c.withUnsafeMutableBufferPointer { pc in
+                            BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                                      a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: 2,
+                                      c: pc.baseAddress!, ldc: n, mixed: true)
+                        }
                     }
                 }
             }
+            return c
         }
+        let c = product()
+        // Blocks run concurrently on shared primitives: the result must not depend on timing.
+        #expect(product() == c)
         let r = { (x: Float) in Double(BF16Matmul.float(BF16Matmul.bf16(x))) }
         var worstRounded = 0.0, worstExact = 0.0
         for i in 0..<m {
