@@ -8,7 +8,7 @@ extension Kernels {
     /// Query rows per tile.
     @usableFromInline static let flashQueryTile = 64
     /// Key rows per tile.
-    @usableFromInline static let flashKeyTile = 64
+    @usableFromInline static let flashKeyTile = 128
 
     /// Saved per (batch, head, query) by the forward for the backward: log Σ_j exp(score_ij).
     public static func logSumExpCount(_ g: AttentionGeometry) -> Int { g.batch * g.heads * g.length }
