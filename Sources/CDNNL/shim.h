@@ -5,9 +5,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+// Debian's oneDNN runs on OpenMP (libgomp). Products are split over the package's own workers
+// instead, each calling oneDNN with one OpenMP thread: OpenMP's threads spin after each product
+// and took the cores from the kernels that follow (a fifth of an M step). Declared here because
+// clang does not see gcc's omp.h.
+extern void omp_set_num_threads(int);
+
 typedef struct cdnnl_matmul {
     dnnl_primitive_t primitive;
-    dnnl_memory_desc_t a, b, c;
+    dnnl_memory_desc_t a, b, c, scratchpad;
+    size_t scratchpad_size;
 } cdnnl_matmul;
 
 static inline dnnl_engine_t cdnnl_engine_create(void) {
@@ -41,6 +48,9 @@ static inline cdnnl_matmul *cdnnl_matmul_create(dnnl_engine_t engine, int transA
         && dnnl_memory_desc_init_by_strides(&mm->c, 2, cd, dnnl_f32, cs) == dnnl_success
         && dnnl_matmul_desc_init(&desc, &mm->a, &mm->b, NULL, &mm->c) == dnnl_success
         && dnnl_primitive_attr_create(&attr) == dnnl_success;
+    // A scratchpad per call (user mode): the library's shared one is not safe when one primitive
+    // runs on several threads at once, as the split products do.
+    if (ok) ok = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success;
     if (ok && alpha != 1.0f) ok = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) == dnnl_success;
     if (ok && beta != 0.0f) {
         ok = dnnl_post_ops_create(&ops) == dnnl_success && dnnl_post_ops_append_sum(ops, beta) == dnnl_success
@@ -48,6 +58,11 @@ static inline cdnnl_matmul *cdnnl_matmul_create(dnnl_engine_t engine, int transA
     }
     ok = ok && dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL) == dnnl_success
         && dnnl_primitive_create(&mm->primitive, pd) == dnnl_success;
+    if (ok) {
+        const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        if (scratch) mm->scratchpad = *scratch;
+        mm->scratchpad_size = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
+    }
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (ops) dnnl_post_ops_destroy(ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
@@ -59,22 +74,32 @@ static inline cdnnl_matmul *cdnnl_matmul_create(dnnl_engine_t engine, int transA
     return mm;
 }
 
-/// Runs a product made by `cdnnl_matmul_create`; 0 on success. Memory objects are made per call
-/// (cheap) so one cached primitive may run on several threads at once.
-static inline int cdnnl_matmul_run(const cdnnl_matmul *mm, dnnl_engine_t engine, dnnl_stream_t stream,
+/// Runs a product made by `cdnnl_matmul_create`; 0 on success. Stream, memory objects and
+/// scratchpad are made per call (cheap next to a product worth running in bf16), so one cached
+/// primitive may run on several threads at once.
+static inline int cdnnl_matmul_run(const cdnnl_matmul *mm, dnnl_engine_t engine,
                                    const uint16_t *a, const uint16_t *b, float *c) {
-    dnnl_memory_t am = NULL, bm = NULL, cm = NULL;
-    int ok = dnnl_memory_create(&am, &mm->a, engine, (void *)a) == dnnl_success
+    dnnl_stream_t stream = NULL;
+    dnnl_memory_t am = NULL, bm = NULL, cm = NULL, sm = NULL;
+    void *scratch = mm->scratchpad_size ? malloc(mm->scratchpad_size) : NULL;
+    int ok = (!mm->scratchpad_size || scratch)
+        && dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) == dnnl_success
+        && dnnl_memory_create(&am, &mm->a, engine, (void *)a) == dnnl_success
         && dnnl_memory_create(&bm, &mm->b, engine, (void *)b) == dnnl_success
-        && dnnl_memory_create(&cm, &mm->c, engine, (void *)c) == dnnl_success;
+        && dnnl_memory_create(&cm, &mm->c, engine, (void *)c) == dnnl_success
+        && (!scratch || dnnl_memory_create(&sm, &mm->scratchpad, engine, scratch) == dnnl_success);
     if (ok) {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
-        ok = dnnl_primitive_execute(mm->primitive, stream, 3, args) == dnnl_success
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm},
+                                   {DNNL_ARG_SCRATCHPAD, sm}};
+        ok = dnnl_primitive_execute(mm->primitive, stream, sm ? 4 : 3, args) == dnnl_success
             && dnnl_stream_wait(stream) == dnnl_success;
     }
     if (am) dnnl_memory_destroy(am);
     if (bm) dnnl_memory_destroy(bm);
     if (cm) dnnl_memory_destroy(cm);
+    if (sm) dnnl_memory_destroy(sm);
+    if (stream) dnnl_stream_destroy(stream);
+    free(scratch);
     return ok ? 0 : 1;
 }
 

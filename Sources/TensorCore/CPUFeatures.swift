@@ -28,7 +28,8 @@ public struct CPUFeatures: Sendable, Equatable {
                 flags = Set(parts[1].split(separator: " "))
             }
         }
-        self.init(modelName: model, avx512BF16: flags.contains("avx512_bf16"), amxBF16: flags.contains("amx_bf16"))
+        self.init(
+            modelName: model, avx512BF16: flags.contains("avx512_bf16"), amxBF16: flags.contains("amx_bf16"))
     }
 
     /// This machine's CPU.
@@ -47,6 +48,7 @@ public struct CPUFeatures: Sendable, Equatable {
     /// "AMD EPYC (avx512_bf16)" — for start-up reports.
     public var summary: String {
         let extras = [avx512BF16 ? "avx512_bf16" : nil, amxBF16 ? "amx_bf16" : nil].compactMap { $0 }
-        return modelName + (extras.isEmpty ? " (no bf16 instructions)" : " (\(extras.joined(separator: ", ")))")
+        return modelName
+            + (extras.isEmpty ? " (no bf16 instructions)" : " (\(extras.joined(separator: ", ")))")
     }
 }

@@ -8,14 +8,16 @@ extension Kernels {
     /// Query rows per tile.
     @usableFromInline static let flashQueryTile = 64
     /// Key rows per tile.
-    @usableFromInline static let flashKeyTile = 64
+    @usableFromInline static let flashKeyTile = 128
 
     /// Saved per (batch, head, query) by the forward for the backward: log Σ_j exp(score_ij).
     public static func logSumExpCount(_ g: AttentionGeometry) -> Int { g.batch * g.heads * g.length }
 
     /// First key each query of one sequence may see: 0, or the start of its segment (a run of equal
     /// ids). Nondecreasing in the query index.
-    static func firstVisibleKeys(_ segments: UnsafePointer<Int32>?, length: Int, into lo: UnsafeMutablePointer<Int>) {
+    static func firstVisibleKeys(
+        _ segments: UnsafePointer<Int32>?, length: Int, into lo: UnsafeMutablePointer<Int>
+    ) {
         guard length > 0 else { return }
         lo[0] = 0
         for i in 1..<length { lo[i] = segments.map { $0[i] == $0[i - 1] ? lo[i - 1] : i } ?? 0 }
@@ -23,9 +25,11 @@ extension Kernels {
 
     /// out = softmax(q·kᵀ/√D + causal and segment mask)·v per (batch, head), as `attentionForward`,
     /// writing `logSumExp` (B, H, T) for `flashAttentionBackward` instead of the probabilities.
-    public static func flashAttentionForward(q: HeadLayout, k: HeadLayout, v: HeadLayout, out: HeadLayout,
-                                             logSumExp: UnsafeMutablePointer<Float>, segments: UnsafePointer<Int32>?,
-                                             geometry g: AttentionGeometry) {
+    public static func flashAttentionForward(
+        q: HeadLayout, k: HeadLayout, v: HeadLayout, out: HeadLayout,
+        logSumExp: UnsafeMutablePointer<Float>, segments: UnsafePointer<Int32>?,
+        geometry g: AttentionGeometry
+    ) {
         let T = g.length, D = g.headDimension, group = g.heads / g.kvHeads
         let scale = 1 / Float(D).squareRoot()
         let BQ = flashQueryTile, BK = flashKeyTile
@@ -37,7 +41,10 @@ extension Kernels {
                 let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: BQ)
                 let rowSum = UnsafeMutablePointer<Float>.allocate(capacity: BQ)
                 let lo = UnsafeMutablePointer<Int>.allocate(capacity: T)
-                defer { s.deallocate(); acc.deallocate(); rowMax.deallocate(); rowSum.deallocate(); lo.deallocate() }
+                defer {
+                    s.deallocate(); acc.deallocate(); rowMax.deallocate(); rowSum.deallocate();
+                    lo.deallocate()
+                }
                 var segmentsOf = -1
                 for task in range {
                     let b = task / g.heads, h = task % g.heads, kvh = h / group
@@ -61,8 +68,9 @@ extension Kernels {
                         var j0 = lo[i0] / BK * BK
                         while j0 < i1 {
                             let j1 = min(i1, j0 + BK), cols = j1 - j0
-                            BLAS.gemm(transposeB: true, m: rows, n: cols, k: D, alpha: scale, a: Q + i0 * q.stride,
-                                      lda: q.stride, b: K + j0 * k.stride, ldb: k.stride, c: s, ldc: BK)
+                            BLAS.gemm(
+                                transposeB: true, m: rows, n: cols, k: D, alpha: scale, a: Q + i0 * q.stride,
+                                lda: q.stride, b: K + j0 * k.stride, ldb: k.stride, c: s, ldc: BK)
                             for r in 0..<rows {
                                 let i = i0 + r, row = s + r * BK
                                 // Row i sees keys [lo[i], i]; here the part of it inside this tile.
@@ -84,8 +92,9 @@ extension Kernels {
                                 }
                                 rowMax[r] = newMax
                             }
-                            BLAS.gemm(m: rows, n: D, k: cols, a: s, lda: BK, b: V + j0 * v.stride, ldb: v.stride,
-                                      beta: 1, c: acc, ldc: D)
+                            BLAS.gemm(
+                                m: rows, n: D, k: cols, a: s, lda: BK, b: V + j0 * v.stride, ldb: v.stride,
+                                beta: 1, c: acc, ldc: D)
                             j0 = j1
                         }
                         for r in 0..<rows {
@@ -103,10 +112,12 @@ extension Kernels {
 
     /// Backward of `flashAttentionForward`: writes (overwrites) dq, dk, dv given dOut, the forward's
     /// output `out` and its `logSumExp`. q, k, v are the forward inputs (after any rotary embedding).
-    public static func flashAttentionBackward(q: HeadLayout, k: HeadLayout, v: HeadLayout, out: HeadLayout,
-                                              logSumExp: UnsafePointer<Float>, dOut: HeadLayout,
-                                              dq: HeadLayout, dk: HeadLayout, dv: HeadLayout,
-                                              segments: UnsafePointer<Int32>?, geometry g: AttentionGeometry) {
+    public static func flashAttentionBackward(
+        q: HeadLayout, k: HeadLayout, v: HeadLayout, out: HeadLayout,
+        logSumExp: UnsafePointer<Float>, dOut: HeadLayout,
+        dq: HeadLayout, dk: HeadLayout, dv: HeadLayout,
+        segments: UnsafePointer<Int32>?, geometry g: AttentionGeometry
+    ) {
         let T = g.length, D = g.headDimension, group = g.heads / g.kvHeads
         let scale = 1 / Float(D).squareRoot()
         let BQ = flashQueryTile, BK = flashKeyTile
@@ -143,13 +154,16 @@ extension Kernels {
                             let i1 = min(T, i0 + BQ), rows = i1 - i0
                             // Σ_j P_ij·dP_ij = dO_i · O_i (the softmax backward's row term).
                             for r in 0..<rows {
-                                delta[r] = VectorMath.dot(dO + (i0 + r) * dOut.stride, O + (i0 + r) * out.stride, D)
+                                delta[r] = VectorMath.dot(
+                                    dO + (i0 + r) * dOut.stride, O + (i0 + r) * out.stride, D)
                             }
                             var j0 = lo[i0] / BK * BK
                             while j0 < i1 {
                                 let j1 = min(i1, j0 + BK), cols = j1 - j0
-                                BLAS.gemm(transposeB: true, m: rows, n: cols, k: D, alpha: scale, a: Q + i0 * q.stride,
-                                          lda: q.stride, b: K + j0 * k.stride, ldb: k.stride, c: p, ldc: BK)
+                                BLAS.gemm(
+                                    transposeB: true, m: rows, n: cols, k: D, alpha: scale,
+                                    a: Q + i0 * q.stride,
+                                    lda: q.stride, b: K + j0 * k.stride, ldb: k.stride, c: p, ldc: BK)
                                 for r in 0..<rows {
                                     let i = i0 + r, row = p + r * BK
                                     let a = max(lo[i], j0) - j0, e = min(i + 1, j1) - j0
@@ -162,22 +176,27 @@ extension Kernels {
                                     _ = VectorMath.expShifted(row + a, row + a, e - a, shift: L[i])
                                 }
                                 // dV_j += Pᵀ·dO_i
-                                BLAS.gemm(transposeA: true, m: cols, n: D, k: rows, a: p, lda: BK,
-                                          b: dO + i0 * dOut.stride, ldb: dOut.stride, beta: 1,
-                                          c: dV + j0 * dv.stride, ldc: dv.stride)
+                                BLAS.gemm(
+                                    transposeA: true, m: cols, n: D, k: rows, a: p, lda: BK,
+                                    b: dO + i0 * dOut.stride, ldb: dOut.stride, beta: 1,
+                                    c: dV + j0 * dv.stride, ldc: dv.stride)
                                 // dP = dO_i·V_jᵀ, then dS = P ⊙ (dP − delta); masked entries have P = 0.
-                                BLAS.gemm(transposeB: true, m: rows, n: cols, k: D, a: dO + i0 * dOut.stride,
-                                          lda: dOut.stride, b: V + j0 * v.stride, ldb: v.stride, c: dp, ldc: BK)
+                                BLAS.gemm(
+                                    transposeB: true, m: rows, n: cols, k: D, a: dO + i0 * dOut.stride,
+                                    lda: dOut.stride, b: V + j0 * v.stride, ldb: v.stride, c: dp, ldc: BK)
                                 for r in 0..<rows {
                                     let pr = p + r * BK, dr = dp + r * BK, c = delta[r]
                                     for j in 0..<cols { dr[j] = pr[j] * (dr[j] - c) }
                                 }
                                 // dQ_i += scale·dS·K_j;  dK_j += scale·dSᵀ·Q_i
-                                BLAS.gemm(m: rows, n: D, k: cols, alpha: scale, a: dp, lda: BK, b: K + j0 * k.stride,
-                                          ldb: k.stride, beta: 1, c: dQ + i0 * dq.stride, ldc: dq.stride)
-                                BLAS.gemm(transposeA: true, m: cols, n: D, k: rows, alpha: scale, a: dp, lda: BK,
-                                          b: Q + i0 * q.stride, ldb: q.stride, beta: 1, c: dK + j0 * dk.stride,
-                                          ldc: dk.stride)
+                                BLAS.gemm(
+                                    m: rows, n: D, k: cols, alpha: scale, a: dp, lda: BK,
+                                    b: K + j0 * k.stride,
+                                    ldb: k.stride, beta: 1, c: dQ + i0 * dq.stride, ldc: dq.stride)
+                                BLAS.gemm(
+                                    transposeA: true, m: cols, n: D, k: rows, alpha: scale, a: dp, lda: BK,
+                                    b: Q + i0 * q.stride, ldb: q.stride, beta: 1, c: dK + j0 * dk.stride,
+                                    ldc: dk.stride)
                                 j0 = j1
                             }
                             i0 = i1

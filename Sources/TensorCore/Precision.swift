@@ -36,7 +36,8 @@ public enum MatmulPrecision {
     /// when unset: a library user opts in, the command-line tool decides from `--precision`.
     nonisolated(unsafe) private static var activeBF16: Bool = {
         guard let text = ProcessInfo.processInfo.environment["RLHF_PRECISION"],
-              let requested = Precision(rawValue: text) else { return false }
+            let requested = Precision(rawValue: text)
+        else { return false }
         return choose(requested).active == .bf16
     }()
 

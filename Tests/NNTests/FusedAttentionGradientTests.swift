@@ -12,8 +12,9 @@ import TensorCore
         var rng = RandomGenerator(seed: 81)
         let c = 8, b = 1, t = 70, heads = 4, kvHeads = 2
         let table = RotaryTable(headDimension: 2, maxPosition: 80, theta: 10_000)
-        let layer = Attention(name: "a", style: .llama(rotary: table), hiddenSize: c, heads: heads, kvHeads: kvHeads,
-                              std: 0.5, outputStd: 0.5, rng: &rng)
+        let layer = Attention(
+            name: "a", style: .llama(rotary: table), hiddenSize: c, heads: heads, kvHeads: kvHeads,
+            std: 0.5, outputStd: 0.5, rng: &rng)
         scrambleParameters(layer.parameters, seed: 82)
         let x = TensorBox(randomTensor([b * t, c], seed: 83))
         let w = randomTensor([b * t, c], seed: 84)
@@ -22,7 +23,8 @@ import TensorCore
         let positions: [Int32] = (0..<t).map { Int32(packed ? $0 % 30 : $0) }
         func loss() -> Double {
             var out = Tensor(shape: [b * t, c])
-            layer.forward(x.value, batch: b, length: t, positions: positions, segments: segments, addingInto: &out)
+            layer.forward(
+                x.value, batch: b, length: t, positions: positions, segments: segments, addingInto: &out)
             return weightedSum(out, w)
         }
         _ = loss()
@@ -35,11 +37,13 @@ import TensorCore
         if packed {
             // A token of the first document does not influence the last one's outputs.
             var out = Tensor(shape: [b * t, c])
-            layer.forward(x.value, batch: b, length: t, positions: positions, segments: segments, addingInto: &out)
+            layer.forward(
+                x.value, batch: b, length: t, positions: positions, segments: segments, addingInto: &out)
             let before = (60..<70).map { out[flat: $0 * c] }
             x.value[flat: 5 * c] += 1
             var out2 = Tensor(shape: [b * t, c])
-            layer.forward(x.value, batch: b, length: t, positions: positions, segments: segments, addingInto: &out2)
+            layer.forward(
+                x.value, batch: b, length: t, positions: positions, segments: segments, addingInto: &out2)
             #expect((60..<70).map { out2[flat: $0 * c] } == before)
         }
     }

@@ -36,21 +36,26 @@ struct MixedPrecisionLayerTests {
         return (run(.fp32), run(.bf16))
     }
 
-    private func expectClose(_ r: (fp32: [Tensor], bf16: [Tensor]), tolerance: Double = 1.5e-2,
-                             sourceLocation: SourceLocation = #_sourceLocation) {
+    private func expectClose(
+        _ r: (fp32: [Tensor], bf16: [Tensor]), tolerance: Double = 1.5e-2,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         var differs = false
         for (i, (a, b)) in zip(r.bf16, r.fp32).enumerated() {
             let d = relativeDifference(a, b)
             #expect(d < tolerance, "result \(i): relative difference \(d)", sourceLocation: sourceLocation)
             differs = differs || d > 1e-5
         }
-        #expect(differs, "bf16 and fp32 gave identical results: the bf16 path did not run", sourceLocation: sourceLocation)
+        #expect(
+            differs, "bf16 and fp32 gave identical results: the bf16 path did not run",
+            sourceLocation: sourceLocation)
     }
 
     @Test(arguments: [Linear.WeightLayout.outputMajor, .inputMajor])
     func linearAgrees(layout: Linear.WeightLayout) {
         var rng = RandomGenerator(seed: 41)
-        let layer = Linear(name: "l", inputSize: 96, outputSize: 80, bias: true, layout: layout, std: 0.3, rng: &rng)
+        let layer = Linear(
+            name: "l", inputSize: 96, outputSize: 80, bias: true, layout: layout, std: 0.3, rng: &rng)
         let x = randomTensor([64, 96], seed: 42), dy = randomTensor([64, 80], seed: 43)
         let r = both(layer.parameters) {
             let y = layer.forward(x)
@@ -64,7 +69,8 @@ struct MixedPrecisionLayerTests {
     @Test(arguments: [MLP.Kind.swiglu, .gelu])
     func mlpAgrees(kind: MLP.Kind) {
         var rng = RandomGenerator(seed: 51)
-        let layer = MLP(name: "m", kind: kind, hiddenSize: 64, intermediateSize: 128, std: 0.2, outputStd: 0.2, rng: &rng)
+        let layer = MLP(
+            name: "m", kind: kind, hiddenSize: 64, intermediateSize: 128, std: 0.2, outputStd: 0.2, rng: &rng)
         let x = randomTensor([72, 64], seed: 52), dy = randomTensor([72, 64], seed: 53)
         let r = both(layer.parameters) {
             var y = Tensor(shape: [72, 64])
@@ -80,8 +86,9 @@ struct MixedPrecisionLayerTests {
         var rng = RandomGenerator(seed: 61)
         let b = 2, t = 40, c = 64
         let table = RotaryTable(headDimension: 16, maxPosition: 64, theta: 10_000)
-        let layer = Attention(name: "a", style: .llama(rotary: table), hiddenSize: c, heads: 4, kvHeads: 2, std: 0.2,
-                              outputStd: 0.2, rng: &rng)
+        let layer = Attention(
+            name: "a", style: .llama(rotary: table), hiddenSize: c, heads: 4, kvHeads: 2, std: 0.2,
+            outputStd: 0.2, rng: &rng)
         let x = randomTensor([b * t, c], seed: 62), dy = randomTensor([b * t, c], seed: 63)
         let positions: [Int32] = (0..<(b * t)).map { Int32($0 % t) }
         let r = both(layer.parameters) {
@@ -101,15 +108,18 @@ struct MixedPrecisionLayerTests {
         let rows = 96, width = 64
         let x = randomTensor([rows, width], seed: 71)
         var teacherRng = RandomGenerator(seed: 72)
-        let teacher = MLP(name: "t", kind: .gelu, hiddenSize: width, intermediateSize: 128, std: 0.2, outputStd: 0.2,
-                          rng: &teacherRng)
+        let teacher = MLP(
+            name: "t", kind: .gelu, hiddenSize: width, intermediateSize: 128, std: 0.2, outputStd: 0.2,
+            rng: &teacherRng)
         var target = x
         teacher.forward(x, addingInto: &target)
 
         func train(_ precision: Precision, lr: Float = 0.01) -> (first: Double, last: Double) {
             var rng = RandomGenerator(seed: 73)
             let blocks = (0..<2).map {
-                MLP(name: "b\($0)", kind: .swiglu, hiddenSize: width, intermediateSize: 128, std: 0.1, outputStd: 0.1,
+                MLP(
+                    name: "b\($0)", kind: .swiglu, hiddenSize: width, intermediateSize: 128, std: 0.1,
+                    outputStd: 0.1,
                     rng: &rng)
             }
             let params = blocks.flatMap(\.parameters)

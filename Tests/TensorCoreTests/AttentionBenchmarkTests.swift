@@ -28,28 +28,34 @@ import Testing
                         dOut.withUnsafeMutableBufferPointer { db in
                             grad.withUnsafeMutableBufferPointer { gb in
                                 let p = qb.baseAddress!, gp = gb.baseAddress!
-                                let q = HeadLayout(base: p, stride: w), k = HeadLayout(base: p + h * d, stride: w)
+                                let q = HeadLayout(base: p, stride: w),
+                                    k = HeadLayout(base: p + h * d, stride: w)
                                 let v = HeadLayout(base: p + 2 * h * d, stride: w)
                                 let o = HeadLayout(base: ob.baseAddress!, stride: h * d)
                                 let dO = HeadLayout(base: db.baseAddress!, stride: h * d)
-                                let dq = HeadLayout(base: gp, stride: w), dk = HeadLayout(base: gp + h * d, stride: w)
+                                let dq = HeadLayout(base: gp, stride: w),
+                                    dk = HeadLayout(base: gp + h * d, stride: w)
                                 let dv = HeadLayout(base: gp + 2 * h * d, stride: w)
                                 let start = DispatchTime.now().uptimeNanoseconds
                                 if fused {
-                                    Kernels.flashAttentionForward(q: q, k: k, v: v, out: o, logSumExp: sb.baseAddress!,
-                                                                  segments: nil, geometry: g)
+                                    Kernels.flashAttentionForward(
+                                        q: q, k: k, v: v, out: o, logSumExp: sb.baseAddress!,
+                                        segments: nil, geometry: g)
                                 } else {
-                                    Kernels.attentionForward(q: q, k: k, v: v, out: o, probs: sb.baseAddress!,
-                                                             segments: nil, geometry: g)
+                                    Kernels.attentionForward(
+                                        q: q, k: k, v: v, out: o, probs: sb.baseAddress!,
+                                        segments: nil, geometry: g)
                                 }
                                 let mid = DispatchTime.now().uptimeNanoseconds
                                 if fused {
-                                    Kernels.flashAttentionBackward(q: q, k: k, v: v, out: o, logSumExp: sb.baseAddress!,
-                                                                   dOut: dO, dq: dq, dk: dk, dv: dv, segments: nil,
-                                                                   geometry: g)
+                                    Kernels.flashAttentionBackward(
+                                        q: q, k: k, v: v, out: o, logSumExp: sb.baseAddress!,
+                                        dOut: dO, dq: dq, dk: dk, dv: dv, segments: nil,
+                                        geometry: g)
                                 } else {
-                                    Kernels.attentionBackward(q: q, k: k, v: v, probs: sb.baseAddress!, dOut: dO,
-                                                              dq: dq, dk: dk, dv: dv, geometry: g)
+                                    Kernels.attentionBackward(
+                                        q: q, k: k, v: v, probs: sb.baseAddress!, dOut: dO,
+                                        dq: dq, dk: dk, dv: dv, geometry: g)
                                 }
                                 let end = DispatchTime.now().uptimeNanoseconds
                                 forwardBest = min(forwardBest, Double(mid - start) / 1e6)
@@ -60,7 +66,10 @@ import Testing
                 }
             }
         }
-        print(String(format: "bench attention %@ T=%d (B 1, H 8, D 64, causal): forward %.2f ms, forward+backward %.2f ms",
-                     fused ? "fused" : "materialised", t, forwardBest, totalBest))
+        print(
+            String(
+                format:
+                    "bench attention %@ T=%d (B 1, H 8, D 64, causal): forward %.2f ms, forward+backward %.2f ms",
+                fused ? "fused" : "materialised", t, forwardBest, totalBest))
     }
 }

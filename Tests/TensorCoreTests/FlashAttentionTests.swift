@@ -11,8 +11,10 @@ private func random(_ n: Int, seed: UInt64) -> [Float] {
 /// probabilities: outputs and all three gradients, with grouped-query heads, segment ids, and
 /// lengths below, at, and not a multiple of the tile (64), including segments crossing tiles.
 @Suite struct FlashAttentionTests {
-    @Test(arguments: [(1, 5, 2, 1, 4, false), (2, 70, 4, 2, 3, true), (1, 64, 2, 2, 8, false),
-                      (2, 150, 4, 1, 16, true), (1, 129, 2, 2, 5, false)])
+    @Test(arguments: [
+        (1, 5, 2, 1, 4, false), (2, 70, 4, 2, 3, true), (1, 64, 2, 2, 8, false),
+        (2, 150, 4, 1, 16, true), (1, 129, 2, 2, 5, false),
+    ])
     func fusedMatchesMaterialisedAttention(_ c: (Int, Int, Int, Int, Int, Bool)) {
         let (b, t, h, kv, d, withSegments) = c
         let w = (h + 2 * kv) * d
@@ -28,7 +30,10 @@ private func random(_ n: Int, seed: UInt64) -> [Float] {
         var refGrad = [Float](repeating: .nan, count: b * t * w), grad = refGrad
         var dOutCopy = dOut
         func heads(_ p: UnsafeMutablePointer<Float>) -> (HeadLayout, HeadLayout, HeadLayout) {
-            (HeadLayout(base: p, stride: w), HeadLayout(base: p + h * d, stride: w), HeadLayout(base: p + (h + kv) * d, stride: w))
+            (
+                HeadLayout(base: p, stride: w), HeadLayout(base: p + h * d, stride: w),
+                HeadLayout(base: p + (h + kv) * d, stride: w)
+            )
         }
         func withSegs(_ body: (UnsafePointer<Int32>?) -> Void) {
             if let segs { segs.withUnsafeBufferPointer { body($0.baseAddress!) } } else { body(nil) }
@@ -39,13 +44,15 @@ private func random(_ n: Int, seed: UInt64) -> [Float] {
                 refOut.withUnsafeMutableBufferPointer { ob in
                     probs.withUnsafeMutableBufferPointer { pb in
                         let o = HeadLayout(base: ob.baseAddress!, stride: h * d)
-                        Kernels.attentionForward(q: q, k: k, v: v, out: o, probs: pb.baseAddress!, segments: seg, geometry: g)
+                        Kernels.attentionForward(
+                            q: q, k: k, v: v, out: o, probs: pb.baseAddress!, segments: seg, geometry: g)
                         dOutCopy.withUnsafeMutableBufferPointer { db in
                             refGrad.withUnsafeMutableBufferPointer { gb in
                                 let (dq, dk, dv) = heads(gb.baseAddress!)
-                                Kernels.attentionBackward(q: q, k: k, v: v, probs: pb.baseAddress!,
-                                                          dOut: HeadLayout(base: db.baseAddress!, stride: h * d),
-                                                          dq: dq, dk: dk, dv: dv, geometry: g)
+                                Kernels.attentionBackward(
+                                    q: q, k: k, v: v, probs: pb.baseAddress!,
+                                    dOut: HeadLayout(base: db.baseAddress!, stride: h * d),
+                                    dq: dq, dk: dk, dv: dv, geometry: g)
                             }
                         }
                     }
@@ -53,14 +60,16 @@ private func random(_ n: Int, seed: UInt64) -> [Float] {
                 out.withUnsafeMutableBufferPointer { ob in
                     lse.withUnsafeMutableBufferPointer { lb in
                         let o = HeadLayout(base: ob.baseAddress!, stride: h * d)
-                        Kernels.flashAttentionForward(q: q, k: k, v: v, out: o, logSumExp: lb.baseAddress!, segments: seg,
-                                                      geometry: g)
+                        Kernels.flashAttentionForward(
+                            q: q, k: k, v: v, out: o, logSumExp: lb.baseAddress!, segments: seg,
+                            geometry: g)
                         dOutCopy.withUnsafeMutableBufferPointer { db in
                             grad.withUnsafeMutableBufferPointer { gb in
                                 let (dq, dk, dv) = heads(gb.baseAddress!)
-                                Kernels.flashAttentionBackward(q: q, k: k, v: v, out: o, logSumExp: lb.baseAddress!,
-                                                               dOut: HeadLayout(base: db.baseAddress!, stride: h * d),
-                                                               dq: dq, dk: dk, dv: dv, segments: seg, geometry: g)
+                                Kernels.flashAttentionBackward(
+                                    q: q, k: k, v: v, out: o, logSumExp: lb.baseAddress!,
+                                    dOut: HeadLayout(base: db.baseAddress!, stride: h * d),
+                                    dq: dq, dk: dk, dv: dv, segments: seg, geometry: g)
                             }
                         }
                     }

@@ -28,8 +28,11 @@ let bf16Unavailable: String? = {
         let values = random(3 * 37, seed: 5).map { $0 * 1000 }
         var out = [UInt16](repeating: 0, count: 3 * 37)
         values.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { BF16Matmul.convert(src.baseAddress!, rows: 3, columns: 37, stride: 37,
-                                                                    into: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer {
+                BF16Matmul.convert(
+                    src.baseAddress!, rows: 3, columns: 37, stride: 37,
+                    into: $0.baseAddress!)
+            }
         }
         #expect(out == values.map(BF16Matmul.bf16))
     }
@@ -39,7 +42,8 @@ let bf16Unavailable: String? = {
         #expect(zen3.modelName == "AMD EPYC 7763" && !zen3.hasFastBF16)
         let choice = MatmulPrecision.choose(.auto, cpu: zen3)
         #expect(choice.active == .fp32 && choice.detail.contains("no bf16 instructions"))
-        let spr = CPUFeatures(cpuinfo: "model name\t: Intel Xeon\nflags\t\t: avx512f avx512_bf16 amx_bf16 amx_tile\n")
+        let spr = CPUFeatures(
+            cpuinfo: "model name\t: Intel Xeon\nflags\t\t: avx512f avx512_bf16 amx_bf16 amx_tile\n")
         #expect(spr.avx512BF16 && spr.amxBF16)
         #expect(MatmulPrecision.choose(.fp32, cpu: spr).active == .fp32)
         let zen4 = CPUFeatures(cpuinfo: "model name\t: AMD EPYC\nflags\t\t: avx512f avx512_bf16\n")
@@ -48,27 +52,37 @@ let bf16Unavailable: String? = {
 
     /// Every transpose combination, strided operands, alpha and beta: the bf16 product equals the
     /// exact product of the bf16-rounded inputs up to fp32 summation error.
-    @Test(.enabled(if: bf16Unavailable == nil, "oneDNN bf16 matmul unavailable"),
-          arguments: [(false, false), (false, true), (true, false), (true, true)])
-    func bf16ProductMatchesRoundedInputs(transposes: (Bool, Bool)) {
+    @Test(
+        .enabled(if: bf16Unavailable == nil, "oneDNN bf16 matmul unavailable"),
+        arguments: [(false, false), (false, true), (true, false), (true, true)],
+        [(70, 66, 90), (300, 90, 100), (90, 300, 100)])
+    func bf16ProductMatchesRoundedInputs(transposes: (Bool, Bool), size: (Int, Int, Int)) {
+        // The larger sizes are split over the workers by rows of C, then by columns.
         let (transposeA, transposeB) = transposes
-        let m = 70, n = 66, k = 90, pad = 3
+        let (m, n, k) = size, pad = 3
         let aRows = transposeA ? k : m, aCols = transposeA ? m : k, lda = aCols + pad
         let bRows = transposeB ? n : k, bCols = transposeB ? k : n, ldb = bCols + pad
         let a = random(aRows * lda, seed: 1), b = random(bRows * ldb, seed: 2), c0 = random(m * n, seed: 3)
-        var c = c0
-        MatmulPrecision.$override.withValue(.bf16) {
-            #expect(BLAS.usesBF16(m: m, n: n, k: k))
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    c.withUnsafeMutableBufferPointer { pc in
-                        BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
-                                  a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: 2,
-                                  c: pc.baseAddress!, ldc: n, mixed: true)
+        func product() -> [Float] {
+            var c = c0
+            MatmulPrecision.$override.withValue(.bf16) {
+                #expect(BLAS.usesBF16(m: m, n: n, k: k))
+                a.withUnsafeBufferPointer { pa in
+                    b.withUnsafeBufferPointer { pb in
+                        c.withUnsafeMutableBufferPointer { pc in
+                            BLAS.gemm(
+                                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                                a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: 2,
+                                c: pc.baseAddress!, ldc: n, mixed: true)
+                        }
                     }
                 }
             }
+            return c
         }
+        let c = product()
+        // Blocks run concurrently on shared primitives: the result must not depend on timing.
+        #expect(product() == c)
         let r = { (x: Float) in Double(BF16Matmul.float(BF16Matmul.bf16(x))) }
         var worstRounded = 0.0, worstExact = 0.0
         for i in 0..<m {
@@ -95,7 +109,9 @@ let bf16Unavailable: String? = {
         MatmulPrecision.$override.withValue(.bf16) {
             #expect(!BLAS.usesBF16(m: 8, n: 4096, k: 4096))
             #expect(!BLAS.usesBF16(m: 16, n: 16, k: 16))
-            Parallel.forEach(2, costPerItem: Int.max / 4) { _ in #expect(!BLAS.usesBF16(m: 512, n: 512, k: 512)) }
+            Parallel.forEach(2, costPerItem: Int.max / 4) { _ in
+                #expect(!BLAS.usesBF16(m: 512, n: 512, k: 512))
+            }
         }
         MatmulPrecision.$override.withValue(.fp32) { #expect(!BLAS.usesBF16(m: 512, n: 512, k: 512)) }
     }
