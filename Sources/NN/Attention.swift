@@ -26,15 +26,27 @@ public final class Attention {
 
     // Activations of the last forward, reused across steps of the same shape.
     var qkv = Tensor(shape: [0])  // (N, W) after rotary
-    // Fused (flash) attention keeps only the log-sum-exp of each query's scores, (B, H, T), not
-    // the (B, H, T, T) probabilities; the backward recomputes them tile by tile.
-    var logSumExp = Tensor(shape: [0])
+    // Two kernels, chosen per forward by the size of the (B, H, T, T) probabilities: below
+    // `fusedThresholdBytes` the materialising kernels keep them (measured faster at every
+    // context, docs/benchmarks.md); above it the fused (flash) kernels keep only each query's
+    // log-sum-exp, (B, H, T), and the backward recomputes the probabilities tile by tile.
+    var probs = Tensor(shape: [0])  // (B, H, T, T), materialising path
+    var logSumExp = Tensor(shape: [0])  // (B, H, T), fused path
+    var usedFused = false
     var segments: [Int32]?
     var context = Tensor(shape: [0])  // (N, H·D)
     var dContext = Tensor(shape: [0])
     var dQKV = Tensor(shape: [0])
     var positions: [Int32] = []
     var geometry: AttentionGeometry?
+
+    /// Bytes of (B, H, T, T) probabilities one layer may keep before attention runs fused. The
+    /// materialising kernels measured faster at contexts 256–2048 (the fused backward is 20–35%
+    /// slower), so they run while that buffer is small; the fused ones bound memory for long
+    /// contexts and large batches.
+    public static let defaultFusedThresholdBytes = 32 << 20
+    /// This layer's threshold (0: always fused; `.max`: never).
+    public var fusedThresholdBytes = Attention.defaultFusedThresholdBytes
 
     /// `name` is the module prefix (`model.layers.0.self_attn` / `transformer.h.0.attn`);
     /// weights N(0, std²), the output projection N(0, outputStd²), biases 0, norms 1.
@@ -127,23 +139,37 @@ public final class Attention {
         self.positions = positions
         project(x, positions: positions)
         self.segments = segments
-        logSumExp.resize(to: [Kernels.logSumExpCount(g)])
+        usedFused = g.probabilityCount * MemoryLayout<Float>.stride > fusedThresholdBytes
         context.resize(to: [rows, heads * d])
+        if usedFused {
+            probs.resize(to: [0])
+            logSumExp.resize(to: [Kernels.logSumExpCount(g)])
+        } else {
+            logSumExp.resize(to: [0])
+            probs.resize(to: [g.probabilityCount])
+        }
         qkv.withUnsafeMutableBufferPointer { qb in
             logSumExp.withUnsafeMutableBufferPointer { lb in
-                context.withUnsafeMutableBufferPointer { cb in
-                    let qp = qb.baseAddress!
-                    let run = { (seg: UnsafePointer<Int32>?) in
-                        Kernels.flashAttentionForward(
-                            q: HeadLayout(base: qp, stride: w), k: HeadLayout(base: qp + self.heads * d, stride: w),
-                            v: HeadLayout(base: qp + (self.heads + self.kvHeads) * d, stride: w),
-                            out: HeadLayout(base: cb.baseAddress!, stride: self.heads * d),
-                            logSumExp: lb.baseAddress!, segments: seg, geometry: g)
-                    }
-                    if let segments {
-                        segments.withUnsafeBufferPointer { run($0.baseAddress!) }
-                    } else {
-                        run(nil)
+                probs.withUnsafeMutableBufferPointer { pb in
+                    context.withUnsafeMutableBufferPointer { cb in
+                        let qp = qb.baseAddress!
+                        let q = HeadLayout(base: qp, stride: w), k = HeadLayout(base: qp + self.heads * d, stride: w)
+                        let v = HeadLayout(base: qp + (self.heads + self.kvHeads) * d, stride: w)
+                        let out = HeadLayout(base: cb.baseAddress!, stride: self.heads * d)
+                        let run = { (seg: UnsafePointer<Int32>?) in
+                            if self.usedFused {
+                                Kernels.flashAttentionForward(q: q, k: k, v: v, out: out, logSumExp: lb.baseAddress!,
+                                                              segments: seg, geometry: g)
+                            } else {
+                                Kernels.attentionForward(q: q, k: k, v: v, out: out, probs: pb.baseAddress!,
+                                                         segments: seg, geometry: g)
+                            }
+                        }
+                        if let segments {
+                            segments.withUnsafeBufferPointer { run($0.baseAddress!) }
+                        } else {
+                            run(nil)
+                        }
                     }
                 }
             }
@@ -163,25 +189,38 @@ public final class Attention {
         qkv.withUnsafeMutableBufferPointer { qb in
             dQKV.withUnsafeMutableBufferPointer { db in
                 let qp = qb.baseAddress!, dp = db.baseAddress!
-                logSumExp.withUnsafeBufferPointer { lb in
-                    context.withUnsafeMutableBufferPointer { ob in
+                if usedFused {
+                    logSumExp.withUnsafeBufferPointer { lb in
+                        context.withUnsafeMutableBufferPointer { ob in
+                            dContext.withUnsafeMutableBufferPointer { cb in
+                                let run = { (seg: UnsafePointer<Int32>?) in
+                                    Kernels.flashAttentionBackward(
+                                        q: HeadLayout(base: qp, stride: w), k: HeadLayout(base: qp + self.heads * d, stride: w),
+                                        v: HeadLayout(base: qp + (self.heads + self.kvHeads) * d, stride: w),
+                                        out: HeadLayout(base: ob.baseAddress!, stride: self.heads * d),
+                                        logSumExp: lb.baseAddress!,
+                                        dOut: HeadLayout(base: cb.baseAddress!, stride: self.heads * d),
+                                        dq: HeadLayout(base: dp, stride: w), dk: HeadLayout(base: dp + self.heads * d, stride: w),
+                                        dv: HeadLayout(base: dp + (self.heads + self.kvHeads) * d, stride: w),
+                                        segments: seg, geometry: g)
+                                }
+                                if let segments = self.segments {
+                                    segments.withUnsafeBufferPointer { run($0.baseAddress!) }
+                                } else {
+                                    run(nil)
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    probs.withUnsafeBufferPointer { pb in
                         dContext.withUnsafeMutableBufferPointer { cb in
-                            let run = { (seg: UnsafePointer<Int32>?) in
-                                Kernels.flashAttentionBackward(
-                                    q: HeadLayout(base: qp, stride: w), k: HeadLayout(base: qp + self.heads * d, stride: w),
-                                    v: HeadLayout(base: qp + (self.heads + self.kvHeads) * d, stride: w),
-                                    out: HeadLayout(base: ob.baseAddress!, stride: self.heads * d),
-                                    logSumExp: lb.baseAddress!,
-                                    dOut: HeadLayout(base: cb.baseAddress!, stride: self.heads * d),
-                                    dq: HeadLayout(base: dp, stride: w), dk: HeadLayout(base: dp + self.heads * d, stride: w),
-                                    dv: HeadLayout(base: dp + (self.heads + self.kvHeads) * d, stride: w),
-                                    segments: seg, geometry: g)
-                            }
-                            if let segments = self.segments {
-                                segments.withUnsafeBufferPointer { run($0.baseAddress!) }
-                            } else {
-                                run(nil)
-                            }
+                            Kernels.attentionBackward(
+                                q: HeadLayout(base: qp, stride: w), k: HeadLayout(base: qp + heads * d, stride: w),
+                                v: HeadLayout(base: qp + (heads + kvHeads) * d, stride: w), probs: pb.baseAddress!,
+                                dOut: HeadLayout(base: cb.baseAddress!, stride: heads * d),
+                                dq: HeadLayout(base: dp, stride: w), dk: HeadLayout(base: dp + heads * d, stride: w),
+                                dv: HeadLayout(base: dp + (heads + kvHeads) * d, stride: w), geometry: g)
                         }
                     }
                 }

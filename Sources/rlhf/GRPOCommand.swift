@@ -96,6 +96,7 @@ struct GRPOCommand: ParsableCommand {
         parameters.promptsPerStep = stage.batchSize ?? parameters.promptsPerStep
         parameters.groupSize = groupSize
         parameters.maxNewTokens = maxNewTokens
+        parameters.extraStopTokens = data.stopTokens
         parameters.temperature = temperature
         parameters.klCoefficient = klCoef
         parameters.epochs = epochs

@@ -115,6 +115,7 @@ struct PPOCommand: ParsableCommand {
         p.miniBatchSize = min(minibatch ?? p.miniBatchSize, p.promptsPerStep)
         p.epochs = epochs ?? p.epochs
         p.maxNewTokens = maxNewTokens
+        p.extraStopTokens = data.stopTokens
         p.temperature = temperature
         p.klCoefficient = klCoef ?? p.klCoefficient
         p.targetKL = targetKL

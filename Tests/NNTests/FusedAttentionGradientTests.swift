@@ -1,5 +1,5 @@
 import Foundation
-import NN
+@testable import NN
 import Testing
 import TensorCore
 
@@ -15,6 +15,7 @@ import TensorCore
         let layer = Attention(
             name: "a", style: .llama(rotary: table), hiddenSize: c, heads: heads, kvHeads: kvHeads,
             std: 0.5, outputStd: 0.5, rng: &rng)
+        layer.fusedThresholdBytes = 0  // the fused kernels at any size
         scrambleParameters(layer.parameters, seed: 82)
         let x = TensorBox(randomTensor([b * t, c], seed: 83))
         let w = randomTensor([b * t, c], seed: 84)
@@ -46,5 +47,29 @@ import TensorCore
                 x.value, batch: b, length: t, positions: positions, segments: segments, addingInto: &out2)
             #expect((60..<70).map { out2[flat: $0 * c] } == before)
         }
+    }
+
+    /// Both kernels give the same layer output and input gradient, and the layer picks the fused
+    /// one only above its threshold.
+    @Test func bothPathsAgreeAndTheThresholdChooses() {
+        let c = 8, b = 2, t = 33
+        func run(threshold: Int) -> (out: [Float], dx: [Float], fused: Bool) {
+            var rng = RandomGenerator(seed: 91)
+            let layer = Attention(name: "a", style: .gpt2, hiddenSize: c, heads: 2, kvHeads: 2, std: 0.5,
+                                  outputStd: 0.5, rng: &rng)
+            layer.fusedThresholdBytes = threshold
+            let x = randomTensor([b * t, c], seed: 92), w = randomTensor([b * t, c], seed: 93)
+            var out = Tensor(shape: [b * t, c])
+            let positions = (0..<(b * t)).map { Int32($0 % t) }
+            layer.forward(x, batch: b, length: t, positions: positions, segments: nil, addingInto: &out)
+            var dx = Tensor(shape: [0])
+            layer.backward(input: x, outputGrad: w, inputGrad: &dx)
+            return (out.scalars, dx.scalars, layer.usedFused)
+        }
+        let fused = run(threshold: 0), materialised = run(threshold: .max)
+        #expect(fused.fused && !materialised.fused)
+        #expect(!run(threshold: b * 2 * t * t * 4).fused && run(threshold: b * 2 * t * t * 4 - 1).fused)
+        for (a, e) in zip(fused.out, materialised.out) { #expect(abs(a - e) <= 1e-5 * max(1, abs(e))) }
+        for (a, e) in zip(fused.dx, materialised.dx) { #expect(abs(a - e) <= 1e-4 * max(1, abs(e))) }
     }
 }

@@ -131,6 +131,34 @@ import Testing
         #expect(try run(mask: false).changed)
     }
 
+    /// A published model ends answers on more than one token (Llama 3: `<|eot_id|>` and
+    /// `<|end_of_text|>`): rollouts stop on every one of them and count as finished. With every id
+    /// of the vocabulary a stop token, each completion is one finished token.
+    @Test func rolloutsStopOnEveryExtraStopToken() throws {
+        let everyID = Set((0..<Int32(D.config.vocabSize)))
+        let policy = try Transformer(config: D.config, seed: 10)
+        var g = GRPO.Parameters()
+        g.steps = 1
+        g.promptsPerStep = 2
+        g.groupSize = 4
+        g.maxNewTokens = 4
+        g.extraStopTokens = everyID
+        let grpo = try GRPO.train(policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: 99,
+                                  padToken: D.pad, parameters: g, reward: { _, c in Double(c.tokens.count) })
+        #expect(grpo[0]["finished_fraction"] == 1)
+        let reward = ScalarModel(trunk: try policy.copy(), seed: 3)
+        let models = PPO.Models(policy: policy, reference: try policy.copy(), reward: reward, value: try reward.copy())
+        var p = PPO.Parameters()
+        p.steps = 1
+        p.promptsPerStep = 4
+        p.miniBatchSize = 4
+        p.maxNewTokens = 4
+        p.extraStopTokens = everyID
+        let ppo = try PPO.train(models, prompts: D.prompts, endOfTurn: 99, padToken: D.pad, parameters: p)
+        #expect(ppo[0]["unfinished_fraction"] == 0)
+        #expect(ppo[0]["completion_tokens"] == 1)
+    }
+
     @Test func ppoRewardNormalizationIsFittedOnTheSFTRollouts() throws {
         let policy = try Transformer(config: D.config, seed: 9)
         let reward = ScalarModel(trunk: try policy.copy(), seed: 3)

@@ -33,6 +33,9 @@ public enum GRPO {
         /// Completions per optimizer step when `epochs` > 1 (each epoch shuffles the step's
         /// completions into minibatches of this size); nil: the whole step is one minibatch.
         public var miniBatchSize: Int?
+        /// Further tokens that end a completion besides `endOfTurn` (a published model's other eos
+        /// ids, e.g. Llama 3's `<|end_of_text|>`); such a completion counts as finished.
+        public var extraStopTokens: Set<Int32> = []
         /// `scaleRewards` as the older switch: true is `.group`, false `.none` (Dr. GRPO).
         public var scaleByStandardDeviation: Bool {
             get { scaleRewards == .group }
@@ -72,7 +75,7 @@ public enum GRPO {
         var stepper = OptimizerStepper(settings: settings)
         var rng = RandomGenerator(seed: p.seed)
         let sampling = SamplingOptions(
-            temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: [endOfTurn])
+            temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: p.extraStopTokens.union([endOfTurn]))
         let history = try TrainingLoop.run(
             stage: "grpo", steps: 0..<p.steps, totalSteps: p.steps, replicas: [policy.parameters],
             communicator: communicator, progress: progress

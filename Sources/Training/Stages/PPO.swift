@@ -38,6 +38,9 @@ public enum PPO {
         /// unfinished-answer change; nil: no clip.
         public var rewardClip: Double?
         /// Score change for completions that never produced the end-of-turn token.
+        /// Further tokens that end a completion besides `endOfTurn` (a published model's other eos
+        /// ids); such a completion counts as finished.
+        public var extraStopTokens: Set<Int32> = []
         public var unfinished: PPOObjective.UnfinishedCompletion = .subtract(1)
         public var policyOptimization = OptimizationSettings(learningRate: 1e-4, steps: 0)
         public var valueOptimization = OptimizationSettings(learningRate: 1e-4, steps: 0)
