@@ -10,8 +10,13 @@ public struct LoRAConfig: Sendable, Equatable {
     public var targets: [String]
     /// `base_model_name_or_path`: the base run, absolute or relative to the adapter's directory.
     public var baseModel: String
+    /// A reward model's adapter (PEFT's `SEQ_CLS`): the score head trains in full and is saved
+    /// with the adapter (`modules_to_save`, tensor `base_model.model.score.weight`).
+    public var savesScoreHead: Bool
 
-    public init(rank: Int, alpha: Float, dropout: Float = 0, targets: [String], baseModel: String) {
+    public init(rank: Int, alpha: Float, dropout: Float = 0, targets: [String], baseModel: String,
+                savesScoreHead: Bool = false) {
+        self.savesScoreHead = savesScoreHead
         self.rank = rank
         self.alpha = alpha
         self.dropout = dropout
@@ -47,10 +52,11 @@ public struct LoRAConfig: Sendable, Equatable {
     /// PEFT's `adapter_config.json` (the fields `LoraConfig` writes that matter for loading).
     public func json(fanInFanOut: Bool) -> Data {
         let object: [String: Any] = [
-            "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha),
+            "peft_type": "LORA", "task_type": savesScoreHead ? "SEQ_CLS" : "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha),
             "lora_dropout": Double(dropout), "target_modules": targets, "base_model_name_or_path": baseModel,
             "bias": "none", "fan_in_fan_out": fanInFanOut, "inference_mode": true, "use_rslora": false,
-            "use_dora": false, "init_lora_weights": true, "modules_to_save": NSNull(),
+            "use_dora": false, "init_lora_weights": true,
+            "modules_to_save": savesScoreHead ? ["classifier", "score"] as Any : NSNull(),
             "layers_to_transform": NSNull(), "rank_pattern": [String: Any](), "alpha_pattern": [String: Any](),
         ]
         return try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
@@ -73,8 +79,13 @@ public struct LoRAConfig: Sendable, Equatable {
         if let type = object["peft_type"] as? String, type != "LORA" {
             throw fail("peft_type \"\(type)\" is not supported (only LORA)")
         }
-        if let task = object["task_type"] as? String, task != "CAUSAL_LM" {
-            throw fail("task_type \"\(task)\" is not supported (only CAUSAL_LM)")
+        let task = object["task_type"] as? String
+        if let task, task != "CAUSAL_LM" && task != "SEQ_CLS" {
+            throw fail("task_type \"\(task)\" is not supported (CAUSAL_LM, or SEQ_CLS for a reward model)")
+        }
+        let saved = object["modules_to_save"] as? [String] ?? []
+        if !saved.allSatisfy({ $0 == "score" || $0 == "classifier" }) {
+            throw fail("modules_to_save \(saved) is not supported (only a reward model's score head)")
         }
         for flag in ["use_rslora", "use_dora", "use_qalora", "lora_bias"] where (object[flag] as? Bool) == true {
             throw fail("\(flag): true is not supported")
@@ -84,7 +95,7 @@ public struct LoRAConfig: Sendable, Equatable {
             if let p = object[key] as? [String: Any], !p.isEmpty { throw fail("\(key) is not supported") }
         }
         for key in [
-            "layers_to_transform", "modules_to_save", "exclude_modules", "target_parameters", "layer_replication",
+            "layers_to_transform", "exclude_modules", "target_parameters", "layer_replication",
             "trainable_token_indices",
         ] where !(object[key] is NSNull || object[key] == nil) {
             throw fail("\(key) is not supported")
@@ -105,7 +116,8 @@ public struct LoRAConfig: Sendable, Equatable {
         guard let base = object["base_model_name_or_path"] as? String, !base.isEmpty else {
             throw fail("field base_model_name_or_path: missing (the base model's directory)")
         }
-        let config = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: targets, baseModel: base)
+        let config = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: targets, baseModel: base,
+                                savesScoreHead: task == "SEQ_CLS" || saved.contains("score"))
         try config.validate(source: source)
         return config
     }

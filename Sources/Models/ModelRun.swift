@@ -66,8 +66,13 @@ public struct ModelRun {
                     reason: "base_model_name_or_path \"\(config.baseModel)\" is not a model directory "
                         + "(\(base.url.path))")
             }
-            var run = try read(base, scoreHead: scoreHead)
-            try directory.loadLoRAAdapter(into: run.model)
+            // A reward adapter carries its score head; the base (an SFT run) has none.
+            var run = try read(base, scoreHead: scoreHead && !config.savesScoreHead)
+            let loaded = try directory.loadLoRAAdapter(into: run.model)
+            if scoreHead, let score = loaded.score {
+                run.scoreHead = ScalarHead(name: "score", hiddenSize: run.model.config.hiddenSize, seed: 0)
+                run.scoreHead!.weight.value = score
+            }
             config.baseModel = base.url.path
             run.lora = config
             return run

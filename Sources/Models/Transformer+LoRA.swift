@@ -76,25 +76,31 @@ extension RunDirectory {
     }
 
     /// Writes `adapter_config.json` and `adapter_model.safetensors` as PEFT's `save_pretrained`
-    /// does (tensor names `base_model.model.<module>.lora_A.weight`, Float32).
-    public func writeLoRAAdapter(of model: Transformer, config: LoRAConfig) throws {
+    /// does (tensor names `base_model.model.<module>.lora_A.weight`, Float32); a reward model's
+    /// score head (`config.savesScoreHead`) as `base_model.model.score.weight`.
+    public func writeLoRAAdapter(of model: Transformer, config: LoRAConfig, scoreHead: Parameter? = nil) throws {
+        precondition((scoreHead != nil) == config.savesScoreHead, "writeLoRAAdapter: score head and config disagree")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let tensors = model.loraParameters.map { (name: LoRAConfig.tensorPrefix + $0.name, tensor: $0.value) }
+        var tensors = model.loraParameters.map { (name: LoRAConfig.tensorPrefix + $0.name, tensor: $0.value) }
+        if let scoreHead { tensors.append((LoRAConfig.tensorPrefix + "score.weight", scoreHead.value)) }
         try SafeTensors.write(tensors, metadata: ["format": "pt"], to: loraWeights)
         try AtomicFileWriter.write(config.json(fanInFanOut: model.loraFanInFanOut), to: loraConfig)
     }
 
     /// Attaches the adapter stored here to `model` (its base weights already loaded) and loads
-    /// A and B; every tensor must be present with the right shape and nothing else may be.
+    /// A and B; every tensor must be present with the right shape and nothing else may be. A
+    /// reward model's adapter also returns its score head's weight (1, hidden).
     @discardableResult
-    public func loadLoRAAdapter(into model: Transformer) throws -> LoRAConfig {
+    public func loadLoRAAdapter(into model: Transformer) throws -> (config: LoRAConfig, score: Tensor?) {
         let config = try LoRAConfig.read(loraConfig)
         try model.attachLoRA(config, seed: 0, source: loraConfig.path)
         let parameters = model.loraParameters
         let file = try SafeTensors(contentsOf: loraWeights)
-        let tensors = try file.load(expected: parameters.map { (LoRAConfig.tensorPrefix + $0.name, $0.shape) })
+        var expected = parameters.map { (LoRAConfig.tensorPrefix + $0.name, $0.shape) }
+        if config.savesScoreHead { expected.append((LoRAConfig.tensorPrefix + "score.weight", [1, model.config.hiddenSize])) }
+        let tensors = try file.load(expected: expected)
         for (p, t) in zip(parameters, tensors) { p.value = t }
-        return config
+        return (config, config.savesScoreHead ? tensors.last : nil)
     }
 }
 

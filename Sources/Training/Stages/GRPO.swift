@@ -51,7 +51,7 @@ public enum GRPO {
         let sampling = SamplingOptions(
             temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: [endOfTurn])
         let history = try TrainingLoop.run(
-            stage: "grpo", steps: 0..<p.steps, totalSteps: p.steps, replicas: [policy.parameters],
+            stage: "grpo", steps: 0..<p.steps, totalSteps: p.steps, replicas: [policy.trainableParameters],
             communicator: communicator, progress: progress
         ) { step in
             // Rollout: this rank's groups of the step's prompts, scored by the verifier.
@@ -72,7 +72,7 @@ public enum GRPO {
                 prompts: promptIndices.map { prompts[$0] },
                 completions: generations.map { $0.completion(endOfTurn: endOfTurn) }, padToken: padToken)
             let referenceLogProbs =
-                p.klCoefficient > 0 ? reference.scoreTargets(batch, temperature: p.temperature) : nil
+                p.klCoefficient > 0 ? reference.baseScoreTargets(batch, temperature: p.temperature) : nil
             let oldLogProbs = p.epochs > 1 ? policy.scoreTargets(batch, temperature: p.temperature) : nil
             // Token-level normalisation over the completion tokens of all ranks.
             let localTokens = Double(batch.targetCount)
@@ -102,7 +102,7 @@ public enum GRPO {
                     }
                 }
                 let update = try stepper.update(
-                    policy.parameters, metrics: local, step: step * p.epochs + epoch,
+                    policy.trainableParameters, metrics: local, step: step * p.epochs + epoch,
                     communicator: communicator)
                 metrics = update.metrics
                 note = update.outcome.note(step: step) ?? note
