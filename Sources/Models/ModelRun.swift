@@ -20,6 +20,10 @@ public struct ModelRun {
     /// read, written back unchanged so `transformers` loads the result with the same tokenizer
     /// and template; empty for our own runs (their tokenizer is written by `Tokenizer.write`).
     public var tokenizerFiles: [(name: String, data: Data)]
+    /// The LoRA adapters attached to `model` (their settings; `baseModel` is the base's
+    /// directory): set when an adapter run was read or a stage attached adapters. Saving then
+    /// writes the adapter (PEFT's files), not the base weights.
+    public var lora: LoRAConfig?
 
     public init(
         directory: RunDirectory, model: Transformer, tokenizer: Tokenizer, scoreHead: ScalarHead? = nil,
@@ -37,9 +41,11 @@ public struct ModelRun {
     /// directory and model (and head).
     public func derived(directory: RunDirectory, model: Transformer, scoreHead: ScalarHead? = nil) -> ModelRun
     {
-        ModelRun(
+        var run = ModelRun(
             directory: directory, model: model, tokenizer: tokenizer, scoreHead: scoreHead, format: format,
             tokenizerFiles: tokenizerFiles)
+        if model === self.model { run.lora = lora }  // the same adapters travel with the model
+        return run
     }
 
     /// Reads and validates a run without changing anything on disk (serving): the config, every
@@ -49,6 +55,27 @@ public struct ModelRun {
     public static func read(_ directory: RunDirectory, scoreHead: Bool = false) throws -> ModelRun {
         guard directory.exists else {
             throw RunDirectoryError(path: directory.url.path, reason: "no such run directory")
+        }
+        if directory.hasLoRAAdapter && !directory.hasModel {
+            // A LoRA run (ours or PEFT's): its base model plus the adapter, unmerged.
+            var config = try LoRAConfig.read(directory.loraConfig)
+            let base = directory.loraBase(config)
+            guard base.hasModel else {
+                throw LoRAError(
+                    source: directory.loraConfig.path,
+                    reason: "base_model_name_or_path \"\(config.baseModel)\" is not a model directory "
+                        + "(\(base.url.path))")
+            }
+            // A reward adapter carries its score head; the base (an SFT run) has none.
+            var run = try read(base, scoreHead: scoreHead && !config.savesScoreHead)
+            let loaded = try directory.loadLoRAAdapter(into: run.model)
+            if scoreHead, let score = loaded.score {
+                run.scoreHead = ScalarHead(name: "score", hiddenSize: run.model.config.hiddenSize, seed: 0)
+                run.scoreHead!.weight.value = score
+            }
+            config.baseModel = base.url.path
+            run.lora = config
+            return run
         }
         guard !directory.hasPendingCheckpointCommit else {
             throw RunDirectoryError(

@@ -12,6 +12,9 @@ public final class Linear {
     public let inputSize: Int
     public let outputSize: Int
     public let layout: WeightLayout
+    /// A low-rank adapter (LoRA.swift): when present the base weight and bias are frozen (no
+    /// gradients) and the adapter's output is added to the layer's.
+    public var lora: LoRAAdapter?
 
     /// A new layer named `name` (parameters `name.weight`, `name.bias`), weights N(0, std²), bias 0
     /// (std 0: zeros without drawing, for weights about to be loaded).
@@ -43,6 +46,12 @@ public final class Linear {
     /// y (=|+=) x · Wᵀ + b.  x: (rows, in) contiguous; y: (rows, out) with row stride `yStride`.
     public func forward(x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
                         accumulate: Bool = false) {
+        baseForward(x: x, rows: rows, y: y, yStride: yStride, accumulate: accumulate)
+        if let lora, lora.enabled { lora.forward(x: x, rows: rows, y: y, yStride: yStride) }
+    }
+
+    private func baseForward(x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+                             accumulate: Bool) {
         weight.value.withUnsafeBufferPointer { w in
             if rows == 1 {
                 // One token (generation): a matrix–vector product streams the weight once;
@@ -86,6 +95,11 @@ public final class Linear {
                               mixed: true, bBF16: w16)
                 }
             }
+        }
+        if let lora {
+            // Frozen base: only the adapter learns (and no gradient buffer of W's size exists).
+            if lora.enabled { lora.backward(x: x, rows: rows, dy: dy, dyStride: dyStride, dx: dx) }
+            return
         }
         weight.grad.withUnsafeMutableBufferPointer { g in
             switch layout {

@@ -45,6 +45,8 @@ struct DPOCommand: ParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
+    @OptionGroup var lora: LoRAOptions
+
     func validate() throws {
         if let beta, !(beta > 0) { throw ValidationError("--beta must be positive") }
         guard gamma >= 0, lambda >= 0 else { throw ValidationError("--gamma and --lambda must not be negative") }
@@ -64,7 +66,8 @@ struct DPOCommand: ParsableCommand {
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
     func train(communicator: any Communicator) throws {
-        let sft = try StageRun.load(model, role: "SFT")
+        var sft = try StageRun.load(model, role: "SFT", keepingAdapters: true)
+        try lora.prepare(&sft, path: model, seed: stage.seed)
         let data = try StageRun.data(sft)
         let rows = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "preference pairs")
@@ -76,7 +79,8 @@ struct DPOCommand: ParsableCommand {
         parameters.pairsPerStep = stage.batchSize ?? parameters.pairsPerStep
         parameters.seed = stage.seed
 
-        let reference = objective.needsReference ? try sft.model.copy() : nil
+        // With adapters the reference is the same model with them bypassed: one copy of the base.
+        let reference = objective.needsReference ? (sft.lora != nil ? sft.model : try sft.model.copy()) : nil
         guard communicator.isRoot else {
             try PreferenceTraining.train(policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
                                          parameters: parameters, communicator: communicator)

@@ -66,6 +66,8 @@ struct GRPOCommand: ParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
+    @OptionGroup var lora: LoRAOptions
+
     var modelPath: String { model }
     /// `--data`, or its old name `--prompts`.
     var dataPath: String { data ?? prompts ?? "" }
@@ -82,7 +84,8 @@ struct GRPOCommand: ParsableCommand {
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
     func train(communicator: any Communicator) throws {
-        let sft = try StageRun.load(modelPath, role: "SFT")
+        var sft = try StageRun.load(modelPath, role: "SFT", keepingAdapters: true)
+        try lora.prepare(&sft, path: modelPath, seed: stage.seed)
         let data = try StageRun.data(sft)
         let rows = try data.prompts(from: StageRun.url(dataPath), maxNewTokens: maxNewTokens, options: stage.loadOptions)
         try StageRun.report(rows, file: dataPath, what: "prompts")
@@ -104,7 +107,8 @@ struct GRPOCommand: ParsableCommand {
         parameters.optimization.warmupSteps = stage.warmup ?? 0
         algorithm.apply(to: &parameters)
 
-        let reference = try sft.model.copy()
+        // With adapters the reference is the same model with them bypassed: one copy of the base.
+        let reference = sft.lora != nil ? sft.model : try sft.model.copy()
         let judge = verifier.verifier
         let reward: (Int, Generation) -> Double = { i, generation in
             judge.reward(records[i], response: data.text(of: generation.tokens)) ?? 0

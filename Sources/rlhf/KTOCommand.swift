@@ -33,6 +33,8 @@ struct KTOCommand: ParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
+    @OptionGroup var lora: LoRAOptions
+
     func validate() throws {
         guard beta > 0 else { throw ValidationError("--beta must be positive") }
         guard desirableWeight > 0, undesirableWeight > 0 else { throw ValidationError("the weights must be positive") }
@@ -42,7 +44,8 @@ struct KTOCommand: ParsableCommand {
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
     func train(communicator: any Communicator) throws {
-        let sft = try StageRun.load(model, role: "SFT")
+        var sft = try StageRun.load(model, role: "SFT", keepingAdapters: true)
+        try lora.prepare(&sft, path: model, seed: stage.seed)
         let data = try StageRun.data(sft)
         let rows = try data.ktoExamples(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "examples")
@@ -56,7 +59,8 @@ struct KTOCommand: ParsableCommand {
         parameters.examplesPerStep = stage.batchSize ?? parameters.examplesPerStep
         parameters.seed = stage.seed
 
-        let reference = try sft.model.copy()
+        // With adapters the reference is the same model with them bypassed: one copy of the base.
+        let reference = sft.lora != nil ? sft.model : try sft.model.copy()
         guard communicator.isRoot else {
             try KTOTraining.train(policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
                                   parameters: parameters, communicator: communicator)

@@ -23,6 +23,7 @@ struct RLHF: AsyncParsableCommand {
             ServeCommand.self,
             FeedbackCommand.self,
             EvalCommand.self,
+            MergeCommand.self,
             ExportCommand.self,
             DemoCommand.self,
         ]

@@ -34,6 +34,8 @@ struct RewardCommand: ParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
+    @OptionGroup var lora: LoRAOptions
+
     func validate() throws {
         guard (0..<1).contains(evalFraction) else { throw ValidationError("--eval-fraction must be in [0, 1)") }
         guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must not be negative") }
@@ -42,7 +44,8 @@ struct RewardCommand: ParsableCommand {
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
     func train(communicator: any Communicator) throws {
-        let sft = try StageRun.load(model, role: "SFT")
+        var sft = try StageRun.load(model, role: "SFT", keepingAdapters: true)
+        try lora.prepare(&sft, path: model, seed: stage.seed)
         let data = try StageRun.data(sft)
         let loaded = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(loaded, file: self.data, what: "comparisons")

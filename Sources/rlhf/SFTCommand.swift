@@ -27,10 +27,13 @@ struct SFTCommand: ParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
+    @OptionGroup var lora: LoRAOptions
+
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
     func train(communicator: any Communicator) throws {
-        let base = try StageRun.load(model, role: "base")
+        var base = try StageRun.load(model, role: "base", keepingAdapters: true)
+        try lora.prepare(&base, path: model, seed: stage.seed)
         let data = try StageRun.data(base)
         let rows = try data.sftExamples(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "demonstrations")

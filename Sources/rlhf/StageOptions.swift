@@ -102,10 +102,21 @@ struct StageOptions: ParsableArguments {
 enum StageRun {
     static func url(_ path: String) -> URL { URL(fileURLWithPath: path) }
 
-    static func load(_ path: String, scoreHead: Bool = false, role: String) throws -> ModelRun {
-        do { return try ModelRun.load(RunDirectory(path: path), scoreHead: scoreHead) } catch {
+    /// A LoRA adapter run loads as its base plus the adapter; unless `keepingAdapters` (stages that
+    /// train adapters themselves: `LoRAOptions.prepare`), the adapter is merged into the weights in
+    /// memory, so stages that train every weight and save a full model stay correct.
+    static func load(_ path: String, scoreHead: Bool = false, role: String, keepingAdapters: Bool = false) throws
+        -> ModelRun
+    {
+        var run: ModelRun
+        do { run = try ModelRun.load(RunDirectory(path: path), scoreHead: scoreHead) } catch {
             throw CommandError("cannot load the \(role) run \(path): \(error)")
         }
+        if run.lora != nil && !keepingAdapters {
+            run.model.mergeLoRA()
+            run.lora = nil
+        }
+        return run
     }
 
     /// Stage data in the run's own conversation format (ChatML, or a published model's template).

@@ -77,7 +77,7 @@ public enum GRPO {
         let sampling = SamplingOptions(
             temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: p.extraStopTokens.union([endOfTurn]))
         let history = try TrainingLoop.run(
-            stage: "grpo", steps: 0..<p.steps, totalSteps: p.steps, replicas: [policy.parameters],
+            stage: "grpo", steps: 0..<p.steps, totalSteps: p.steps, replicas: [policy.trainableParameters],
             communicator: communicator, progress: progress
         ) { step in
             // Rollout: this rank's groups of the step's prompts, scored by the verifier.
@@ -103,7 +103,7 @@ public enum GRPO {
                 batch = batch.maskingRows(generations.indices.filter { !generations[$0].finished })
             }
             let referenceLogProbs =
-                p.klCoefficient > 0 ? reference.scoreTargets(batch, temperature: p.temperature) : nil
+                p.klCoefficient > 0 ? reference.baseScoreTargets(batch, temperature: p.temperature) : nil
             let oldLogProbs = p.epochs > 1 ? policy.scoreTargets(batch, temperature: p.temperature) : nil
 
             // Update: `epochs` passes of clipped policy-gradient steps on the same rollouts, each
@@ -182,6 +182,6 @@ public enum GRPO {
             for name in ["loss", "policy_loss"] { local.total(name, 0) }
             for name in ["kl", "clip_fraction", "ratio"] { local.mean(name, 0, weight: 0) }
         }
-        return try stepper.update(policy.parameters, metrics: local, step: step, communicator: communicator)
+        return try stepper.update(policy.trainableParameters, metrics: local, step: step, communicator: communicator)
     }
 }

@@ -48,14 +48,19 @@ public enum KTOTraining {
         // Without replacement, epoch by epoch (as TRL's shuffled dataloader): every example is seen
         // once before any is seen twice.
         var sampler = EpochSampler(count: examples.count, seed: p.seed)
-        func sums(_ model: Transformer, _ b: SequenceBatch) -> [Double] {
+        // The reference's passes bypass LoRA adapters: with adapters the reference may be the
+        // policy object itself (one copy of the base weights).
+        func sums(_ model: Transformer, _ b: SequenceBatch, base: Bool = false) -> [Double] {
             SequenceLogProbs(
-                logProbs: model.scoreTargets(b), mask: b.mask, batchSize: b.batchSize, length: b.length
+                logProbs: base ? model.baseScoreTargets(b) : model.scoreTargets(b), mask: b.mask,
+                batchSize: b.batchSize, length: b.length
             ).sums
         }
+        policy.setLoRATraining(true)
+        defer { policy.setLoRATraining(false) }
         let history = try TrainingLoop.run(
             stage: "kto", steps: 0..<p.optimization.steps, totalSteps: p.optimization.steps,
-            replicas: [policy.parameters], communicator: communicator, progress: progress
+            replicas: [policy.trainableParameters], communicator: communicator, progress: progress
         ) { step in
             let drawn = sampler.next(perStep).map { examples[$0] }
             let n = drawn.count
@@ -71,9 +76,9 @@ public enum KTOTraining {
                 padToken: padToken)
             let z0 = KTOObjective.referencePoint(
                 policyLogProbs: sums(policy, mismatched),
-                referenceLogProbs: sums(reference, mismatched),
+                referenceLogProbs: sums(reference, mismatched, base: true),
                 reducing: communicator.allReduceSum)
-            let referenceLogProbs = sums(reference, matched)
+            let referenceLogProbs = sums(reference, matched, base: true)
             let pass = LogProbPass(model: policy, batch: matched)
             let out = KTOObjective.loss(
                 policy: SequenceLogProbs(
@@ -95,7 +100,7 @@ public enum KTOTraining {
             local.mean(
                 "reward_undesirable", out.meanUndesirableReward, weight: Double(picked.count) - desirable)
             var update = try stepper.update(
-                policy.parameters, metrics: local, step: step, communicator: communicator)
+                policy.trainableParameters, metrics: local, step: step, communicator: communicator)
             update.metrics["reward_margin"] =
                 update.metrics["reward_desirable"]! - update.metrics["reward_undesirable"]!
             return TrainingLoop.Step(metrics: update.metrics, note: update.outcome.note(step: step))

@@ -31,7 +31,7 @@ public enum LanguageModelTraining {
         }
         guard communicator.size > 1 else { return (accumulation.meanLoss, accumulation.totalTargetTokens) }
         // The data-parallel block: gradients and the loss in nats summed over the ranks.
-        communicator.allReduceGradients(model.parameters)
+        communicator.allReduceGradients(model.trainableParameters)
         let lossSum = communicator.allReduceSum([accumulation.lossSum])[0]
         return (globalTokens > 0 ? lossSum / globalTokens : 0, Int(globalTokens))
     }
@@ -71,15 +71,17 @@ public enum LanguageModelTraining {
                 reason: "the run is already at step \(startStep); \(settings.steps) steps "
                     + "end before it (give more steps to train further)")
         }
+        model.setLoRATraining(true)  // adapter dropout on while training
+        defer { model.setLoRATraining(false) }
         let history = try TrainingLoop.run(
             stage: stage, steps: startStep..<settings.steps, totalSteps: settings.steps,
-            replicas: [model.parameters],
+            replicas: [model.trainableParameters],
             communicator: communicator, timed: false, progress: progress
         ) { step in
             let started = Date()
             let micro = (0..<max(1, settings.accumulationSteps)).map { nextBatch(step, $0) }
             let (loss, tokens) = accumulate(model: model, microBatches: micro, communicator: communicator)
-            let outcome = try stepper.apply(model.parameters, step: step, loss: Float(loss))
+            let outcome = try stepper.apply(model.trainableParameters, step: step, loss: Float(loss))
             let seconds = Date().timeIntervalSince(started)
             var metrics: [String: Double] = [
                 "loss": loss, "lr": Double(outcome.learningRate), "grad_norm": Double(outcome.gradientNorm),

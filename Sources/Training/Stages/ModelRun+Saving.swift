@@ -19,12 +19,24 @@ extension ModelRun {
         dtype: ModelConfig.StorageDType? = nil, optimizer: (any Optimizer)? = nil,
         trainerState: TrainerState? = nil
     ) throws {
+        if let lora, model.hasLoRA {
+            // An adapter run: PEFT's two files; the base stays where `lora.baseModel` says.
+            var lora = lora
+            lora.savesScoreHead = scoreHead != nil
+            try directory.writeLoRAAdapter(of: model, config: lora, scoreHead: scoreHead?.weight)
+            try saveTokenizer()
+            return
+        }
         var config = model.config
         if let dtype { config.storageDType = dtype }
         try Checkpoint.save(
             to: directory, config: config, parameters: model.parameters,
             extraTensors: scoreHead.map { [("score.weight", $0.weight.value)] } ?? [],
             optimizer: optimizer, trainerState: trainerState)
+        try saveTokenizer()
+    }
+
+    private func saveTokenizer() throws {
         if tokenizerFiles.isEmpty {
             do { try tokenizer.write(to: directory.url) } catch {
                 throw AtomicFileError.plain(error, writing: directory.tokenizer)
@@ -38,6 +50,12 @@ extension ModelRun {
     public var scalarModel: ScalarModel? {
         scoreHead.map { ScalarModel(trunk: model, head: $0) }
     }
+}
+
+extension ScalarModel {
+    /// What the optimizer updates: with LoRA adapters on the trunk, the adapters and the head
+    /// (the head always trains in full); otherwise every parameter.
+    public var trainableParameters: [Parameter] { trunk.trainableParameters + head.parameters }
 }
 
 extension ScalarModel {

@@ -80,9 +80,11 @@ public enum PreferenceTraining {
             "preference training: \(p.loss) needs a reference model")
         var stepper = OptimizerStepper(settings: p.optimization)
         var sampler = EpochSampler(count: pairs.count, seed: p.seed)
+        policy.setLoRATraining(true)
+        defer { policy.setLoRATraining(false) }
         let history = try TrainingLoop.run(
             stage: p.loss.stageName, steps: 0..<p.optimization.steps, totalSteps: p.optimization.steps,
-            replicas: [policy.parameters], communicator: communicator, progress: progress
+            replicas: [policy.trainableParameters], communicator: communicator, progress: progress
         ) { step in
             let drawn = sampler.next(perStep).map { pairs[$0] }
             let mine = Array(drawn[communicator.share(of: drawn.count)])
@@ -97,7 +99,7 @@ public enum PreferenceTraining {
             var refChosen: [Double]?, refRejected: [Double]?
             if p.loss.needsReference, let reference {
                 let ref = SequenceLogProbs(
-                    logProbs: reference.scoreTargets(batch), mask: batch.mask,
+                    logProbs: reference.baseScoreTargets(batch), mask: batch.mask,
                     batchSize: batch.batchSize, length: batch.length
                 ).sums
                 refChosen = Array(ref[0..<n])
@@ -118,7 +120,7 @@ public enum PreferenceTraining {
             var local = StepMetrics()
             for (name, value) in out.metrics { local.mean(name, value, weight: Double(n)) }
             let update = try stepper.update(
-                policy.parameters, metrics: local, step: step, communicator: communicator)
+                policy.trainableParameters, metrics: local, step: step, communicator: communicator)
             return TrainingLoop.Step(metrics: update.metrics, note: update.outcome.note(step: step))
         }
         try stepper.requireSavable()

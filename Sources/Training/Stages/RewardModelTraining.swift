@@ -100,9 +100,11 @@ public enum RewardModelTraining {
         }
         var stepper = OptimizerStepper(settings: p.optimization)
         var sampler = EpochSampler(count: comparisons.count, seed: p.seed)
+        model.trunk.setLoRATraining(true)
+        defer { model.trunk.setLoRATraining(false) }
         let history = try TrainingLoop.run(
             stage: "reward", steps: 0..<p.optimization.steps, totalSteps: p.optimization.steps,
-            replicas: [model.parameters], communicator: communicator, progress: progress
+            replicas: [model.trainableParameters], communicator: communicator, progress: progress
         ) { step in
             let drawn = sampler.next(perStep).map { comparisons[$0] }
             let mine = Array(drawn[communicator.share(of: drawn.count)])
@@ -118,7 +120,7 @@ public enum RewardModelTraining {
             local.mean("accuracy", out.accuracy, weight: Double(pairs.count))
             local.mean("margin", out.meanMargin, weight: Double(pairs.count))
             let update = try stepper.update(
-                model.parameters, metrics: local, step: step, communicator: communicator)
+                model.trainableParameters, metrics: local, step: step, communicator: communicator)
             var metrics = update.metrics
             if p.evaluationInterval > 0, (step + 1) % p.evaluationInterval == 0, !heldOut.isEmpty,
                 communicator.isRoot

@@ -6,7 +6,7 @@ public enum RunOutput {
     /// Files whose presence makes a directory a run (a model, a checkpoint or a training log).
     public static let markers = [
         "config.json", "model.safetensors", "trainer_state.json", "optimizer.safetensors",
-        "metrics.jsonl",
+        "metrics.jsonl", LoRAConfig.fileName, LoRAConfig.weightsFileName,
     ]
     /// Everything a training run writes; `--overwrite` deletes these and nothing else, so a
     /// mistyped path never loses the user's own files.

@@ -1,0 +1,10 @@
+import Models
+import NN
+
+extension Transformer {
+    /// `scoreTargets` of the base model: a frozen reference that is this same model with its
+    /// adapters bypassed (one copy of the base weights), or a separate model as it is.
+    public func baseScoreTargets(_ batch: SequenceBatch, temperature: Float = 1) -> [Float] {
+        withLoRADisabled { scoreTargets(batch, temperature: temperature) }
+    }
+}
