@@ -63,6 +63,7 @@ struct DPOCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
+        stage.configure(sft.model)
         let data = try StageRun.data(sft)
         let rows = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "preference pairs")

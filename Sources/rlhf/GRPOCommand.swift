@@ -81,6 +81,7 @@ struct GRPOCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(modelPath, role: "SFT")
+        stage.configure(sft.model)
         let data = try StageRun.data(sft)
         let rows = try data.prompts(from: StageRun.url(dataPath), maxNewTokens: maxNewTokens, options: stage.loadOptions)
         try StageRun.report(rows, file: dataPath, what: "prompts")

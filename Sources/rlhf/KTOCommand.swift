@@ -43,6 +43,7 @@ struct KTOCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
+        stage.configure(sft.model)
         let data = try StageRun.data(sft)
         let rows = try data.ktoExamples(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "examples")

@@ -92,6 +92,7 @@ struct PPOCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(modelPath, role: "policy (SFT)")
+        stage.configure(sft.model)
         let rm = try StageRun.load(reward, scoreHead: true, role: "reward-model")
         guard rm.tokenizer == sft.tokenizer else {
             throw CommandError("the reward model \(reward) and the policy \(modelPath) use different tokenizers: the reward model cannot score the policy's tokens")

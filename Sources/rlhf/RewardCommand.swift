@@ -43,6 +43,7 @@ struct RewardCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(model, role: "SFT")
+        stage.configure(sft.model)
         let data = try StageRun.data(sft)
         let loaded = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(loaded, file: self.data, what: "comparisons")

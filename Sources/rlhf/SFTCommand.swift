@@ -31,6 +31,7 @@ struct SFTCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let base = try StageRun.load(model, role: "base")
+        stage.configure(base.model)
         let data = try StageRun.data(base)
         let rows = try data.sftExamples(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "demonstrations")

@@ -62,6 +62,13 @@ struct StageOptions: ParsableArguments {
     @Option(name: .customLong("save-dtype"), help: "Dtype of the weights written: auto keeps the input model's (f32, bf16 or f16).")
     var saveDType: SaveDType = .auto
 
+    @Flag(name: .customLong("recompute-activations"),
+          help: "Keep only each block's input in forward and recompute the rest in backward: less memory, more compute.")
+    var recomputeActivations = false
+
+    /// Applies the memory options to the model being trained.
+    func configure(_ model: Transformer) { model.recomputeActivations = recomputeActivations }
+
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be positive") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
