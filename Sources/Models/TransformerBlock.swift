@@ -79,5 +79,7 @@ struct BlockBuffers {
     var attention = AttentionBuffers()
     var mlp = MLPBuffers()
 
-    var byteCount: Int { 4 * (normed1.count + mid.count + normed2.count) + attention.byteCount + mlp.byteCount }
+    var byteCount: Int {
+        4 * (normed1.count + mid.count + normed2.count) + attention.byteCount + mlp.byteCount
+    }
 }

@@ -43,7 +43,9 @@ extension Attention {
     }
 
     /// Bytes of the buffers this layer holds now.
-    public var bufferByteCount: Int { 4 * (qkv.count + probs.count + context.count + dContext.count + dQKV.count) }
+    public var bufferByteCount: Int {
+        4 * (qkv.count + probs.count + context.count + dContext.count + dQKV.count)
+    }
 }
 
 extension MLP {

@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The process's memory as the kernel counts it.
@@ -12,19 +12,19 @@ public enum ResourceUsage {
     /// Zero when neither is available.
     public static var peakResidentBytes: Int {
         #if os(Linux)
-        if let kib = statusField("VmHWM") { return kib * 1024 }
+            if let kib = statusField("VmHWM") { return kib * 1024 }
         #endif
         var usage = rusage()
         #if os(Linux)
-        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+            let who = __rusage_who_t(RUSAGE_SELF.rawValue)
         #else
-        let who = RUSAGE_SELF
+            let who = RUSAGE_SELF
         #endif
         guard getrusage(who, &usage) == 0 else { return 0 }
         #if os(Linux)
-        return Int(usage.ru_maxrss) * 1024
+            return Int(usage.ru_maxrss) * 1024
         #else
-        return Int(usage.ru_maxrss)
+            return Int(usage.ru_maxrss)
         #endif
     }
 
@@ -42,11 +42,13 @@ public enum ResourceUsage {
     static func statusField(_ name: String) -> Int? {
         // Read to the end: /proc files report size 0, which size-first reads take at its word.
         guard let handle = FileHandle(forReadingAtPath: "/proc/self/status"),
-              let data = try? handle.readToEnd() else { return nil }
+            let data = try? handle.readToEnd()
+        else { return nil }
         try? handle.close()
         let text = String(decoding: data, as: UTF8.self)
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            let digits = line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+            let digits = line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" })
+                .first
             return digits.flatMap { Int($0) }
         }
         return nil

@@ -63,7 +63,7 @@ struct StageOptions: ParsableArguments {
     var saveDType: SaveDType = .auto
 
     @Flag(name: .customLong("recompute-activations"),
-          help: "Keep only each block's input in forward and recompute the rest in backward: less memory, more compute.")
+          help: "Recompute each block's activations in backward from its input: less memory, more compute.")
     var recomputeActivations = false
 
     /// Applies the memory options to the model being trained.

@@ -7,8 +7,10 @@ import TensorCore
 @Suite struct ActivationRecomputationTests {
     /// One forward + backward with packed segments and both gradient inputs; returns the logits,
     /// hidden state and every parameter gradient.
-    func step(_ model: Transformer, config: ModelConfig, seed: UInt64) -> (logits: [Float], hidden: [Float],
-                                                                             grads: [[Float]]) {
+    func step(_ model: Transformer, config: ModelConfig, seed: UInt64) -> (
+        logits: [Float], hidden: [Float],
+        grads: [[Float]]
+    ) {
         let b = 2, t = 6
         let tokens = randomTokens(b * t, vocab: config.vocabSize, seed: seed)
         let segments: [Int32] = [0, 0, 0, 1, 1, 1, 5, 5, 5, 5, 5, 6]
@@ -51,8 +53,9 @@ import TensorCore
     /// The buffers the model holds between steps: L blocks' activations without recomputation,
     /// one block's with it.
     @Test func recomputationHoldsOneBlockOfActivations() throws {
-        let config = ModelConfig(family: .llama, vocabSize: 13, hiddenSize: 16, layerCount: 6, headCount: 4,
-                                 kvHeadCount: 2, intermediateSize: 40, contextLength: 32, tieEmbeddings: false)
+        let config = ModelConfig(
+            family: .llama, vocabSize: 13, hiddenSize: 16, layerCount: 6, headCount: 4,
+            kvHeadCount: 2, intermediateSize: 40, contextLength: 32, tieEmbeddings: false)
         let b = 2, t = 32
         let tokens = randomTokens(b * t, vocab: config.vocabSize, seed: 1)
         let g = randomWeights([b, t, config.vocabSize], seed: 2)
@@ -81,11 +84,13 @@ import TensorCore
         scramble(model, seed: 2)
         let prompts: [[Int32]] = [[1, 2, 3], [4, 5]]
         var rng = RandomGenerator(seed: 7)
-        let plain = model.generate(prompts: prompts, options: SamplingOptions(temperature: 0, maxNewTokens: 6), rng: &rng)
+        let plain = model.generate(
+            prompts: prompts, options: SamplingOptions(temperature: 0, maxNewTokens: 6), rng: &rng)
         model.recomputeActivations = true
         rng = RandomGenerator(seed: 7)
-        let recomputing = model.generate(prompts: prompts, options: SamplingOptions(temperature: 0, maxNewTokens: 6),
-                                         rng: &rng)
+        let recomputing = model.generate(
+            prompts: prompts, options: SamplingOptions(temperature: 0, maxNewTokens: 6),
+            rng: &rng)
         #expect(plain == recomputing)
         #expect(plain.allSatisfy { !$0.tokens.isEmpty })
     }

@@ -24,21 +24,30 @@ struct MemoryBenchmarkTests {
         model.recomputeActivations = recompute
         var rng = RandomGenerator(seed: 1)
         let examples = (0..<8).map { _ in
-            RenderedChat(tokens: (0..<length).map { _ in TokenID(rng.next() % UInt64(model.config.vocabSize)) },
-                         lossMask: (0..<length).map { $0 >= length / 2 })
+            RenderedChat(
+                tokens: (0..<length).map { _ in TokenID(rng.next() % UInt64(model.config.vocabSize)) },
+                lossMask: (0..<length).map { $0 >= length / 2 })
         }
         var p = SupervisedFineTuning.Parameters()
         p.optimization = OptimizationSettings(learningRate: 1e-4, steps: 3, warmupSteps: 0)
         p.batchSize = 4
-        let history = try SupervisedFineTuning.train(model: model, examples: examples, padToken: 0, parameters: p)
+        let history = try SupervisedFineTuning.train(
+            model: model, examples: examples, padToken: 0, parameters: p)
         for (i, m) in history.enumerated() {
-            print(String(format: "memory-bench recompute=%d step %d: loss %.4f, %.0f tokens/s, peak %.0f MB", recompute ? 1 : 0,
-                         i + 1, m["loss"]!, m["tokens_per_second"]!, m["peak_rss_mb"]!))
+            print(
+                String(
+                    format: "memory-bench recompute=%d step %d: loss %.4f, %.0f tokens/s, peak %.0f MB",
+                    recompute ? 1 : 0,
+                    i + 1, m["loss"]!, m["tokens_per_second"]!, m["peak_rss_mb"]!))
         }
-        print(String(format: "memory-bench recompute=%d: %d parameters; peak at start %.0f MB, after load %.0f MB, "
-                     + "final %.0f MB; activation buffers held %.0f MB", recompute ? 1 : 0, model.parameterCount,
-                     afterStart, afterLoad, ResourceUsage.peakResidentMegabytes,
-                     Double(model.activationByteCount) / 1_048_576))
+        print(
+            String(
+                format:
+                    "memory-bench recompute=%d: %d parameters; peak at start %.0f MB, after load %.0f MB, "
+                    + "final %.0f MB; activation buffers held %.0f MB", recompute ? 1 : 0,
+                model.parameterCount,
+                afterStart, afterLoad, ResourceUsage.peakResidentMegabytes,
+                Double(model.activationByteCount) / 1_048_576))
         #expect(history.allSatisfy { $0["loss"]!.isFinite })
     }
 }

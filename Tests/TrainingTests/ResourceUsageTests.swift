@@ -15,9 +15,9 @@ import Tokenizers
         var buffer = [Float](repeating: 0, count: count)
         for i in stride(from: 0, to: count, by: 1024) { buffer[i] = Float(i) }  // every page touched
         #if os(Linux)
-        let resident = try #require(ResourceUsage.residentBytes)
-        #expect(resident >= count * 4)
-        #expect(ResourceUsage.peakResidentBytes >= resident)
+            let resident = try #require(ResourceUsage.residentBytes)
+            #expect(resident >= count * 4)
+            #expect(ResourceUsage.peakResidentBytes >= resident)
         #endif
         #expect(ResourceUsage.peakResidentBytes >= before)
         #expect(ResourceUsage.peakResidentMegabytes >= Double(count * 4) / 1_048_576)
@@ -28,20 +28,24 @@ import Tokenizers
     /// the same losses step for step and the same final weights.
     @Test func sftLogsPeakMemoryAndRecomputesTheSameRun() throws {
         let d = StageDataFixture.data(context: 64)
-        let rows = try d.sftExamples(from: StageDataFixture.file([
-            #"{"prompt": "reverse: fox dog", "completion": "dog fox"}"#,
-            #"{"prompt": "reverse: the lazy", "completion": "lazy the"}"#,
-        ]))
+        let rows = try d.sftExamples(
+            from: StageDataFixture.file([
+                #"{"prompt": "reverse: fox dog", "completion": "dog fox"}"#,
+                #"{"prompt": "reverse: the lazy", "completion": "lazy the"}"#,
+            ]))
         func run(recompute: Bool) throws -> (history: [[String: Double]], weights: [[Float]]) {
-            let model = try Transformer(config: ModelConfig(family: .llama, vocabSize: d.tokenizer.vocabularySize,
-                                                            hiddenSize: 32, layerCount: 2, headCount: 2,
-                                                            contextLength: 64), seed: 1)
+            let model = try Transformer(
+                config: ModelConfig(
+                    family: .llama, vocabSize: d.tokenizer.vocabularySize,
+                    hiddenSize: 32, layerCount: 2, headCount: 2,
+                    contextLength: 64), seed: 1)
             model.recomputeActivations = recompute
             var p = SupervisedFineTuning.Parameters()
             p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 4)
             p.batchSize = 2
-            let history = try SupervisedFineTuning.train(model: model, examples: rows.rows, padToken: d.padToken,
-                                                         parameters: p)
+            let history = try SupervisedFineTuning.train(
+                model: model, examples: rows.rows, padToken: d.padToken,
+                parameters: p)
             return (history, model.parameters.map(\.value.scalars))
         }
         let kept = try run(recompute: false), recomputed = try run(recompute: true)
