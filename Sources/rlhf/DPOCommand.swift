@@ -75,7 +75,7 @@ struct DPOCommand: ParsableCommand {
         parameters.pairsPerStep = stage.batchSize ?? parameters.pairsPerStep
         parameters.seed = stage.seed
 
-        let reference = objective.needsReference ? try sft.model.copy() : nil
+        let reference = objective.needsReference ? StageOptions.frozen(try sft.model.copy()) : nil
         guard communicator.isRoot else {
             try PreferenceTraining.train(policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
                                          parameters: parameters, communicator: communicator)

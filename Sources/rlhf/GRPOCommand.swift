@@ -101,7 +101,7 @@ struct GRPOCommand: ParsableCommand {
         parameters.seed = stage.seed
         parameters.optimization.warmupSteps = stage.warmup ?? 0
 
-        let reference = try sft.model.copy()
+        let reference = StageOptions.frozen(try sft.model.copy())
         let judge = verifier.verifier
         let reward: (Int, Generation) -> Double = { i, generation in
             judge.reward(records[i], response: data.text(of: generation.tokens)) ?? 0

@@ -57,7 +57,7 @@ struct KTOCommand: ParsableCommand {
         parameters.examplesPerStep = stage.batchSize ?? parameters.examplesPerStep
         parameters.seed = stage.seed
 
-        let reference = try sft.model.copy()
+        let reference = StageOptions.frozen(try sft.model.copy())
         guard communicator.isRoot else {
             try KTOTraining.train(policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
                                   parameters: parameters, communicator: communicator)

@@ -137,9 +137,12 @@ struct PPOCommand: ParsableCommand {
             ptxSource = { windows.randomBatch(rows: rowsPerBatch, length: length, rng: &rng) }
         }
 
-        let reference = try sft.model.copy()
+        let reference = StageOptions.frozen(try sft.model.copy())
         guard let rewardModel = rm.scalarModel else { throw CommandError("\(reward) has no score head") }
         let models = PPO.Models(policy: sft.model, reference: reference, reward: rewardModel, value: try rewardModel.copy())
+        // After the copy: the value model trains, as --recompute-activations says.
+        _ = StageOptions.frozen(rewardModel.trunk)
+        stage.configure(models.value.trunk)
         guard communicator.isRoot else {
             try PPO.train(models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
                           parameters: p, pretrainingBatch: ptxSource, communicator: communicator)

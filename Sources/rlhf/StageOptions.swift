@@ -69,6 +69,14 @@ struct StageOptions: ParsableArguments {
     /// Applies the memory options to the model being trained.
     func configure(_ model: Transformer) { model.recomputeActivations = recomputeActivations }
 
+    /// `model`, set up as a frozen model (reference, reward) that only runs forward: recomputation
+    /// costs it nothing (there is no backward to redo blocks for) and its forward then keeps one
+    /// block's activations instead of every block's.
+    static func frozen(_ model: Transformer) -> Transformer {
+        model.recomputeActivations = true
+        return model
+    }
+
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be positive") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
