@@ -43,7 +43,8 @@ extension Transformer {
             for (t, id) in p.enumerated() { padded[r * promptLength + t] = id }
             cache.lengths[r] = p.count
         }
-        forward(tokens: padded, batchSize: rows, length: promptLength, computeLogits: false)
+        forward(tokens: padded, batchSize: rows, length: promptLength, segmentIDs: nil, computeLogits: false,
+                recompute: false)
         for (l, block) in blocks.enumerated() {
             for r in 0..<rows {
                 block.attention.storeKeysValues(batchRow: r, count: prompts[r].count, keys: &cache.keys[l],

@@ -28,7 +28,17 @@ extension Transformer {
         dResidual.zero()
         finalNorm.backward(input: residuals[blocks.count], outputGrad: dHidden, inputGrad: &dResidual)
         for l in stride(from: blocks.count - 1, through: 0, by: -1) {
-            blocks[l].backward(input: residuals[l], grad: &dResidual, scratch: &dScratch)
+            let block = blocks[l]
+            if recomputing {
+                block.swapActivations(with: &sharedBuffers)
+                block.forward(residuals[l], batch: batchSize, length: length, positions: positions,
+                              segments: segmentIDs, into: &recomputedOutput)
+            }
+            // The backward scratch is overwritten by every block: one set serves all of them.
+            block.swapGradientScratch(with: &sharedBuffers)
+            block.backward(input: residuals[l], grad: &dResidual, scratch: &dScratch)
+            block.swapGradientScratch(with: &sharedBuffers)
+            if recomputing { block.swapActivations(with: &sharedBuffers) }
         }
         tokenEmbedding.backward(tokens, outputGrad: dResidual)
         positionEmbedding?.backward(positions, outputGrad: dResidual)

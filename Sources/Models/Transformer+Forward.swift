@@ -11,6 +11,15 @@ extension Transformer {
     @discardableResult
     public func forward(tokens: [Int32], batchSize: Int, length: Int, segmentIDs: [Int32]? = nil,
                         computeLogits: Bool = true) -> Tensor {
+        forward(tokens: tokens, batchSize: batchSize, length: length, segmentIDs: segmentIDs,
+                computeLogits: computeLogits, recompute: recomputeActivations)
+    }
+
+    /// `recompute` false keeps every block's activations whatever `recomputeActivations` says
+    /// (generation's prefill reads the keys and values of every layer afterwards).
+    @discardableResult
+    func forward(tokens: [Int32], batchSize: Int, length: Int, segmentIDs: [Int32]?, computeLogits: Bool,
+                 recompute: Bool) -> Tensor {
         precondition(batchSize > 0 && length > 0 && tokens.count == batchSize * length,
                      "Transformer.forward: \(tokens.count) tokens for batch \(batchSize) × length \(length)")
         precondition(length <= config.contextLength,
@@ -20,13 +29,22 @@ extension Transformer {
         self.tokens = tokens
         self.batchSize = batchSize
         self.length = length
+        self.segmentIDs = segmentIDs
+        recomputing = recompute
         positions = Self.positions(batchSize: batchSize, length: length, segmentIDs: segmentIDs)
 
         tokenEmbedding.forward(tokens, into: &residuals[0])
         positionEmbedding?.forward(positions, into: &residuals[0], accumulate: true)
         for (l, block) in blocks.enumerated() {
+            // Recomputing, every block computes in the one shared set of buffers and keeps none.
+            if recompute { block.swapActivations(with: &sharedBuffers) }
             block.forward(residuals[l], batch: batchSize, length: length, positions: positions, segments: segmentIDs,
                           into: &residuals[l + 1])
+            if recompute {
+                block.swapActivations(with: &sharedBuffers)
+                var released = BlockBuffers()  // buffers left from a forward that kept them
+                block.swapActivations(with: &released)
+            }
         }
         finalNorm.forward(residuals[blocks.count], into: &hiddenBuffer)
         computedLogits = computeLogits

@@ -29,10 +29,21 @@ public final class Transformer {
     var hiddenBuffer = Tensor(shape: [0])  // (N, C)
     var logitsBuffer = Tensor(shape: [0])  // (N, V)
     var computedLogits = false
+    var segmentIDs: [Int32]?
+    /// Whether the last forward kept only the blocks' inputs (`recomputeActivations`).
+    var recomputing = false
+    /// One block's activations (when recomputing) and backward scratch, lent to each block in turn.
+    var sharedBuffers = BlockBuffers()
+    var recomputedOutput = Tensor(shape: [0])
     // Backward scratch.
     var dResidual = Tensor(shape: [0])
     var dScratch = Tensor(shape: [0])
     var dHidden = Tensor(shape: [0])
+
+    /// Activation recomputation (gradient checkpointing per block): forward keeps only each
+    /// block's input; backward runs the block's forward again from it, then its backward. Same
+    /// gradients, one block's activations in memory instead of L, about one more forward of compute.
+    public var recomputeActivations = false
 
     /// Builds a model with GPT-2-style initialisation: weights N(0, 0.02²), the projections that
     /// write into the residual stream N(0, (0.02/√(2L))²), norms 1, biases 0. Same seed, same weights.
@@ -108,6 +119,15 @@ public final class Transformer {
 
     /// Number of scalars over all parameters.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+
+    /// Bytes of the activation and scratch buffers the model holds now (residual stream, every
+    /// block's and the shared ones, final hidden, logits, backward scratch): what forward and
+    /// backward keep between steps, parameters and their gradients aside.
+    public var activationByteCount: Int {
+        let own = residuals.reduce(0) { $0 + $1.count } + hiddenBuffer.count + logitsBuffer.count
+            + dResidual.count + dScratch.count + dHidden.count + recomputedOutput.count
+        return 4 * own + sharedBuffers.byteCount + blocks.reduce(0) { $0 + $1.bufferByteCount }
+    }
 
     /// (B, T, C) output of the final norm from the last forward (input of scalar heads).
     public var hidden: Tensor { hiddenBuffer.reshaped([batchSize, length, config.hiddenSize]) }

@@ -41,6 +41,26 @@ final class TransformerBlock {
         norm1.backward(input: x, outputGrad: scratch, inputGrad: &grad)
     }
 
+    /// Exchanges this block's forward activations (its own and its layers') with `buffers`.
+    func swapActivations(with buffers: inout BlockBuffers) {
+        swap(&normed1, &buffers.normed1)
+        swap(&mid, &buffers.mid)
+        swap(&normed2, &buffers.normed2)
+        attention.swapActivations(with: &buffers.attention)
+        mlp.swapActivations(with: &buffers.mlp)
+    }
+
+    /// Exchanges the layers' backward scratch with `buffers`.
+    func swapGradientScratch(with buffers: inout BlockBuffers) {
+        attention.swapGradientScratch(with: &buffers.attention)
+        mlp.swapGradientScratch(with: &buffers.mlp)
+    }
+
+    /// Bytes of activation and scratch buffers the block holds now (norm statistics aside: N floats).
+    var bufferByteCount: Int {
+        4 * (normed1.count + mid.count + normed2.count) + attention.bufferByteCount + mlp.bufferByteCount
+    }
+
     /// Generation step: x (R, C) updated in place, one new token per row.
     func decode(_ x: inout Tensor, positions: [Int32], cacheRows: [Int], keys: inout Tensor, values: inout Tensor) {
         norm1.forward(x, into: &normed1)
@@ -48,5 +68,18 @@ final class TransformerBlock {
                          addingInto: &x)
         norm2.forward(x, into: &normed2)
         mlp.forward(normed2, addingInto: &x)
+    }
+}
+
+/// One block's buffers held outside it: blocks that run one at a time share one set.
+struct BlockBuffers {
+    var normed1 = Tensor(shape: [0])
+    var mid = Tensor(shape: [0])
+    var normed2 = Tensor(shape: [0])
+    var attention = AttentionBuffers()
+    var mlp = MLPBuffers()
+
+    var byteCount: Int {
+        4 * (normed1.count + mid.count + normed2.count) + attention.byteCount + mlp.byteCount
     }
 }

@@ -68,6 +68,7 @@ struct DPOCommand: ParsableCommand {
     func train(communicator: any Communicator) throws {
         var sft = try StageRun.load(model, role: "SFT", keepingAdapters: true)
         try lora.prepare(&sft, path: model, seed: stage.seed)
+        stage.configure(sft.model)
         let data = try StageRun.data(sft)
         let rows = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "preference pairs")
@@ -80,7 +81,7 @@ struct DPOCommand: ParsableCommand {
         parameters.seed = stage.seed
 
         // With adapters the reference is the same model with them bypassed: one copy of the base.
-        let reference = objective.needsReference ? (sft.lora != nil ? sft.model : try sft.model.copy()) : nil
+        let reference = objective.needsReference ? (sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())) : nil
         guard communicator.isRoot else {
             try PreferenceTraining.train(policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
                                          parameters: parameters, communicator: communicator)

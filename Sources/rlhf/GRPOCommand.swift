@@ -86,6 +86,7 @@ struct GRPOCommand: ParsableCommand {
     func train(communicator: any Communicator) throws {
         var sft = try StageRun.load(modelPath, role: "SFT", keepingAdapters: true)
         try lora.prepare(&sft, path: modelPath, seed: stage.seed)
+        stage.configure(sft.model)
         let data = try StageRun.data(sft)
         let rows = try data.prompts(from: StageRun.url(dataPath), maxNewTokens: maxNewTokens, options: stage.loadOptions)
         try StageRun.report(rows, file: dataPath, what: "prompts")
@@ -108,7 +109,7 @@ struct GRPOCommand: ParsableCommand {
         algorithm.apply(to: &parameters)
 
         // With adapters the reference is the same model with them bypassed: one copy of the base.
-        let reference = sft.lora != nil ? sft.model : try sft.model.copy()
+        let reference = sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())
         let judge = verifier.verifier
         let reward: (Int, Generation) -> Double = { i, generation in
             judge.reward(records[i], response: data.text(of: generation.tokens)) ?? 0

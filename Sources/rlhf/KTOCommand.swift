@@ -46,6 +46,7 @@ struct KTOCommand: ParsableCommand {
     func train(communicator: any Communicator) throws {
         var sft = try StageRun.load(model, role: "SFT", keepingAdapters: true)
         try lora.prepare(&sft, path: model, seed: stage.seed)
+        stage.configure(sft.model)
         let data = try StageRun.data(sft)
         let rows = try data.ktoExamples(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "examples")
@@ -60,7 +61,7 @@ struct KTOCommand: ParsableCommand {
         parameters.seed = stage.seed
 
         // With adapters the reference is the same model with them bypassed: one copy of the base.
-        let reference = sft.lora != nil ? sft.model : try sft.model.copy()
+        let reference = sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())
         guard communicator.isRoot else {
             try KTOTraining.train(policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
                                   parameters: parameters, communicator: communicator)

@@ -94,6 +94,7 @@ struct PPOCommand: ParsableCommand {
 
     func train(communicator: any Communicator) throws {
         let sft = try StageRun.load(modelPath, role: "policy (SFT)")
+        stage.configure(sft.model)
         let rm = try StageRun.load(reward, scoreHead: true, role: "reward-model")
         guard rm.tokenizer == sft.tokenizer else {
             throw CommandError("the reward model \(reward) and the policy \(modelPath) use different tokenizers: the reward model cannot score the policy's tokens")
@@ -140,9 +141,12 @@ struct PPOCommand: ParsableCommand {
             ptxSource = { windows.randomBatch(rows: rowsPerBatch, length: length, rng: &rng) }
         }
 
-        let reference = try sft.model.copy()
+        let reference = StageOptions.frozen(try sft.model.copy())
         guard let rewardModel = rm.scalarModel else { throw CommandError("\(reward) has no score head") }
         let models = PPO.Models(policy: sft.model, reference: reference, reward: rewardModel, value: try rewardModel.copy())
+        // After the copy: the value model trains, as --recompute-activations says.
+        _ = StageOptions.frozen(rewardModel.trunk)
+        stage.configure(models.value.trunk)
         guard communicator.isRoot else {
             try PPO.train(models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
                           parameters: p, pretrainingBatch: ptxSource, communicator: communicator)

@@ -131,6 +131,7 @@ struct PretrainCommand: ParsableCommand {
                                                resume: plan != nil, communicator: communicator)
         if root { try StageRun.writing(run.tokenizer) { try tok.write(to: run.url) } }
         let model = try Transformer(config: modelConfig, seed: p.seed)
+        stage.configure(model)
         guard root else {
             _ = try Pretraining.train(model: model, tokenizer: tok, data: prepared, run: run, parameters: p, resume: resume,
                                       communicator: communicator)

@@ -14,10 +14,15 @@ final class ProgressRenderer: @unchecked Sendable {
         let elapsed = Date().timeIntervalSince(start)
         let eta = p.step > 0 ? elapsed / Double(p.step) * Double(p.totalSteps - p.step) : 0
         var fields = ["\(p.stage) \(p.step)/\(p.totalSteps)"]
-        for key in ["loss", "reward", "kl", "accuracy", "reward_accuracy", "tokens_per_second", "lr"] {
+        let keys = [
+            "loss", "reward", "kl", "accuracy", "reward_accuracy", "tokens_per_second", "lr", "peak_rss_mb",
+        ]
+        for key in keys {
             guard let v = p.metrics[key] else { continue }
             fields.append(key == "tokens_per_second" ? String(format: "%.0f tok/s", v)
-                          : key == "lr" ? String(format: "lr %.2e", v) : String(format: "%@ %.4f", key, v))
+                          : key == "lr" ? String(format: "lr %.2e", v)
+                          : key == "peak_rss_mb" ? String(format: "peak %.0f MB", v)
+                          : String(format: "%@ %.4f", key, v))
         }
         fields.append(String(format: "eta %.0fs", eta))
         let text = fields.joined(separator: "  ")

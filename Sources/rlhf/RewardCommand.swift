@@ -46,6 +46,7 @@ struct RewardCommand: ParsableCommand {
     func train(communicator: any Communicator) throws {
         var sft = try StageRun.load(model, role: "SFT", keepingAdapters: true)
         try lora.prepare(&sft, path: model, seed: stage.seed)
+        stage.configure(sft.model)
         let data = try StageRun.data(sft)
         let loaded = try data.comparisons(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(loaded, file: self.data, what: "comparisons")

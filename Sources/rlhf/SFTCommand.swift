@@ -34,6 +34,7 @@ struct SFTCommand: ParsableCommand {
     func train(communicator: any Communicator) throws {
         var base = try StageRun.load(model, role: "base", keepingAdapters: true)
         try lora.prepare(&base, path: model, seed: stage.seed)
+        stage.configure(base.model)
         let data = try StageRun.data(base)
         let rows = try data.sftExamples(from: StageRun.url(self.data), options: stage.loadOptions)
         try StageRun.report(rows, file: self.data, what: "demonstrations")

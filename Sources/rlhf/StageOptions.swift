@@ -65,6 +65,20 @@ struct StageOptions: ParsableArguments {
 
     @Option(help: "Matrix products: auto (bf16 when the CPU has AVX512-BF16 or AMX-BF16), fp32 or bf16 (fp32 accumulation).")
     var precision: String = "auto"
+    @Flag(name: .customLong("recompute-activations"),
+          help: "Recompute each block's activations in backward from its input: less memory, more compute.")
+    var recomputeActivations = false
+
+    /// Applies the memory options to the model being trained.
+    func configure(_ model: Transformer) { model.recomputeActivations = recomputeActivations }
+
+    /// `model`, set up as a frozen model (reference, reward) that only runs forward: recomputation
+    /// costs it nothing (there is no backward to redo blocks for) and its forward then keeps one
+    /// block's activations instead of every block's.
+    static func frozen(_ model: Transformer) -> Transformer {
+        model.recomputeActivations = true
+        return model
+    }
 
     func validate() throws {
         // Settled here because every training stage parses these options before it runs.

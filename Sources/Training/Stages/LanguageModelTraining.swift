@@ -88,6 +88,8 @@ public enum LanguageModelTraining {
                 "tokens": Double(tokens),
                 "tokens_per_second": Double(micro.reduce(0) { $0 + $1.batchSize * $1.length })
                     / max(seconds, 1e-9),
+                // Here, not in the loop: pretraining logs the metrics in `afterStep`.
+                "peak_rss_mb": ResourceUsage.peakResidentMegabytes,
             ]
             try afterStep?(step, &metrics, stepper)
             return TrainingLoop.Step(metrics: metrics, note: outcome.note(step: step))

@@ -22,7 +22,8 @@ enum TrainingLoop {
 
     /// Runs `body` for each step in `steps` (0-based, of `totalSteps`). Rank 0's weights of
     /// every model in `replicas` are copied to the other ranks first and gradients zeroed.
-    /// Each step's metrics get "seconds" (unless `timed` is false), join the returned history
+    /// Each step's metrics get "seconds" (unless `timed` is false) and "peak_rss_mb" (the process's
+    /// peak resident memory so far, unless the step set it), join the returned history
     /// and go to `progress`.
     static func run(
         stage: String, steps: Range<Int>, totalSteps: Int, replicas: [[Parameter]],
@@ -38,6 +39,10 @@ enum TrainingLoop {
             let started = Date()
             var result = try body(step)
             if timed { result.metrics["seconds"] = Date().timeIntervalSince(started) }
+            // Peak memory so far, per stage run (the process's high-water mark; see docs/memory.md).
+            if result.metrics["peak_rss_mb"] == nil {
+                result.metrics["peak_rss_mb"] = ResourceUsage.peakResidentMegabytes
+            }
             history.append(result.metrics)
             progress?(
                 StageProgress(
