@@ -14,10 +14,13 @@ public struct BatchSampler: Sendable, Equatable, Codable {
 
     public init(seed: UInt64, batchSize: Int, length: Int, range: Range<Int>) throws {
         guard batchSize >= 1, length >= 1 else {
-            throw DatasetError(file: "<batch sampler>", reason: "batch size \(batchSize) and length \(length) must be ≥ 1")
+            throw DatasetError(
+                file: "<batch sampler>", reason: "batch size \(batchSize) and length \(length) must be ≥ 1")
         }
         guard range.count >= length + 1 else {
-            throw DatasetError(file: "<batch sampler>", reason: "\(range.count) tokens, fewer than one window of \(length + 1)")
+            throw DatasetError(
+                file: "<batch sampler>",
+                reason: "\(range.count) tokens, fewer than one window of \(length + 1)")
         }
         self.seed = seed
         self.batchSize = batchSize
@@ -28,8 +31,9 @@ public struct BatchSampler: Sendable, Equatable, Codable {
     /// Restores a saved sampler (e.g. from `trainer_state.json`), with the same checks as `init`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        try self.init(seed: c.decode(UInt64.self, forKey: .seed), batchSize: c.decode(Int.self, forKey: .batchSize),
-                      length: c.decode(Int.self, forKey: .length), range: c.decode(Range<Int>.self, forKey: .range))
+        try self.init(
+            seed: c.decode(UInt64.self, forKey: .seed), batchSize: c.decode(Int.self, forKey: .batchSize),
+            length: c.decode(Int.self, forKey: .length), range: c.decode(Range<Int>.self, forKey: .range))
     }
 
     /// Start offsets of the B windows of batch `step`.
@@ -41,7 +45,9 @@ public struct BatchSampler: Sendable, Equatable, Codable {
 
     /// Batch `step` as (B, T+1) tokens, row-major.
     public func batch(step: Int, from shard: TokenShard) -> [Int32] {
-        precondition(range.upperBound <= shard.count, "sampler range \(range) beyond the shard's \(shard.count) tokens")
+        precondition(
+            range.upperBound <= shard.count, "sampler range \(range) beyond the shard's \(shard.count) tokens"
+        )
         var tokens: [Int32] = []
         tokens.reserveCapacity(batchSize * (length + 1))
         for start in windowStarts(step: step) { shard.append(start..<(start + length + 1), to: &tokens) }
@@ -50,7 +56,9 @@ public struct BatchSampler: Sendable, Equatable, Codable {
 
     /// Batch `step` from an in-memory stream.
     public func batch(step: Int, from stream: [Int32]) -> [Int32] {
-        precondition(range.upperBound <= stream.count, "sampler range \(range) beyond the stream's \(stream.count) tokens")
+        precondition(
+            range.upperBound <= stream.count,
+            "sampler range \(range) beyond the stream's \(stream.count) tokens")
         var tokens: [Int32] = []
         tokens.reserveCapacity(batchSize * (length + 1))
         for start in windowStarts(step: step) { tokens += stream[start..<(start + length + 1)] }

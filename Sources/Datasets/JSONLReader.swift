@@ -16,10 +16,12 @@ public enum JSONLReader {
             throw DatasetError(file: url.path, reason: "cannot read file: \(error.localizedDescription)")
         }
         var bytes = data[...]
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }  // a byte-order mark is not JSON
+        // a byte-order mark is not JSON
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
         var result: [(Int, Substring?)] = []
         // Split the bytes on "\n" ("\r\n" keeps its "\r", which JSON treats as whitespace).
-        for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+        for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .enumerated()
         where line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
             result.append((index + 1, String(validating: line, as: UTF8.self).map { Substring($0) }))
         }
@@ -37,9 +39,13 @@ public enum JSONLReader {
         var result = LoadedRecords<Record>()
         for (number, line) in try lines(of: url) {
             do {
-                guard let line else { throw DatasetError(file: url.path, line: number, reason: "line is not valid UTF-8") }
+                guard let line else {
+                    throw DatasetError(file: url.path, line: number, reason: "line is not valid UTF-8")
+                }
                 let value: Raw
-                do { value = try decoder.decode(Raw.self, from: Data(line.utf8)) } catch let error as DecodingError {
+                do { value = try decoder.decode(Raw.self, from: Data(line.utf8)) } catch let error
+                    as DecodingError
+                {
                     throw describe(error, file: url.path, line: number)
                 }
                 do { result.records.append(try validate(value)) } catch {
@@ -58,25 +64,38 @@ public enum JSONLReader {
         func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String? {
             var text = ""
             for key in codingPath + (last.map { [$0] } ?? []) {
-                if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                }
             }
             return text.isEmpty ? nil : text
         }
         switch error {
         case .keyNotFound(let key, let context):
-            return DatasetError(file: file, line: line, field: path(context.codingPath, key), reason: "missing field")
+            return DatasetError(
+                file: file, line: line, field: path(context.codingPath, key), reason: "missing field")
         case .typeMismatch(let type, let context):
             let expected = typeName(type)
-            return DatasetError(file: file, line: line, field: path(context.codingPath),
-                                reason: context.codingPath.isEmpty ? "expected a JSON object, found another value" : "expected \(expected), found another type")
+            return DatasetError(
+                file: file, line: line, field: path(context.codingPath),
+                reason: context.codingPath.isEmpty
+                    ? "expected a JSON object, found another value"
+                    : "expected \(expected), found another type")
         case .valueNotFound(let type, let context):
-            return DatasetError(file: file, line: line, field: path(context.codingPath), reason: "expected \(typeName(type)), found null")
+            return DatasetError(
+                file: file, line: line, field: path(context.codingPath),
+                reason: "expected \(typeName(type)), found null")
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
-                let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-                return DatasetError(file: file, line: line, reason: "malformed JSON" + (detail.map { ": \($0)" } ?? ""))
+                let detail =
+                    (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+                return DatasetError(
+                    file: file, line: line, reason: "malformed JSON" + (detail.map { ": \($0)" } ?? ""))
             }
-            return DatasetError(file: file, line: line, field: path(context.codingPath), reason: context.debugDescription)
+            return DatasetError(
+                file: file, line: line, field: path(context.codingPath), reason: context.debugDescription)
         @unknown default:
             return DatasetError(file: file, line: line, reason: "\(error)")
         }
@@ -89,7 +108,8 @@ public enum JSONLReader {
         case is Int.Type: "an integer"
         case is Double.Type: "a number"
         default:
-            "\(type)".hasPrefix("Array") ? "an array" : "\(type)".hasPrefix("Dictionary") ? "an object" : "\(type)"
+            "\(type)".hasPrefix("Array")
+                ? "an array" : "\(type)".hasPrefix("Dictionary") ? "an object" : "\(type)"
         }
     }
 }
@@ -106,6 +126,8 @@ public struct RecordProblem: Error, Sendable, Equatable {
 
     /// Throws if `value` is empty or only whitespace: the loaders' one rule for any text field.
     public static func requireText(_ value: String, _ field: String) throws(RecordProblem) {
-        if !value.contains(where: { !$0.isWhitespace }) { throw RecordProblem(field: field, reason: "empty string") }
+        if !value.contains(where: { !$0.isWhitespace }) {
+            throw RecordProblem(field: field, reason: "empty string")
+        }
     }
 }

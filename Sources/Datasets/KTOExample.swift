@@ -15,7 +15,8 @@ public struct KTOExample: Sendable, Equatable {
     private struct Raw: Decodable { var prompt: String; var completion: String; var label: Bool }
 
     /// Reads `{"prompt","completion","label": true/false}` records.
-    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<KTOExample> {
+    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<KTOExample>
+    {
         try JSONLReader.load(url, as: Raw.self, options: options) { (raw: Raw) throws(RecordProblem) in
             try RecordProblem.requireText(raw.prompt, "prompt")
             try RecordProblem.requireText(raw.completion, "completion")

@@ -28,7 +28,6 @@ public struct RankingRecord: Sendable, Equatable {
         return ranking
     }
 
-
     public var prompt: String
     public var responses: [String]
     public var ranking: [Int]
@@ -38,19 +37,26 @@ public struct RankingRecord: Sendable, Equatable {
     public init(prompt: String, responses: [String], ranking: [Int]) throws(RecordProblem) {
         try RecordProblem.requireText(prompt, "prompt")
         guard responses.count >= 2 else {
-            throw RecordProblem(field: "responses", reason: "need at least 2 responses to rank, got \(responses.count)")
+            throw RecordProblem(
+                field: "responses", reason: "need at least 2 responses to rank, got \(responses.count)")
         }
-        for (i, response) in responses.enumerated() { try RecordProblem.requireText(response, "responses[\(i)]") }
+        for (i, response) in responses.enumerated() {
+            try RecordProblem.requireText(response, "responses[\(i)]")
+        }
         guard ranking.count == responses.count else {
-            throw RecordProblem(field: "ranking", reason: "has \(ranking.count) entries for \(responses.count) responses")
+            throw RecordProblem(
+                field: "ranking", reason: "has \(ranking.count) entries for \(responses.count) responses")
         }
         var seen = Set<Int>()
         for (i, index) in ranking.enumerated() {
             guard index >= 0, index < responses.count else {
-                throw RecordProblem(field: "ranking[\(i)]", reason: "index \(index) outside 0..<\(responses.count)")
+                throw RecordProblem(
+                    field: "ranking[\(i)]", reason: "index \(index) outside 0..<\(responses.count)")
             }
             guard seen.insert(index).inserted else {
-                throw RecordProblem(field: "ranking[\(i)]", reason: "index \(index) repeated: not a permutation of 0..<\(responses.count)")
+                throw RecordProblem(
+                    field: "ranking[\(i)]",
+                    reason: "index \(index) repeated: not a permutation of 0..<\(responses.count)")
             }
         }
         self.prompt = prompt
@@ -102,16 +108,23 @@ extension PreferenceGroup {
 
     /// Reads preference data where each line is either a pair `{"prompt","chosen","rejected"}`
     /// (a group of one) or a ranking `{"prompt","responses","ranking"}` (a group of K·(K−1)/2 pairs).
-    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<PreferenceGroup> {
+    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<
+        PreferenceGroup
+    > {
         try JSONLReader.load(url, as: Raw.self, options: options) { (raw: Raw) throws(RecordProblem) in
             if raw.responses != nil || raw.ranking != nil {
-                guard let responses = raw.responses else { throw RecordProblem(field: "responses", reason: "missing field (ranking given)") }
-                guard let numbers = raw.ranking else { throw RecordProblem(field: "ranking", reason: "missing field (responses given)") }
+                guard let responses = raw.responses else {
+                    throw RecordProblem(field: "responses", reason: "missing field (ranking given)")
+                }
+                guard let numbers = raw.ranking else {
+                    throw RecordProblem(field: "ranking", reason: "missing field (responses given)")
+                }
                 let ranking = try RankingRecord.indices(numbers)
                 let record = try RankingRecord(prompt: raw.prompt, responses: responses, ranking: ranking)
                 return PreferenceGroup(prompt: record.prompt, pairs: record.pairs)
             }
-            let pair = try PreferencePair.validated(prompt: raw.prompt, chosen: raw.chosen, rejected: raw.rejected)
+            let pair = try PreferencePair.validated(
+                prompt: raw.prompt, chosen: raw.chosen, rejected: raw.rejected)
             return PreferenceGroup(prompt: pair.prompt, pairs: [pair])
         }
     }
@@ -120,19 +133,25 @@ extension PreferenceGroup {
 extension PreferencePair {
     private struct Raw: Decodable { var prompt: String; var chosen: String; var rejected: String }
 
-    static func validated(prompt: String, chosen: String?, rejected: String?) throws(RecordProblem) -> PreferencePair {
+    static func validated(prompt: String, chosen: String?, rejected: String?) throws(RecordProblem)
+        -> PreferencePair
+    {
         guard let chosen else { throw RecordProblem(field: "chosen", reason: "missing field") }
         guard let rejected else { throw RecordProblem(field: "rejected", reason: "missing field") }
         try RecordProblem.requireText(prompt, "prompt")
         try RecordProblem.requireText(chosen, "chosen")
         try RecordProblem.requireText(rejected, "rejected")
-        guard chosen != rejected else { throw RecordProblem(field: "rejected", reason: "identical to chosen (nothing to learn)") }
+        guard chosen != rejected else {
+            throw RecordProblem(field: "rejected", reason: "identical to chosen (nothing to learn)")
+        }
         return PreferencePair(prompt: prompt, chosen: chosen, rejected: rejected)
     }
 
     /// Reads `{"prompt","chosen","rejected"}` records (DPO, IPO, ORPO, SimPO, reward model).
     /// Use `PreferenceGroup.load` to accept rankings as well.
-    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<PreferencePair> {
+    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<
+        PreferencePair
+    > {
         try JSONLReader.load(url, as: Raw.self, options: options) { (raw: Raw) throws(RecordProblem) in
             try validated(prompt: raw.prompt, chosen: raw.chosen, rejected: raw.rejected)
         }

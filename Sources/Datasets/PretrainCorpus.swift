@@ -16,10 +16,13 @@ public struct PretrainDocument: Sendable, Equatable {
     /// Reads pretraining text: `.jsonl`/`.json` files as `{"text"}` records, anything else as
     /// plain UTF-8 text (one document per file). An empty file (no text, or no JSONL record) is
     /// an error naming it; lenient loading skips it and lists it.
-    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<PretrainDocument> {
+    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<
+        PretrainDocument
+    > {
         let path = url.path
         if ["jsonl", "json"].contains(url.pathExtension.lowercased()) {
-            let loaded = try JSONLReader.load(url, as: Raw.self, options: options) { (raw: Raw) throws(RecordProblem) in
+            let loaded = try JSONLReader.load(url, as: Raw.self, options: options) {
+                (raw: Raw) throws(RecordProblem) in
                 try RecordProblem.requireText(raw.text, "text")
                 return PretrainDocument(text: raw.text, source: path)
             }

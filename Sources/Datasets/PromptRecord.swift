@@ -13,7 +13,9 @@ public struct PromptRecord: Sendable, Equatable, Hashable {
     private struct Raw: Decodable { var prompt: String; var answer: String? }
 
     /// Reads `{"prompt"[, "answer"]}` records; an `answer`, when present, must be non-empty.
-    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<PromptRecord> {
+    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<
+        PromptRecord
+    > {
         try JSONLReader.load(url, as: Raw.self, options: options) { (raw: Raw) throws(RecordProblem) in
             try RecordProblem.requireText(raw.prompt, "prompt")
             if let answer = raw.answer { try RecordProblem.requireText(answer, "answer") }

@@ -27,18 +27,23 @@ public enum SFTExample: Sendable, Equatable {
     /// Reads SFT records. A record has either `messages` or both `prompt` and `completion`;
     /// roles are `system`, `user`, `assistant`; every content is non-empty; a conversation has
     /// at least one assistant turn (else nothing would be learned from it).
-    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<SFTExample> {
+    public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<SFTExample>
+    {
         try JSONLReader.load(url, as: Raw.self, options: options) { (raw: Raw) throws(RecordProblem) in
             if let messages = raw.messages {
                 guard raw.prompt == nil, raw.completion == nil else {
-                    throw RecordProblem(field: "messages", reason: "give either messages or prompt/completion, not both")
+                    throw RecordProblem(
+                        field: "messages", reason: "give either messages or prompt/completion, not both")
                 }
-                guard !messages.isEmpty else { throw RecordProblem(field: "messages", reason: "empty conversation") }
+                guard !messages.isEmpty else {
+                    throw RecordProblem(field: "messages", reason: "empty conversation")
+                }
                 var result: [ChatMessage] = []
                 for (i, message) in messages.enumerated() {
                     guard let role = ChatMessage.Role(rawValue: message.role) else {
-                        throw RecordProblem(field: "messages[\(i)].role",
-                                            reason: "unknown role \"\(message.role)\" (expected system, user or assistant)")
+                        throw RecordProblem(
+                            field: "messages[\(i)].role",
+                            reason: "unknown role \"\(message.role)\" (expected system, user or assistant)")
                     }
                     try RecordProblem.requireText(message.content, "messages[\(i)].content")
                     result.append(ChatMessage(role: role, content: message.content))
@@ -48,8 +53,12 @@ public enum SFTExample: Sendable, Equatable {
                 }
                 return .conversation(result)
             }
-            guard let prompt = raw.prompt else { throw RecordProblem(field: "prompt", reason: "missing field (or give messages)") }
-            guard let completion = raw.completion else { throw RecordProblem(field: "completion", reason: "missing field") }
+            guard let prompt = raw.prompt else {
+                throw RecordProblem(field: "prompt", reason: "missing field (or give messages)")
+            }
+            guard let completion = raw.completion else {
+                throw RecordProblem(field: "completion", reason: "missing field")
+            }
             try RecordProblem.requireText(prompt, "prompt")
             try RecordProblem.requireText(completion, "completion")
             return .promptCompletion(prompt: prompt, completion: completion)

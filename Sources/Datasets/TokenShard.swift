@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A token stream on disk, read through a memory map.
@@ -38,23 +38,32 @@ public final class TokenShard: @unchecked Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw bad("cannot stat: \(String(cString: strerror(errno)))") }
         let size = Int(info.st_size)
-        guard size >= Self.headerSize else { throw bad("token shard is \(size) bytes, smaller than its \(Self.headerSize)-byte header") }
+        guard size >= Self.headerSize else {
+            throw bad("token shard is \(size) bytes, smaller than its \(Self.headerSize)-byte header")
+        }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw bad("mmap failed: \(String(cString: strerror(errno)))")
         }
         func fail(_ reason: String) -> DatasetError { munmap(base, size); return bad(reason) }
         let header = UnsafeRawBufferPointer(start: base, count: Self.headerSize)
-        guard Array(header[0..<8]) == Self.magic else { throw fail("not a token shard (missing magic \"RLHFTOKS\")") }
-        func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: header.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+        guard Array(header[0..<8]) == Self.magic else {
+            throw fail("not a token shard (missing magic \"RLHFTOKS\")")
+        }
+        func u32(_ at: Int) -> UInt32 {
+            UInt32(littleEndian: header.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+        }
         let version = u32(8)
-        guard version == 1 else { throw fail("unsupported token shard version \(version) (this build reads 1)") }
+        guard version == 1 else {
+            throw fail("unsupported token shard version \(version) (this build reads 1)")
+        }
         let width = Int(u32(12))
         guard width == 2 || width == 4 else { throw fail("bytes per token is \(width), expected 2 or 4") }
         let vocab = Int(u32(16))
         let tokens = UInt64(littleEndian: header.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
         let expected = UInt64(Self.headerSize) + tokens &* UInt64(width)
         guard tokens <= UInt64(Int.max / 4), expected == UInt64(size) else {
-            throw fail("header says \(tokens) tokens (\(expected) bytes) but the file is \(size) bytes (truncated?)")
+            throw fail(
+                "header says \(tokens) tokens (\(expected) bytes) but the file is \(size) bytes (truncated?)")
         }
         self.url = url
         self.count = Int(tokens)
@@ -74,12 +83,14 @@ public final class TokenShard: @unchecked Sendable {
         if bytesPerToken == 2 {
             return Int32(UInt16(littleEndian: mapping!.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
         }
-        return Int32(bitPattern: UInt32(littleEndian: mapping!.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+        return Int32(
+            bitPattern: UInt32(littleEndian: mapping!.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
     }
 
     /// Copies tokens `range` into `buffer` (appending).
     public func append(_ range: Range<Int>, to buffer: inout [Int32]) {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range \(range) outside 0..<\(count)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= count, "range \(range) outside 0..<\(count)")
         buffer.reserveCapacity(buffer.count + range.count)
         for i in range { buffer.append(self[i]) }
     }
@@ -94,10 +105,13 @@ public final class TokenShard: @unchecked Sendable {
     /// Throws if a token is outside 0..<vocabSize.
     public static func write(_ tokens: [Int32], vocabSize: Int, to url: URL) throws {
         guard vocabSize >= 1, vocabSize <= Int(UInt32.max) else {
-            throw DatasetError(file: url.path, reason: "vocabulary size \(vocabSize) outside 1...\(UInt32.max)")
+            throw DatasetError(
+                file: url.path, reason: "vocabulary size \(vocabSize) outside 1...\(UInt32.max)")
         }
         if let bad = tokens.firstIndex(where: { $0 < 0 || Int($0) >= vocabSize }) {
-            throw DatasetError(file: url.path, reason: "token \(tokens[bad]) at position \(bad) outside the vocabulary 0..<\(vocabSize)")
+            throw DatasetError(
+                file: url.path,
+                reason: "token \(tokens[bad]) at position \(bad) outside the vocabulary 0..<\(vocabSize)")
         }
         let width = vocabSize <= 65_536 ? 2 : 4
         var bytes: [UInt8] = []
@@ -121,10 +135,15 @@ enum DatasetFile {
             return error
         }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw DatasetError(file: path, reason: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw DatasetError(
+                file: path, reason: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
         var written = 0
         while written < bytes.count {
-            let n = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + written, bytes.count - written) }
+            let n = bytes.withUnsafeBytes {
+                systemWrite(fd, $0.baseAddress! + written, bytes.count - written)
+            }
             if n < 0 { close(fd); throw fail("write failed") }
             written += n
         }
@@ -134,4 +153,6 @@ enum DatasetFile {
     }
 }
 
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, buffer, count)
+}

@@ -40,13 +40,18 @@ public struct DemoEvaluator {
     }
 
     /// Greedy answers to every held-out prompt, verified; scored by `rewardModel` if given.
-    public func evaluate(_ model: Transformer, rewardModel: ScalarModel? = nil, padToken: Int32, chunk: Int = 32) -> Result {
+    public func evaluate(
+        _ model: Transformer, rewardModel: ScalarModel? = nil, padToken: Int32, chunk: Int = 32
+    ) -> Result {
         var rng = RandomGenerator(seed: 7)
         var generations: [Generation] = []
         for start in stride(from: 0, to: prompts.count, by: chunk) {
             let part = Array(prompts[start..<min(start + chunk, prompts.count)])
-            generations += model.generate(prompts: part, options: SamplingOptions(temperature: 0, maxNewTokens: maxNewTokens,
-                                                                                   stopTokens: [template.endOfTurnID]), rng: &rng)
+            generations += model.generate(
+                prompts: part,
+                options: SamplingOptions(
+                    temperature: 0, maxNewTokens: maxNewTokens,
+                    stopTokens: [template.endOfTurnID]), rng: &rng)
         }
         var correct = 0.0, quality = 0.0
         var byTask: [String: (Double, Double)] = [:]
@@ -58,7 +63,8 @@ public struct DemoEvaluator {
             quality += s.quality
             byTask[e.task.rawValue, default: (0, 0)].0 += s.correct ? 1 : 0
             byTask[e.task.rawValue, default: (0, 0)].1 += 1
-            if samples.count < 12, samples.allSatisfy({ !$0.hasPrefix(e.task.rawValue) }) || samples.count < 6 {
+            if samples.count < 12, samples.allSatisfy({ !$0.hasPrefix(e.task.rawValue) }) || samples.count < 6
+            {
                 samples.append("\(e.task.rawValue): \(e.prompt) → \(answer)\(s.correct ? " ✓" : " ✗")")
             }
         }
@@ -67,31 +73,39 @@ public struct DemoEvaluator {
             var total = 0.0
             for start in stride(from: 0, to: prompts.count, by: chunk) {
                 let idx = Array(start..<min(start + chunk, prompts.count))
-                let batch = SequenceBatch(prompts: idx.map { prompts[$0] },
-                                          completions: idx.map { generations[$0].completion(endOfTurn: template.endOfTurnID) },
-                                          padToken: padToken)
+                let batch = SequenceBatch(
+                    prompts: idx.map { prompts[$0] },
+                    completions: idx.map { generations[$0].completion(endOfTurn: template.endOfTurnID) },
+                    padToken: padToken)
                 let scores = rewardModel.sequenceScores(batch)
                 total += scores.reduce(0) { $0 + Double($1) }
             }
             reward = total / Double(prompts.count)
         }
         let n = Double(max(examples.count, 1))
-        return Result(accuracy: correct / n, quality: quality / n,
-                      accuracyByTask: byTask.mapValues { $0.0 / max($0.1, 1) }, reward: reward, samples: samples,
-                      promptCount: examples.count)
+        return Result(
+            accuracy: correct / n, quality: quality / n,
+            accuracyByTask: byTask.mapValues { $0.0 / max($0.1, 1) }, reward: reward, samples: samples,
+            promptCount: examples.count)
     }
 
     /// Mean over held-out prompts of Σ_t (log π − log π_ref) on completions sampled from the
     /// policy at temperature 1: a Monte-Carlo estimate of KL(π ‖ π_ref) per answer.
-    public func klDivergence(policy: Transformer, reference: Transformer, padToken: Int32, chunk: Int = 32) -> Double {
+    public func klDivergence(policy: Transformer, reference: Transformer, padToken: Int32, chunk: Int = 32)
+        -> Double
+    {
         var rng = RandomGenerator(seed: 11)
         var total = 0.0
         for start in stride(from: 0, to: prompts.count, by: chunk) {
             let part = Array(prompts[start..<min(start + chunk, prompts.count)])
-            let gens = policy.generate(prompts: part, options: SamplingOptions(temperature: 1, maxNewTokens: maxNewTokens,
-                                                                               stopTokens: [template.endOfTurnID]), rng: &rng)
-            let batch = SequenceBatch(prompts: part, completions: gens.map { $0.completion(endOfTurn: template.endOfTurnID) },
-                                      padToken: padToken)
+            let gens = policy.generate(
+                prompts: part,
+                options: SamplingOptions(
+                    temperature: 1, maxNewTokens: maxNewTokens,
+                    stopTokens: [template.endOfTurnID]), rng: &rng)
+            let batch = SequenceBatch(
+                prompts: part, completions: gens.map { $0.completion(endOfTurn: template.endOfTurnID) },
+                padToken: padToken)
             let lp = policy.scoreTargets(batch), ref = reference.scoreTargets(batch)
             for i in lp.indices where batch.mask[i] != 0 { total += Double(lp[i] - ref[i]) }
         }

@@ -18,7 +18,10 @@ extension DemoPipeline {
         public let parameters: Parameters
         public var endOfTurn: Int32 { template.endOfTurnID }
 
-        public init(sft: Transformer, template: ChatTemplate, evaluator: DemoEvaluator, padToken: Int32, parameters: Parameters) {
+        public init(
+            sft: Transformer, template: ChatTemplate, evaluator: DemoEvaluator, padToken: Int32,
+            parameters: Parameters
+        ) {
             self.sft = sft
             self.template = template
             self.evaluator = evaluator
@@ -52,7 +55,8 @@ extension DemoPipeline {
         let records = DemoTasks.rlPrompts(seed: p.seed ^ 0xAB, count: p.rewardPrompts)
         var comparisons: [RewardModelTraining.Comparison] = []
         var pairs: [PreferenceTraining.Pair] = []
-        let sampling = SamplingOptions(temperature: 1, maxNewTokens: p.maxNewTokens, stopTokens: [c.endOfTurn])
+        let sampling = SamplingOptions(
+            temperature: 1, maxNewTokens: p.maxNewTokens, stopTokens: [c.endOfTurn])
         for start in stride(from: 0, to: records.count, by: 16) {
             let part = Array(records[start..<min(start + 16, records.count)])
             let prompts = part.map { c.render($0.prompt) }
@@ -70,28 +74,39 @@ extension DemoPipeline {
                     completions.append(g.tokens.last == c.endOfTurn ? g.tokens : g.tokens + [c.endOfTurn])
                 }
                 let scores = texts.map { DemoVerifier.score(task: task, prompt: record.prompt, response: $0) }
-                guard texts.count >= 2, Set(scores.map { "\($0.correct)\($0.quality)" }).count >= 2 else { continue }
+                guard texts.count >= 2, Set(scores.map { "\($0.correct)\($0.quality)" }).count >= 2 else {
+                    continue
+                }
                 let ranking = labeler.rank(task: task, prompt: record.prompt, responses: texts)
                 comparisons.append(.init(prompt: prompts[i], responses: completions, ranking: ranking))
-                pairs.append(.init(prompt: prompts[i], chosen: completions[ranking.first!], rejected: completions[ranking.last!]))
+                pairs.append(
+                    .init(
+                        prompt: prompts[i], chosen: completions[ranking.first!],
+                        rejected: completions[ranking.last!]))
             }
         }
         let heldOut = max(1, comparisons.count / 5)
-        return LabelledData(comparisons: Array(comparisons.dropLast(heldOut)), heldOutComparisons: Array(comparisons.suffix(heldOut)),
-                            pairs: Array(pairs.dropLast(heldOut)), heldOutPairs: Array(pairs.suffix(heldOut)),
-                            labelerAgreement: labeler.agreementRate)
+        return LabelledData(
+            comparisons: Array(comparisons.dropLast(heldOut)),
+            heldOutComparisons: Array(comparisons.suffix(heldOut)),
+            pairs: Array(pairs.dropLast(heldOut)), heldOutPairs: Array(pairs.suffix(heldOut)),
+            labelerAgreement: labeler.agreementRate)
     }
 
     /// A reward model initialised from the SFT model, trained on the labelled comparisons.
-    public static func trainRewardModel(_ c: AlignmentContext, data: LabelledData, progress: ProgressHandler? = nil) throws
-        -> (model: ScalarModel, summary: RewardModelTraining.Summary) {
+    public static func trainRewardModel(
+        _ c: AlignmentContext, data: LabelledData, progress: ProgressHandler? = nil
+    ) throws
+        -> (model: ScalarModel, summary: RewardModelTraining.Summary)
+    {
         let p = c.parameters
         let rewardModel = ScalarModel(trunk: try c.sft.copy(), seed: p.seed)
         var rm = p.reward
         rm.seed = p.seed
-        let summary = try RewardModelTraining.train(model: rewardModel, comparisons: data.comparisons,
-                                                    heldOut: data.heldOutComparisons, padToken: c.padToken,
-                                                    parameters: rm, progress: progress)
+        let summary = try RewardModelTraining.train(
+            model: rewardModel, comparisons: data.comparisons,
+            heldOut: data.heldOutComparisons, padToken: c.padToken,
+            parameters: rm, progress: progress)
         return (rewardModel, summary)
     }
 
@@ -102,49 +117,61 @@ extension DemoPipeline {
     }
 
     /// PPO from the SFT model against `rewardModel`; rollouts also log the verifier's accuracy.
-    public static func trainPPO(_ c: AlignmentContext, rewardModel: ScalarModel, progress: ProgressHandler? = nil) throws
-        -> (policy: Transformer, history: [[String: Double]]) {
+    public static func trainPPO(
+        _ c: AlignmentContext, rewardModel: ScalarModel, progress: ProgressHandler? = nil
+    ) throws
+        -> (policy: Transformer, history: [[String: Double]])
+    {
         let p = c.parameters
         let (records, tokens) = reinforcementPrompts(c)
-        let models = PPO.Models(policy: try c.sft.copy(), reference: c.sft, reward: rewardModel, value: try rewardModel.copy())
+        let models = PPO.Models(
+            policy: try c.sft.copy(), reference: c.sft, reward: rewardModel, value: try rewardModel.copy())
         var ppo = p.ppo
         ppo.seed = p.seed
-        let history = try PPO.train(models, prompts: tokens, endOfTurn: c.endOfTurn, padToken: c.padToken, parameters: ppo,
-                                    inspect: { rollout in
-                                        let correct = zip(rollout.promptIndices, rollout.completions).filter { i, g in
-                                            DemoVerifier.score(prompt: records[i].prompt, response: c.evaluator.text(g))?.correct ?? false
-                                        }.count
-                                        return ["accuracy": Double(correct) / Double(rollout.completions.count)]
-                                    }, progress: progress)
+        let history = try PPO.train(
+            models, prompts: tokens, endOfTurn: c.endOfTurn, padToken: c.padToken, parameters: ppo,
+            inspect: { rollout in
+                let correct = zip(rollout.promptIndices, rollout.completions).filter { i, g in
+                    DemoVerifier.score(prompt: records[i].prompt, response: c.evaluator.text(g))?.correct
+                        ?? false
+                }.count
+                return ["accuracy": Double(correct) / Double(rollout.completions.count)]
+            }, progress: progress)
         return (models.policy, history)
     }
 
     /// DPO from the SFT model on the labelers' best/worst pairs; also the implicit reward's
     /// accuracy on the held-out pairs.
-    public static func trainDPO(_ c: AlignmentContext, data: LabelledData, progress: ProgressHandler? = nil) throws
-        -> (policy: Transformer, history: [[String: Double]], heldOutAccuracy: Double) {
+    public static func trainDPO(_ c: AlignmentContext, data: LabelledData, progress: ProgressHandler? = nil)
+        throws
+        -> (policy: Transformer, history: [[String: Double]], heldOutAccuracy: Double)
+    {
         let p = c.parameters
         let policy = try c.sft.copy()
         var dpo = p.dpo
         dpo.seed = p.seed
-        let history = try PreferenceTraining.train(policy: policy, reference: c.sft, pairs: data.pairs, padToken: c.padToken,
-                                                   parameters: dpo, progress: progress)
-        let accuracy = PreferenceTraining.implicitRewardAccuracy(policy: policy, reference: c.sft, pairs: data.heldOutPairs,
-                                                                 padToken: c.padToken)
+        let history = try PreferenceTraining.train(
+            policy: policy, reference: c.sft, pairs: data.pairs, padToken: c.padToken,
+            parameters: dpo, progress: progress)
+        let accuracy = PreferenceTraining.implicitRewardAccuracy(
+            policy: policy, reference: c.sft, pairs: data.heldOutPairs,
+            padToken: c.padToken)
         return (policy, history, accuracy)
     }
 
     /// GRPO from the SFT model with the verifier as reward: 1 per correct answer plus
     /// `grpoPartialCredit` × its partial credit.
     public static func trainGRPO(_ c: AlignmentContext, progress: ProgressHandler? = nil) throws
-        -> (policy: Transformer, history: [[String: Double]]) {
+        -> (policy: Transformer, history: [[String: Double]])
+    {
         let p = c.parameters
         let (records, tokens) = reinforcementPrompts(c)
         let policy = try c.sft.copy()
         var grpo = p.grpo
         grpo.seed = p.seed
         let history = try GRPO.train(
-            policy: policy, reference: c.sft, prompts: tokens, endOfTurn: c.endOfTurn, padToken: c.padToken, parameters: grpo,
+            policy: policy, reference: c.sft, prompts: tokens, endOfTurn: c.endOfTurn, padToken: c.padToken,
+            parameters: grpo,
             reward: { i, g in
                 let s = DemoVerifier.score(prompt: records[i].prompt, response: c.evaluator.text(g))
                 return (s?.correct ?? false ? 1 : 0) + p.grpoPartialCredit * (s?.quality ?? 0)

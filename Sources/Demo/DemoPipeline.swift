@@ -89,9 +89,11 @@ public enum DemoPipeline {
 
         /// Warmup over the first twentieth of the steps.
         static func optimization(learningRate: Float, steps: Int, weightDecay: Float? = nil)
-            -> OptimizationSettings {
-            var settings = OptimizationSettings(learningRate: learningRate, steps: steps,
-                                                warmupSteps: steps / 20)
+            -> OptimizationSettings
+        {
+            var settings = OptimizationSettings(
+                learningRate: learningRate, steps: steps,
+                warmupSteps: steps / 20)
             if let weightDecay { settings.weightDecay = weightDecay }
             return settings
         }
@@ -126,8 +128,10 @@ public enum DemoPipeline {
     }
 
     /// Runs the pipeline, writing each stage's run directory under `output` and the report.
-    public static func run(output: URL, parameters p: Parameters, log: @escaping (String) -> Void = { _ in },
-                           progress: ProgressHandler? = nil) throws -> DemoReport {
+    public static func run(
+        output: URL, parameters p: Parameters, log: @escaping (String) -> Void = { _ in },
+        progress: ProgressHandler? = nil
+    ) throws -> DemoReport {
         var report = DemoReport(parameters: p)
         let clock = Date()
         func lap(_ name: String, _ start: Date) {
@@ -142,7 +146,8 @@ public enum DemoPipeline {
         let split = max(1, documents.count / 20)
         let trainText = documents.dropLast(split).joined(separator: "\n\n")
         let heldOutText = documents.suffix(split).joined(separator: "\n\n")
-        let tokenizer = try BPETrainer.train(texts: [trainText], parameters: .init(vocabularySize: p.vocabularySize))
+        let tokenizer = try BPETrainer.train(
+            texts: [trainText], parameters: .init(vocabularySize: p.vocabularySize))
         let template = try ChatTemplate(tokenizer: tokenizer)
         let pad = try tokenizer.requireSpecialTokenID(SpecialTokens.pad)
         let eot = template.endOfTurnID
@@ -151,15 +156,17 @@ public enum DemoPipeline {
         for d in documents.dropLast(split) { stream += tokenizer.encode(d); stream.append(endOfText) }
         let heldOutTokens = tokenizer.encode(heldOutText)
         let heldOutBytes = heldOutText.utf8.count
-        report.tokenizer = .init(vocabularySize: tokenizer.vocabularySize, trainTokens: stream.count,
-                                 bytesPerToken: Double(trainText.utf8.count) / Double(stream.count))
+        report.tokenizer = .init(
+            vocabularySize: tokenizer.vocabularySize, trainTokens: stream.count,
+            bytesPerToken: Double(trainText.utf8.count) / Double(stream.count))
         lap("tokenizer", t0)
 
         // 2. Counting baselines on the same tokens.
         t0 = Date()
         for order in [1, 2, 3] {
-            let ngram = try NGramModel(order: order, vocabSize: tokenizer.vocabularySize, smoothing: .kneserNey(modified: true),
-                                       sequences: [stream])
+            let ngram = try NGramModel(
+                order: order, vocabSize: tokenizer.vocabularySize, smoothing: .kneserNey(modified: true),
+                sequences: [stream])
             let e = try ngram.evaluate(sequences: [heldOutTokens], byteCount: heldOutBytes)
             report.ngramBitsPerByte[order] = e.bitsPerByte ?? .nan
         }
@@ -167,23 +174,28 @@ public enum DemoPipeline {
 
         // 3. Pretraining.
         t0 = Date()
-        let config = ModelConfig(family: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: p.hiddenSize,
-                                 layerCount: p.layers, headCount: p.heads, contextLength: p.contextLength,
-                                 bosTokenID: Int(endOfText), eosTokenID: Int(eot))
+        let config = ModelConfig(
+            family: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: p.hiddenSize,
+            layerCount: p.layers, headCount: p.heads, contextLength: p.contextLength,
+            bosTokenID: Int(endOfText), eosTokenID: Int(eot))
         let base = try Transformer(config: config, seed: p.seed)
         var stepper = OptimizerStepper(settings: p.pretraining)
-        let sampler = try BatchSampler(seed: p.seed, batchSize: p.pretrainBatch, length: p.contextLength - 1,
-                                   range: 0..<stream.count)
+        let sampler = try BatchSampler(
+            seed: p.seed, batchSize: p.pretrainBatch, length: p.contextLength - 1,
+            range: 0..<stream.count)
         let heldOutBatches = windows(heldOutTokens, length: p.contextLength, pad: pad)
         func bitsPerByte(_ model: Transformer) -> Double {
             let e = LanguageModelTraining.evaluate(model: model, batches: heldOutBatches)
             // Every held-out token but the first is scored once: nats over the bytes of the text.
-            return e.nats * Double(heldOutTokens.count) / Double(max(e.tokens, 1)) / Double(heldOutBytes) / M_LN2
+            return e.nats * Double(heldOutTokens.count) / Double(max(e.tokens, 1)) / Double(heldOutBytes)
+                / M_LN2
         }
         report.pretraining.initialBitsPerByte = bitsPerByte(base)
         report.pretraining.history = try LanguageModelTraining.train(
             model: base, settings: p.pretraining, stepper: &stepper, stage: "pretrain",
-            nextBatch: { step, _ in streamBatch(sampler.batch(step: step, from: stream), rows: p.pretrainBatch, pad: pad) },
+            nextBatch: { step, _ in
+                streamBatch(sampler.batch(step: step, from: stream), rows: p.pretrainBatch, pad: pad)
+            },
             progress: progress)
         report.pretraining.bitsPerByte = bitsPerByte(base)
         try save(base, tokenizer, to: output.appendingPathComponent("base"))
@@ -191,28 +203,35 @@ public enum DemoPipeline {
 
         // 4. SFT on demonstrations.
         t0 = Date()
-        let evaluator = DemoEvaluator(template: template,
-                                      examples: DemoTasks.evaluationExamples(seed: p.seed, countPerTask: p.evaluationPerTask),
-                                      maxNewTokens: p.maxNewTokens)
+        let evaluator = DemoEvaluator(
+            template: template,
+            examples: DemoTasks.evaluationExamples(seed: p.seed, countPerTask: p.evaluationPerTask),
+            maxNewTokens: p.maxNewTokens)
         report.base = evaluator.evaluate(base, padToken: pad)
         let sft = try base.copy()
-        let demonstrations = DemoTasks.sftExamples(seed: p.seed, count: p.sftExamples).map { template.render($0.messages) }
+        let demonstrations = DemoTasks.sftExamples(seed: p.seed, count: p.sftExamples).map {
+            template.render($0.messages)
+        }
         var sftParameters = p.sft
         sftParameters.seed = p.seed
-        report.sftHistory = try SupervisedFineTuning.train(model: sft, examples: demonstrations, padToken: pad,
-                                                           parameters: sftParameters, progress: progress)
+        report.sftHistory = try SupervisedFineTuning.train(
+            model: sft, examples: demonstrations, padToken: pad,
+            parameters: sftParameters, progress: progress)
         report.sft = evaluator.evaluate(sft, padToken: pad)
         try save(sft, tokenizer, to: output.appendingPathComponent("sft"))
         lap("sft", t0)
 
         // 5. Reward model from simulated labelers ranking K sampled answers per prompt.
         t0 = Date()
-        let context = AlignmentContext(sft: sft, template: template, evaluator: evaluator, padToken: pad, parameters: p)
+        let context = AlignmentContext(
+            sft: sft, template: template, evaluator: evaluator, padToken: pad, parameters: p)
         let data = labelledData(context)
         let (rewardModel, rm) = try trainRewardModel(context, data: data, progress: progress)
-        report.reward = .init(comparisons: data.count, heldOutAccuracy: rm.heldOutAccuracy,
-                              labelerAgreement: data.labelerAgreement, history: rm.history)
-        try save(rewardModel.trunk, tokenizer, head: rewardModel.head, to: output.appendingPathComponent("reward"))
+        report.reward = .init(
+            comparisons: data.count, heldOutAccuracy: rm.heldOutAccuracy,
+            labelerAgreement: data.labelerAgreement, history: rm.history)
+        try save(
+            rewardModel.trunk, tokenizer, head: rewardModel.head, to: output.appendingPathComponent("reward"))
         report.sft.reward = evaluator.evaluate(sft, rewardModel: rewardModel, padToken: pad).reward
         lap("reward", t0)
 
@@ -252,13 +271,15 @@ public enum DemoPipeline {
     /// (B, T+1) sampled windows as a batch whose every next token is a target.
     static func streamBatch(_ flat: [Int32], rows: Int, pad: Int32) -> SequenceBatch {
         let width = flat.count / rows
-        return SequenceBatch(rows: (0..<rows).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }, padToken: pad)
+        return SequenceBatch(
+            rows: (0..<rows).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }, padToken: pad)
     }
 
     /// Windows of `length` tokens every `length / 2` tokens covering `tokens`; each token is
     /// scored once, in the window where it has at least `length / 2` tokens of context (except
     /// at the very start), so the transformer is not judged on context-starved positions.
-    static func windows(_ tokens: [Int32], length: Int, pad: Int32, rowsPerBatch: Int = 16) -> [SequenceBatch] {
+    static func windows(_ tokens: [Int32], length: Int, pad: Int32, rowsPerBatch: Int = 16) -> [SequenceBatch]
+    {
         let stride = max(1, length / 2)
         var rows: [[Int32]] = [], masks: [[Bool]] = []
         var start = 0
@@ -273,11 +294,14 @@ public enum DemoPipeline {
         }
         return Swift.stride(from: 0, to: rows.count, by: rowsPerBatch).map {
             let end = min($0 + rowsPerBatch, rows.count)
-            return SequenceBatch(rows: Array(rows[$0..<end]), targetMasks: Array(masks[$0..<end]), padToken: pad)
+            return SequenceBatch(
+                rows: Array(rows[$0..<end]), targetMasks: Array(masks[$0..<end]), padToken: pad)
         }
     }
 
-    static func save(_ model: Transformer, _ tokenizer: Tokenizer, head: ScalarHead? = nil, to url: URL) throws {
+    static func save(_ model: Transformer, _ tokenizer: Tokenizer, head: ScalarHead? = nil, to url: URL)
+        throws
+    {
         try ModelRun(directory: RunDirectory(url), model: model, tokenizer: tokenizer, scoreHead: head).save()
     }
 }

@@ -29,7 +29,8 @@ public struct DemoReport: Sendable {
     public var ngramBitsPerByte: [Int: Double] = [:]
     public var pretraining = PretrainingSummary()
     public var base: DemoEvaluator.Result?
-    public var sft = DemoEvaluator.Result(accuracy: .nan, quality: .nan, accuracyByTask: [:], reward: nil, samples: [])
+    public var sft = DemoEvaluator.Result(
+        accuracy: .nan, quality: .nan, accuracyByTask: [:], reward: nil, samples: [])
     public var sftHistory: [[String: Double]] = []
     public var reward = RewardSummary()
     public var ppo: DemoEvaluator.Result?
@@ -53,28 +54,58 @@ public struct DemoReport: Sendable {
     /// One line per claim: what improved over what (true when it did).
     public var checks: [(claim: String, passed: Bool)] {
         var out: [(String, Bool)] = []
-        out.append((String(format: "pretraining: %.3f bits/byte < best n-gram %.3f", pretraining.bitsPerByte, bestNGramBitsPerByte),
-                    pretraining.bitsPerByte < bestNGramBitsPerByte))
+        out.append(
+            (
+                String(
+                    format: "pretraining: %.3f bits/byte < best n-gram %.3f", pretraining.bitsPerByte,
+                    bestNGramBitsPerByte),
+                pretraining.bitsPerByte < bestNGramBitsPerByte
+            ))
         if let base {
-            out.append((String(format: "SFT: held-out accuracy %.1f%% > base %.1f%%", 100 * sft.accuracy, 100 * base.accuracy),
-                        sft.accuracy > base.accuracy))
+            out.append(
+                (
+                    String(
+                        format: "SFT: held-out accuracy %.1f%% > base %.1f%%", 100 * sft.accuracy,
+                        100 * base.accuracy),
+                    sft.accuracy > base.accuracy
+                ))
         }
-        out.append((String(format: "reward model: held-out pair accuracy %.1f%% > chance 50%% (labelers agree %.1f%%)",
-                           100 * reward.heldOutAccuracy, 100 * reward.labelerAgreement), reward.heldOutAccuracy > 0.5))
+        out.append(
+            (
+                String(
+                    format:
+                        "reward model: held-out pair accuracy %.1f%% > chance 50%% (labelers agree %.1f%%)",
+                    100 * reward.heldOutAccuracy, 100 * reward.labelerAgreement), reward.heldOutAccuracy > 0.5
+            ))
         for (name, result) in [("PPO", ppo), ("DPO", dpo), ("GRPO", grpo)] {
             guard let result else { continue }
             if name == "DPO" {
-                out.append((String(format: "DPO: implicit reward orders %.1f%% of held-out labeler pairs > 50%% at the start",
-                                   100 * dpoHeldOutAccuracy), dpoHeldOutAccuracy > 0.5))
+                out.append(
+                    (
+                        String(
+                            format:
+                                "DPO: implicit reward orders %.1f%% of held-out labeler pairs > 50%% at the start",
+                            100 * dpoHeldOutAccuracy), dpoHeldOutAccuracy > 0.5
+                    ))
             } else if name == "GRPO" {
                 // GRPO's objective is the verifier reward of its samples: it must rise over training.
                 let k = max(1, grpoHistory.count / 4)
-                let first = grpoHistory.prefix(k).compactMap { $0["reward"] }, last = grpoHistory.suffix(k).compactMap { $0["reward"] }
-                let (a, b) = (first.reduce(0, +) / Double(max(first.count, 1)), last.reduce(0, +) / Double(max(last.count, 1)))
-                out.append((String(format: "GRPO: verifier reward of its samples rose %.3f → %.3f", a, b), b > a))
+                let first = grpoHistory.prefix(k).compactMap { $0["reward"] },
+                    last = grpoHistory.suffix(k).compactMap { $0["reward"] }
+                let (a, b) = (
+                    first.reduce(0, +) / Double(max(first.count, 1)),
+                    last.reduce(0, +) / Double(max(last.count, 1))
+                )
+                out.append(
+                    (String(format: "GRPO: verifier reward of its samples rose %.3f → %.3f", a, b), b > a))
             } else {
-                out.append((String(format: "%@: reward-model score %.3f > SFT %.3f", name, result.reward ?? .nan, sft.reward ?? .nan),
-                            (result.reward ?? -.infinity) > (sft.reward ?? .infinity)))
+                out.append(
+                    (
+                        String(
+                            format: "%@: reward-model score %.3f > SFT %.3f", name, result.reward ?? .nan,
+                            sft.reward ?? .nan),
+                        (result.reward ?? -.infinity) > (sft.reward ?? .infinity)
+                    ))
             }
         }
         return out
@@ -85,13 +116,20 @@ public struct DemoReport: Sendable {
     /// task, so the test asserts these only for the full-size run.
     public var heldOutChecks: [(claim: String, passed: Bool)] {
         guard let grpo else { return [] }
-        return [(String(format: "GRPO: held-out accuracy %.1f%% > SFT %.1f%% (%d prompts)", 100 * grpo.accuracy, 100 * sft.accuracy,
-                        grpo.promptCount), grpo.accuracy > sft.accuracy)]
+        return [
+            (
+                String(
+                    format: "GRPO: held-out accuracy %.1f%% > SFT %.1f%% (%d prompts)", 100 * grpo.accuracy,
+                    100 * sft.accuracy,
+                    grpo.promptCount), grpo.accuracy > sft.accuracy
+            )
+        ]
     }
 
     public var markdown: String {
         var s = "# swift-rlhf demo report\n\n"
-        s += "Built-in verifiable tasks (reverse, sort, count, add, capitals, sentiment); every number is on held-out data.\n\n"
+        s +=
+            "Built-in verifiable tasks (reverse, sort, count, add, capitals, sentiment); every number is on held-out data.\n\n"
         s += "## Checks\n\n"
         for c in checks + heldOutChecks { s += "- \(c.passed ? "✅" : "❌") \(c.claim)\n" }
         s += "\n## Language modelling (bits per byte of held-out text)\n\n| model | bits/byte |\n|---|---|\n"
@@ -100,12 +138,15 @@ public struct DemoReport: Sendable {
         }
         s += "| transformer before training | \(f(pretraining.initialBitsPerByte)) |\n"
         s += "| transformer after pretraining | \(f(pretraining.bitsPerByte)) |\n\n"
-        s += "Tokenizer: \(tokenizer.vocabularySize) tokens, \(tokenizer.trainTokens) training tokens, \(f(tokenizer.bytesPerToken)) bytes/token.\n\n"
+        s +=
+            "Tokenizer: \(tokenizer.vocabularySize) tokens, \(tokenizer.trainTokens) training tokens, \(f(tokenizer.bytesPerToken)) bytes/token.\n\n"
         s += "## Assistant quality (greedy answers to held-out prompts)\n\n"
-        s += "| model | accuracy | quality | reward-model score | KL to SFT (nats/answer) |\n|---|---|---|---|---|\n"
+        s +=
+            "| model | accuracy | quality | reward-model score | KL to SFT (nats/answer) |\n|---|---|---|---|---|\n"
         func row(_ name: String, _ r: DemoEvaluator.Result?, _ kl: Double?) {
             guard let r else { return }
-            s += "| \(name) | \(pct(r.accuracy)) | \(f(r.quality)) | \(r.reward.map(f) ?? "–") | \(kl.map(f) ?? "–") |\n"
+            s +=
+                "| \(name) | \(pct(r.accuracy)) | \(f(r.quality)) | \(r.reward.map(f) ?? "–") | \(kl.map(f) ?? "–") |\n"
         }
         row("base (pretrained only)", base, nil)
         row("SFT", sft, 0)
@@ -117,16 +158,21 @@ public struct DemoReport: Sendable {
             let cells = [base, sft, ppo, dpo, grpo].map { $0?.accuracyByTask[task].map(pct) ?? "–" }
             s += "| \(task) | " + cells.joined(separator: " | ") + " |\n"
         }
-        s += "\n## Reward model\n\n\(reward.comparisons) rankings of \(parameters.responsesPerPrompt) answers each "
+        s +=
+            "\n## Reward model\n\n\(reward.comparisons) rankings of \(parameters.responsesPerPrompt) answers each "
         s += "(simulated labelers, adjacent-swap noise \(parameters.labelerNoise)).\n"
-        s += "Held-out pair accuracy \(pct(reward.heldOutAccuracy)); the labelers agree with the noiseless order on \(pct(reward.labelerAgreement)) of pairs.\n\n"
-        s += "## Plots\n\n![pretraining loss](pretrain_loss.svg)\n![SFT loss](sft_loss.svg)\n![reward model](reward_accuracy.svg)\n"
+        s +=
+            "Held-out pair accuracy \(pct(reward.heldOutAccuracy)); the labelers agree with the noiseless order on \(pct(reward.labelerAgreement)) of pairs.\n\n"
+        s +=
+            "## Plots\n\n![pretraining loss](pretrain_loss.svg)\n![SFT loss](sft_loss.svg)\n![reward model](reward_accuracy.svg)\n"
         s += "![PPO reward and KL](ppo.svg)\n![DPO](dpo.svg)\n![GRPO](grpo.svg)\n\n"
         s += "## Samples (SFT → held-out prompts)\n\n"
         for line in sft.samples { s += "- \(line)\n" }
         if let ppo { s += "\nPPO:\n\n"; for line in ppo.samples { s += "- \(line)\n" } }
         s += "\n## Time\n\n| stage | seconds |\n|---|---|\n"
-        for (k, v) in seconds.sorted(by: { $0.value < $1.value }) { s += "| \(k) | \(String(format: "%.1f", v)) |\n" }
+        for (k, v) in seconds.sorted(by: { $0.value < $1.value }) {
+            s += "| \(k) | \(String(format: "%.1f", v)) |\n"
+        }
         return s
     }
 
@@ -145,8 +191,10 @@ public struct DemoReport: Sendable {
     public func write(to directory: URL) throws {
         try Data(markdown.utf8).write(to: directory.appendingPathComponent("report.md"), options: .atomic)
         var lines = ""
-        for (stage, history) in [("pretrain", pretraining.history), ("sft", sftHistory), ("reward", reward.history),
-                                 ("ppo", ppoHistory), ("dpo", dpoHistory), ("grpo", grpoHistory)] {
+        for (stage, history) in [
+            ("pretrain", pretraining.history), ("sft", sftHistory), ("reward", reward.history),
+            ("ppo", ppoHistory), ("dpo", dpoHistory), ("grpo", grpoHistory),
+        ] {
             for (i, m) in history.enumerated() {
                 var object: [String: Any] = ["stage": stage, "step": i + 1]
                 for (k, v) in m where v.isFinite { object[k] = v }

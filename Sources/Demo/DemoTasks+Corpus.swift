@@ -8,7 +8,9 @@ import Training
 extension DemoTasks {
     /// Documents totalling about `byteCount` bytes of UTF-8; a pure function of `seed`.
     /// `taskFraction` of the documents are task passages (training prompts only, never held-out ones).
-    public static func pretrainingDocuments(seed: UInt64, byteCount: Int = 2_000_000, taskFraction: Double = 0.2) -> [String] {
+    public static func pretrainingDocuments(
+        seed: UInt64, byteCount: Int = 2_000_000, taskFraction: Double = 0.2
+    ) -> [String] {
         var rng = SplitMix64(seed: seed ^ 0xC0_4B05)
         var documents: [String] = []
         var total = 0
@@ -21,8 +23,11 @@ extension DemoTasks {
     }
 
     /// The documents joined by blank lines.
-    public static func pretrainingText(seed: UInt64, byteCount: Int = 2_000_000, taskFraction: Double = 0.2) -> String {
-        pretrainingDocuments(seed: seed, byteCount: byteCount, taskFraction: taskFraction).joined(separator: "\n\n") + "\n"
+    public static func pretrainingText(seed: UInt64, byteCount: Int = 2_000_000, taskFraction: Double = 0.2)
+        -> String
+    {
+        pretrainingDocuments(seed: seed, byteCount: byteCount, taskFraction: taskFraction).joined(
+            separator: "\n\n") + "\n"
     }
 
     /// A few training-part task instances as "Question: …\nAnswer: …" lines.
@@ -61,20 +66,27 @@ extension DemoTasks {
             case 5: sentences.append("\(name) and \(friend) go to the \(place).")
             case 6: sentences.append("The \(object) is \(rng.pick(neutralAdjectives)) and \(color).")
             case 7:
-                let verb = happy ? rng.pick(["likes", "loves", "finds", "holds"]) : rng.pick(["hates", "loses", "drops", "breaks"])
+                let verb =
+                    happy
+                    ? rng.pick(["likes", "loves", "finds", "holds"])
+                    : rng.pick(["hates", "loses", "drops", "breaks"])
                 sentences.append("\(pronoun) \(verb) the \(object).")
             case 8:
                 let a = rng.int(0...20), b = rng.int(0...20)
-                sentences.append("\(name) had \(a) \(object)s and got \(b) more, so \(pronoun.lowercased()) had \(a + b).")
+                sentences.append(
+                    "\(name) had \(a) \(object)s and got \(b) more, so \(pronoun.lowercased()) had \(a + b).")
             case 9:
                 var words = listWords
                 rng.shuffle(&words)
                 let list = Array(words.prefix(rng.int(2...5)))
-                sentences.append("\(friend) wrote \(list.count) words: \(list.joined(separator: " ")). "
-                    + "Backwards they read \(list.reversed().joined(separator: " ")).")
+                sentences.append(
+                    "\(friend) wrote \(list.count) words: \(list.joined(separator: " ")). "
+                        + "Backwards they read \(list.reversed().joined(separator: " ")).")
             case 10:
                 let subject = rng.uniform() < 0.5 ? rng.pick(subjects) : rng.pick([animal, object, place])
-                sentences.append(rng.pick(happy ? positiveReplies : negativeReplies).replacingOccurrences(of: "{s}", with: subject))
+                sentences.append(
+                    rng.pick(happy ? positiveReplies : negativeReplies).replacingOccurrences(
+                        of: "{s}", with: subject))
             case 11: sentences.append("\(name) tells \(friend) about the \(rng.pick(subjects)).")
             default: sentences.append("\(friend) says the \(place) is \(mood(&rng)).")
             }

@@ -16,10 +16,18 @@ extension DemoTasks {
     ]
     static let names = ["Tom", "Ann", "Sam", "Mia", "Ben", "Lily", "Max", "Eva", "Leo", "Zoe"]
     static let colors = ["red", "blue", "green", "yellow", "black", "white", "brown", "pink"]
-    static let animals = ["cat", "dog", "fox", "owl", "bird", "fish", "cow", "pig", "hen", "bee", "duck", "frog"]
-    static let objects = ["ball", "book", "box", "cup", "hat", "kite", "lamp", "pen", "toy", "boat", "car", "bag"]
-    static let places = ["park", "garden", "house", "river", "city", "school", "farm", "shop", "forest", "hill"]
-    static let neutralAdjectives = ["big", "small", "old", "new", "fast", "slow", "tall", "round", "soft", "loud"]
+    static let animals = [
+        "cat", "dog", "fox", "owl", "bird", "fish", "cow", "pig", "hen", "bee", "duck", "frog",
+    ]
+    static let objects = [
+        "ball", "book", "box", "cup", "hat", "kite", "lamp", "pen", "toy", "boat", "car", "bag",
+    ]
+    static let places = [
+        "park", "garden", "house", "river", "city", "school", "farm", "shop", "forest", "hill",
+    ]
+    static let neutralAdjectives = [
+        "big", "small", "old", "new", "fast", "slow", "tall", "round", "soft", "loud",
+    ]
 
     /// Words that make a sentence positive; used by the verifier (and so by the labeler).
     public static let positiveWords: Set<String> = [
@@ -33,8 +41,13 @@ extension DemoTasks {
         "broken", "hate", "hates", "dirty", "boring", "cry", "cries", "gloomy", "nasty",
     ]
 
-    static let positiveAdjectives = ["good", "great", "nice", "happy", "kind", "lovely", "fun", "bright", "warm", "sweet", "friendly", "calm"]
-    static let negativeAdjectives = ["bad", "sad", "awful", "mean", "dull", "cold", "ugly", "poor", "angry", "boring", "gloomy", "dirty"]
+    static let positiveAdjectives = [
+        "good", "great", "nice", "happy", "kind", "lovely", "fun", "bright", "warm", "sweet", "friendly",
+        "calm",
+    ]
+    static let negativeAdjectives = [
+        "bad", "sad", "awful", "mean", "dull", "cold", "ugly", "poor", "angry", "boring", "gloomy", "dirty",
+    ]
 
     /// Positive replies for the sentiment task ({s} is the subject); each ≤ ~10 tokens.
     static let positiveReplies = [

@@ -53,7 +53,8 @@ public enum DemoTasks {
     static let addPrefix = "What is "
     static let capitalsPrefix = "Write in capital letters: "
     static let sentimentTemplates = [
-        "Say something nice about the {s}.", "Write a happy sentence about the {s}.", "Tell me something good about the {s}.",
+        "Say something nice about the {s}.", "Write a happy sentence about the {s}.",
+        "Tell me something good about the {s}.",
     ]
 
     /// Percentage of the prompt space held out for evaluation.
@@ -76,34 +77,41 @@ public enum DemoTasks {
         switch task {
         case .reverse:
             let words = distinctWords(2...5)
-            return DemoExample(task: task, prompt: reversePrefix + words.joined(separator: " "),
-                               answer: words.reversed().joined(separator: " "))
+            return DemoExample(
+                task: task, prompt: reversePrefix + words.joined(separator: " "),
+                answer: words.reversed().joined(separator: " "))
         case .sort:
             let words = distinctWords(2...5)
-            return DemoExample(task: task, prompt: sortPrefix + words.joined(separator: " "),
-                               answer: words.sorted().joined(separator: " "))
+            return DemoExample(
+                task: task, prompt: sortPrefix + words.joined(separator: " "),
+                answer: words.sorted().joined(separator: " "))
         case .count:
             let words = distinctWords(1...6)
-            return DemoExample(task: task, prompt: countPrefix + words.joined(separator: " "), answer: "\(words.count)")
+            return DemoExample(
+                task: task, prompt: countPrefix + words.joined(separator: " "), answer: "\(words.count)")
         case .add:
             let a = rng.int(0...20), b = rng.int(0...20)
             return DemoExample(task: task, prompt: "\(addPrefix)\(a) plus \(b)?", answer: "\(a + b)")
         case .capitals:
             let words = distinctWords(1...2)
-            return DemoExample(task: task, prompt: capitalsPrefix + words.joined(separator: " "),
-                               answer: words.joined(separator: " ").uppercased())
+            return DemoExample(
+                task: task, prompt: capitalsPrefix + words.joined(separator: " "),
+                answer: words.joined(separator: " ").uppercased())
         case .sentiment:
             let subject = rng.pick(subjects)
             let prompt = rng.pick(sentimentTemplates).replacingOccurrences(of: "{s}", with: subject)
-            return DemoExample(task: task, prompt: prompt,
-                               answer: rng.pick(positiveReplies).replacingOccurrences(of: "{s}", with: subject))
+            return DemoExample(
+                task: task, prompt: prompt,
+                answer: rng.pick(positiveReplies).replacingOccurrences(of: "{s}", with: subject))
         }
     }
 
     /// `count` examples from one part of the prompt space, tasks in turn (`tasks` order).
     /// Training examples may repeat a prompt (with another sentiment reply); held-out ones are
     /// distinct and may be fewer than asked when a task's held-out space is small.
-    static func examples(seed: UInt64, count: Int, heldOut: Bool, tasks: [DemoTask], distinct: Bool) -> [DemoExample] {
+    static func examples(seed: UInt64, count: Int, heldOut: Bool, tasks: [DemoTask], distinct: Bool)
+        -> [DemoExample]
+    {
         precondition(!tasks.isEmpty, "no tasks")
         var rng = SplitMix64(seed: seed)
         var result: [DemoExample] = []
@@ -129,18 +137,28 @@ public enum DemoTasks {
     }
 
     /// Supervised fine-tuning examples (training part), tasks in turn.
-    public static func sftExamples(seed: UInt64, count: Int, tasks: [DemoTask] = DemoTask.allCases) -> [DemoExample] {
+    public static func sftExamples(seed: UInt64, count: Int, tasks: [DemoTask] = DemoTask.allCases)
+        -> [DemoExample]
+    {
         examples(seed: seed ^ 0x5F7, count: count, heldOut: false, tasks: tasks, distinct: false)
     }
 
     /// Distinct held-out evaluation prompts, up to `countPerTask` per task, grouped by task.
-    public static func evaluationExamples(seed: UInt64, countPerTask: Int, tasks: [DemoTask] = DemoTask.allCases) -> [DemoExample] {
-        tasks.flatMap { examples(seed: seed ^ 0xE7A1 ^ UInt64($0.hashSeed), count: countPerTask, heldOut: true, tasks: [$0], distinct: true) }
+    public static func evaluationExamples(
+        seed: UInt64, countPerTask: Int, tasks: [DemoTask] = DemoTask.allCases
+    ) -> [DemoExample] {
+        tasks.flatMap {
+            examples(
+                seed: seed ^ 0xE7A1 ^ UInt64($0.hashSeed), count: countPerTask, heldOut: true, tasks: [$0],
+                distinct: true)
+        }
     }
 
     /// Prompts (training part) with reference answers for on-policy training (PPO, GRPO); the
     /// verifier scores responses without needing the answer.
-    public static func rlPrompts(seed: UInt64, count: Int, tasks: [DemoTask] = DemoTask.allCases) -> [PromptRecord] {
+    public static func rlPrompts(seed: UInt64, count: Int, tasks: [DemoTask] = DemoTask.allCases)
+        -> [PromptRecord]
+    {
         examples(seed: seed ^ 0x6A90, count: count, heldOut: false, tasks: tasks, distinct: false)
             .map { PromptRecord(prompt: $0.prompt, answer: $0.answer) }
     }
@@ -159,7 +177,9 @@ public enum DemoTasks {
     static func sentimentSubject(_ prompt: String) -> String? {
         for template in sentimentTemplates {
             let parts = template.components(separatedBy: "{s}")
-            if prompt.hasPrefix(parts[0]), prompt.hasSuffix(parts[1]), prompt.count > parts[0].count + parts[1].count {
+            if prompt.hasPrefix(parts[0]), prompt.hasSuffix(parts[1]),
+                prompt.count > parts[0].count + parts[1].count
+            {
                 return String(prompt.dropFirst(parts[0].count).dropLast(parts[1].count))
             }
         }

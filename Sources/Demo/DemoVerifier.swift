@@ -29,8 +29,12 @@ public enum DemoVerifier {
             let expected = task == .reverse ? Array(words.reversed()) : words.sorted()
             return scoreWordList(expected: expected, response: text)
         case .count:
-            guard prompt.hasPrefix(DemoTasks.countPrefix) else { return DemoScore(correct: false, quality: 0) }
-            return scoreNumber(expected: prompt.dropFirst(DemoTasks.countPrefix.count).split(separator: " ").count, response: text)
+            guard prompt.hasPrefix(DemoTasks.countPrefix) else {
+                return DemoScore(correct: false, quality: 0)
+            }
+            return scoreNumber(
+                expected: prompt.dropFirst(DemoTasks.countPrefix.count).split(separator: " ").count,
+                response: text)
         case .add:
             let body = prompt.dropFirst(DemoTasks.addPrefix.count).dropLast()  // "3 plus 5"
             let operands = body.components(separatedBy: " plus ").compactMap { Int($0) }
@@ -39,14 +43,18 @@ public enum DemoVerifier {
             }
             return scoreNumber(expected: operands[0] + operands[1], response: text)
         case .capitals:
-            guard prompt.hasPrefix(DemoTasks.capitalsPrefix) else { return DemoScore(correct: false, quality: 0) }
+            guard prompt.hasPrefix(DemoTasks.capitalsPrefix) else {
+                return DemoScore(correct: false, quality: 0)
+            }
             let expected = Array(prompt.dropFirst(DemoTasks.capitalsPrefix.count).uppercased())
             let got = Array(stripPeriod(text))
             let matches = zip(expected, got).filter { $0 == $1 }.count
             let quality = Double(matches) / Double(max(expected.count, got.count))
             return DemoScore(correct: got == expected, quality: quality)
         case .sentiment:
-            guard let subject = DemoTasks.sentimentSubject(prompt) else { return DemoScore(correct: false, quality: 0) }
+            guard let subject = DemoTasks.sentimentSubject(prompt) else {
+                return DemoScore(correct: false, quality: 0)
+            }
             let words = text.lowercased().split { !$0.isLetter }.map(String.init)
             let mentions = words.contains(subject)
             let positive = words.filter { DemoTasks.positiveWords.contains($0) }.count
@@ -68,7 +76,8 @@ public enum DemoVerifier {
 
     /// Exact order for correctness; credit for words in the right place and for the right words.
     private static func scoreWordList(expected: [String], response: String) -> DemoScore {
-        let got = stripPeriod(response).lowercased().split { $0 == " " || $0 == "," || $0 == "\n" }.map(String.init)
+        let got = stripPeriod(response).lowercased().split { $0 == " " || $0 == "," || $0 == "\n" }.map(
+            String.init)
         let length = Double(max(expected.count, got.count))
         let inPlace = Double(zip(expected, got).filter { $0 == $1 }.count)
         var remaining = expected

@@ -18,7 +18,8 @@ public struct LinePlot: Sendable {
         }
         /// Points at x = 0, 1, 2, …
         public init(name: String, values: [Double], color: String? = nil) {
-            self.init(name: name, points: values.enumerated().map { (Double($0.offset), $0.element) }, color: color)
+            self.init(
+                name: name, points: values.enumerated().map { (Double($0.offset), $0.element) }, color: color)
         }
     }
 
@@ -38,7 +39,9 @@ public struct LinePlot: Sendable {
         self.series = series
     }
 
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    static let palette = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    ]
 
     public func svg() -> String {
         let left = 70.0, right = 20.0, top = 40.0, bottom = 55.0
@@ -59,25 +62,33 @@ public struct LinePlot: Sendable {
         func py(_ y: Double) -> Double { top + plotH - (y - y0) / (y1 - y0) * plotH }
 
         var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(f(left + plotW / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\(Self.escape(title))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(f(left + plotW / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\(Self.escape(title))</text>
 
-        """
+            """
         // Grid and tick labels.
         for t in xTicks where t >= x0 && t <= x1 {
-            s += "<line x1=\"\(f(px(t)))\" y1=\"\(f(top))\" x2=\"\(f(px(t)))\" y2=\"\(f(top + plotH))\" stroke=\"#e5e5e5\"/>\n"
-            s += "<text x=\"\(f(px(t)))\" y=\"\(f(top + plotH + 16))\" text-anchor=\"middle\">\(Self.label(t))</text>\n"
+            s +=
+                "<line x1=\"\(f(px(t)))\" y1=\"\(f(top))\" x2=\"\(f(px(t)))\" y2=\"\(f(top + plotH))\" stroke=\"#e5e5e5\"/>\n"
+            s +=
+                "<text x=\"\(f(px(t)))\" y=\"\(f(top + plotH + 16))\" text-anchor=\"middle\">\(Self.label(t))</text>\n"
         }
         for t in yTicks where t >= y0 - 1e-12 && t <= y1 + 1e-12 {
-            s += "<line x1=\"\(f(left))\" y1=\"\(f(py(t)))\" x2=\"\(f(left + plotW))\" y2=\"\(f(py(t)))\" stroke=\"#e5e5e5\"/>\n"
-            s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(Self.label(logY ? pow(10, t) : t))</text>\n"
+            s +=
+                "<line x1=\"\(f(left))\" y1=\"\(f(py(t)))\" x2=\"\(f(left + plotW))\" y2=\"\(f(py(t)))\" stroke=\"#e5e5e5\"/>\n"
+            s +=
+                "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(Self.label(logY ? pow(10, t) : t))</text>\n"
         }
         // Axes and their labels.
-        s += "<line x1=\"\(f(left))\" y1=\"\(f(top + plotH))\" x2=\"\(f(left + plotW))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
-        s += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
-        s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(Double(height) - 12))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
-        s += "<text x=\"16\" y=\"\(f(top + plotH / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plotH / 2)))\">\(Self.escape(yLabel))</text>\n"
+        s +=
+            "<line x1=\"\(f(left))\" y1=\"\(f(top + plotH))\" x2=\"\(f(left + plotW))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
+        s +=
+            "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
+        s +=
+            "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(Double(height) - 12))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
+        s +=
+            "<text x=\"16\" y=\"\(f(top + plotH / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plotH / 2)))\">\(Self.escape(yLabel))</text>\n"
 
         // Series: one polyline per run of finite points.
         for (i, series) in self.series.enumerated() {
@@ -95,12 +106,14 @@ public struct LinePlot: Sendable {
                     let xy = run[0].split(separator: ",")
                     s += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(color)\"/>\n"
                 } else {
-                    s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\" points=\"\(run.joined(separator: " "))\"/>\n"
+                    s +=
+                        "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\" points=\"\(run.joined(separator: " "))\"/>\n"
                 }
             }
             if self.series.count > 1 {
                 let lx = left + plotW + 15, ly = top + 10 + Double(i) * 18
-                s += "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 20))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"2.5\"/>\n"
+                s +=
+                    "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 20))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"2.5\"/>\n"
                 s += "<text x=\"\(f(lx + 26))\" y=\"\(f(ly + 4))\">\(Self.escape(series.name))</text>\n"
             }
         }

@@ -20,7 +20,9 @@ public struct SimulatedLabeler: Sendable {
     }
 
     /// Pairwise agreement of the noisy rankings with the noiseless ones so far (1 before any).
-    public var agreementRate: Double { comparedPairs == 0 ? 1 : Double(agreeingPairs) / Double(comparedPairs) }
+    public var agreementRate: Double {
+        comparedPairs == 0 ? 1 : Double(agreeingPairs) / Double(comparedPairs)
+    }
 
     /// The noiseless ranking: indices best → worst, ties kept in index order.
     public static func idealRanking(task: DemoTask, prompt: String, responses: [String]) -> [Int] {

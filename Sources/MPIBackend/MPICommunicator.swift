@@ -26,16 +26,20 @@ public final class MPICommunicator: Communicator {
         var provided: Int32 = 0
         try Self.check(rlhf_mpi_init(&provided), "MPI_Init_thread")
         guard provided >= MPI_THREAD_SERIALIZED else {
-            throw DataParallelError("this MPI library gives thread level \(provided); serialized (\(MPI_THREAD_SERIALIZED)) is needed")
+            throw DataParallelError(
+                "this MPI library gives thread level \(provided); serialized (\(MPI_THREAD_SERIALIZED)) is needed"
+            )
         }
         var r: Int32 = 0, s: Int32 = 0
         try Self.check(rlhf_mpi_rank(&r), "MPI_Comm_rank")
         try Self.check(rlhf_mpi_size(&s), "MPI_Comm_size")
         rank = Int(r)
         size = Int(s)
-        localSize = max(1, Int(environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? environment["MPI_LOCALNRANKS"] ?? "") ?? 1)
+        localSize = max(
+            1, Int(environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? environment["MPI_LOCALNRANKS"] ?? "") ?? 1)
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        Parallel.threadCount = Int(environment["RLHF_THREADS"] ?? "").map { max(1, $0) } ?? max(1, cores / localSize)
+        Parallel.threadCount =
+            Int(environment["RLHF_THREADS"] ?? "").map { max(1, $0) } ?? max(1, cores / localSize)
     }
 
     /// Ends MPI; call once, after the last collective, on every rank.
@@ -48,11 +52,15 @@ public final class MPICommunicator: Communicator {
     }
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {
-        Self.chunks(buffer.count) { lo, n in Self.must(rlhf_mpi_allreduce_sum_float(buffer.baseAddress! + lo, n), "MPI_Allreduce") }
+        Self.chunks(buffer.count) { lo, n in
+            Self.must(rlhf_mpi_allreduce_sum_float(buffer.baseAddress! + lo, n), "MPI_Allreduce")
+        }
     }
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
-        Self.chunks(buffer.count) { lo, n in Self.must(rlhf_mpi_allreduce_sum_double(buffer.baseAddress! + lo, n), "MPI_Allreduce") }
+        Self.chunks(buffer.count) { lo, n in
+            Self.must(rlhf_mpi_allreduce_sum_double(buffer.baseAddress! + lo, n), "MPI_Allreduce")
+        }
     }
 
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) {

@@ -1,12 +1,12 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
-private let posixWrite = Glibc.write
-private let posixRename = Glibc.rename
+    import Glibc
+    private let posixWrite = Glibc.write
+    private let posixRename = Glibc.rename
 #elseif canImport(Darwin)
-import Darwin
-private let posixWrite = Darwin.write
-private let posixRename = Darwin.rename
+    import Darwin
+    private let posixWrite = Darwin.write
+    private let posixRename = Darwin.rename
 #endif
 
 /// Crash-safe file replacement: write a temporary file in the destination's directory, fsync it,
@@ -66,16 +66,21 @@ public enum AtomicFileWriter {
     /// `rename(2)`: atomically replaces `destination` with `source` (same file system).
     public static func rename(_ source: URL, to destination: URL) throws(AtomicFileError) {
         guard posixRename(source.path, destination.path) == 0 else {
-            throw AtomicFileError(operation: "rename to \(destination.lastPathComponent)", path: source.path, errno: errno)
+            throw AtomicFileError(
+                operation: "rename to \(destination.lastPathComponent)", path: source.path, errno: errno)
         }
     }
 
     /// fsyncs a directory so that renames and unlinks in it survive a crash.
     public static func syncDirectory(_ directory: URL) throws(AtomicFileError) {
         let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw AtomicFileError(operation: "open directory", path: directory.path, errno: errno) }
+        guard fd >= 0 else {
+            throw AtomicFileError(operation: "open directory", path: directory.path, errno: errno)
+        }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw AtomicFileError(operation: "fsync directory", path: directory.path, errno: errno) }
+        guard fsync(fd) == 0 else {
+            throw AtomicFileError(operation: "fsync directory", path: directory.path, errno: errno)
+        }
     }
 
     /// Deletes leftover temporary files (names starting with `temporaryPrefix` + `tag`) in
@@ -116,21 +121,28 @@ public struct AtomicFileError: Error, CustomStringConvertible, Sendable {
     public static func plain(_ error: any Error, writing file: URL) -> any Error {
         if error is AtomicFileError { return error }
         let ns = error as NSError
-        let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path ?? file.path
-        if ns.domain == NSPOSIXErrorDomain { return AtomicFileError(operation: "write", path: path, errno: Int32(ns.code)) }
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        let path =
+            ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+            ?? file.path
+        if ns.domain == NSPOSIXErrorDomain {
+            return AtomicFileError(operation: "write", path: path, errno: Int32(ns.code))
+        }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError,
+            underlying.domain == NSPOSIXErrorDomain
+        {
             return AtomicFileError(operation: "write", path: path, errno: Int32(underlying.code))
         }
         guard ns.domain == NSCocoaErrorDomain else { return error }
-        let code: Int32? = switch ns.code {
-        case CocoaError.fileWriteOutOfSpace.rawValue: ENOSPC
-        case CocoaError.fileWriteNoPermission.rawValue, CocoaError.fileReadNoPermission.rawValue: EACCES
-        case CocoaError.fileWriteVolumeReadOnly.rawValue: EROFS
-        case CocoaError.fileNoSuchFile.rawValue, CocoaError.fileReadNoSuchFile.rawValue: ENOENT
-        case CocoaError.fileWriteFileExists.rawValue: EEXIST
-        case CocoaError.fileWriteInvalidFileName.rawValue: EINVAL
-        default: nil
-        }
+        let code: Int32? =
+            switch ns.code {
+            case CocoaError.fileWriteOutOfSpace.rawValue: ENOSPC
+            case CocoaError.fileWriteNoPermission.rawValue, CocoaError.fileReadNoPermission.rawValue: EACCES
+            case CocoaError.fileWriteVolumeReadOnly.rawValue: EROFS
+            case CocoaError.fileNoSuchFile.rawValue, CocoaError.fileReadNoSuchFile.rawValue: ENOENT
+            case CocoaError.fileWriteFileExists.rawValue: EEXIST
+            case CocoaError.fileWriteInvalidFileName.rawValue: EINVAL
+            default: nil
+            }
         return code.map { AtomicFileError(operation: "write", path: path, errno: $0) } ?? error
     }
 }

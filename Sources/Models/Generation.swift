@@ -21,8 +21,10 @@ extension Transformer {
     /// `maxNewTokens`, when prompt + new tokens fill the context length, or when `onToken(row, token)` returns false.
     /// Prompts longer than the context keep their last `contextLength − 1` tokens; an empty
     /// prompt starts from the BOS token (or token 0 when the config has none).
-    public func generate(prompts: [[Int32]], options: SamplingOptions, rng: inout RandomGenerator,
-                         onToken: ((_ row: Int, _ token: Int32) -> Bool)? = nil) -> [Generation] {
+    public func generate(
+        prompts: [[Int32]], options: SamplingOptions, rng: inout RandomGenerator,
+        onToken: ((_ row: Int, _ token: Int32) -> Bool)? = nil
+    ) -> [Generation] {
         let rows = prompts.count
         guard rows > 0 else { return [] }
         let ctx = config.contextLength, vocab = config.vocabSize
@@ -36,19 +38,22 @@ extension Transformer {
         // Prefill: one padded forward; keys/values of the real tokens go into the cache.
         let promptLength = prompts.map(\.count).max()!
         let capacity = min(ctx, promptLength + options.maxNewTokens)
-        var cache = KVCache(layers: blocks.count, rows: rows, capacity: capacity,
-                            width: config.kvHeadCount * config.headDimension)
+        var cache = KVCache(
+            layers: blocks.count, rows: rows, capacity: capacity,
+            width: config.kvHeadCount * config.headDimension)
         var padded = [Int32](repeating: 0, count: rows * promptLength)
         for (r, p) in prompts.enumerated() {
             for (t, id) in p.enumerated() { padded[r * promptLength + t] = id }
             cache.lengths[r] = p.count
         }
-        forward(tokens: padded, batchSize: rows, length: promptLength, segmentIDs: nil, computeLogits: false,
-                recompute: false)
+        forward(
+            tokens: padded, batchSize: rows, length: promptLength, segmentIDs: nil, computeLogits: false,
+            recompute: false)
         for (l, block) in blocks.enumerated() {
             for r in 0..<rows {
-                block.attention.storeKeysValues(batchRow: r, count: prompts[r].count, keys: &cache.keys[l],
-                                                values: &cache.values[l], cacheRow: r)
+                block.attention.storeKeysValues(
+                    batchRow: r, count: prompts[r].count, keys: &cache.keys[l],
+                    values: &cache.values[l], cacheRow: r)
             }
         }
         var x = Tensor(shape: [rows, config.hiddenSize])
@@ -56,8 +61,9 @@ extension Transformer {
             x.withUnsafeMutableBufferPointer { xb in
                 let c = config.hiddenSize
                 for r in 0..<rows {
-                    (xb.baseAddress! + r * c).update(from: h.baseAddress! + (r * promptLength + prompts[r].count - 1) * c,
-                                                     count: c)
+                    (xb.baseAddress! + r * c).update(
+                        from: h.baseAddress! + (r * promptLength + prompts[r].count - 1) * c,
+                        count: c)
                 }
             }
         }
@@ -72,14 +78,16 @@ extension Transformer {
             var nextTokens: [Int32] = []
             logits.withUnsafeBufferPointer { lb in
                 for (i, r) in active.enumerated() {
-                    let token = Sampler.sample(lb.baseAddress! + i * vocab, vocab: vocab, options: options, rng: &rng,
-                                               scratch: &scratch)
+                    let token = Sampler.sample(
+                        lb.baseAddress! + i * vocab, vocab: vocab, options: options, rng: &rng,
+                        scratch: &scratch)
                     results[r].tokens.append(token)
                     let keepGoing = onToken?(r, token) ?? true
                     if options.stopTokens.contains(token) {
                         results[r].finished = true
                     } else if keepGoing && results[r].tokens.count < options.maxNewTokens
-                                && cache.lengths[r] + 1 < min(ctx, capacity) {
+                        && cache.lengths[r] + 1 < min(ctx, capacity)
+                    {
                         next.append(r)
                         nextTokens.append(token)
                     }
@@ -93,7 +101,9 @@ extension Transformer {
             tokenEmbedding.forward(nextTokens, into: &x)
             positionEmbedding?.forward(positions, into: &x, accumulate: true)
             for (l, block) in blocks.enumerated() {
-                block.decode(&x, positions: positions, cacheRows: active, keys: &cache.keys[l], values: &cache.values[l])
+                block.decode(
+                    &x, positions: positions, cacheRows: active, keys: &cache.keys[l],
+                    values: &cache.values[l])
             }
             for r in active { cache.lengths[r] += 1 }
             finalNorm.forward(x, into: &normed)

@@ -14,8 +14,10 @@ public struct LoRAConfig: Sendable, Equatable {
     /// with the adapter (`modules_to_save`, tensor `base_model.model.score.weight`).
     public var savesScoreHead: Bool
 
-    public init(rank: Int, alpha: Float, dropout: Float = 0, targets: [String], baseModel: String,
-                savesScoreHead: Bool = false) {
+    public init(
+        rank: Int, alpha: Float, dropout: Float = 0, targets: [String], baseModel: String,
+        savesScoreHead: Bool = false
+    ) {
         self.savesScoreHead = savesScoreHead
         self.rank = rank
         self.alpha = alpha
@@ -52,12 +54,14 @@ public struct LoRAConfig: Sendable, Equatable {
     /// PEFT's `adapter_config.json` (the fields `LoraConfig` writes that matter for loading).
     public func json(fanInFanOut: Bool) -> Data {
         let object: [String: Any] = [
-            "peft_type": "LORA", "task_type": savesScoreHead ? "SEQ_CLS" : "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha),
+            "peft_type": "LORA", "task_type": savesScoreHead ? "SEQ_CLS" : "CAUSAL_LM", "r": rank,
+            "lora_alpha": Double(alpha),
             "lora_dropout": Double(dropout), "target_modules": targets, "base_model_name_or_path": baseModel,
             "bias": "none", "fan_in_fan_out": fanInFanOut, "inference_mode": true, "use_rslora": false,
             "use_dora": false, "init_lora_weights": true,
             "modules_to_save": savesScoreHead ? ["classifier", "score"] as Any : NSNull(),
-            "layers_to_transform": NSNull(), "rank_pattern": [String: Any](), "alpha_pattern": [String: Any](),
+            "layers_to_transform": NSNull(), "rank_pattern": [String: Any](),
+            "alpha_pattern": [String: Any](),
         ]
         return try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
@@ -68,7 +72,8 @@ public struct LoRAConfig: Sendable, Equatable {
         let source = url.path
         let object: [String: Any]
         do {
-            guard let o = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            guard let o = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
+            else {
                 throw LoRAError(source: source, reason: "not a JSON object")
             }
             object = o
@@ -87,10 +92,13 @@ public struct LoRAConfig: Sendable, Equatable {
         if !saved.allSatisfy({ $0 == "score" || $0 == "classifier" }) {
             throw fail("modules_to_save \(saved) is not supported (only a reward model's score head)")
         }
-        for flag in ["use_rslora", "use_dora", "use_qalora", "lora_bias"] where (object[flag] as? Bool) == true {
+        for flag in ["use_rslora", "use_dora", "use_qalora", "lora_bias"]
+        where (object[flag] as? Bool) == true {
             throw fail("\(flag): true is not supported")
         }
-        if let bias = object["bias"] as? String, bias != "none" { throw fail("bias \"\(bias)\" is not supported") }
+        if let bias = object["bias"] as? String, bias != "none" {
+            throw fail("bias \"\(bias)\" is not supported")
+        }
         for key in ["rank_pattern", "alpha_pattern"] {
             if let p = object[key] as? [String: Any], !p.isEmpty { throw fail("\(key) is not supported") }
         }
@@ -100,7 +108,9 @@ public struct LoRAConfig: Sendable, Equatable {
         ] where !(object[key] is NSNull || object[key] == nil) {
             throw fail("\(key) is not supported")
         }
-        guard let rank = (object["r"] as? NSNumber)?.intValue else { throw fail("field r: missing or not a number") }
+        guard let rank = (object["r"] as? NSNumber)?.intValue else {
+            throw fail("field r: missing or not a number")
+        }
         guard let alpha = (object["lora_alpha"] as? NSNumber)?.floatValue else {
             throw fail("field lora_alpha: missing or not a number")
         }
@@ -116,8 +126,9 @@ public struct LoRAConfig: Sendable, Equatable {
         guard let base = object["base_model_name_or_path"] as? String, !base.isEmpty else {
             throw fail("field base_model_name_or_path: missing (the base model's directory)")
         }
-        let config = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: targets, baseModel: base,
-                                savesScoreHead: task == "SEQ_CLS" || saved.contains("score"))
+        let config = LoRAConfig(
+            rank: rank, alpha: alpha, dropout: dropout, targets: targets, baseModel: base,
+            savesScoreHead: task == "SEQ_CLS" || saved.contains("score"))
         try config.validate(source: source)
         return config
     }

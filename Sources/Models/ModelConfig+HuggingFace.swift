@@ -94,8 +94,10 @@ extension ModelConfig: Codable {
         }
     }
 
-    private static func encode(_ scaling: RotaryScaling?, theta: Float,
-                               into c: inout KeyedEncodingContainer<Key>) throws {
+    private static func encode(
+        _ scaling: RotaryScaling?, theta: Float,
+        into c: inout KeyedEncodingContainer<Key>
+    ) throws {
         try c.encode(theta, forKey: Key("rope_theta"))
         switch scaling {
         case nil:
@@ -130,7 +132,9 @@ extension ModelConfig: Codable {
     }
 
     /// Decodes and validates a Hugging Face `config.json`; `source` names the file in errors.
-    public static func fromHuggingFaceJSON(_ data: Data, source: String = "config.json") throws(ModelConfigError) -> ModelConfig {
+    public static func fromHuggingFaceJSON(_ data: Data, source: String = "config.json")
+        throws(ModelConfigError) -> ModelConfig
+    {
         do {
             return try JSONDecoder().decode(ModelConfig.self, from: data)
         } catch let error as ModelConfigError {
@@ -196,7 +200,8 @@ struct HuggingFaceConfigReader {
         switch value(field) {
         case nil: return nil
         case .integer(let i)?: return Float(i)
-        case .number(let d)? where d.isFinite && abs(d) <= Double(Float.greatestFiniteMagnitude): return Float(d)
+        case .number(let d)? where d.isFinite && abs(d) <= Double(Float.greatestFiniteMagnitude):
+            return Float(d)
         case let other?: throw fail(field, "expected a number, got \(other.text)")
         }
     }
@@ -224,7 +229,10 @@ struct HuggingFaceConfigReader {
 
     mutating func expect(_ field: String, oneOf allowed: [String]) throws(ModelConfigError) {
         if let v = try string(field), !allowed.contains(v) {
-            throw fail(field, "unsupported value \"\(v)\"; expected \(allowed.map { "\"\($0)\"" }.joined(separator: " or "))")
+            throw fail(
+                field,
+                "unsupported value \"\(v)\"; expected \(allowed.map { "\"\($0)\"" }.joined(separator: " or "))"
+            )
         }
     }
 
@@ -236,7 +244,9 @@ struct HuggingFaceConfigReader {
         case .array(let items)?:
             var ids: [Int] = []
             for item in items {
-                guard case .integer(let i) = item else { throw fail(field, "expected an integer or a list of integers") }
+                guard case .integer(let i) = item else {
+                    throw fail(field, "expected an integer or a list of integers")
+                }
                 ids.append(i)
             }
             return ids
@@ -248,7 +258,9 @@ struct HuggingFaceConfigReader {
         let names = ModelConfig.Family.allCases.map(\.rawValue)
         if let type = try string("model_type") {
             guard let family = ModelConfig.Family(rawValue: type) else {
-                throw fail("model_type", "unsupported value \"\(type)\"; expected one of \(names.joined(separator: ", "))")
+                throw fail(
+                    "model_type",
+                    "unsupported value \"\(type)\"; expected one of \(names.joined(separator: ", "))")
             }
             return family
         }
@@ -258,7 +270,8 @@ struct HuggingFaceConfigReader {
         } else {
             architectures = []
         }
-        for family in ModelConfig.Family.allCases where architectures.contains(ModelConfig.architecture(family)) {
+        for family in ModelConfig.Family.allCases
+        where architectures.contains(ModelConfig.architecture(family)) {
             return family
         }
         let known = ModelConfig.Family.allCases.map { ModelConfig.architecture($0) }.joined(separator: ", ")
@@ -287,7 +300,8 @@ struct HuggingFaceConfigReader {
         read.formUnion(["dtype", "torch_dtype"])
         guard let name = try string(field), name != "auto" else { return .float32 }
         guard let dtype = ModelConfig.StorageDType(rawValue: name) else {
-            throw fail(field, "unsupported value \"\(name)\"; expected \"float32\", \"bfloat16\" or \"float16\"")
+            throw fail(
+                field, "unsupported value \"\(name)\"; expected \"float32\", \"bfloat16\" or \"float16\"")
         }
         return dtype
     }
@@ -298,7 +312,9 @@ struct HuggingFaceConfigReader {
             throw fail("scale_attn_weights", "unscaled attention is not implemented; expected true")
         }
         if try bool("scale_attn_by_inverse_layer_idx") == true {
-            throw fail("scale_attn_by_inverse_layer_idx", "per-layer attention scaling is not implemented; expected false")
+            throw fail(
+                "scale_attn_by_inverse_layer_idx",
+                "per-layer attention scaling is not implemented; expected false")
         }
         let width = try required("n_embd")
         let positions = try required("n_positions")
@@ -306,7 +322,8 @@ struct HuggingFaceConfigReader {
             throw fail("n_ctx", "must equal n_positions (\(positions)), got \(ctx)")
         }
         return ModelConfig(
-            family: .gpt2, vocabSize: try required("vocab_size"), hiddenSize: width, layerCount: try required("n_layer"),
+            family: .gpt2, vocabSize: try required("vocab_size"), hiddenSize: width,
+            layerCount: try required("n_layer"),
             headCount: try required("n_head"), intermediateSize: try int("n_inner") ?? 4 * max(width, 0),
             contextLength: positions, normEpsilon: try float("layer_norm_epsilon") ?? 1e-5,
             tieEmbeddings: try bool("tie_word_embeddings") ?? true)
@@ -316,7 +333,8 @@ struct HuggingFaceConfigReader {
         try expect("hidden_act", oneOf: ["silu", "swish"])
         let hidden = try required("hidden_size")
         let heads = try required("num_attention_heads")
-        let context = try int("max_position_embeddings")
+        let context =
+            try int("max_position_embeddings")
             ?? (family == .mistral ? 131_072 : family == .llama ? 2048 : 32_768)
         // transformers' defaults: Mistral 8 kv heads, Qwen 32 (the class default before
         // __post_init__ only fills a null), Llama = heads.
@@ -347,8 +365,10 @@ struct HuggingFaceConfigReader {
     /// Mistral's `sliding_window`, Qwen's `use_sliding_window`/`max_window_layers`/`layer_types`:
     /// accepted only where no layer's window can cut an attention row (window off, or not shorter
     /// than the context), following how transformers 5 derives each layer's type.
-    private mutating func checkSlidingWindow(_ family: ModelConfig.Family, contextLength: Int,
-                                             layers: Int) throws(ModelConfigError) {
+    private mutating func checkSlidingWindow(
+        _ family: ModelConfig.Family, contextLength: Int,
+        layers: Int
+    ) throws(ModelConfigError) {
         // Absent, transformers' class default (4096) applies; an explicit null switches it off.
         var window = try int("sliding_window")
         if object["sliding_window"] == nil && family != .llama { window = 4096 }
@@ -357,7 +377,9 @@ struct HuggingFaceConfigReader {
         if let v = value("layer_types") {
             guard case .array(let items) = v else { throw fail("layer_types", "expected a list of strings") }
             layerTypes = try items.map { (item) throws(ModelConfigError) -> String in
-                guard case .string(let s) = item else { throw fail("layer_types", "expected a list of strings") }
+                guard case .string(let s) = item else {
+                    throw fail("layer_types", "expected a list of strings")
+                }
                 return s
             }
         }
@@ -365,7 +387,10 @@ struct HuggingFaceConfigReader {
         switch family {
         case .llama, .mistral, .gpt2:
             if let window, tooShort(window) {
-                throw fail("sliding_window", "sliding-window attention (window \(window) < context \(contextLength)) is not implemented")
+                throw fail(
+                    "sliding_window",
+                    "sliding-window attention (window \(window) < context \(contextLength)) is not implemented"
+                )
             }
             if let odd = layerTypes?.first(where: { $0 != "full_attention" }) {
                 throw fail("layer_types", "layer type \"\(odd)\" is not implemented")
@@ -374,20 +399,26 @@ struct HuggingFaceConfigReader {
             // Qwen's config drops the window unless use_sliding_window, then makes layers from
             // max_window_layers on sliding (unless layer_types lists them).
             let effective = try bool("use_sliding_window") == true ? window : nil
-            let types = layerTypes ?? (0..<max(layers, 0)).map {
-                effective != nil && $0 >= maxWindowLayers ? "sliding_attention" : "full_attention"
-            }
+            let types =
+                layerTypes
+                ?? (0..<max(layers, 0)).map {
+                    effective != nil && $0 >= maxWindowLayers ? "sliding_attention" : "full_attention"
+                }
             for (layer, type) in types.enumerated() where type != "full_attention" {
                 guard type == "sliding_attention" else {
                     throw fail("layer_types", "layer type \"\(type)\" is not implemented")
                 }
                 guard let effective else {
-                    throw fail("layer_types", "layer type \"sliding_attention\" (layer \(layer)) without a window: "
-                               + "transformers cannot run it either")
+                    throw fail(
+                        "layer_types",
+                        "layer type \"sliding_attention\" (layer \(layer)) without a window: "
+                            + "transformers cannot run it either")
                 }
                 if tooShort(effective) {
-                    throw fail("use_sliding_window", "sliding-window attention (window \(effective) < context "
-                               + "\(contextLength), layer \(layer)) is not implemented")
+                    throw fail(
+                        "use_sliding_window",
+                        "sliding-window attention (window \(effective) < context "
+                            + "\(contextLength), layer \(layer)) is not implemented")
                 }
             }
         }
@@ -412,14 +443,20 @@ struct HuggingFaceConfigReader {
         return results.first ?? (topTheta ?? 10_000, nil)
     }
 
-    private func rope(_ dict: [String: JSONValue], field: String, topTheta: Float?,
-                      contextLength: Int) throws(ModelConfigError) -> (Float, RotaryScaling?) {
+    private func rope(
+        _ dict: [String: JSONValue], field: String, topTheta: Float?,
+        contextLength: Int
+    ) throws(ModelConfigError) -> (Float, RotaryScaling?) {
         var sub = HuggingFaceConfigReader(object: dict, prefix: field + ".")
         if dict.values.contains(where: { if case .object = $0 { true } else { false } }) {
             throw fail(field, "per-layer-type rotary parameters are not implemented")
         }
         var type = "default"
-        if let t = try sub.string("rope_type") { type = t } else if let t = try sub.string("type") { type = t }
+        if let t = try sub.string("rope_type") {
+            type = t
+        } else if let t = try sub.string("type") {
+            type = t
+        }
         sub.read.insert("type")
         var theta = topTheta ?? 10_000
         if let t = try sub.float("rope_theta") { theta = t }
@@ -439,10 +476,13 @@ struct HuggingFaceConfigReader {
         case "llama3":
             var original = contextLength
             if let o = try sub.int("original_max_position_embeddings") { original = o }
-            scaling = .llama3(factor: try need("factor"), lowFrequencyFactor: try need("low_freq_factor"),
-                              highFrequencyFactor: try need("high_freq_factor"), originalContextLength: original)
+            scaling = .llama3(
+                factor: try need("factor"), lowFrequencyFactor: try need("low_freq_factor"),
+                highFrequencyFactor: try need("high_freq_factor"), originalContextLength: original)
         default:
-            throw sub.fail("rope_type", "unsupported value \"\(type)\"; implemented: \"default\", \"linear\", \"llama3\"")
+            throw sub.fail(
+                "rope_type", "unsupported value \"\(type)\"; implemented: \"default\", \"linear\", \"llama3\""
+            )
         }
         // A key the formulas above did not read would change the rotation in transformers.
         for key in dict.keys.sorted() where !sub.read.contains(key) && !(dict[key]!.isNull) {
@@ -461,8 +501,10 @@ struct HuggingFaceConfigReader {
                 throw fail(key, "\(reason) (value \(v.text))")
             }
             if harmless.contains(key) { continue }
-            throw fail(key, "unknown for model_type \"\(family.rawValue)\" and not known to be harmless; "
-                       + "refusing rather than ignoring it (value \(v.text))")
+            throw fail(
+                key,
+                "unknown for model_type \"\(family.rawValue)\" and not known to be harmless; "
+                    + "refusing rather than ignoring it (value \(v.text))")
         }
     }
 }

@@ -42,20 +42,34 @@ extension ModelConfig {
         guard headCount % kvHeadCount == 0 else {
             throw fail("key/value heads (\(kvHeadCount)) must divide the heads (\(headCount))")
         }
-        guard normEpsilon.isFinite, normEpsilon > 0 else { throw fail("norm epsilon must be positive, got \(normEpsilon)") }
+        guard normEpsilon.isFinite, normEpsilon > 0 else {
+            throw fail("norm epsilon must be positive, got \(normEpsilon)")
+        }
         if usesRotary {
-            if headDimension % 2 != 0 { throw fail("rotary embeddings need an even head dimension, got \(headDimension)") }
-            guard ropeTheta.isFinite, ropeTheta > 0 else { throw fail("rope theta must be positive, got \(ropeTheta)") }
+            if headDimension % 2 != 0 {
+                throw fail("rotary embeddings need an even head dimension, got \(headDimension)")
+            }
+            guard ropeTheta.isFinite, ropeTheta > 0 else {
+                throw fail("rope theta must be positive, got \(ropeTheta)")
+            }
             try validate(ropeScaling)
         } else {
-            guard ropeScaling == nil else { throw fail("GPT-2 style models have no rotary embeddings to scale") }
+            guard ropeScaling == nil else {
+                throw fail("GPT-2 style models have no rotary embeddings to scale")
+            }
         }
         if family == .gpt2 {
-            guard explicitHeadDimension == nil else { throw fail("GPT-2 style models have head size hidden/heads") }
-            guard kvHeadCount == headCount else { throw fail("GPT-2 style models have no grouped-query heads") }
+            guard explicitHeadDimension == nil else {
+                throw fail("GPT-2 style models have head size hidden/heads")
+            }
+            guard kvHeadCount == headCount else {
+                throw fail("GPT-2 style models have no grouped-query heads")
+            }
             guard tieEmbeddings else { throw fail("GPT-2 style models tie the input and output embeddings") }
         }
-        for (name, id) in [("bos token id", bosTokenID), ("pad token id", padTokenID)] + eosTokenIDs.map({ ("eos token id", $0) }) {
+        for (name, id) in [("bos token id", bosTokenID), ("pad token id", padTokenID)]
+            + eosTokenIDs.map({ ("eos token id", $0) })
+        {
             if let id, !(0..<vocabSize).contains(id) {
                 throw fail("\(name) \(id) is outside the vocabulary (0..<\(vocabSize))")
             }
@@ -63,8 +77,9 @@ extension ModelConfig {
         let bytes = try float32Bytes()
         let memory = ProcessInfo.processInfo.physicalMemory
         guard UInt64(bytes) <= memory else {
-            throw fail("the model needs \(Self.gigabytes(bytes)) as Float32 (\(parameterCountEstimate) parameters), "
-                       + "more than this machine's \(Self.gigabytes(Int(clamping: memory)))")
+            throw fail(
+                "the model needs \(Self.gigabytes(bytes)) as Float32 (\(parameterCountEstimate) parameters), "
+                    + "more than this machine's \(Self.gigabytes(Int(clamping: memory)))")
         }
     }
 
@@ -80,7 +95,8 @@ extension ModelConfig {
                 throw fail("need 0 < low_freq_factor < high_freq_factor, got \(low) and \(high)")
             }
             guard original > 0, original <= Limits.contextLength else {
-                throw fail("original_max_position_embeddings \(original) is outside 1...\(Limits.contextLength)")
+                throw fail(
+                    "original_max_position_embeddings \(original) is outside 1...\(Limits.contextLength)")
             }
         }
     }
@@ -101,11 +117,15 @@ extension ModelConfig {
         var perLayer: [Int] = []
         switch family {
         case .gpt2:
-            perLayer = [try Self.product([c, 3 * c]), 3 * c, try Self.product([c, c]), c, 4 * c,
-                        try Self.product([2, c, i]), i, c]
+            perLayer = [
+                try Self.product([c, 3 * c]), 3 * c, try Self.product([c, c]), c, 4 * c,
+                try Self.product([2, c, i]), i, c,
+            ]
         case .llama, .mistral, .qwen2, .qwen3:
-            perLayer = [try Self.product([c, q + 2 * kv]), try Self.product([q, c]), 2 * c,
-                        try Self.product([3, c, i])]
+            perLayer = [
+                try Self.product([c, q + 2 * kv]), try Self.product([q, c]), 2 * c,
+                try Self.product([3, c, i]),
+            ]
             if projectionBias { perLayer.append(q + 2 * kv) }
             if outputBias { perLayer.append(c) }
             if mlpBias { perLayer.append(2 * i + c) }
@@ -122,7 +142,9 @@ extension ModelConfig {
         var result = 1
         for f in factors {
             let (p, overflow) = result.multipliedReportingOverflow(by: f)
-            guard !overflow else { throw ModelConfigError(message: "model size overflows (factors \(factors))") }
+            guard !overflow else {
+                throw ModelConfigError(message: "model size overflows (factors \(factors))")
+            }
             result = p
         }
         return result

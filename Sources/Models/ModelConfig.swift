@@ -70,12 +70,14 @@ public struct ModelConfig: Sendable, Equatable {
     public var padTokenID: Int?
     public var storageDType: StorageDType
 
-    public init(family: Family = .llama, vocabSize: Int, hiddenSize: Int, layerCount: Int, headCount: Int,
-                kvHeadCount: Int? = nil, intermediateSize: Int? = nil, contextLength: Int,
-                normEpsilon: Float = 1e-5, ropeTheta: Float = 10_000, ropeScaling: RotaryScaling? = nil,
-                headDimension: Int? = nil, attentionBias: Bool = false, mlpBias: Bool = false,
-                tieEmbeddings: Bool? = nil, bosTokenID: Int? = nil, eosTokenID: Int? = nil,
-                eosTokenIDs: [Int]? = nil, padTokenID: Int? = nil, storageDType: StorageDType = .float32) {
+    public init(
+        family: Family = .llama, vocabSize: Int, hiddenSize: Int, layerCount: Int, headCount: Int,
+        kvHeadCount: Int? = nil, intermediateSize: Int? = nil, contextLength: Int,
+        normEpsilon: Float = 1e-5, ropeTheta: Float = 10_000, ropeScaling: RotaryScaling? = nil,
+        headDimension: Int? = nil, attentionBias: Bool = false, mlpBias: Bool = false,
+        tieEmbeddings: Bool? = nil, bosTokenID: Int? = nil, eosTokenID: Int? = nil,
+        eosTokenIDs: [Int]? = nil, padTokenID: Int? = nil, storageDType: StorageDType = .float32
+    ) {
         self.family = family
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
@@ -84,15 +86,17 @@ public struct ModelConfig: Sendable, Equatable {
         self.kvHeadCount = kvHeadCount ?? headCount
         // Llama's SwiGLU uses ~8/3·d (rounded up to a multiple of 32) so its parameter count
         // matches GPT-2's 4·d GELU MLP.
-        self.intermediateSize = intermediateSize
+        self.intermediateSize =
+            intermediateSize
             ?? (family == .gpt2 ? 4 * hiddenSize : ((8 * hiddenSize / 3 + 31) / 32) * 32)
         self.contextLength = contextLength
         self.normEpsilon = normEpsilon
         self.ropeTheta = ropeTheta
         self.ropeScaling = ropeScaling
         // A head size equal to the quotient is not "explicit": configs compare equal either way.
-        self.explicitHeadDimension = headCount > 0 && headDimension == hiddenSize / headCount
-            && hiddenSize % headCount == 0 ? nil : headDimension
+        self.explicitHeadDimension =
+            headCount > 0 && headDimension == hiddenSize / headCount
+                && hiddenSize % headCount == 0 ? nil : headDimension
         self.attentionBias = attentionBias
         self.mlpBias = mlpBias
         self.tieEmbeddings = tieEmbeddings ?? true

@@ -28,7 +28,8 @@ extension NGramModel {
             for i in sequence.indices {
                 let token = sequence[i]
                 guard token >= 0, Int(token) < vocabSize else {
-                    throw NGramError.tokenOutOfRange(sequence: index, position: i, token: token, vocabSize: vocabSize)
+                    throw NGramError.tokenOutOfRange(
+                        sequence: index, position: i, token: token, vocabSize: vocabSize)
                 }
                 nats -= log(probability(of: token, context: sequence[max(0, i - order + 1)..<i]))
                 tokens += 1
@@ -39,7 +40,7 @@ extension NGramModel {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -66,10 +66,14 @@ extension NGramModel {
             throw corrupt("missing magic \"RLHFNGRM\" at the start (is this an n-gram model file?)")
         }
         guard data.count >= 16 else { throw corrupt("file is \(data.count) bytes, too short for the header") }
-        let stored = data[(data.count - 8)...].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let stored = data[(data.count - 8)...].enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         var r = ByteReader(bytes: data, end: data.count - 8, path: path, offset: 8)
         let version = try r.u32("version")
-        guard version == fileVersion else { throw corrupt("unsupported version \(version) (this build reads \(fileVersion))") }
+        guard version == fileVersion else {
+            throw corrupt("unsupported version \(version) (this build reads \(fileVersion))")
+        }
         guard stored == fnv1a(data[..<(data.count - 8)]) else {
             throw corrupt("checksum mismatch (the file is truncated or damaged)")
         }
@@ -91,30 +95,43 @@ extension NGramModel {
             throw corrupt("metadata is not a JSON object of strings")
         }
         var model: NGramModel
-        do { model = try NGramModel(order: order, vocabSize: vocabSize, smoothing: smoothing, metadata: metadata) } catch {
+        do {
+            model = try NGramModel(
+                order: order, vocabSize: vocabSize, smoothing: smoothing, metadata: metadata)
+        } catch {
             throw corrupt("\(error)")
         }
         func token(_ field: String) throws -> Int32 {
             let t = try r.i32(field)
-            guard t >= 0, Int(t) < vocabSize else { throw corrupt("\(field): token \(t) outside vocabulary 0..<\(vocabSize)") }
+            guard t >= 0, Int(t) < vocabSize else {
+                throw corrupt("\(field): token \(t) outside vocabulary 0..<\(vocabSize)")
+            }
             return t
         }
         for m in 1...order {
             let count = try r.u64("level \(m) entry count")
-            guard count <= UInt64(r.remaining / (4 * m + 8)) else { throw corrupt("level \(m) claims \(count) entries, more than the file holds") }
+            guard count <= UInt64(r.remaining / (4 * m + 8)) else {
+                throw corrupt("level \(m) claims \(count) entries, more than the file holds")
+            }
             for _ in 0..<count {
                 var gram: [Int32] = []
                 for _ in 0..<m { gram.append(try token("level \(m) n-gram")) }
                 let c = try r.u64("level \(m) count")
-                guard c > 0, c <= UInt64(Int.max / 2) else { throw corrupt("level \(m) count \(c) is not a positive count") }
+                guard c > 0, c <= UInt64(Int.max / 2) else {
+                    throw corrupt("level \(m) count \(c) is not a positive count")
+                }
                 model.raw[m - 1][Array(gram.dropLast()), default: Row()].add(gram[m - 1], Int(c))
             }
         }
         let prefixCount = try r.u64("start prefix count")
-        guard prefixCount <= UInt64(r.remaining / 12) else { throw corrupt("\(prefixCount) start prefixes claimed, more than the file holds") }
+        guard prefixCount <= UInt64(r.remaining / 12) else {
+            throw corrupt("\(prefixCount) start prefixes claimed, more than the file holds")
+        }
         for _ in 0..<prefixCount {
             let length = Int(try r.u32("start prefix length"))
-            guard length >= 1, length < order else { throw corrupt("start prefix length \(length) outside 1..<\(order)") }
+            guard length >= 1, length < order else {
+                throw corrupt("start prefix length \(length) outside 1..<\(order)")
+            }
             var prefix: [Int32] = []
             for _ in 0..<length { prefix.append(try token("start prefix")) }
             model.startPrefixes[prefix, default: 0] += Int(try r.u64("start prefix count"))
@@ -148,7 +165,9 @@ private struct ByteReader {
 
     mutating func take(_ n: Int, _ field: String) throws -> ArraySlice<UInt8> {
         guard n >= 0, n <= remaining else {
-            throw NGramError.corruptFile(path: path, reason: "truncated: \(field) needs \(n) bytes at offset \(offset), \(remaining) left")
+            throw NGramError.corruptFile(
+                path: path,
+                reason: "truncated: \(field) needs \(n) bytes at offset \(offset), \(remaining) left")
         }
         defer { offset += n }
         return bytes[offset..<(offset + n)]

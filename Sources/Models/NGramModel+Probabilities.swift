@@ -1,7 +1,8 @@
 extension NGramModel {
     /// P(token | context), using the last `order − 1` tokens of `context` (fewer at the start of a text).
     public func probability(of token: Int32, context: some Collection<Int32>) -> Double {
-        precondition(token >= 0 && Int(token) < vocabSize, "token \(token) outside vocabulary 0..<\(vocabSize)")
+        precondition(
+            token >= 0 && Int(token) < vocabSize, "token \(token) outside vocabulary 0..<\(vocabSize)")
         let history = Array(context.suffix(order - 1))
         switch smoothing {
         case .addK(let k):
@@ -39,7 +40,8 @@ extension NGramModel {
     }
 
     /// Level m predicts from a context of m − 1 tokens; level 0 is the uniform distribution.
-    private func kneserNey(_ token: Int32, _ context: ArraySlice<Int32>, level m: Int, useRaw: Bool) -> Double {
+    private func kneserNey(_ token: Int32, _ context: ArraySlice<Int32>, level m: Int, useRaw: Bool) -> Double
+    {
         if m == 0 { return 1 / Double(vocabSize) }
         let lower = kneserNey(token, context.dropFirst(), level: m - 1, useRaw: false)
         let table = useRaw ? raw[m - 1] : continuation[m - 1]

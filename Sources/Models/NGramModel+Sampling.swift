@@ -3,8 +3,10 @@ import TensorCore
 extension NGramModel {
     /// Draws the next token after `context`. `temperature` 0 is greedy (argmax); otherwise the
     /// distribution is p^(1/T), renormalised, after keeping only the `topK` most likely tokens.
-    public func sample(context: some Collection<Int32>, temperature: Double = 1, topK: Int? = nil,
-                       using rng: inout RandomGenerator) -> Int32 {
+    public func sample(
+        context: some Collection<Int32>, temperature: Double = 1, topK: Int? = nil,
+        using rng: inout RandomGenerator
+    ) -> Int32 {
         precondition(temperature >= 0, "temperature must be ≥ 0")
         let p = probabilities(context: context)
         if temperature == 0 {
@@ -30,13 +32,16 @@ extension NGramModel {
     }
 
     /// Continues `prompt` with `count` sampled tokens (returns the new tokens only).
-    public func generate(prompt: [Int32], count: Int, temperature: Double = 1, topK: Int? = nil,
-                         using rng: inout RandomGenerator) -> [Int32] {
+    public func generate(
+        prompt: [Int32], count: Int, temperature: Double = 1, topK: Int? = nil,
+        using rng: inout RandomGenerator
+    ) -> [Int32] {
         var history = prompt
         var generated: [Int32] = []
         generated.reserveCapacity(count)
         for _ in 0..<count {
-            let token = sample(context: history.suffix(order - 1), temperature: temperature, topK: topK, using: &rng)
+            let token = sample(
+                context: history.suffix(order - 1), temperature: temperature, topK: topK, using: &rng)
             history.append(token)
             generated.append(token)
         }
@@ -45,7 +50,7 @@ extension NGramModel {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

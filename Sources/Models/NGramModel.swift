@@ -30,7 +30,8 @@ public struct NGramModel: Sendable, Equatable {
         public var description: String {
             switch self {
             case .addK(let k): "add-k (k = \(k))"
-            case .kneserNey(let modified): modified ? "modified interpolated Kneser–Ney" : "interpolated Kneser–Ney"
+            case .kneserNey(let modified):
+                modified ? "modified interpolated Kneser–Ney" : "interpolated Kneser–Ney"
             }
         }
     }
@@ -79,7 +80,9 @@ public struct NGramModel: Sendable, Equatable {
     /// Absolute discounts for counts 1, 2 and 3+.
     struct Discounts: Sendable, Equatable {
         var d1 = 0.75, d2 = 0.75, d3 = 0.75
-        func callAsFunction(_ count: Int) -> Double { count <= 0 ? 0 : count == 1 ? d1 : count == 2 ? d2 : d3 }
+        func callAsFunction(_ count: Int) -> Double {
+            count <= 0 ? 0 : count == 1 ? d1 : count == 2 ? d2 : d3
+        }
     }
 
     /// An untrained model (every probability is 1/V until it has seen data).
@@ -101,8 +104,10 @@ public struct NGramModel: Sendable, Equatable {
     }
 
     /// Trains a model by counting every sequence (each one a separate text).
-    public init(order: Int, vocabSize: Int, smoothing: Smoothing, sequences: [[Int32]],
-                metadata: [String: String] = [:]) throws {
+    public init(
+        order: Int, vocabSize: Int, smoothing: Smoothing, sequences: [[Int32]],
+        metadata: [String: String] = [:]
+    ) throws {
         try self.init(order: order, vocabSize: vocabSize, smoothing: smoothing, metadata: metadata)
         try add(sequences: sequences)
     }
@@ -111,7 +116,8 @@ public struct NGramModel: Sendable, Equatable {
     public mutating func add(sequences: [[Int32]]) throws {
         for (index, sequence) in sequences.enumerated() {
             if let bad = sequence.firstIndex(where: { $0 < 0 || Int($0) >= vocabSize }) {
-                throw NGramError.tokenOutOfRange(sequence: index, position: bad, token: sequence[bad], vocabSize: vocabSize)
+                throw NGramError.tokenOutOfRange(
+                    sequence: index, position: bad, token: sequence[bad], vocabSize: vocabSize)
             }
         }
         for sequence in sequences where !sequence.isEmpty {
@@ -150,7 +156,9 @@ public struct NGramModel: Sendable, Equatable {
             }
             // An m-gram that starts a training sequence has the start as its predecessor.
             var starts = Set<[Int32]>()
-            for prefix in startPrefixes.keys where prefix.count >= m { starts.insert(Array(prefix.prefix(m))) }
+            for prefix in startPrefixes.keys where prefix.count >= m {
+                starts.insert(Array(prefix.prefix(m)))
+            }
             for gram in starts { table[Array(gram.dropLast()), default: Row()].add(gram[m - 1]) }
             for key in Array(table.keys) { table[key]!.recountTypes() }
             continuation[m - 1] = table

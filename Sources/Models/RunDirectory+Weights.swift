@@ -26,8 +26,10 @@ extension RunDirectory {
         ignoring: Set<String> = []
     ) throws -> [Tensor] {
         // model.safetensors or shards, one tensor at a time, transformers' layouts accepted.
-        let extras = try openWeights().loadParameters(parameters, extraTensors: extraTensors, ignoring: ignoring)
-        let loaded = parameters.map { (name: $0.name, tensor: $0.value) }
+        let extras = try openWeights().loadParameters(
+            parameters, extraTensors: extraTensors, ignoring: ignoring)
+        let loaded =
+            parameters.map { (name: $0.name, tensor: $0.value) }
             + zip(extraTensors, extras).map { (name: $0.0.name, tensor: $0.1) }
         try WeightHealth.requireFinite(loaded, in: model.path)
         return extras

@@ -24,7 +24,8 @@ public struct RunDirectory: Sendable, Equatable {
 
     public var exists: Bool {
         var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+            && isDirectory.boolValue
     }
 
     /// Whether a model can be loaded from here (config and weights, single or sharded, present).
@@ -37,8 +38,11 @@ public struct RunDirectory: Sendable, Equatable {
     /// The weights: `model.safetensors`, or the shards listed by `model.safetensors.index.json`.
     public func openWeights() throws(SafeTensorsError) -> any TensorSource {
         if FileManager.default.fileExists(atPath: model.path) { return try SafeTensors(contentsOf: model) }
-        if FileManager.default.fileExists(atPath: modelIndex.path) { return try SafeTensorsShards(index: modelIndex) }
-        throw SafeTensorsError(source: url.path, reason: "no model.safetensors or model.safetensors.index.json")
+        if FileManager.default.fileExists(atPath: modelIndex.path) {
+            return try SafeTensorsShards(index: modelIndex)
+        }
+        throw SafeTensorsError(
+            source: url.path, reason: "no model.safetensors or model.safetensors.index.json")
     }
 
     /// Creates the directory (and parents) if needed.
@@ -46,7 +50,8 @@ public struct RunDirectory: Sendable, Equatable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw RunDirectoryError(path: url.path, reason: "cannot create directory: \(error.localizedDescription)")
+            throw RunDirectoryError(
+                path: url.path, reason: "cannot create directory: \(error.localizedDescription)")
         }
     }
 
@@ -63,11 +68,14 @@ public struct RunDirectory: Sendable, Equatable {
         if FileManager.default.fileExists(atPath: generationConfig.path) {
             let data: Data
             do { data = try Data(contentsOf: generationConfig) } catch {
-                throw ModelConfigError(message: "cannot read \(generationConfig.path): \(error.localizedDescription)")
+                throw ModelConfigError(
+                    message: "cannot read \(generationConfig.path): \(error.localizedDescription)")
             }
             try result.applyGenerationConfig(data, source: generationConfig.path)
         }
-        if let dtype = try openWeights().dominantFloatDType.flatMap(ModelConfig.StorageDType.init(safeTensors:)) {
+        if let dtype = try openWeights().dominantFloatDType.flatMap(
+            ModelConfig.StorageDType.init(safeTensors:))
+        {
             result.storageDType = dtype
         }
         return result

@@ -13,17 +13,23 @@ extension TensorSource {
     /// old Llama `rotary_emb.inv_freq` buffers (recomputed from the config), and an
     /// `lm_head.weight` beside tied embeddings.
     @discardableResult
-    public func loadParameters(_ parameters: [Parameter], extraTensors: [(name: String, shape: [Int])] = [],
-                               ignoring: Set<String> = []) throws -> [Tensor] {
+    public func loadParameters(
+        _ parameters: [Parameter], extraTensors: [(name: String, shape: [Int])] = [],
+        ignoring: Set<String> = []
+    ) throws -> [Tensor] {
         let wanted = parameters.map { (name: $0.name, shape: $0.shape) } + extraTensors
         let expected = wanted.map { (name: storedName(of: $0.name), shape: $0.shape) }
         let expectedNames = Set(expected.map(\.name))
         var ignored = ignoring
         if !expectedNames.contains("lm_head.weight") { ignored.insert("lm_head.weight") }
-        for e in entries where !expectedNames.contains(e.name) && Self.isDerivedBuffer(e.name) { ignored.insert(e.name) }
+        for e in entries where !expectedNames.contains(e.name) && Self.isDerivedBuffer(e.name) {
+            ignored.insert(e.name)
+        }
         try validate(expected: expected, ignoring: ignored)
         for (p, e) in zip(parameters, expected) { p.value = try tensor(named: e.name) }
-        return try expected[parameters.count...].map { (e) throws(SafeTensorsError) -> Tensor in try tensor(named: e.name) }
+        return try expected[parameters.count...].map { (e) throws(SafeTensorsError) -> Tensor in
+            try tensor(named: e.name)
+        }
     }
 
     /// The name `name` has here: itself, or without the base-model prefix when only that exists.
@@ -38,6 +44,7 @@ extension TensorSource {
 
     /// Buffers that PyTorch modules saved alongside weights, derived from the config, not learned.
     static func isDerivedBuffer(_ name: String) -> Bool {
-        name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") || name.hasSuffix(".rotary_emb.inv_freq")
+        name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias")
+            || name.hasSuffix(".rotary_emb.inv_freq")
     }
 }

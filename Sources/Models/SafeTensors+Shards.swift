@@ -22,7 +22,9 @@ public struct SafeTensorsShards: TensorSource, Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw fail("not a JSON object")
         }
-        guard let map = object["weight_map"] as? [String: Any] else { throw fail("weight_map is missing or not an object") }
+        guard let map = object["weight_map"] as? [String: Any] else {
+            throw fail("weight_map is missing or not an object")
+        }
         var wantedFile: [String: String] = [:]
         for (name, value) in map.sorted(by: { $0.key < $1.key }) {
             guard let file = value as? String else { throw fail("weight_map.\(name) is not a file name") }
@@ -37,7 +39,9 @@ public struct SafeTensorsShards: TensorSource, Sendable {
         let wanted = wantedFile.mapValues { fileIndex[$0]! }
         let directory = url.deletingLastPathComponent()
         var shards: [SafeTensors] = []
-        for file in files { shards.append(try SafeTensors(contentsOf: directory.appendingPathComponent(file))) }
+        for file in files {
+            shards.append(try SafeTensors(contentsOf: directory.appendingPathComponent(file)))
+        }
         var entries: [SafeTensors.Entry] = []
         var location: [String: Int] = [:]
         for (i, shard) in shards.enumerated() {
@@ -63,7 +67,9 @@ public struct SafeTensorsShards: TensorSource, Sendable {
     }
 
     public func tensor(named name: String) throws(SafeTensorsError) -> Tensor {
-        guard let shard = location[name] else { throw SafeTensorsError(source: source, reason: "no tensor named \(name)") }
+        guard let shard = location[name] else {
+            throw SafeTensorsError(source: source, reason: "no tensor named \(name)")
+        }
         return try shards[shard].tensor(named: name)
     }
 }

@@ -18,7 +18,9 @@ extension TensorSource {
     /// The float dtype holding the most elements (the dtype the checkpoint was saved in).
     public var dominantFloatDType: SafeTensors.DType? {
         var counts: [SafeTensors.DType: Int] = [:]
-        for e in entries where e.dtype.isFloatConvertible { counts[e.dtype, default: 0] += e.dataOffsets.count / e.dtype.byteCount }
+        for e in entries where e.dtype.isFloatConvertible {
+            counts[e.dtype, default: 0] += e.dataOffsets.count / e.dtype.byteCount
+        }
         return counts.max { ($0.value, $0.key.byteCount) < ($1.value, $1.key.byteCount) }?.key
     }
 
@@ -28,7 +30,9 @@ extension TensorSource {
     ///
     /// - Parameter ignoring: names that may be present without being expected (e.g. a tied
     ///   `lm_head.weight` written by another tool).
-    public func validate(expected: [(name: String, shape: [Int])], ignoring: Set<String> = []) throws(TensorMismatchError) {
+    public func validate(expected: [(name: String, shape: [Int])], ignoring: Set<String> = [])
+        throws(TensorMismatchError)
+    {
         var error = TensorMismatchError(source: source)
         let expectedNames = Set(expected.map(\.name))
         for (name, shape) in expected {
@@ -43,14 +47,18 @@ extension TensorSource {
                 error.misshaped.append(.init(name: name, expected: shape, actual: entry.shape))
             }
         }
-        error.unexpected = entries.map(\.name).filter { !expectedNames.contains($0) && !ignoring.contains($0) }.sorted()
+        error.unexpected = entries.map(\.name).filter {
+            !expectedNames.contains($0) && !ignoring.contains($0)
+        }.sorted()
         if !error.isEmpty { throw error }
     }
 
     /// Validates against `expected` and returns the tensors in that order.
-    public func load(expected: [(name: String, shape: [Int])], ignoring: Set<String> = []) throws -> [Tensor] {
+    public func load(expected: [(name: String, shape: [Int])], ignoring: Set<String> = []) throws -> [Tensor]
+    {
         try validate(expected: expected, ignoring: ignoring)
-        return try expected.map { (entry) throws(SafeTensorsError) -> Tensor in try tensor(named: entry.name) }
+        return try expected.map { (entry) throws(SafeTensorsError) -> Tensor in try tensor(named: entry.name)
+        }
     }
 }
 
@@ -83,12 +91,18 @@ public struct TensorMismatchError: Error, CustomStringConvertible, Sendable, Equ
 
     public init(source: String) { self.source = source }
 
-    public var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty && misshaped.isEmpty && wrongDType.isEmpty }
+    public var isEmpty: Bool {
+        missing.isEmpty && unexpected.isEmpty && misshaped.isEmpty && wrongDType.isEmpty
+    }
 
     public var description: String {
         var lines = ["\(source) does not match the model:"]
-        if !missing.isEmpty { lines.append("  missing tensors (\(missing.count)): \(missing.joined(separator: ", "))") }
-        if !unexpected.isEmpty { lines.append("  unexpected tensors (\(unexpected.count)): \(unexpected.joined(separator: ", "))") }
+        if !missing.isEmpty {
+            lines.append("  missing tensors (\(missing.count)): \(missing.joined(separator: ", "))")
+        }
+        if !unexpected.isEmpty {
+            lines.append("  unexpected tensors (\(unexpected.count)): \(unexpected.joined(separator: ", "))")
+        }
         for m in misshaped {
             lines.append("  mis-shaped tensor \(m.name): expected shape \(m.expected), found \(m.actual)")
         }

@@ -9,21 +9,28 @@ extension SafeTensors {
     /// The header is compact JSON with sorted keys, padded with spaces so the data section starts
     /// at an 8-byte boundary (as the reference writer does). Names must be unique and must not be
     /// `__metadata__` (programmer errors).
-    public static func encode(_ tensors: [(name: String, tensor: Tensor)], dtype: DType = .f32,
-                              metadata: [String: String] = [:]) -> Data {
+    public static func encode(
+        _ tensors: [(name: String, tensor: Tensor)], dtype: DType = .f32,
+        metadata: [String: String] = [:]
+    ) -> Data {
         precondition(dtype.isFloatConvertible, "SafeTensors.encode: cannot write \(dtype.rawValue)")
-        precondition(Set(tensors.map(\.name)).count == tensors.count, "SafeTensors.encode: duplicate tensor names")
-        precondition(!tensors.contains { $0.name == "__metadata__" }, "SafeTensors.encode: reserved name __metadata__")
+        precondition(
+            Set(tensors.map(\.name)).count == tensors.count, "SafeTensors.encode: duplicate tensor names")
+        precondition(
+            !tensors.contains { $0.name == "__metadata__" }, "SafeTensors.encode: reserved name __metadata__")
         var header: [String: Any] = [:]
         var offset = 0
         for (name, tensor) in tensors {
             let size = tensor.count * dtype.byteCount
-            header[name] = ["dtype": dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + size]] as [String: Any]
+            header[name] =
+                ["dtype": dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + size]]
+                as [String: Any]
             offset += size
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         // Sorted keys: identical inputs give identical bytes (reproducible checkpoints).
-        var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
+        var json = try! JSONSerialization.data(
+            withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
         json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
 
         var out = Data(capacity: 8 + json.count + offset)
@@ -39,10 +46,14 @@ extension SafeTensors {
         for (_, tensor) in tensors where dtype == .f32 {
             tensor.withUnsafeBufferPointer { buffer in
                 #if _endian(little)
-                out.append(UnsafeBufferPointer(start: UnsafeRawPointer(buffer.baseAddress!)
-                    .assumingMemoryBound(to: UInt8.self), count: buffer.count * 4))
+                    out.append(
+                        UnsafeBufferPointer(
+                            start: UnsafeRawPointer(buffer.baseAddress!)
+                                .assumingMemoryBound(to: UInt8.self), count: buffer.count * 4))
                 #else
-                for x in buffer { withUnsafeBytes(of: x.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+                    for x in buffer {
+                        withUnsafeBytes(of: x.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+                    }
                 #endif
             }
         }
@@ -50,8 +61,10 @@ extension SafeTensors {
     }
 
     /// Encodes and atomically writes (temp file, fsync, rename, fsync directory).
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], dtype: DType = .f32,
-                             metadata: [String: String] = [:], to url: URL) throws(AtomicFileError) {
+    public static func write(
+        _ tensors: [(name: String, tensor: Tensor)], dtype: DType = .f32,
+        metadata: [String: String] = [:], to url: URL
+    ) throws(AtomicFileError) {
         try AtomicFileWriter.write(encode(tensors, dtype: dtype, metadata: metadata), to: url)
     }
 

@@ -53,7 +53,8 @@ public struct SafeTensors: Sendable {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw SafeTensorsError(source: url.path, reason: "cannot read file: \(error.localizedDescription)")
+            throw SafeTensorsError(
+                source: url.path, reason: "cannot read file: \(error.localizedDescription)")
         }
         try self.init(data: data, source: url.path)
     }
@@ -67,16 +68,20 @@ public struct SafeTensors: Sendable {
     /// shape × dtype size, so a hostile file is an error, never a crash or a huge allocation.
     public init(data: Data, source: String = "<memory>") throws(SafeTensorsError) {
         func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(source: source, reason: reason) }
-        guard data.count >= 8 else { throw fail("file is \(data.count) bytes, shorter than the 8-byte header length") }
+        guard data.count >= 8 else {
+            throw fail("file is \(data.count) bytes, shorter than the 8-byte header length")
+        }
         var headerLength: UInt64 = 0
         for i in 0..<8 { headerLength |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
         guard headerLength <= UInt64(data.count - 8) else {
-            throw fail("header length \(headerLength) exceeds the \(data.count - 8) bytes after the length field (corrupt or truncated file)")
+            throw fail(
+                "header length \(headerLength) exceeds the \(data.count - 8) bytes after the length field (corrupt or truncated file)"
+            )
         }
         guard headerLength <= UInt64(Self.maximumHeaderLength) else {
             throw fail("header length \(headerLength) exceeds the limit of \(Self.maximumHeaderLength) bytes")
         }
-        let headerBytes = data.subdata(in: data.startIndex + 8 ..< data.startIndex + 8 + Int(headerLength))
+        let headerBytes = data.subdata(in: data.startIndex + 8..<data.startIndex + 8 + Int(headerLength))
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: headerBytes)
@@ -98,30 +103,49 @@ public struct SafeTensors: Sendable {
                 }
                 continue
             }
-            guard let info = value as? [String: Any] else { throw fail("tensor \(name): entry is not an object") }
-            guard let dtypeName = info["dtype"] as? String else { throw fail("tensor \(name): missing dtype") }
-            guard let dtype = DType(rawValue: dtypeName) else { throw fail("tensor \(name): unsupported dtype \(dtypeName)") }
-            guard let shapeAny = info["shape"] as? [Any], let shape = Self.integers(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
+            guard let info = value as? [String: Any] else {
+                throw fail("tensor \(name): entry is not an object")
+            }
+            guard let dtypeName = info["dtype"] as? String else {
+                throw fail("tensor \(name): missing dtype")
+            }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw fail("tensor \(name): unsupported dtype \(dtypeName)")
+            }
+            guard let shapeAny = info["shape"] as? [Any], let shape = Self.integers(shapeAny),
+                shape.allSatisfy({ $0 >= 0 })
+            else {
                 throw fail("tensor \(name): shape is not a list of non-negative integers")
             }
-            guard shape.count <= 8 else { throw fail("tensor \(name): shape \(shape) has more than 8 dimensions") }
-            guard let offsetsAny = info["data_offsets"] as? [Any], let offsets = Self.integers(offsetsAny), offsets.count == 2,
-                  offsets[0] >= 0, offsets[0] <= offsets[1] else {
+            guard shape.count <= 8 else {
+                throw fail("tensor \(name): shape \(shape) has more than 8 dimensions")
+            }
+            guard let offsetsAny = info["data_offsets"] as? [Any], let offsets = Self.integers(offsetsAny),
+                offsets.count == 2,
+                offsets[0] >= 0, offsets[0] <= offsets[1]
+            else {
                 throw fail("tensor \(name): data_offsets is not [begin, end]")
             }
             guard offsets[1] <= dataSize else {
-                throw fail("tensor \(name): data_offsets \(offsets) run past the \(dataSize) data bytes (truncated file?)")
+                throw fail(
+                    "tensor \(name): data_offsets \(offsets) run past the \(dataSize) data bytes (truncated file?)"
+                )
             }
             guard let expected = Self.byteCount(shape: shape, dtype: dtype) else {
-                throw fail("tensor \(name): shape \(shape) of \(dtypeName) is too large (its byte count overflows)")
+                throw fail(
+                    "tensor \(name): shape \(shape) of \(dtypeName) is too large (its byte count overflows)")
             }
             guard offsets[1] - offsets[0] == expected else {
-                throw fail("tensor \(name): shape \(shape) of \(dtypeName) needs \(expected) bytes, data_offsets span \(offsets[1] - offsets[0])")
+                throw fail(
+                    "tensor \(name): shape \(shape) of \(dtypeName) needs \(expected) bytes, data_offsets span \(offsets[1] - offsets[0])"
+                )
             }
-            entries.append(Entry(name: name, dtype: dtype, shape: shape, dataOffsets: offsets[0]..<offsets[1]))
+            entries.append(
+                Entry(name: name, dtype: dtype, shape: shape, dataOffsets: offsets[0]..<offsets[1]))
         }
         entries.sort { ($0.dataOffsets.lowerBound, $0.name) < ($1.dataOffsets.lowerBound, $1.name) }
-        for (a, b) in zip(entries, entries.dropFirst()) where a.dataOffsets.upperBound > b.dataOffsets.lowerBound {
+        for (a, b) in zip(entries, entries.dropFirst())
+        where a.dataOffsets.upperBound > b.dataOffsets.lowerBound {
             throw fail("tensors \(a.name) and \(b.name) overlap in the data section")
         }
         self.source = source
@@ -149,26 +173,36 @@ public struct SafeTensors: Sendable {
             throw SafeTensorsError(source: source, reason: "no tensor named \(name)")
         }
         guard entry.dtype.isFloatConvertible else {
-            throw SafeTensorsError(source: source, reason: "tensor \(name) has dtype \(entry.dtype.rawValue); only F32, F16 and BF16 can be loaded as Float32")
+            throw SafeTensorsError(
+                source: source,
+                reason:
+                    "tensor \(name) has dtype \(entry.dtype.rawValue); only F32, F16 and BF16 can be loaded as Float32"
+            )
         }
         var tensor = Tensor(shape: entry.shape)
         let begin = data.startIndex + dataStart + entry.dataOffsets.lowerBound
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[(begin - data.startIndex)..<(begin - data.startIndex + entry.dataOffsets.count)])
+            let bytes = UnsafeRawBufferPointer(
+                rebasing: raw[(begin - data.startIndex)..<(begin - data.startIndex + entry.dataOffsets.count)]
+            )
             tensor.withUnsafeMutableBufferPointer { out in
                 switch entry.dtype {
                 case .f32:
                     // Unaligned load: the data section is only 8-byte aligned relative to the file.
                     for i in 0..<out.count {
-                        out[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                        out[i] = Float(
+                            bitPattern: UInt32(
+                                littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                     }
                 case .f16:
                     for i in 0..<out.count {
-                        out[i] = Self.floatFromHalf(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                        out[i] = Self.floatFromHalf(
+                            UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
                     }
                 case .bf16:
                     for i in 0..<out.count {
-                        let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                        let bits = UInt16(
+                            littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                         out[i] = Float(bitPattern: UInt32(bits) << 16)
                     }
                 default:
@@ -199,7 +233,8 @@ public struct SafeTensors: Sendable {
             // JSONSerialization yields NSNumber; reject fractional values and booleans.
             // Beyond 2^53 a double no longer holds every integer: the integer value must agree.
             guard let n = v as? NSNumber, isNotBoolean(n), let i = Int(exactly: n.doubleValue),
-                  n.int64Value == Int64(i) else { return nil }
+                n.int64Value == Int64(i)
+            else { return nil }
             result.append(i)
         }
         return result

@@ -13,8 +13,10 @@ public struct SamplingOptions: Sendable, Equatable {
     /// Generation of a row ends after it produces one of these (the token is included).
     public var stopTokens: Set<Int32>
 
-    public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, maxNewTokens: Int = 64,
-                stopTokens: Set<Int32> = []) {
+    public init(
+        temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, maxNewTokens: Int = 64,
+        stopTokens: Set<Int32> = []
+    ) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
@@ -26,8 +28,10 @@ public struct SamplingOptions: Sendable, Equatable {
 /// Draws one token from a row of logits under `SamplingOptions`.
 enum Sampler {
     /// `logits` (V) row; `scratch` is reused across calls (probabilities).
-    static func sample(_ logits: UnsafePointer<Float>, vocab: Int, options: SamplingOptions,
-                       rng: inout RandomGenerator, scratch: inout [Float]) -> Int32 {
+    static func sample(
+        _ logits: UnsafePointer<Float>, vocab: Int, options: SamplingOptions,
+        rng: inout RandomGenerator, scratch: inout [Float]
+    ) -> Int32 {
         if options.temperature <= 0 || options.topK == 1 {
             var best = 0
             for j in 1..<vocab where logits[j] > logits[best] { best = j }
@@ -38,7 +42,8 @@ enum Sampler {
             let p = pb.baseAddress!
             p.update(from: logits, count: vocab)
             Kernels.softmax(p, rows: 1, n: vocab, stride: vocab, scale: 1 / options.temperature)
-            let needsFilter = (options.topK.map { $0 < vocab } ?? false) || (options.topP.map { $0 < 1 } ?? false)
+            let needsFilter =
+                (options.topK.map { $0 < vocab } ?? false) || (options.topP.map { $0 < 1 } ?? false)
             guard needsFilter else {
                 return Int32(draw(p, count: vocab, total: 1, rng: &rng) { $0 })
             }
@@ -77,8 +82,10 @@ enum Sampler {
     }
 
     /// Index i of 0..<count with probability p[id(i)] / total.
-    private static func draw(_ p: UnsafePointer<Float>, count: Int, total: Float, rng: inout RandomGenerator,
-                             id: (Int) -> Int) -> Int {
+    private static func draw(
+        _ p: UnsafePointer<Float>, count: Int, total: Float, rng: inout RandomGenerator,
+        id: (Int) -> Int
+    ) -> Int {
         let u = rng.nextUniform() * total
         var cum: Float = 0
         for i in 0..<count {

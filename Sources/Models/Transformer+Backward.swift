@@ -10,14 +10,21 @@ extension Transformer {
         precondition(n > 0, "Transformer.backward before forward")
         dHidden.resize(to: [n, c])
         if let logitsGrad {
-            precondition(logitsGrad.count == n * config.vocabSize,
-                         "Transformer.backward: logits grad \(logitsGrad.shape), expected (\(batchSize), \(length), \(config.vocabSize))")
-            head.backward(input: hiddenBuffer, outputGrad: logitsGrad.reshaped([n, config.vocabSize]), inputGrad: &dHidden)
+            precondition(
+                logitsGrad.count == n * config.vocabSize,
+                "Transformer.backward: logits grad \(logitsGrad.shape), expected (\(batchSize), \(length), \(config.vocabSize))"
+            )
+            head.backward(
+                input: hiddenBuffer, outputGrad: logitsGrad.reshaped([n, config.vocabSize]),
+                inputGrad: &dHidden)
         } else {
             dHidden.zero()
         }
         if let hiddenGrad {
-            precondition(hiddenGrad.count == n * c, "Transformer.backward: hidden grad \(hiddenGrad.shape), expected (\(batchSize), \(length), \(c))")
+            precondition(
+                hiddenGrad.count == n * c,
+                "Transformer.backward: hidden grad \(hiddenGrad.shape), expected (\(batchSize), \(length), \(c))"
+            )
             hiddenGrad.withUnsafeBufferPointer { g in
                 dHidden.withUnsafeMutableBufferPointer { d in
                     Kernels.add(d.baseAddress!, g.baseAddress!, d.baseAddress!, count: n * c)
@@ -31,8 +38,9 @@ extension Transformer {
             let block = blocks[l]
             if recomputing {
                 block.swapActivations(with: &sharedBuffers)
-                block.forward(residuals[l], batch: batchSize, length: length, positions: positions,
-                              segments: segmentIDs, into: &recomputedOutput)
+                block.forward(
+                    residuals[l], batch: batchSize, length: length, positions: positions,
+                    segments: segmentIDs, into: &recomputedOutput)
             }
             // The backward scratch is overwritten by every block: one set serves all of them.
             block.swapGradientScratch(with: &sharedBuffers)
@@ -48,10 +56,13 @@ extension Transformer {
     /// forward's logits (B·T, V) in place: no second logits-sized buffer. The logits are gone
     /// afterwards. Callers must not hold the tensor `forward` returned (that would force a copy).
     public func backward(replacingLogitsWithGradient fill: (inout Tensor) -> Void, hiddenGrad: Tensor?) {
-        precondition(computedLogits && batchSize * length > 0, "Transformer.backward: no logits from the last forward")
+        precondition(
+            computedLogits && batchSize * length > 0, "Transformer.backward: no logits from the last forward")
         logitsBuffer.reshape([batchSize * length, config.vocabSize])
         fill(&logitsBuffer)
-        precondition(logitsBuffer.count == batchSize * length * config.vocabSize, "Transformer.backward: fill changed the logits' size")
+        precondition(
+            logitsBuffer.count == batchSize * length * config.vocabSize,
+            "Transformer.backward: fill changed the logits' size")
         backward(logitsGrad: logitsBuffer, hiddenGrad: hiddenGrad)
     }
 }

@@ -9,23 +9,31 @@ extension Transformer {
     /// `segmentIDs` (B·T) packs several documents per row: a token attends only to earlier tokens
     /// of its own segment (a run of equal ids), and positions restart at 0 at each segment start.
     @discardableResult
-    public func forward(tokens: [Int32], batchSize: Int, length: Int, segmentIDs: [Int32]? = nil,
-                        computeLogits: Bool = true) -> Tensor {
-        forward(tokens: tokens, batchSize: batchSize, length: length, segmentIDs: segmentIDs,
-                computeLogits: computeLogits, recompute: recomputeActivations)
+    public func forward(
+        tokens: [Int32], batchSize: Int, length: Int, segmentIDs: [Int32]? = nil,
+        computeLogits: Bool = true
+    ) -> Tensor {
+        forward(
+            tokens: tokens, batchSize: batchSize, length: length, segmentIDs: segmentIDs,
+            computeLogits: computeLogits, recompute: recomputeActivations)
     }
 
     /// `recompute` false keeps every block's activations whatever `recomputeActivations` says
     /// (generation's prefill reads the keys and values of every layer afterwards).
     @discardableResult
-    func forward(tokens: [Int32], batchSize: Int, length: Int, segmentIDs: [Int32]?, computeLogits: Bool,
-                 recompute: Bool) -> Tensor {
-        precondition(batchSize > 0 && length > 0 && tokens.count == batchSize * length,
-                     "Transformer.forward: \(tokens.count) tokens for batch \(batchSize) × length \(length)")
-        precondition(length <= config.contextLength,
-                     "Transformer.forward: length \(length) exceeds the context length \(config.contextLength)")
-        precondition(segmentIDs == nil || segmentIDs!.count == tokens.count,
-                     "Transformer.forward: \(segmentIDs?.count ?? 0) segment ids for \(tokens.count) tokens")
+    func forward(
+        tokens: [Int32], batchSize: Int, length: Int, segmentIDs: [Int32]?, computeLogits: Bool,
+        recompute: Bool
+    ) -> Tensor {
+        precondition(
+            batchSize > 0 && length > 0 && tokens.count == batchSize * length,
+            "Transformer.forward: \(tokens.count) tokens for batch \(batchSize) × length \(length)")
+        precondition(
+            length <= config.contextLength,
+            "Transformer.forward: length \(length) exceeds the context length \(config.contextLength)")
+        precondition(
+            segmentIDs == nil || segmentIDs!.count == tokens.count,
+            "Transformer.forward: \(segmentIDs?.count ?? 0) segment ids for \(tokens.count) tokens")
         self.tokens = tokens
         self.batchSize = batchSize
         self.length = length
@@ -38,8 +46,9 @@ extension Transformer {
         for (l, block) in blocks.enumerated() {
             // Recomputing, every block computes in the one shared set of buffers and keeps none.
             if recompute { block.swapActivations(with: &sharedBuffers) }
-            block.forward(residuals[l], batch: batchSize, length: length, positions: positions, segments: segmentIDs,
-                          into: &residuals[l + 1])
+            block.forward(
+                residuals[l], batch: batchSize, length: length, positions: positions, segments: segmentIDs,
+                into: &residuals[l + 1])
             if recompute {
                 block.swapActivations(with: &sharedBuffers)
                 var released = BlockBuffers()  // buffers left from a forward that kept them

@@ -22,18 +22,24 @@ extension Transformer {
     /// Attaches fresh adapters (A drawn from `seed`, B zero) to the projections whose last name
     /// component is in `config.targets`. A target that matches no projection is an error (as in
     /// PEFT), naming the model's projection names.
-    public func attachLoRA(_ config: LoRAConfig, seed: UInt64, source: String = "--lora-targets") throws(LoRAError) {
+    public func attachLoRA(_ config: LoRAConfig, seed: UInt64, source: String = "--lora-targets")
+        throws(LoRAError)
+    {
         try config.validate(source: source)
         precondition(!hasLoRA, "Transformer.attachLoRA: adapters already attached")
         let layers = projections
         let names = Set(layers.map { String($0.moduleName.split(separator: ".").last!) })
         let unknown = config.targets.filter { !names.contains($0) }
         if !unknown.isEmpty {
-            throw LoRAError(source: source, reason: "target module(s) \(unknown.joined(separator: ", ")) not in "
-                + "this \(self.config.family) model; its projections are \(names.sorted().joined(separator: ", "))")
+            throw LoRAError(
+                source: source,
+                reason: "target module(s) \(unknown.joined(separator: ", ")) not in "
+                    + "this \(self.config.family) model; its projections are \(names.sorted().joined(separator: ", "))"
+            )
         }
         var rng = RandomGenerator(seed: seed)
-        for layer in layers where config.targets.contains(String(layer.moduleName.split(separator: ".").last!)) {
+        for layer in layers
+        where config.targets.contains(String(layer.moduleName.split(separator: ".").last!)) {
             layer.attachLoRA(rank: config.rank, alpha: config.alpha, dropout: config.dropout, rng: &rng)
         }
     }
@@ -78,8 +84,11 @@ extension RunDirectory {
     /// Writes `adapter_config.json` and `adapter_model.safetensors` as PEFT's `save_pretrained`
     /// does (tensor names `base_model.model.<module>.lora_A.weight`, Float32); a reward model's
     /// score head (`config.savesScoreHead`) as `base_model.model.score.weight`.
-    public func writeLoRAAdapter(of model: Transformer, config: LoRAConfig, scoreHead: Parameter? = nil) throws {
-        precondition((scoreHead != nil) == config.savesScoreHead, "writeLoRAAdapter: score head and config disagree")
+    public func writeLoRAAdapter(of model: Transformer, config: LoRAConfig, scoreHead: Parameter? = nil)
+        throws
+    {
+        precondition(
+            (scoreHead != nil) == config.savesScoreHead, "writeLoRAAdapter: score head and config disagree")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         var tensors = model.loraParameters.map { (name: LoRAConfig.tensorPrefix + $0.name, tensor: $0.value) }
         if let scoreHead { tensors.append((LoRAConfig.tensorPrefix + "score.weight", scoreHead.value)) }
@@ -97,7 +106,9 @@ extension RunDirectory {
         let parameters = model.loraParameters
         let file = try SafeTensors(contentsOf: loraWeights)
         var expected = parameters.map { (LoRAConfig.tensorPrefix + $0.name, $0.shape) }
-        if config.savesScoreHead { expected.append((LoRAConfig.tensorPrefix + "score.weight", [1, model.config.hiddenSize])) }
+        if config.savesScoreHead {
+            expected.append((LoRAConfig.tensorPrefix + "score.weight", [1, model.config.hiddenSize]))
+        }
         let tensors = try file.load(expected: expected)
         for (p, t) in zip(parameters, tensors) { p.value = t }
         return (config, config.savesScoreHead ? tensors.last : nil)

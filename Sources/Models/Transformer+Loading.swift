@@ -19,16 +19,21 @@ extension Transformer {
     /// Replaces every parameter with its tensor from `weights` (see
     /// `TensorSource.loadParameters`) and returns `extraTensors` in order.
     @discardableResult
-    public func loadWeights(from weights: any TensorSource, extraTensors: [(name: String, shape: [Int])] = [],
-                            ignoring: Set<String> = []) throws -> [Tensor] {
+    public func loadWeights(
+        from weights: any TensorSource, extraTensors: [(name: String, shape: [Int])] = [],
+        ignoring: Set<String> = []
+    ) throws -> [Tensor] {
         try weights.loadParameters(parameters, extraTensors: extraTensors, ignoring: ignoring)
     }
 
     /// The weights as `model.safetensors` bytes in `storageDType` (or `dtype`), with `extraTensors`
     /// after the parameters.
-    public func encodedWeights(dtype: ModelConfig.StorageDType? = nil, extraTensors: [(name: String, tensor: Tensor)] = [],
-                               metadata: [String: String] = ["format": "pt"]) -> Data {
-        SafeTensors.encode(parameters.map { (name: $0.name, tensor: $0.value) } + extraTensors,
-                           dtype: (dtype ?? storageDType).safeTensors, metadata: metadata)
+    public func encodedWeights(
+        dtype: ModelConfig.StorageDType? = nil, extraTensors: [(name: String, tensor: Tensor)] = [],
+        metadata: [String: String] = ["format": "pt"]
+    ) -> Data {
+        SafeTensors.encode(
+            parameters.map { (name: $0.name, tensor: $0.value) } + extraTensors,
+            dtype: (dtype ?? storageDType).safeTensors, metadata: metadata)
     }
 }

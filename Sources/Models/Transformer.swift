@@ -58,40 +58,56 @@ public final class Transformer {
         var blocks: [TransformerBlock] = []
         switch config.family {
         case .llama, .mistral, .qwen2, .qwen3:
-            tokenEmbedding = Embedding(name: "model.embed_tokens", count: config.vocabSize, size: c, std: std, rng: &rng)
+            tokenEmbedding = Embedding(
+                name: "model.embed_tokens", count: config.vocabSize, size: c, std: std, rng: &rng)
             positionEmbedding = nil
-            let table = RotaryTable(headDimension: config.headDimension, maxPosition: config.contextLength,
-                                    theta: config.ropeTheta, scaling: config.ropeScaling)
+            let table = RotaryTable(
+                headDimension: config.headDimension, maxPosition: config.contextLength,
+                theta: config.ropeTheta, scaling: config.ropeScaling)
             for l in 0..<config.layerCount {
                 let p = "model.layers.\(l)"
-                blocks.append(TransformerBlock(
-                    norm1: RMSNorm(name: p + ".input_layernorm", size: c, epsilon: config.normEpsilon),
-                    attention: Attention(name: p + ".self_attn", style: .llama(rotary: table), hiddenSize: c,
-                                         heads: config.headCount, kvHeads: config.kvHeadCount,
-                                         headDimension: config.headDimension, projectionBias: config.projectionBias,
-                                         outputBias: config.outputBias,
-                                         queryKeyNormEpsilon: config.queryKeyNorm ? config.normEpsilon : nil,
-                                         std: std, outputStd: residualStd, rng: &rng),
-                    norm2: RMSNorm(name: p + ".post_attention_layernorm", size: c, epsilon: config.normEpsilon),
-                    mlp: MLP(name: p + ".mlp", kind: .swiglu, hiddenSize: c, intermediateSize: config.intermediateSize,
-                             bias: config.mlpBias, std: std, outputStd: residualStd, rng: &rng)))
+                blocks.append(
+                    TransformerBlock(
+                        norm1: RMSNorm(name: p + ".input_layernorm", size: c, epsilon: config.normEpsilon),
+                        attention: Attention(
+                            name: p + ".self_attn", style: .llama(rotary: table), hiddenSize: c,
+                            heads: config.headCount, kvHeads: config.kvHeadCount,
+                            headDimension: config.headDimension, projectionBias: config.projectionBias,
+                            outputBias: config.outputBias,
+                            queryKeyNormEpsilon: config.queryKeyNorm ? config.normEpsilon : nil,
+                            std: std, outputStd: residualStd, rng: &rng),
+                        norm2: RMSNorm(
+                            name: p + ".post_attention_layernorm", size: c, epsilon: config.normEpsilon),
+                        mlp: MLP(
+                            name: p + ".mlp", kind: .swiglu, hiddenSize: c,
+                            intermediateSize: config.intermediateSize,
+                            bias: config.mlpBias, std: std, outputStd: residualStd, rng: &rng)))
             }
             finalNorm = RMSNorm(name: "model.norm", size: c, epsilon: config.normEpsilon)
-            head = config.tieEmbeddings
+            head =
+                config.tieEmbeddings
                 ? Linear(sharing: tokenEmbedding.weight)
-                : Linear(name: "lm_head", inputSize: c, outputSize: config.vocabSize, bias: false, std: std, rng: &rng)
+                : Linear(
+                    name: "lm_head", inputSize: c, outputSize: config.vocabSize, bias: false, std: std,
+                    rng: &rng)
         case .gpt2:
-            tokenEmbedding = Embedding(name: "transformer.wte", count: config.vocabSize, size: c, std: std, rng: &rng)
-            positionEmbedding = Embedding(name: "transformer.wpe", count: config.contextLength, size: c, std: std, rng: &rng)
+            tokenEmbedding = Embedding(
+                name: "transformer.wte", count: config.vocabSize, size: c, std: std, rng: &rng)
+            positionEmbedding = Embedding(
+                name: "transformer.wpe", count: config.contextLength, size: c, std: std, rng: &rng)
             for l in 0..<config.layerCount {
                 let p = "transformer.h.\(l)"
-                blocks.append(TransformerBlock(
-                    norm1: LayerNorm(name: p + ".ln_1", size: c, epsilon: config.normEpsilon),
-                    attention: Attention(name: p + ".attn", style: .gpt2, hiddenSize: c, heads: config.headCount,
-                                         kvHeads: config.headCount, std: std, outputStd: residualStd, rng: &rng),
-                    norm2: LayerNorm(name: p + ".ln_2", size: c, epsilon: config.normEpsilon),
-                    mlp: MLP(name: p + ".mlp", kind: .gelu, hiddenSize: c, intermediateSize: config.intermediateSize,
-                             std: std, outputStd: residualStd, rng: &rng)))
+                blocks.append(
+                    TransformerBlock(
+                        norm1: LayerNorm(name: p + ".ln_1", size: c, epsilon: config.normEpsilon),
+                        attention: Attention(
+                            name: p + ".attn", style: .gpt2, hiddenSize: c, heads: config.headCount,
+                            kvHeads: config.headCount, std: std, outputStd: residualStd, rng: &rng),
+                        norm2: LayerNorm(name: p + ".ln_2", size: c, epsilon: config.normEpsilon),
+                        mlp: MLP(
+                            name: p + ".mlp", kind: .gelu, hiddenSize: c,
+                            intermediateSize: config.intermediateSize,
+                            std: std, outputStd: residualStd, rng: &rng)))
             }
             finalNorm = LayerNorm(name: "transformer.ln_f", size: c, epsilon: config.normEpsilon)
             head = Linear(sharing: tokenEmbedding.weight)
@@ -124,7 +140,8 @@ public final class Transformer {
     /// block's and the shared ones, final hidden, logits, backward scratch): what forward and
     /// backward keep between steps, parameters and their gradients aside.
     public var activationByteCount: Int {
-        let own = residuals.reduce(0) { $0 + $1.count } + hiddenBuffer.count + logitsBuffer.count
+        let own =
+            residuals.reduce(0) { $0 + $1.count } + hiddenBuffer.count + logitsBuffer.count
             + dResidual.count + dScratch.count + dHidden.count + recomputedOutput.count
         return 4 * own + sharedBuffers.byteCount + blocks.reduce(0) { $0 + $1.bufferByteCount }
     }

@@ -20,14 +20,19 @@ final class TransformerBlock {
         self.mlp = mlp
     }
 
-    var parameters: [Parameter] { norm1.parameters + attention.parameters + norm2.parameters + mlp.parameters }
+    var parameters: [Parameter] {
+        norm1.parameters + attention.parameters + norm2.parameters + mlp.parameters
+    }
 
     /// out (N, C) = block(x) for x (B·T, C).
-    func forward(_ x: Tensor, batch: Int, length: Int, positions: [Int32], segments: [Int32]?, into out: inout Tensor) {
+    func forward(
+        _ x: Tensor, batch: Int, length: Int, positions: [Int32], segments: [Int32]?, into out: inout Tensor
+    ) {
         norm1.forward(x, into: &normed1)
         mid.assign(x)
-        attention.forward(normed1, batch: batch, length: length, positions: positions, segments: segments,
-                          addingInto: &mid)
+        attention.forward(
+            normed1, batch: batch, length: length, positions: positions, segments: segments,
+            addingInto: &mid)
         norm2.forward(mid, into: &normed2)
         out.assign(mid)
         mlp.forward(normed2, addingInto: &out)
@@ -62,10 +67,13 @@ final class TransformerBlock {
     }
 
     /// Generation step: x (R, C) updated in place, one new token per row.
-    func decode(_ x: inout Tensor, positions: [Int32], cacheRows: [Int], keys: inout Tensor, values: inout Tensor) {
+    func decode(
+        _ x: inout Tensor, positions: [Int32], cacheRows: [Int], keys: inout Tensor, values: inout Tensor
+    ) {
         norm1.forward(x, into: &normed1)
-        attention.decode(normed1, positions: positions, cacheRows: cacheRows, keys: &keys, values: &values,
-                         addingInto: &x)
+        attention.decode(
+            normed1, positions: positions, cacheRows: cacheRows, keys: &keys, values: &values,
+            addingInto: &x)
         norm2.forward(x, into: &normed2)
         mlp.forward(normed2, addingInto: &x)
     }

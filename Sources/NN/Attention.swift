@@ -52,11 +52,14 @@ public final class Attention {
     /// weights N(0, std²), the output projection N(0, outputStd²), biases 0, norms 1.
     /// `headDimension` defaults to hiddenSize / heads; `projectionBias` puts biases on q/k/v,
     /// `outputBias` on o; `queryKeyNormEpsilon` adds `q_norm`/`k_norm` (`.llama` style only).
-    public init(name: String, style: Style, hiddenSize: Int, heads: Int, kvHeads: Int,
-                headDimension: Int? = nil, projectionBias: Bool = false, outputBias: Bool = false,
-                queryKeyNormEpsilon: Float? = nil, std: Float, outputStd: Float, rng: inout RandomGenerator) {
+    public init(
+        name: String, style: Style, hiddenSize: Int, heads: Int, kvHeads: Int,
+        headDimension: Int? = nil, projectionBias: Bool = false, outputBias: Bool = false,
+        queryKeyNormEpsilon: Float? = nil, std: Float, outputStd: Float, rng: inout RandomGenerator
+    ) {
         precondition(heads > 0 && kvHeads > 0 && heads % kvHeads == 0, "Attention: bad head counts")
-        precondition(headDimension != nil || hiddenSize % heads == 0, "Attention: heads must divide the hidden size")
+        precondition(
+            headDimension != nil || hiddenSize % heads == 0, "Attention: heads must divide the hidden size")
         self.hiddenSize = hiddenSize
         self.heads = heads
         self.kvHeads = kvHeads
@@ -64,26 +67,39 @@ public final class Attention {
         let d = self.headDimension
         switch style {
         case .llama(let table):
-            precondition(table.headDimension == d, "Attention: rotary table for head size \(table.headDimension), need \(d)")
-            query = Linear(name: name + ".q_proj", inputSize: hiddenSize, outputSize: heads * d, bias: projectionBias,
-                           std: std, rng: &rng)
-            key = Linear(name: name + ".k_proj", inputSize: hiddenSize, outputSize: kvHeads * d, bias: projectionBias,
-                         std: std, rng: &rng)
-            value = Linear(name: name + ".v_proj", inputSize: hiddenSize, outputSize: kvHeads * d, bias: projectionBias,
-                           std: std, rng: &rng)
-            output = Linear(name: name + ".o_proj", inputSize: heads * d, outputSize: hiddenSize, bias: outputBias,
-                            std: outputStd, rng: &rng)
+            precondition(
+                table.headDimension == d,
+                "Attention: rotary table for head size \(table.headDimension), need \(d)")
+            query = Linear(
+                name: name + ".q_proj", inputSize: hiddenSize, outputSize: heads * d, bias: projectionBias,
+                std: std, rng: &rng)
+            key = Linear(
+                name: name + ".k_proj", inputSize: hiddenSize, outputSize: kvHeads * d, bias: projectionBias,
+                std: std, rng: &rng)
+            value = Linear(
+                name: name + ".v_proj", inputSize: hiddenSize, outputSize: kvHeads * d, bias: projectionBias,
+                std: std, rng: &rng)
+            output = Linear(
+                name: name + ".o_proj", inputSize: heads * d, outputSize: hiddenSize, bias: outputBias,
+                std: outputStd, rng: &rng)
             fused = nil
             rotary = table
-            queryNorm = queryKeyNormEpsilon.map { HeadNorm(name: name + ".q_norm", headDimension: d, epsilon: $0) }
-            keyNorm = queryKeyNormEpsilon.map { HeadNorm(name: name + ".k_norm", headDimension: d, epsilon: $0) }
+            queryNorm = queryKeyNormEpsilon.map {
+                HeadNorm(name: name + ".q_norm", headDimension: d, epsilon: $0)
+            }
+            keyNorm = queryKeyNormEpsilon.map {
+                HeadNorm(name: name + ".k_norm", headDimension: d, epsilon: $0)
+            }
         case .gpt2:
-            precondition(d * heads == hiddenSize && queryKeyNormEpsilon == nil, "Attention: GPT-2 style options")
+            precondition(
+                d * heads == hiddenSize && queryKeyNormEpsilon == nil, "Attention: GPT-2 style options")
             precondition(kvHeads == heads, "Attention: GPT-2 style has no grouped-query heads")
-            fused = Linear(name: name + ".c_attn", inputSize: hiddenSize, outputSize: 3 * hiddenSize, bias: true,
-                           layout: .inputMajor, std: std, rng: &rng)
-            output = Linear(name: name + ".c_proj", inputSize: hiddenSize, outputSize: hiddenSize, bias: true,
-                            layout: .inputMajor, std: outputStd, rng: &rng)
+            fused = Linear(
+                name: name + ".c_attn", inputSize: hiddenSize, outputSize: 3 * hiddenSize, bias: true,
+                layout: .inputMajor, std: std, rng: &rng)
+            output = Linear(
+                name: name + ".c_proj", inputSize: hiddenSize, outputSize: hiddenSize, bias: true,
+                layout: .inputMajor, std: outputStd, rng: &rng)
             query = nil; key = nil; value = nil
             rotary = nil
             queryNorm = nil; keyNorm = nil
@@ -117,9 +133,12 @@ public final class Attention {
                 keyNorm?.forward(qp + heads * d, rows: rows, stride: w, heads: kvHeads)
                 if let rotary {
                     positions.withUnsafeBufferPointer { pp in
-                        Kernels.rope(qp, rows: rows, stride: w, heads: heads, positions: pp.baseAddress!, table: rotary)
-                        Kernels.rope(qp + heads * d, rows: rows, stride: w, heads: kvHeads, positions: pp.baseAddress!,
-                                     table: rotary)
+                        Kernels.rope(
+                            qp, rows: rows, stride: w, heads: heads, positions: pp.baseAddress!, table: rotary
+                        )
+                        Kernels.rope(
+                            qp + heads * d, rows: rows, stride: w, heads: kvHeads, positions: pp.baseAddress!,
+                            table: rotary)
                     }
                 }
             }
@@ -128,13 +147,19 @@ public final class Attention {
 
     /// residual (N, C) += attention(x) for x (B·T, C); `positions` (B·T) feed the rotary
     /// embedding; `segments` (B·T) confine attention to runs of equal ids.
-    public func forward(_ x: Tensor, batch: Int, length: Int, positions: [Int32], segments: [Int32]?,
-                        addingInto residual: inout Tensor) {
+    public func forward(
+        _ x: Tensor, batch: Int, length: Int, positions: [Int32], segments: [Int32]?,
+        addingInto residual: inout Tensor
+    ) {
         let rows = batch * length, w = qkvWidth, d = headDimension
-        precondition(x.count == rows * hiddenSize && residual.count == rows * hiddenSize && positions.count == rows,
-                     "Attention.forward: x \(x.shape), residual \(residual.shape), \(positions.count) positions for \(batch)×\(length)")
-        precondition(segments == nil || segments!.count == rows, "Attention.forward: segment ids must be (B·T)")
-        let g = AttentionGeometry(batch: batch, length: length, heads: heads, kvHeads: kvHeads, headDimension: d)
+        precondition(
+            x.count == rows * hiddenSize && residual.count == rows * hiddenSize && positions.count == rows,
+            "Attention.forward: x \(x.shape), residual \(residual.shape), \(positions.count) positions for \(batch)×\(length)"
+        )
+        precondition(
+            segments == nil || segments!.count == rows, "Attention.forward: segment ids must be (B·T)")
+        let g = AttentionGeometry(
+            batch: batch, length: length, heads: heads, kvHeads: kvHeads, headDimension: d)
         geometry = g
         self.positions = positions
         project(x, positions: positions)
@@ -153,16 +178,19 @@ public final class Attention {
                 probs.withUnsafeMutableBufferPointer { pb in
                     context.withUnsafeMutableBufferPointer { cb in
                         let qp = qb.baseAddress!
-                        let q = HeadLayout(base: qp, stride: w), k = HeadLayout(base: qp + self.heads * d, stride: w)
+                        let q = HeadLayout(base: qp, stride: w),
+                            k = HeadLayout(base: qp + self.heads * d, stride: w)
                         let v = HeadLayout(base: qp + (self.heads + self.kvHeads) * d, stride: w)
                         let out = HeadLayout(base: cb.baseAddress!, stride: self.heads * d)
                         let run = { (seg: UnsafePointer<Int32>?) in
                             if self.usedFused {
-                                Kernels.flashAttentionForward(q: q, k: k, v: v, out: out, logSumExp: lb.baseAddress!,
-                                                              segments: seg, geometry: g)
+                                Kernels.flashAttentionForward(
+                                    q: q, k: k, v: v, out: out, logSumExp: lb.baseAddress!,
+                                    segments: seg, geometry: g)
                             } else {
-                                Kernels.attentionForward(q: q, k: k, v: v, out: out, probs: pb.baseAddress!,
-                                                         segments: seg, geometry: g)
+                                Kernels.attentionForward(
+                                    q: q, k: k, v: v, out: out, probs: pb.baseAddress!,
+                                    segments: seg, geometry: g)
                             }
                         }
                         if let segments {
@@ -182,7 +210,8 @@ public final class Attention {
     public func backward(input x: Tensor, outputGrad dy: Tensor, inputGrad dx: inout Tensor) {
         guard let g = geometry else { preconditionFailure("Attention.backward before forward") }
         let rows = g.batch * g.length, w = qkvWidth, d = headDimension
-        precondition(x.count == rows * hiddenSize && dy.count == rows * hiddenSize, "Attention.backward: shapes")
+        precondition(
+            x.count == rows * hiddenSize && dy.count == rows * hiddenSize, "Attention.backward: shapes")
         output.backward(input: context, outputGrad: dy, inputGrad: &dContext)
         dQKV.resize(to: [rows, w])
         dx.resize(to: [rows, hiddenSize])
@@ -195,12 +224,14 @@ public final class Attention {
                             dContext.withUnsafeMutableBufferPointer { cb in
                                 let run = { (seg: UnsafePointer<Int32>?) in
                                     Kernels.flashAttentionBackward(
-                                        q: HeadLayout(base: qp, stride: w), k: HeadLayout(base: qp + self.heads * d, stride: w),
+                                        q: HeadLayout(base: qp, stride: w),
+                                        k: HeadLayout(base: qp + self.heads * d, stride: w),
                                         v: HeadLayout(base: qp + (self.heads + self.kvHeads) * d, stride: w),
                                         out: HeadLayout(base: ob.baseAddress!, stride: self.heads * d),
                                         logSumExp: lb.baseAddress!,
                                         dOut: HeadLayout(base: cb.baseAddress!, stride: self.heads * d),
-                                        dq: HeadLayout(base: dp, stride: w), dk: HeadLayout(base: dp + self.heads * d, stride: w),
+                                        dq: HeadLayout(base: dp, stride: w),
+                                        dk: HeadLayout(base: dp + self.heads * d, stride: w),
                                         dv: HeadLayout(base: dp + (self.heads + self.kvHeads) * d, stride: w),
                                         segments: seg, geometry: g)
                                 }
@@ -216,20 +247,25 @@ public final class Attention {
                     probs.withUnsafeBufferPointer { pb in
                         dContext.withUnsafeMutableBufferPointer { cb in
                             Kernels.attentionBackward(
-                                q: HeadLayout(base: qp, stride: w), k: HeadLayout(base: qp + heads * d, stride: w),
-                                v: HeadLayout(base: qp + (heads + kvHeads) * d, stride: w), probs: pb.baseAddress!,
+                                q: HeadLayout(base: qp, stride: w),
+                                k: HeadLayout(base: qp + heads * d, stride: w),
+                                v: HeadLayout(base: qp + (heads + kvHeads) * d, stride: w),
+                                probs: pb.baseAddress!,
                                 dOut: HeadLayout(base: cb.baseAddress!, stride: heads * d),
-                                dq: HeadLayout(base: dp, stride: w), dk: HeadLayout(base: dp + heads * d, stride: w),
+                                dq: HeadLayout(base: dp, stride: w),
+                                dk: HeadLayout(base: dp + heads * d, stride: w),
                                 dv: HeadLayout(base: dp + (heads + kvHeads) * d, stride: w), geometry: g)
                         }
                     }
                 }
                 if let rotary {
                     positions.withUnsafeBufferPointer { pp in
-                        Kernels.rope(dp, rows: rows, stride: w, heads: heads, positions: pp.baseAddress!,
-                                     table: rotary, inverse: true)
-                        Kernels.rope(dp + heads * d, rows: rows, stride: w, heads: kvHeads, positions: pp.baseAddress!,
-                                     table: rotary, inverse: true)
+                        Kernels.rope(
+                            dp, rows: rows, stride: w, heads: heads, positions: pp.baseAddress!,
+                            table: rotary, inverse: true)
+                        Kernels.rope(
+                            dp + heads * d, rows: rows, stride: w, heads: kvHeads, positions: pp.baseAddress!,
+                            table: rotary, inverse: true)
                     }
                 }
                 queryNorm?.backward(dp, rows: rows, stride: w, heads: heads)
@@ -241,9 +277,12 @@ public final class Attention {
                             fused.backward(x: xp, rows: rows, dy: dp, dyStride: w, dx: dxp)
                         } else {
                             query!.backward(x: xp, rows: rows, dy: dp, dyStride: w, dx: dxp)
-                            key!.backward(x: xp, rows: rows, dy: dp + heads * d, dyStride: w, dx: dxp, accumulateInput: true)
-                            value!.backward(x: xp, rows: rows, dy: dp + (heads + kvHeads) * d, dyStride: w, dx: dxp,
-                                            accumulateInput: true)
+                            key!.backward(
+                                x: xp, rows: rows, dy: dp + heads * d, dyStride: w, dx: dxp,
+                                accumulateInput: true)
+                            value!.backward(
+                                x: xp, rows: rows, dy: dp + (heads + kvHeads) * d, dyStride: w, dx: dxp,
+                                accumulateInput: true)
                         }
                     }
                 }
@@ -255,7 +294,9 @@ public final class Attention {
 
     /// Copies the keys and values of tokens `0..<count` of batch row `row` from the last forward
     /// into cache row `cacheRow` of keys/values (rows, capacity, KV·D).
-    public func storeKeysValues(batchRow row: Int, count: Int, keys: inout Tensor, values: inout Tensor, cacheRow: Int) {
+    public func storeKeysValues(
+        batchRow row: Int, count: Int, keys: inout Tensor, values: inout Tensor, cacheRow: Int
+    ) {
         guard let g = geometry else { preconditionFailure("Attention.storeKeysValues before forward") }
         let kvw = kvHeads * headDimension, w = qkvWidth
         let capacity = keys.shape[1]
@@ -276,8 +317,10 @@ public final class Attention {
 
     /// One new token per row: residual (R, C) += attention(x) where row r is at position
     /// `positions[r]` of cache row `cacheRows[r]`; its key/value are written into the cache first.
-    public func decode(_ x: Tensor, positions: [Int32], cacheRows: [Int], keys: inout Tensor, values: inout Tensor,
-                       addingInto residual: inout Tensor) {
+    public func decode(
+        _ x: Tensor, positions: [Int32], cacheRows: [Int], keys: inout Tensor, values: inout Tensor,
+        addingInto residual: inout Tensor
+    ) {
         let rows = positions.count, w = qkvWidth, d = headDimension, kvw = kvHeads * d
         let capacity = keys.shape[1]
         precondition(x.count == rows * hiddenSize && cacheRows.count == rows, "Attention.decode: shapes")
@@ -288,18 +331,20 @@ public final class Attention {
                 values.withUnsafeMutableBufferPointer { vb in
                     for r in 0..<rows {
                         let p = Int(positions[r])
-                        precondition(p < capacity, "Attention.decode: position \(p) beyond the cache (\(capacity))")
+                        precondition(
+                            p < capacity, "Attention.decode: position \(p) beyond the cache (\(capacity))")
                         let src = qb.baseAddress! + r * w + heads * d
                         let dst = (cacheRows[r] * capacity + p) * kvw
                         (kb.baseAddress! + dst).update(from: src, count: kvw)
                         (vb.baseAddress! + dst).update(from: src + kvw, count: kvw)
                     }
                     context.withUnsafeMutableBufferPointer { cb in
-                        Kernels.attentionDecode(q: HeadLayout(base: qb.baseAddress!, stride: w),
-                                                kCache: kb.baseAddress!, vCache: vb.baseAddress!,
-                                                cacheRowStride: capacity * kvw, cacheRows: cacheRows,
-                                                lengths: positions.map { Int($0) + 1 }, heads: heads, kvHeads: kvHeads,
-                                                headDimension: d, out: HeadLayout(base: cb.baseAddress!, stride: heads * d))
+                        Kernels.attentionDecode(
+                            q: HeadLayout(base: qb.baseAddress!, stride: w),
+                            kCache: kb.baseAddress!, vCache: vb.baseAddress!,
+                            cacheRowStride: capacity * kvw, cacheRows: cacheRows,
+                            lengths: positions.map { Int($0) + 1 }, heads: heads, kvHeads: kvHeads,
+                            headDimension: d, out: HeadLayout(base: cb.baseAddress!, stride: heads * d))
                     }
                 }
             }

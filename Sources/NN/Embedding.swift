@@ -7,8 +7,11 @@ public final class Embedding {
     public var size: Int { weight.shape[1] }
 
     public init(name: String, count: Int, size: Int, std: Float, rng: inout RandomGenerator) {
-        weight = Parameter(name: name + ".weight", value: std == 0 ? Tensor(shape: [count, size]) : .randomNormal(shape: [count, size], std: std, rng: &rng),
-                           decays: true)
+        weight = Parameter(
+            name: name + ".weight",
+            value: std == 0
+                ? Tensor(shape: [count, size]) : .randomNormal(shape: [count, size], std: std, rng: &rng),
+            decays: true)
     }
 
     public var parameters: [Parameter] { [weight] }
@@ -28,7 +31,8 @@ public final class Embedding {
                     Parallel.forRanges(ids.count, costPerItem: c) { range in
                         for n in range {
                             let id = Int(ip[n])
-                            precondition(id >= 0 && id < v, "Embedding(\(weight.name)): id \(id) outside 0..<\(v)")
+                            precondition(
+                                id >= 0 && id < v, "Embedding(\(weight.name)): id \(id) outside 0..<\(v)")
                             let src = wp + id * c, dst = yp + n * c
                             if accumulate {
                                 for i in 0..<c { dst[i] += src[i] }

@@ -29,7 +29,8 @@ public final class HeadNorm {
     /// gradient accumulates.
     func backward(_ grad: UnsafeMutablePointer<Float>, rows: Int, stride: Int, heads: Int) {
         let width = heads * norm.size
-        precondition(input.count == rows * width, "HeadNorm.backward: \(rows) rows, forward had \(input.shape)")
+        precondition(
+            input.count == rows * width, "HeadNorm.backward: \(rows) rows, forward had \(input.shape)")
         dOutput.resize(to: input.shape)
         Self.gather(grad, rows: rows, stride: stride, width: width, into: &dOutput)
         dInput.resize(to: input.shape)
@@ -38,14 +39,18 @@ public final class HeadNorm {
         Self.scatter(dInput, rows: rows, stride: stride, width: width, into: grad)
     }
 
-    private static func gather(_ base: UnsafeMutablePointer<Float>, rows: Int, stride: Int, width: Int,
-                               into out: inout Tensor) {
+    private static func gather(
+        _ base: UnsafeMutablePointer<Float>, rows: Int, stride: Int, width: Int,
+        into out: inout Tensor
+    ) {
         out.withUnsafeMutableBufferPointer { ob in
             for r in 0..<rows { (ob.baseAddress! + r * width).update(from: base + r * stride, count: width) }
         }
     }
 
-    private static func scatter(_ t: Tensor, rows: Int, stride: Int, width: Int, into base: UnsafeMutablePointer<Float>) {
+    private static func scatter(
+        _ t: Tensor, rows: Int, stride: Int, width: Int, into base: UnsafeMutablePointer<Float>
+    ) {
         t.withUnsafeBufferPointer { tb in
             for r in 0..<rows { (base + r * stride).update(from: tb.baseAddress! + r * width, count: width) }
         }

@@ -30,9 +30,10 @@ public final class LayerNorm: Normalization {
                     y.withUnsafeMutableBufferPointer { yp in
                         mean.withUnsafeMutableBufferPointer { mp in
                             rstd.withUnsafeMutableBufferPointer { rp in
-                                Kernels.layerNormForward(x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!,
-                                                         y: yp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
-                                                         rows: rows, channels: c, epsilon: epsilon)
+                                Kernels.layerNormForward(
+                                    x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!,
+                                    y: yp.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
+                                    rows: rows, channels: c, epsilon: epsilon)
                             }
                         }
                     }
@@ -43,8 +44,9 @@ public final class LayerNorm: Normalization {
 
     public func backward(input x: Tensor, outputGrad dy: Tensor, inputGrad dx: inout Tensor) {
         let c = size, rows = x.count / c
-        precondition(dy.count == x.count && dx.count == x.count && rstd.count == rows,
-                     "LayerNorm(\(weight.name)).backward: shapes \(x.shape), \(dy.shape), \(dx.shape)")
+        precondition(
+            dy.count == x.count && dx.count == x.count && rstd.count == rows,
+            "LayerNorm(\(weight.name)).backward: shapes \(x.shape), \(dy.shape), \(dx.shape)")
         x.withUnsafeBufferPointer { xp in
             weight.value.withUnsafeBufferPointer { wp in
                 mean.withUnsafeBufferPointer { mp in
@@ -54,9 +56,11 @@ public final class LayerNorm: Normalization {
                                 weight.grad.withUnsafeMutableBufferPointer { gw in
                                     bias.grad.withUnsafeMutableBufferPointer { gb in
                                         Kernels.layerNormBackward(
-                                            x: xp.baseAddress!, weight: wp.baseAddress!, mean: mp.baseAddress!,
+                                            x: xp.baseAddress!, weight: wp.baseAddress!,
+                                            mean: mp.baseAddress!,
                                             rstd: rp.baseAddress!, dy: dyp.baseAddress!, dx: dxp.baseAddress!,
-                                            dWeight: gw.baseAddress!, dBias: gb.baseAddress!, rows: rows, channels: c)
+                                            dWeight: gw.baseAddress!, dBias: gb.baseAddress!, rows: rows,
+                                            channels: c)
                                     }
                                 }
                             }

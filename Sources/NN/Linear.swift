@@ -18,12 +18,17 @@ public final class Linear {
 
     /// A new layer named `name` (parameters `name.weight`, `name.bias`), weights N(0, std²), bias 0
     /// (std 0: zeros without drawing, for weights about to be loaded).
-    public init(name: String, inputSize: Int, outputSize: Int, bias: Bool, layout: WeightLayout = .outputMajor,
-                std: Float, rng: inout RandomGenerator) {
+    public init(
+        name: String, inputSize: Int, outputSize: Int, bias: Bool, layout: WeightLayout = .outputMajor,
+        std: Float, rng: inout RandomGenerator
+    ) {
         let shape = layout == .outputMajor ? [outputSize, inputSize] : [inputSize, outputSize]
-        self.weight = Parameter(name: name + ".weight", value: std == 0 ? Tensor(shape: shape) : .randomNormal(shape: shape, std: std, rng: &rng),
-                                decays: true)
-        self.bias = bias ? Parameter(name: name + ".bias", value: Tensor(shape: [outputSize]), decays: false) : nil
+        self.weight = Parameter(
+            name: name + ".weight",
+            value: std == 0 ? Tensor(shape: shape) : .randomNormal(shape: shape, std: std, rng: &rng),
+            decays: true)
+        self.bias =
+            bias ? Parameter(name: name + ".bias", value: Tensor(shape: [outputSize]), decays: false) : nil
         self.inputSize = inputSize
         self.outputSize = outputSize
         self.layout = layout
@@ -31,7 +36,8 @@ public final class Linear {
 
     /// A layer over an existing weight (tied input/output embeddings: [V, C] used as [out, in]).
     public init(sharing weight: Parameter, layout: WeightLayout = .outputMajor) {
-        precondition(weight.shape.count == 2, "Linear: weight \(weight.name) must be rank 2, got \(weight.shape)")
+        precondition(
+            weight.shape.count == 2, "Linear: weight \(weight.name) must be rank 2, got \(weight.shape)")
         self.weight = weight
         self.bias = nil
         self.layout = layout
@@ -44,33 +50,41 @@ public final class Linear {
     // MARK: raw-buffer form (used by the fused layers; y may be a column slice of a wider matrix)
 
     /// y (=|+=) x · Wᵀ + b.  x: (rows, in) contiguous; y: (rows, out) with row stride `yStride`.
-    public func forward(x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
-                        accumulate: Bool = false) {
+    public func forward(
+        x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+        accumulate: Bool = false
+    ) {
         baseForward(x: x, rows: rows, y: y, yStride: yStride, accumulate: accumulate)
         if let lora, lora.enabled { lora.forward(x: x, rows: rows, y: y, yStride: yStride) }
     }
 
-    private func baseForward(x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
-                             accumulate: Bool) {
+    private func baseForward(
+        x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+        accumulate: Bool
+    ) {
         weight.value.withUnsafeBufferPointer { w in
             if rows == 1 {
                 // One token (generation): a matrix–vector product streams the weight once;
                 // sgemm with M = 1 would repack the whole weight on every call.
-                BLAS.gemv(transpose: layout == .inputMajor, m: layout == .outputMajor ? outputSize : inputSize,
-                          n: layout == .outputMajor ? inputSize : outputSize, a: w.baseAddress!,
-                          lda: layout == .outputMajor ? inputSize : outputSize, x: x, beta: accumulate ? 1 : 0, y: y)
+                BLAS.gemv(
+                    transpose: layout == .inputMajor, m: layout == .outputMajor ? outputSize : inputSize,
+                    n: layout == .outputMajor ? inputSize : outputSize, a: w.baseAddress!,
+                    lda: layout == .outputMajor ? inputSize : outputSize, x: x, beta: accumulate ? 1 : 0, y: y
+                )
                 return
             }
             let w16 = roundedWeight(m: rows, n: outputSize, k: inputSize)
             switch layout {
             case .outputMajor:
-                BLAS.gemm(transposeB: true, m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize,
-                          b: w.baseAddress!, ldb: inputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride,
-                          mixed: true, bBF16: w16)
+                BLAS.gemm(
+                    transposeB: true, m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize,
+                    b: w.baseAddress!, ldb: inputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride,
+                    mixed: true, bBF16: w16)
             case .inputMajor:
-                BLAS.gemm(m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize,
-                          b: w.baseAddress!, ldb: outputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride,
-                          mixed: true, bBF16: w16)
+                BLAS.gemm(
+                    m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize,
+                    b: w.baseAddress!, ldb: outputSize, beta: accumulate ? 1 : 0, c: y, ldc: yStride,
+                    mixed: true, bBF16: w16)
             }
         }
         bias?.value.withUnsafeBufferPointer { b in
@@ -79,20 +93,25 @@ public final class Linear {
     }
 
     /// Accumulates ∂L/∂W (and ∂L/∂b) from dy; writes (or adds, `accumulateInput`) ∂L/∂x into dx.
-    public func backward(x: UnsafePointer<Float>, rows: Int, dy: UnsafePointer<Float>, dyStride: Int,
-                         dx: UnsafeMutablePointer<Float>?, accumulateInput: Bool = false) {
+    public func backward(
+        x: UnsafePointer<Float>, rows: Int, dy: UnsafePointer<Float>, dyStride: Int,
+        dx: UnsafeMutablePointer<Float>?, accumulateInput: Bool = false
+    ) {
         if let dx {
             let w16 = roundedWeight(m: rows, n: inputSize, k: outputSize)
             weight.value.withUnsafeBufferPointer { w in
                 switch layout {
                 case .outputMajor:  // dx = dy · W
-                    BLAS.gemm(m: rows, n: inputSize, k: outputSize, a: dy, lda: dyStride, b: w.baseAddress!,
-                              ldb: inputSize, beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize,
-                              mixed: true, bBF16: w16)
+                    BLAS.gemm(
+                        m: rows, n: inputSize, k: outputSize, a: dy, lda: dyStride, b: w.baseAddress!,
+                        ldb: inputSize, beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize,
+                        mixed: true, bBF16: w16)
                 case .inputMajor:  // dx = dy · Wᵀ
-                    BLAS.gemm(transposeB: true, m: rows, n: inputSize, k: outputSize, a: dy, lda: dyStride,
-                              b: w.baseAddress!, ldb: outputSize, beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize,
-                              mixed: true, bBF16: w16)
+                    BLAS.gemm(
+                        transposeB: true, m: rows, n: inputSize, k: outputSize, a: dy, lda: dyStride,
+                        b: w.baseAddress!, ldb: outputSize, beta: accumulateInput ? 1 : 0, c: dx,
+                        ldc: inputSize,
+                        mixed: true, bBF16: w16)
                 }
             }
         }
@@ -104,11 +123,13 @@ public final class Linear {
         weight.grad.withUnsafeMutableBufferPointer { g in
             switch layout {
             case .outputMajor:  // dW[out,in] += dyᵀ · x
-                BLAS.gemm(transposeA: true, m: outputSize, n: inputSize, k: rows, a: dy, lda: dyStride,
-                          b: x, ldb: inputSize, beta: 1, c: g.baseAddress!, ldc: inputSize, mixed: true)
+                BLAS.gemm(
+                    transposeA: true, m: outputSize, n: inputSize, k: rows, a: dy, lda: dyStride,
+                    b: x, ldb: inputSize, beta: 1, c: g.baseAddress!, ldc: inputSize, mixed: true)
             case .inputMajor:  // dW[in,out] += xᵀ · dy
-                BLAS.gemm(transposeA: true, m: inputSize, n: outputSize, k: rows, a: x, lda: inputSize,
-                          b: dy, ldb: dyStride, beta: 1, c: g.baseAddress!, ldc: outputSize, mixed: true)
+                BLAS.gemm(
+                    transposeA: true, m: inputSize, n: outputSize, k: rows, a: x, lda: inputSize,
+                    b: dy, ldb: dyStride, beta: 1, c: g.baseAddress!, ldc: outputSize, mixed: true)
             }
         }
         bias?.grad.withUnsafeMutableBufferPointer { g in
@@ -125,7 +146,8 @@ public final class Linear {
 
     /// x (N, in) → y (N, out).
     public func forward(_ x: Tensor, into y: inout Tensor, accumulate: Bool = false) {
-        precondition(x.shape.last == inputSize, "Linear(\(weight.name)): input \(x.shape), expected (N, \(inputSize))")
+        precondition(
+            x.shape.last == inputSize, "Linear(\(weight.name)): input \(x.shape), expected (N, \(inputSize))")
         let rows = x.count / inputSize
         if accumulate {
             precondition(y.count == rows * outputSize, "Linear: accumulating into \(y.shape)")
@@ -134,7 +156,9 @@ public final class Linear {
         }
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
-                forward(x: xp.baseAddress!, rows: rows, y: yp.baseAddress!, yStride: outputSize, accumulate: accumulate)
+                forward(
+                    x: xp.baseAddress!, rows: rows, y: yp.baseAddress!, yStride: outputSize,
+                    accumulate: accumulate)
             }
         }
     }
@@ -146,15 +170,19 @@ public final class Linear {
     }
 
     /// dy (N, out) → dx (N, in) (overwritten, or added to with `accumulateInput`); grads accumulate.
-    public func backward(input x: Tensor, outputGrad dy: Tensor, inputGrad dx: inout Tensor, accumulateInput: Bool = false) {
+    public func backward(
+        input x: Tensor, outputGrad dy: Tensor, inputGrad dx: inout Tensor, accumulateInput: Bool = false
+    ) {
         let rows = x.count / inputSize
-        precondition(dy.count == rows * outputSize, "Linear(\(weight.name)): grad \(dy.shape) for input \(x.shape)")
+        precondition(
+            dy.count == rows * outputSize, "Linear(\(weight.name)): grad \(dy.shape) for input \(x.shape)")
         if !accumulateInput { dx.resize(to: [rows, inputSize]) }
         x.withUnsafeBufferPointer { xp in
             dy.withUnsafeBufferPointer { dp in
                 dx.withUnsafeMutableBufferPointer { dxp in
-                    backward(x: xp.baseAddress!, rows: rows, dy: dp.baseAddress!, dyStride: outputSize,
-                             dx: dxp.baseAddress!, accumulateInput: accumulateInput)
+                    backward(
+                        x: xp.baseAddress!, rows: rows, dy: dp.baseAddress!, dyStride: outputSize,
+                        dx: dxp.baseAddress!, accumulateInput: accumulateInput)
                 }
             }
         }

@@ -30,15 +30,19 @@ public final class LoRAAdapter {
     private var hidden: [Float] = []
     private var scratch: [Float] = []
 
-    public init(module: String, inputSize: Int, outputSize: Int, rank: Int, alpha: Float, dropout: Float = 0,
-                rng: inout RandomGenerator) {
+    public init(
+        module: String, inputSize: Int, outputSize: Int, rank: Int, alpha: Float, dropout: Float = 0,
+        rng: inout RandomGenerator
+    ) {
         precondition(rank > 0 && (0..<1).contains(dropout), "LoRA: rank \(rank), dropout \(dropout)")
         let bound = 1 / Float(inputSize).squareRoot()
         var values = [Float](repeating: 0, count: rank * inputSize)
         for i in values.indices { values[i] = (2 * rng.nextUniform() - 1) * bound }
-        a = Parameter(name: module + ".lora_A.weight", value: Tensor(shape: [rank, inputSize], scalars: values),
-                      decays: true)
-        b = Parameter(name: module + ".lora_B.weight", value: Tensor(shape: [outputSize, rank]), decays: true)
+        a = Parameter(
+            name: module + ".lora_A.weight", value: Tensor(shape: [rank, inputSize], scalars: values),
+            decays: true)
+        b = Parameter(
+            name: module + ".lora_B.weight", value: Tensor(shape: [outputSize, rank]), decays: true)
         self.rank = rank
         self.alpha = alpha
         self.dropout = dropout
@@ -50,8 +54,10 @@ public final class LoRAAdapter {
     var outputSize: Int { b.shape[0] }
 
     /// The input after dropout: `x` itself when there is no dropout, otherwise x ⊙ mask in `scratch`.
-    private func dropped(_ x: UnsafePointer<Float>, rows: Int, drawing: Bool,
-                         _ body: (UnsafePointer<Float>) -> Void) {
+    private func dropped(
+        _ x: UnsafePointer<Float>, rows: Int, drawing: Bool,
+        _ body: (UnsafePointer<Float>) -> Void
+    ) {
         guard dropout > 0, training else { return body(x) }
         let n = rows * inputSize
         if (drawing && redrawsMask) || mask.count != n {
@@ -69,8 +75,9 @@ public final class LoRAAdapter {
         if hidden.count < rows * rank { hidden = [Float](repeating: 0, count: rows * rank) }
         a.value.withUnsafeBufferPointer { ap in
             hidden.withUnsafeMutableBufferPointer { hp in
-                BLAS.gemm(transposeB: true, m: rows, n: rank, k: inputSize, a: xd, lda: inputSize,
-                          b: ap.baseAddress!, ldb: inputSize, c: hp.baseAddress!, ldc: rank)
+                BLAS.gemm(
+                    transposeB: true, m: rows, n: rank, k: inputSize, a: xd, lda: inputSize,
+                    b: ap.baseAddress!, ldb: inputSize, c: hp.baseAddress!, ldc: rank)
             }
         }
     }
@@ -80,36 +87,42 @@ public final class LoRAAdapter {
         dropped(x, rows: rows, drawing: true) { project($0, rows: rows) }
         b.value.withUnsafeBufferPointer { bp in
             hidden.withUnsafeBufferPointer { hp in
-                BLAS.gemm(transposeB: true, m: rows, n: outputSize, k: rank, alpha: scale, a: hp.baseAddress!,
-                          lda: rank, b: bp.baseAddress!, ldb: rank, beta: 1, c: y, ldc: yStride)
+                BLAS.gemm(
+                    transposeB: true, m: rows, n: outputSize, k: rank, alpha: scale, a: hp.baseAddress!,
+                    lda: rank, b: bp.baseAddress!, ldb: rank, beta: 1, c: y, ldc: yStride)
             }
         }
     }
 
     /// Accumulates ∂L/∂A and ∂L/∂B; adds the adapter's share of ∂L/∂x into `dx` (which already holds
     /// the base layer's).
-    public func backward(x: UnsafePointer<Float>, rows: Int, dy: UnsafePointer<Float>, dyStride: Int,
-                         dx: UnsafeMutablePointer<Float>?) {
+    public func backward(
+        x: UnsafePointer<Float>, rows: Int, dy: UnsafePointer<Float>, dyStride: Int,
+        dx: UnsafeMutablePointer<Float>?
+    ) {
         let s = scale
         var t = [Float](repeating: 0, count: rows * rank)  // dy · B (rows, r)
         b.value.withUnsafeBufferPointer { bp in
             t.withUnsafeMutableBufferPointer { tp in
-                BLAS.gemm(m: rows, n: rank, k: outputSize, a: dy, lda: dyStride, b: bp.baseAddress!, ldb: rank,
-                          c: tp.baseAddress!, ldc: rank)
+                BLAS.gemm(
+                    m: rows, n: rank, k: outputSize, a: dy, lda: dyStride, b: bp.baseAddress!, ldb: rank,
+                    c: tp.baseAddress!, ldc: rank)
             }
         }
         dropped(x, rows: rows, drawing: false) { xd in
             project(xd, rows: rows)
             hidden.withUnsafeBufferPointer { hp in
                 b.grad.withUnsafeMutableBufferPointer { g in  // dB += s · dyᵀ · hidden
-                    BLAS.gemm(transposeA: true, m: outputSize, n: rank, k: rows, alpha: s, a: dy, lda: dyStride,
-                              b: hp.baseAddress!, ldb: rank, beta: 1, c: g.baseAddress!, ldc: rank)
+                    BLAS.gemm(
+                        transposeA: true, m: outputSize, n: rank, k: rows, alpha: s, a: dy, lda: dyStride,
+                        b: hp.baseAddress!, ldb: rank, beta: 1, c: g.baseAddress!, ldc: rank)
                 }
             }
             t.withUnsafeBufferPointer { tp in
                 a.grad.withUnsafeMutableBufferPointer { g in  // dA += s · tᵀ · xd
-                    BLAS.gemm(transposeA: true, m: rank, n: inputSize, k: rows, alpha: s, a: tp.baseAddress!,
-                              lda: rank, b: xd, ldb: inputSize, beta: 1, c: g.baseAddress!, ldc: inputSize)
+                    BLAS.gemm(
+                        transposeA: true, m: rank, n: inputSize, k: rows, alpha: s, a: tp.baseAddress!,
+                        lda: rank, b: xd, ldb: inputSize, beta: 1, c: g.baseAddress!, ldc: inputSize)
                 }
             }
         }
@@ -120,13 +133,15 @@ public final class LoRAAdapter {
         a.value.withUnsafeBufferPointer { ap in
             t.withUnsafeBufferPointer { tp in
                 if !masked {  // dx += s · t · A
-                    BLAS.gemm(m: rows, n: inputSize, k: rank, alpha: s, a: tp.baseAddress!, lda: rank,
-                              b: ap.baseAddress!, ldb: inputSize, beta: 1, c: dx, ldc: inputSize)
+                    BLAS.gemm(
+                        m: rows, n: inputSize, k: rank, alpha: s, a: tp.baseAddress!, lda: rank,
+                        b: ap.baseAddress!, ldb: inputSize, beta: 1, c: dx, ldc: inputSize)
                     return
                 }
                 scratch.withUnsafeMutableBufferPointer { sp in
-                    BLAS.gemm(m: rows, n: inputSize, k: rank, alpha: s, a: tp.baseAddress!, lda: rank,
-                              b: ap.baseAddress!, ldb: inputSize, c: sp.baseAddress!, ldc: inputSize)
+                    BLAS.gemm(
+                        m: rows, n: inputSize, k: rank, alpha: s, a: tp.baseAddress!, lda: rank,
+                        b: ap.baseAddress!, ldb: inputSize, c: sp.baseAddress!, ldc: inputSize)
                     for i in 0..<n { dx[i] += sp[i] * mask[i] }
                 }
             }
@@ -141,12 +156,14 @@ public final class LoRAAdapter {
                 d.withUnsafeMutableBufferPointer { dp in
                     switch layout {
                     case .outputMajor:  // B (out, r) · A (r, in)
-                        BLAS.gemm(m: outputSize, n: inputSize, k: rank, alpha: scale, a: bp.baseAddress!, lda: rank,
-                                  b: ap.baseAddress!, ldb: inputSize, c: dp.baseAddress!, ldc: inputSize)
+                        BLAS.gemm(
+                            m: outputSize, n: inputSize, k: rank, alpha: scale, a: bp.baseAddress!, lda: rank,
+                            b: ap.baseAddress!, ldb: inputSize, c: dp.baseAddress!, ldc: inputSize)
                     case .inputMajor:  // Aᵀ (in, r) · Bᵀ (r, out)
-                        BLAS.gemm(transposeA: true, transposeB: true, m: inputSize, n: outputSize, k: rank,
-                                  alpha: scale, a: ap.baseAddress!, lda: inputSize, b: bp.baseAddress!, ldb: rank,
-                                  c: dp.baseAddress!, ldc: outputSize)
+                        BLAS.gemm(
+                            transposeA: true, transposeB: true, m: inputSize, n: outputSize, k: rank,
+                            alpha: scale, a: ap.baseAddress!, lda: inputSize, b: bp.baseAddress!, ldb: rank,
+                            c: dp.baseAddress!, ldc: outputSize)
                     }
                 }
             }
@@ -163,9 +180,12 @@ extension Linear {
 
     /// Attaches a fresh adapter; the base weight and bias stop receiving gradients.
     @discardableResult
-    public func attachLoRA(rank: Int, alpha: Float, dropout: Float = 0, rng: inout RandomGenerator) -> LoRAAdapter {
-        let adapter = LoRAAdapter(module: moduleName, inputSize: inputSize, outputSize: outputSize, rank: rank,
-                                  alpha: alpha, dropout: dropout, rng: &rng)
+    public func attachLoRA(rank: Int, alpha: Float, dropout: Float = 0, rng: inout RandomGenerator)
+        -> LoRAAdapter
+    {
+        let adapter = LoRAAdapter(
+            module: moduleName, inputSize: inputSize, outputSize: outputSize, rank: rank,
+            alpha: alpha, dropout: dropout, rng: &rng)
         lora = adapter
         return adapter
     }

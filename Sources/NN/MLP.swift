@@ -18,25 +18,32 @@ public final class MLP {
     var dPre = Tensor(shape: [0])
 
     /// `name` is the module prefix (`model.layers.0.mlp` / `transformer.h.0.mlp`).
-    public init(name: String, kind: Kind, hiddenSize: Int, intermediateSize: Int, bias: Bool = false, std: Float,
-                outputStd: Float, rng: inout RandomGenerator) {
+    public init(
+        name: String, kind: Kind, hiddenSize: Int, intermediateSize: Int, bias: Bool = false, std: Float,
+        outputStd: Float, rng: inout RandomGenerator
+    ) {
         self.kind = kind
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
         switch kind {
         case .swiglu:
-            gate = Linear(name: name + ".gate_proj", inputSize: hiddenSize, outputSize: intermediateSize, bias: bias,
-                          std: std, rng: &rng)
-            up = Linear(name: name + ".up_proj", inputSize: hiddenSize, outputSize: intermediateSize, bias: bias,
-                        std: std, rng: &rng)
-            down = Linear(name: name + ".down_proj", inputSize: intermediateSize, outputSize: hiddenSize, bias: bias,
-                          std: outputStd, rng: &rng)
+            gate = Linear(
+                name: name + ".gate_proj", inputSize: hiddenSize, outputSize: intermediateSize, bias: bias,
+                std: std, rng: &rng)
+            up = Linear(
+                name: name + ".up_proj", inputSize: hiddenSize, outputSize: intermediateSize, bias: bias,
+                std: std, rng: &rng)
+            down = Linear(
+                name: name + ".down_proj", inputSize: intermediateSize, outputSize: hiddenSize, bias: bias,
+                std: outputStd, rng: &rng)
             fc = nil; proj = nil
         case .gelu:
-            fc = Linear(name: name + ".c_fc", inputSize: hiddenSize, outputSize: intermediateSize, bias: true,
-                        layout: .inputMajor, std: std, rng: &rng)
-            proj = Linear(name: name + ".c_proj", inputSize: intermediateSize, outputSize: hiddenSize, bias: true,
-                          layout: .inputMajor, std: outputStd, rng: &rng)
+            fc = Linear(
+                name: name + ".c_fc", inputSize: hiddenSize, outputSize: intermediateSize, bias: true,
+                layout: .inputMajor, std: std, rng: &rng)
+            proj = Linear(
+                name: name + ".c_proj", inputSize: intermediateSize, outputSize: hiddenSize, bias: true,
+                layout: .inputMajor, std: outputStd, rng: &rng)
             gate = nil; up = nil; down = nil
         }
     }
@@ -51,7 +58,9 @@ public final class MLP {
     /// residual (N, C) += mlp(x), x (N, C).
     public func forward(_ x: Tensor, addingInto residual: inout Tensor) {
         let rows = x.count / hiddenSize, i = intermediateSize
-        precondition(x.shape.last == hiddenSize && residual.count == x.count, "MLP.forward: x \(x.shape), residual \(residual.shape)")
+        precondition(
+            x.shape.last == hiddenSize && residual.count == x.count,
+            "MLP.forward: x \(x.shape), residual \(residual.shape)")
         act.resize(to: [rows, i])
         switch kind {
         case .swiglu:
@@ -89,17 +98,21 @@ public final class MLP {
             pre.withUnsafeBufferPointer { pb in
                 dAct.withUnsafeBufferPointer { db in
                     dPre.withUnsafeMutableBufferPointer { dpb in
-                        Kernels.swigluBackward(gateUp: pb.baseAddress!, dh: db.baseAddress!, dGateUp: dpb.baseAddress!,
-                                               rows: rows, width: i)
+                        Kernels.swigluBackward(
+                            gateUp: pb.baseAddress!, dh: db.baseAddress!, dGateUp: dpb.baseAddress!,
+                            rows: rows, width: i)
                     }
                 }
             }
             x.withUnsafeBufferPointer { xb in
                 dPre.withUnsafeBufferPointer { dpb in
                     dx.withUnsafeMutableBufferPointer { dxb in
-                        gate!.backward(x: xb.baseAddress!, rows: rows, dy: dpb.baseAddress!, dyStride: 2 * i, dx: dxb.baseAddress!)
-                        up!.backward(x: xb.baseAddress!, rows: rows, dy: dpb.baseAddress! + i, dyStride: 2 * i,
-                                     dx: dxb.baseAddress!, accumulateInput: true)
+                        gate!.backward(
+                            x: xb.baseAddress!, rows: rows, dy: dpb.baseAddress!, dyStride: 2 * i,
+                            dx: dxb.baseAddress!)
+                        up!.backward(
+                            x: xb.baseAddress!, rows: rows, dy: dpb.baseAddress! + i, dyStride: 2 * i,
+                            dx: dxb.baseAddress!, accumulateInput: true)
                     }
                 }
             }
@@ -109,8 +122,9 @@ public final class MLP {
             pre.withUnsafeBufferPointer { pb in
                 dAct.withUnsafeBufferPointer { db in
                     dPre.withUnsafeMutableBufferPointer { dpb in
-                        Kernels.geluBackward(pb.baseAddress!, db.baseAddress!, dpb.baseAddress!, count: rows * i,
-                                             accumulate: false)
+                        Kernels.geluBackward(
+                            pb.baseAddress!, db.baseAddress!, dpb.baseAddress!, count: rows * i,
+                            accumulate: false)
                     }
                 }
             }

@@ -24,8 +24,9 @@ public final class RMSNorm: Normalization {
             weight.value.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
                     rstd.withUnsafeMutableBufferPointer { rp in
-                        Kernels.rmsNormForward(x: xp.baseAddress!, weight: wp.baseAddress!, y: yp.baseAddress!,
-                                               rstd: rp.baseAddress!, rows: rows, channels: c, epsilon: epsilon)
+                        Kernels.rmsNormForward(
+                            x: xp.baseAddress!, weight: wp.baseAddress!, y: yp.baseAddress!,
+                            rstd: rp.baseAddress!, rows: rows, channels: c, epsilon: epsilon)
                     }
                 }
             }
@@ -34,17 +35,19 @@ public final class RMSNorm: Normalization {
 
     public func backward(input x: Tensor, outputGrad dy: Tensor, inputGrad dx: inout Tensor) {
         let c = size, rows = x.count / c
-        precondition(dy.count == x.count && dx.count == x.count && rstd.count == rows,
-                     "RMSNorm(\(weight.name)).backward: shapes \(x.shape), \(dy.shape), \(dx.shape)")
+        precondition(
+            dy.count == x.count && dx.count == x.count && rstd.count == rows,
+            "RMSNorm(\(weight.name)).backward: shapes \(x.shape), \(dy.shape), \(dx.shape)")
         x.withUnsafeBufferPointer { xp in
             weight.value.withUnsafeBufferPointer { wp in
                 rstd.withUnsafeBufferPointer { rp in
                     dy.withUnsafeBufferPointer { dyp in
                         dx.withUnsafeMutableBufferPointer { dxp in
                             weight.grad.withUnsafeMutableBufferPointer { gp in
-                                Kernels.rmsNormBackward(x: xp.baseAddress!, weight: wp.baseAddress!, rstd: rp.baseAddress!,
-                                                        dy: dyp.baseAddress!, dx: dxp.baseAddress!,
-                                                        dWeight: gp.baseAddress!, rows: rows, channels: c)
+                                Kernels.rmsNormBackward(
+                                    x: xp.baseAddress!, weight: wp.baseAddress!, rstd: rp.baseAddress!,
+                                    dy: dyp.baseAddress!, dx: dxp.baseAddress!,
+                                    dWeight: gp.baseAddress!, rows: rows, channels: c)
                             }
                         }
                     }

@@ -10,8 +10,9 @@ public final class ScalarHead {
     /// `name` is the module prefix, e.g. `score`; weights N(0, 0.02²) from `seed`.
     public init(name: String, hiddenSize: Int, seed: UInt64) {
         var rng = RandomGenerator(seed: seed)
-        weight = Parameter(name: name + ".weight", value: .randomNormal(shape: [1, hiddenSize], std: 0.02, rng: &rng),
-                           decays: true)
+        weight = Parameter(
+            name: name + ".weight", value: .randomNormal(shape: [1, hiddenSize], std: 0.02, rng: &rng),
+            decays: true)
         self.hiddenSize = hiddenSize
     }
 
@@ -26,8 +27,9 @@ public final class ScalarHead {
         x.withUnsafeBufferPointer { xb in
             weight.value.withUnsafeBufferPointer { wb in
                 out.withUnsafeMutableBufferPointer { ob in
-                    BLAS.gemv(m: rows, n: hiddenSize, a: xb.baseAddress!, lda: hiddenSize, x: wb.baseAddress!,
-                              y: ob.baseAddress!)
+                    BLAS.gemv(
+                        m: rows, n: hiddenSize, a: xb.baseAddress!, lda: hiddenSize, x: wb.baseAddress!,
+                        y: ob.baseAddress!)
                 }
             }
         }
@@ -37,7 +39,8 @@ public final class ScalarHead {
     /// ∂L/∂x (N, C) given ∂L/∂score per row; accumulates ∂L/∂w.
     public func backward(outputGrad: [Float]) -> Tensor {
         let rows = input.count / hiddenSize, c = hiddenSize
-        precondition(outputGrad.count == rows, "ScalarHead.backward: \(outputGrad.count) grads for \(rows) rows")
+        precondition(
+            outputGrad.count == rows, "ScalarHead.backward: \(outputGrad.count) grads for \(rows) rows")
         var dx = Tensor(shape: [rows, c])
         input.withUnsafeBufferPointer { xb in
             weight.value.withUnsafeBufferPointer { wb in
@@ -51,8 +54,9 @@ public final class ScalarHead {
             outputGrad.withUnsafeBufferPointer { gb in
                 weight.grad.withUnsafeMutableBufferPointer { wg in
                     // dw += gᵀ · x
-                    BLAS.gemv(transpose: true, m: rows, n: c, a: xb.baseAddress!, lda: c, x: gb.baseAddress!,
-                              beta: 1, y: wg.baseAddress!)
+                    BLAS.gemv(
+                        transpose: true, m: rows, n: c, a: xb.baseAddress!, lda: c, x: gb.baseAddress!,
+                        beta: 1, y: wg.baseAddress!)
                 }
             }
         }

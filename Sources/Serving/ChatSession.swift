@@ -37,8 +37,9 @@ public struct ChatSession: Sendable {
             tokens = try backend.chatPrompt(for: messages)
         }
         if tokens.count + reserve > backend.contextLength {
-            throw ServingError.contextLengthExceeded(promptTokens: tokens.count, maxTokens: reserve,
-                                                     contextLength: backend.contextLength)
+            throw ServingError.contextLengthExceeded(
+                promptTokens: tokens.count, maxTokens: reserve,
+                contextLength: backend.contextLength)
         }
         return tokens
     }

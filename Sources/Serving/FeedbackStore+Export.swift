@@ -44,23 +44,30 @@ extension FeedbackStore {
             switch format {
             case .rankings:
                 guard judgement.responses.count >= 2 else { continue }
-                if let line = encode(RankingRecord(prompt: judgement.prompt, responses: judgement.responses,
-                                                   ranking: judgement.ranking)) {
+                if let line = encode(
+                    RankingRecord(
+                        prompt: judgement.prompt, responses: judgement.responses,
+                        ranking: judgement.ranking))
+                {
                     out.append(line)
                 }
             case .pairs:
                 let ordered = judgement.ranking.map { judgement.responses[$0] }
                 for better in ordered.indices {
                     for worse in ordered.indices where worse > better && ordered[better] != ordered[worse] {
-                        if let line = encode(PairRecord(prompt: judgement.prompt, chosen: ordered[better],
-                                                        rejected: ordered[worse])) {
+                        if let line = encode(
+                            PairRecord(
+                                prompt: judgement.prompt, chosen: ordered[better],
+                                rejected: ordered[worse]))
+                        {
                             out.append(line)
                         }
                     }
                 }
             case .sft:
                 guard let demonstration = judgement.demonstration,
-                      !demonstration.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { continue }
+                    !demonstration.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+                else { continue }
                 if let line = encode(SFTRecord(prompt: judgement.prompt, completion: demonstration)) {
                     out.append(line)
                 }

@@ -18,8 +18,10 @@ public struct Judgement: Codable, Sendable, Equatable, FetchableRecord, MutableP
 
     public static let databaseTableName = "judgement"
 
-    public init(id: Int64? = nil, prompt: String, responses: [String], ranking: [Int], labeler: String,
-                demonstration: String? = nil, source: String? = nil, createdAt: Date = Date()) {
+    public init(
+        id: Int64? = nil, prompt: String, responses: [String], ranking: [Int], labeler: String,
+        demonstration: String? = nil, source: String? = nil, createdAt: Date = Date()
+    ) {
         self.id = id
         self.prompt = prompt
         self.responses = responses
@@ -44,8 +46,9 @@ public struct Judgement: Codable, Sendable, Equatable, FetchableRecord, MutableP
             throw .invalidRequest("`labeler` must be 1 to 100 characters.", param: "labeler")
         }
         if let source, source.count > Self.maxSourceLength {
-            throw .invalidRequest("`source` must be at most \(Self.maxSourceLength) characters.",
-                                  param: "source")
+            throw .invalidRequest(
+                "`source` must be at most \(Self.maxSourceLength) characters.",
+                param: "source")
         }
         try validateTrainingData()
     }
@@ -79,8 +82,9 @@ public struct Judgement: Codable, Sendable, Equatable, FetchableRecord, MutableP
                 try RankingRecord.requireText(response, field: "responses[\(i)]")
             }
             guard ranking.sorted() == Array(responses.indices) else {
-                throw RecordProblem(field: "ranking",
-                                    reason: "must be a permutation of 0..<\(responses.count), got \(ranking)")
+                throw RecordProblem(
+                    field: "ranking",
+                    reason: "must be a permutation of 0..<\(responses.count), got \(ranking)")
             }
         } catch {
             throw rejected(error)
@@ -106,8 +110,9 @@ public final class FeedbackStore: Sendable {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
         else {
-            throw FeedbackStoreError(path: path,
-                                     reason: "no feedback database here (`rlhf serve` creates one)")
+            throw FeedbackStoreError(
+                path: path,
+                reason: "no feedback database here (`rlhf serve` creates one)")
         }
         do {
             var configuration = Configuration()
@@ -172,8 +177,10 @@ public final class FeedbackStore: Sendable {
     /// Sources this labeler has already judged.
     public func judgedSources(labeler: String) async throws -> Set<String> {
         try await database.read { db in
-            Set(try String.fetchAll(db, sql: "SELECT source FROM judgement WHERE labeler = ? AND source IS NOT NULL",
-                                    arguments: [labeler]))
+            Set(
+                try String.fetchAll(
+                    db, sql: "SELECT source FROM judgement WHERE labeler = ? AND source IS NOT NULL",
+                    arguments: [labeler]))
         }
     }
 
@@ -189,7 +196,10 @@ public final class FeedbackStore: Sendable {
                 judgements: try Judgement.fetchCount(db),
                 labelers: try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT labeler) FROM judgement") ?? 0,
                 demonstrations: try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM judgement WHERE demonstration IS NOT NULL AND demonstration != ''") ?? 0)
+                    db,
+                    sql:
+                        "SELECT COUNT(*) FROM judgement WHERE demonstration IS NOT NULL AND demonstration != ''"
+                ) ?? 0)
         }
     }
 }

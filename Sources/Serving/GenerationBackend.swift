@@ -23,8 +23,9 @@ public protocol GenerationBackend: Sendable {
     /// Samples continuations of every prompt, batched. `onToken(row, token)` is called for every
     /// new token (end tokens included); returning false stops that row. Rows stop by themselves at
     /// an end token or after `maxNewTokens`.
-    func generate(prompts: [[Int32]], sampling: SamplingSettings, maxNewTokens: Int, seed: UInt64,
-                  onToken: @escaping (_ row: Int, _ token: Int32) -> Bool) throws
+    func generate(
+        prompts: [[Int32]], sampling: SamplingSettings, maxNewTokens: Int, seed: UInt64,
+        onToken: @escaping (_ row: Int, _ token: Int32) -> Bool) throws
 }
 
 /// One message of a conversation: the `ChatMessage` that training data and chat templates use

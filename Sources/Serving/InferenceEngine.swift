@@ -40,7 +40,8 @@ public actor InferenceEngine {
         guard !job.prompts.isEmpty, job.choicesPerPrompt >= 1, job.maxTokens >= 1 else {
             throw ServingError.invalidRequest("a job needs at least one prompt, one choice and one token")
         }
-        for prompt in job.prompts where prompt.isEmpty || prompt.count + job.maxTokens > backend.contextLength {
+        for prompt in job.prompts where prompt.isEmpty || prompt.count + job.maxTokens > backend.contextLength
+        {
             throw ServingError.contextLengthExceeded(
                 promptTokens: prompt.count, maxTokens: job.maxTokens, contextLength: backend.contextLength)
         }
@@ -83,7 +84,8 @@ public actor InferenceEngine {
         while index < pending.count {
             let candidate = pending[index]
             if candidate.job.seed == nil, candidate.job.sampling == first.job.sampling,
-               rows + candidate.job.rowCount <= maxBatchRows {
+                rows + candidate.job.rowCount <= maxBatchRows
+            {
                 batch.append(pending.remove(at: index))
                 rows += candidate.job.rowCount
             } else {
@@ -101,8 +103,9 @@ public actor InferenceEngine {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             worker.async {
                 do {
-                    try backend.generate(prompts: run.prompts, sampling: sampling, maxNewTokens: run.maxNewTokens,
-                                         seed: seed, onToken: run.receive)
+                    try backend.generate(
+                        prompts: run.prompts, sampling: sampling, maxNewTokens: run.maxNewTokens,
+                        seed: seed, onToken: run.receive)
                     run.finishRemaining()
                 } catch {
                     run.fail(error)
@@ -124,8 +127,10 @@ public struct GenerationJob: Sendable {
     public var seed: UInt64?
     public var stop: [String]
 
-    public init(prompts: [[Int32]], choicesPerPrompt: Int = 1, maxTokens: Int, sampling: SamplingSettings = .init(),
-                seed: UInt64? = nil, stop: [String] = []) {
+    public init(
+        prompts: [[Int32]], choicesPerPrompt: Int = 1, maxTokens: Int, sampling: SamplingSettings = .init(),
+        seed: UInt64? = nil, stop: [String] = []
+    ) {
         self.prompts = prompts
         self.choicesPerPrompt = choicesPerPrompt
         self.maxTokens = maxTokens
@@ -195,8 +200,10 @@ final class PendingJob: Sendable {
     let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
     let flag: CancellationFlag
 
-    init(job: GenerationJob, continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation,
-         flag: CancellationFlag) {
+    init(
+        job: GenerationJob, continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation,
+        flag: CancellationFlag
+    ) {
         self.job = job
         self.continuation = continuation
         self.flag = flag
@@ -231,8 +238,10 @@ final class BatchRun: @unchecked Sendable {
             for (p, prompt) in pending.job.prompts.enumerated() {
                 for c in 0..<pending.job.choicesPerPrompt {
                     prompts.append(prompt)
-                    rows.append(Row(job: j, choice: p * pending.job.choicesPerPrompt + c,
-                                    text: CompletionText(stops: pending.job.stop)))
+                    rows.append(
+                        Row(
+                            job: j, choice: p * pending.job.choicesPerPrompt + c,
+                            text: CompletionText(stops: pending.job.stop)))
                 }
             }
         }

@@ -16,8 +16,10 @@ public final class LabelService: Sendable {
     public let responsesPerTask: Int
     public let maxTokens: Int
 
-    public init(store: FeedbackStore, engine: InferenceEngine?, candidates: [LabelCandidate] = [],
-                prompts: [String] = [], responsesPerTask: Int = 4, maxTokens: Int = 128) {
+    public init(
+        store: FeedbackStore, engine: InferenceEngine?, candidates: [LabelCandidate] = [],
+        prompts: [String] = [], responsesPerTask: Int = 4, maxTokens: Int = 128
+    ) {
         self.store = store
         self.engine = engine
         self.candidates = candidates
@@ -64,21 +66,29 @@ public final class LabelService: Sendable {
         do {
             let judged = try await store.judgedSources(labeler: labeler)
             if !candidates.isEmpty {
-                guard let index = candidates.indices.first(where: { !judged.contains("candidates:\($0)") }) else {
-                    return reply(TaskReply(message: "Every candidate has been ranked by \(labeler). Thank you!"))
+                guard let index = candidates.indices.first(where: { !judged.contains("candidates:\($0)") })
+                else {
+                    return reply(
+                        TaskReply(message: "Every candidate has been ranked by \(labeler). Thank you!"))
                 }
                 let candidate = candidates[index]
-                return reply(TaskReply(task: Task(prompt: candidate.prompt, responses: candidate.responses,
-                                                  source: "candidates:\(index)")))
+                return reply(
+                    TaskReply(
+                        task: Task(
+                            prompt: candidate.prompt, responses: candidate.responses,
+                            source: "candidates:\(index)")))
             }
             if !prompts.isEmpty {
                 guard let index = prompts.indices.first(where: { !judged.contains("prompts:\($0)") }) else {
                     return reply(TaskReply(message: "Every prompt has been ranked by \(labeler). Thank you!"))
                 }
                 let responses = try await sample(prompt: prompts[index], count: responsesPerTask)
-                return reply(TaskReply(task: Task(prompt: prompts[index], responses: responses, source: "prompts:\(index)")))
+                return reply(
+                    TaskReply(
+                        task: Task(prompt: prompts[index], responses: responses, source: "prompts:\(index)")))
             }
-            return reply(TaskReply(message: "No prompts were given to the server: type a prompt to sample responses."))
+            return reply(
+                TaskReply(message: "No prompts were given to the server: type a prompt to sample responses."))
         } catch let error as ServingError {
             return OpenAIService.error(error)
         } catch {
@@ -94,11 +104,15 @@ public final class LabelService: Sendable {
             }
             let count = request.count?.value ?? responsesPerTask
             guard (2...8).contains(count) else {
-                throw ServingError.invalidRequest("`count` must be between 2 and 8, got \(count).", param: "count")
+                throw ServingError.invalidRequest(
+                    "`count` must be between 2 and 8, got \(count).", param: "count")
             }
             let responses = try await sample(prompt: request.prompt, count: count)
-            return reply(TaskReply(task: Task(prompt: request.prompt, responses: responses,
-                                              source: "model:\(engine?.backend.modelID ?? "none")")))
+            return reply(
+                TaskReply(
+                    task: Task(
+                        prompt: request.prompt, responses: responses,
+                        source: "model:\(engine?.backend.modelID ?? "none")")))
         } catch let error as ServingError {
             return OpenAIService.error(error)
         } catch {
@@ -113,14 +127,17 @@ public final class LabelService: Sendable {
             do throws(RecordProblem) {
                 ranking = try RankingRecord.indices(request.ranking)
             } catch {
-                throw ServingError.invalidRequest("`\(error.field ?? "ranking")`: \(error.reason).",
-                                                  param: error.field ?? "ranking")
+                throw ServingError.invalidRequest(
+                    "`\(error.field ?? "ranking")`: \(error.reason).",
+                    param: error.field ?? "ranking")
             }
             let demonstration = request.demonstration?.trimmingCharacters(in: .whitespacesAndNewlines)
-            let stored = try await store.save(Judgement(
-                prompt: request.prompt, responses: request.responses, ranking: ranking,
-                labeler: request.labeler.trimmingCharacters(in: .whitespacesAndNewlines),
-                demonstration: demonstration?.isEmpty == false ? demonstration : nil, source: request.source))
+            let stored = try await store.save(
+                Judgement(
+                    prompt: request.prompt, responses: request.responses, ranking: ranking,
+                    labeler: request.labeler.trimmingCharacters(in: .whitespacesAndNewlines),
+                    demonstration: demonstration?.isEmpty == false ? demonstration : nil,
+                    source: request.source))
             return reply(SaveReply(id: stored.id ?? 0, counts: try await store.counts()))
         } catch let error as ServingError {
             return OpenAIService.error(error)
@@ -147,11 +164,13 @@ public final class LabelService: Sendable {
         let tokens = try engine.backend.chatPrompt(for: [ChatTurn(role: .user, content: prompt)])
         let room = engine.backend.contextLength - tokens.count
         guard room >= 1 else {
-            throw ServingError.contextLengthExceeded(promptTokens: tokens.count, maxTokens: 1,
-                                                     contextLength: engine.backend.contextLength)
+            throw ServingError.contextLengthExceeded(
+                promptTokens: tokens.count, maxTokens: 1,
+                contextLength: engine.backend.contextLength)
         }
-        let handle = try await engine.submit(GenerationJob(
-            prompts: [tokens], choicesPerPrompt: count, maxTokens: min(maxTokens, room)))
+        let handle = try await engine.submit(
+            GenerationJob(
+                prompts: [tokens], choicesPerPrompt: count, maxTokens: min(maxTokens, room)))
         return try await handle.collect().map(\.text)
     }
 
@@ -166,10 +185,12 @@ public final class LabelService: Sendable {
     public static func loadCandidates(from url: URL) throws -> [LabelCandidate] {
         try readJSONL(url) { (record: LabelCandidate, line) in
             guard record.responses.count >= 2 else {
-                throw LabelFileError(file: url.path, line: line, message: "`responses` needs at least 2 entries")
+                throw LabelFileError(
+                    file: url.path, line: line, message: "`responses` needs at least 2 entries")
             }
-            let asRanked = Judgement(prompt: record.prompt, responses: record.responses,
-                                     ranking: Array(record.responses.indices), labeler: "candidates")
+            let asRanked = Judgement(
+                prompt: record.prompt, responses: record.responses,
+                ranking: Array(record.responses.indices), labeler: "candidates")
             do throws(ServingError) {
                 try asRanked.validateTrainingData()
             } catch {
@@ -185,7 +206,9 @@ public final class LabelService: Sendable {
         return try readJSONL(url) { (record: PromptRecord, _) in record.prompt }
     }
 
-    private static func readJSONL<Record: Decodable, Value>(_ url: URL, _ check: (Record, Int) throws -> Value) throws
+    private static func readJSONL<Record: Decodable, Value>(
+        _ url: URL, _ check: (Record, Int) throws -> Value
+    ) throws
         -> [Value]
     {
         let text = try String(contentsOf: url, encoding: .utf8)
@@ -196,7 +219,8 @@ public final class LabelService: Sendable {
             do {
                 record = try JSONDecoder().decode(Record.self, from: Data(line.utf8))
             } catch let error as DecodingError {
-                throw LabelFileError(file: url.path, line: offset + 1, message: OpenAIService.describe(error).message)
+                throw LabelFileError(
+                    file: url.path, line: offset + 1, message: OpenAIService.describe(error).message)
             }
             values.append(try check(record, offset + 1))
         }

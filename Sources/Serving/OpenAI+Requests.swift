@@ -90,9 +90,11 @@ extension OpenAI {
             } else if try container.decodeNil(forKey: .content) {
                 content = ""
             } else {
-                throw DecodingError.typeMismatch(String.self, .init(
-                    codingPath: container.codingPath + [CodingKeys.content],
-                    debugDescription: "expected a string or a list of text parts"))
+                throw DecodingError.typeMismatch(
+                    String.self,
+                    .init(
+                        codingPath: container.codingPath + [CodingKeys.content],
+                        debugDescription: "expected a string or a list of text parts"))
             }
         }
     }
@@ -113,8 +115,11 @@ extension OpenAI {
             } else if let many = try? container.decode([String].self) {
                 values = many
             } else {
-                throw DecodingError.typeMismatch([String].self, .init(
-                    codingPath: decoder.codingPath, debugDescription: "expected a string or a list of strings"))
+                throw DecodingError.typeMismatch(
+                    [String].self,
+                    .init(
+                        codingPath: decoder.codingPath,
+                        debugDescription: "expected a string or a list of strings"))
             }
         }
     }
@@ -140,9 +145,11 @@ extension OpenAI {
             } else if let lists = try? container.decode([[Int32]].self) {
                 self = .tokens(lists)
             } else {
-                throw DecodingError.typeMismatch(String.self, .init(
-                    codingPath: decoder.codingPath,
-                    debugDescription: "expected a string, a list of strings, or token ids"))
+                throw DecodingError.typeMismatch(
+                    String.self,
+                    .init(
+                        codingPath: decoder.codingPath,
+                        debugDescription: "expected a string, a list of strings, or token ids"))
             }
         }
     }
@@ -161,11 +168,15 @@ extension OpenAI {
                 return
             }
             guard let number = try? container.decode(Double.self) else {
-                throw DecodingError.typeMismatch(Int.self, .init(codingPath: decoder.codingPath,
-                                                                 debugDescription: "expected an integer"))
+                throw DecodingError.typeMismatch(
+                    Int.self,
+                    .init(
+                        codingPath: decoder.codingPath,
+                        debugDescription: "expected an integer"))
             }
             guard number.rounded() == number, abs(number) < 9e15 else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an integer, got \(number)")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "expected an integer, got \(number)")
             }
             value = Int(number)
         }

@@ -13,7 +13,8 @@ extension OpenAI {
         }
 
         enum CodingKeys: String, CodingKey {
-            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
+            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens =
+                "total_tokens"
         }
     }
 
@@ -30,7 +31,9 @@ extension OpenAI {
             public var message: AssistantMessage
             public var finishReason: FinishReason
 
-            enum CodingKeys: String, CodingKey { case index, message, logprobs, finishReason = "finish_reason" }
+            enum CodingKeys: String, CodingKey {
+                case index, message, logprobs, finishReason = "finish_reason"
+            }
 
             public init(index: Int, message: AssistantMessage, finishReason: FinishReason) {
                 self.index = index

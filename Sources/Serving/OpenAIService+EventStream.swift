@@ -16,7 +16,8 @@ extension OpenAIService {
             do {
                 if prepared.kind == .chat {
                     for choice in 0..<prepared.job.rowCount {
-                        try await write(chatChunk(choice, delta: .init(role: "assistant", content: ""), finish: nil))
+                        try await write(
+                            chatChunk(choice, delta: .init(role: "assistant", content: ""), finish: nil))
                     }
                 }
                 var completionTokens = 0
@@ -24,14 +25,16 @@ extension OpenAIService {
                     for try await event in handle.events {
                         switch event {
                         case .text(let choice, let text):
-                            try await write(prepared.kind == .chat
-                                            ? chatChunk(choice, delta: .init(content: text), finish: nil)
-                                            : textChunk(choice, text: text, finish: nil))
+                            try await write(
+                                prepared.kind == .chat
+                                    ? chatChunk(choice, delta: .init(content: text), finish: nil)
+                                    : textChunk(choice, text: text, finish: nil))
                         case .finished(let choice, let reason, let tokens):
                             completionTokens += tokens
-                            try await write(prepared.kind == .chat
-                                            ? chatChunk(choice, delta: .init(), finish: reason)
-                                            : textChunk(choice, text: "", finish: reason))
+                            try await write(
+                                prepared.kind == .chat
+                                    ? chatChunk(choice, delta: .init(), finish: reason)
+                                    : textChunk(choice, text: "", finish: reason))
                         }
                     }
                 } catch let error as CancellationError {
@@ -41,12 +44,18 @@ extension OpenAIService {
                     try await write(Self.line(OpenAIService.encode(failure.body)))
                 }
                 if prepared.includeUsage {
-                    let usage = OpenAI.Usage(promptTokens: prepared.promptTokens, completionTokens: completionTokens)
-                    try await write(prepared.kind == .chat
-                        ? Self.line(OpenAIService.encode(OpenAI.ChatCompletionChunk(
-                            id: id, created: created, model: model, choices: [], usage: usage)))
-                        : Self.line(OpenAIService.encode(OpenAI.TextCompletion(
-                            id: id, created: created, model: model, choices: [], usage: usage))))
+                    let usage = OpenAI.Usage(
+                        promptTokens: prepared.promptTokens, completionTokens: completionTokens)
+                    try await write(
+                        prepared.kind == .chat
+                            ? Self.line(
+                                OpenAIService.encode(
+                                    OpenAI.ChatCompletionChunk(
+                                        id: id, created: created, model: model, choices: [], usage: usage)))
+                            : Self.line(
+                                OpenAIService.encode(
+                                    OpenAI.TextCompletion(
+                                        id: id, created: created, model: model, choices: [], usage: usage))))
                 }
                 try await write("data: [DONE]\n\n")
             } catch {
@@ -55,16 +64,22 @@ extension OpenAIService {
             }
         }
 
-        private func chatChunk(_ choice: Int, delta: OpenAI.ChatCompletionChunk.Delta, finish: FinishReason?) -> String {
-            Self.line(OpenAIService.encode(OpenAI.ChatCompletionChunk(
-                id: id, created: created, model: model,
-                choices: [.init(index: choice, delta: delta, finishReason: finish)])))
+        private func chatChunk(_ choice: Int, delta: OpenAI.ChatCompletionChunk.Delta, finish: FinishReason?)
+            -> String
+        {
+            Self.line(
+                OpenAIService.encode(
+                    OpenAI.ChatCompletionChunk(
+                        id: id, created: created, model: model,
+                        choices: [.init(index: choice, delta: delta, finishReason: finish)])))
         }
 
         private func textChunk(_ choice: Int, text: String, finish: FinishReason?) -> String {
-            Self.line(OpenAIService.encode(OpenAI.TextCompletion(
-                id: id, created: created, model: model,
-                choices: [.init(text: text, index: choice, finishReason: finish)])))
+            Self.line(
+                OpenAIService.encode(
+                    OpenAI.TextCompletion(
+                        id: id, created: created, model: model,
+                        choices: [.init(text: text, index: choice, finishReason: finish)])))
         }
 
         private static func line(_ json: Data) -> String {

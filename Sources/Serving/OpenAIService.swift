@@ -24,7 +24,9 @@ public struct OpenAIService: Sendable {
         public init() {}
     }
 
-    public init(engine: InferenceEngine, limits: Limits = Limits(), startTime: Int = Int(Date().timeIntervalSince1970)) {
+    public init(
+        engine: InferenceEngine, limits: Limits = Limits(), startTime: Int = Int(Date().timeIntervalSince1970)
+    ) {
         self.engine = engine
         self.limits = limits
         self.startTime = startTime
@@ -54,9 +56,12 @@ public struct OpenAIService: Sendable {
             var jobs, batches, rows, largestBatch, cancelledRows: Int
         }
         let s = await engine.statistics
-        return .json(status: 200, body: Self.encode(Health(
-            model: engine.backend.modelID, jobs: s.jobs, batches: s.batches, rows: s.rows,
-            largestBatch: s.largestBatch, cancelledRows: s.cancelledRows)))
+        return .json(
+            status: 200,
+            body: Self.encode(
+                Health(
+                    model: engine.backend.modelID, jobs: s.jobs, batches: s.batches, rows: s.rows,
+                    largestBatch: s.largestBatch, cancelledRows: s.cancelledRows)))
     }
 
     public func chatCompletions(body: Data) async -> Output {
@@ -109,12 +114,14 @@ public struct OpenAIService: Sendable {
         }
         if let top = request.topLogprobs?.value {
             guard (0...20).contains(top) else {
-                throw .invalidRequest("`top_logprobs` must be between 0 and 20, got \(top).",
-                                      param: "top_logprobs")
+                throw .invalidRequest(
+                    "`top_logprobs` must be between 0 and 20, got \(top).",
+                    param: "top_logprobs")
             }
             if top > 0 {
-                throw .invalidRequest("`top_logprobs` is not supported by this server.",
-                                      param: "top_logprobs")
+                throw .invalidRequest(
+                    "`top_logprobs` is not supported by this server.",
+                    param: "top_logprobs")
             }
         }
         try Self.checkPenalties(presence: request.presencePenalty, frequency: request.frequencyPenalty)
@@ -129,8 +136,9 @@ public struct OpenAIService: Sendable {
             case "user": role = .user
             case "assistant": role = .assistant
             default:
-                throw .invalidRequest("Unsupported role `\(message.role)`; expected system, user or assistant.",
-                                      param: "messages[\(i)].role")
+                throw .invalidRequest(
+                    "Unsupported role `\(message.role)`; expected system, user or assistant.",
+                    param: "messages[\(i)].role")
             }
             turns.append(ChatTurn(role: role, content: message.content))
         }
@@ -146,20 +154,24 @@ public struct OpenAIService: Sendable {
             maxTokens: (request.maxCompletionTokens ?? request.maxTokens)?.value,
             maxTokensParam: request.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens",
             stop: request.stop, seed: request.seed.map { Int64($0.value) })
-        return Prepared(kind: .chat, job: job, stream: request.stream ?? false,
-                        includeUsage: request.streamOptions?.includeUsage ?? false, promptTokens: prompt.count)
+        return Prepared(
+            kind: .chat, job: job, stream: request.stream ?? false,
+            includeUsage: request.streamOptions?.includeUsage ?? false, promptTokens: prompt.count)
     }
 
     func prepareCompletion(_ request: OpenAI.CompletionRequest) throws(ServingError) -> Prepared {
         try checkModel(request.model)
-        if request.echo == true { throw .invalidRequest("`echo` is not supported by this server.", param: "echo") }
+        if request.echo == true {
+            throw .invalidRequest("`echo` is not supported by this server.", param: "echo")
+        }
         if let suffix = request.suffix, !suffix.isEmpty {
             throw .invalidRequest("`suffix` is not supported by this server.", param: "suffix")
         }
         if let logprobs = request.logprobs?.value {
             guard (0...5).contains(logprobs) else {
-                throw .invalidRequest("`logprobs` must be between 0 and 5, got \(logprobs).",
-                                      param: "logprobs")
+                throw .invalidRequest(
+                    "`logprobs` must be between 0 and 5, got \(logprobs).",
+                    param: "logprobs")
             }
             throw .invalidRequest("`logprobs` is not supported by this server.", param: "logprobs")
         }
@@ -167,10 +179,11 @@ public struct OpenAIService: Sendable {
         if let bestOf = request.bestOf?.value, bestOf != (request.n?.value ?? 1) {
             throw .invalidRequest("`best_of` is not supported by this server.", param: "best_of")
         }
-        let count = switch request.prompt {
-        case .texts(let texts): texts.count
-        case .tokens(let lists): lists.count
-        }
+        let count =
+            switch request.prompt {
+            case .texts(let texts): texts.count
+            case .tokens(let lists): lists.count
+            }
         // Counted before encoding: a body of many tiny prompts must not cost a tokenizer pass each.
         guard (1...limits.maxPrompts).contains(count) else {
             throw .invalidRequest(
@@ -184,7 +197,8 @@ public struct OpenAIService: Sendable {
             let vocabulary = engine.backend.vocabularySize
             for list in lists {
                 if let bad = list.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
-                    throw .invalidRequest("Token id \(bad) is outside the vocabulary (0..<\(vocabulary)).", param: "prompt")
+                    throw .invalidRequest(
+                        "Token id \(bad) is outside the vocabulary (0..<\(vocabulary)).", param: "prompt")
                 }
             }
             prompts = lists
@@ -196,9 +210,10 @@ public struct OpenAIService: Sendable {
             prompts: prompts, promptParam: "prompt", temperature: request.temperature, topP: request.topP,
             topK: request.topK?.value, n: request.n?.value, maxTokens: request.maxTokens?.value,
             maxTokensParam: "max_tokens", stop: request.stop, seed: request.seed.map { Int64($0.value) })
-        return Prepared(kind: .completion, job: job, stream: request.stream ?? false,
-                        includeUsage: request.streamOptions?.includeUsage ?? false,
-                        promptTokens: prompts.reduce(0) { $0 + $1.count })
+        return Prepared(
+            kind: .completion, job: job, stream: request.stream ?? false,
+            includeUsage: request.streamOptions?.includeUsage ?? false,
+            promptTokens: prompts.reduce(0) { $0 + $1.count })
     }
 
     /// OpenAI's range for both penalties. This server does not implement them, and a penalty would
@@ -210,7 +225,8 @@ public struct OpenAIService: Sendable {
                 throw .invalidRequest("`\(name)` must be between -2 and 2, got \(value).", param: name)
             }
             guard value == 0 else {
-                throw .invalidRequest("`\(name)` is not implemented by this server; send 0 or leave it out.", param: name)
+                throw .invalidRequest(
+                    "`\(name)` is not implemented by this server; send 0 or leave it out.", param: name)
             }
         }
     }
@@ -219,12 +235,15 @@ public struct OpenAIService: Sendable {
         guard model == engine.backend.modelID else { throw .unknownModel(model) }
     }
 
-    private func makeJob(prompts: [[Int32]], promptParam: String, temperature: Double?, topP: Double?, topK: Int?,
-                         n: Int?, maxTokens: Int?, maxTokensParam: String, stop: OpenAI.StopSequences?,
-                         seed: Int64?) throws(ServingError) -> GenerationJob {
+    private func makeJob(
+        prompts: [[Int32]], promptParam: String, temperature: Double?, topP: Double?, topK: Int?,
+        n: Int?, maxTokens: Int?, maxTokensParam: String, stop: OpenAI.StopSequences?,
+        seed: Int64?
+    ) throws(ServingError) -> GenerationJob {
         var temperature = temperature ?? 1
         guard temperature.isFinite, (0...2).contains(temperature) else {
-            throw .invalidRequest("`temperature` must be between 0 and 2, got \(temperature).", param: "temperature")
+            throw .invalidRequest(
+                "`temperature` must be between 0 and 2, got \(temperature).", param: "temperature")
         }
         // Sampling divides by the temperature in Float: below this it is greedy anyway, and a
         // tiny value (1e-40) would make 1/T infinite. vLLM uses the same threshold.
@@ -241,27 +260,31 @@ public struct OpenAIService: Sendable {
         }
         let stops = stop?.values ?? []
         guard stops.count <= limits.maxStopSequences else {
-            throw .invalidRequest("`stop` may hold at most \(limits.maxStopSequences) sequences, got \(stops.count).",
-                                  param: "stop")
+            throw .invalidRequest(
+                "`stop` may hold at most \(limits.maxStopSequences) sequences, got \(stops.count).",
+                param: "stop")
         }
         let context = engine.backend.contextLength
         let longest = prompts.map(\.count).max() ?? 0
         let tokens: Int
         if let maxTokens {
             guard maxTokens >= 1 else {
-                throw .invalidRequest("`\(maxTokensParam)` must be at least 1, got \(maxTokens).", param: maxTokensParam)
+                throw .invalidRequest(
+                    "`\(maxTokensParam)` must be at least 1, got \(maxTokens).", param: maxTokensParam)
             }
             // `maxTokens` may be near Int.max: compare against the room left, never add to it.
             guard maxTokens <= context - longest else {
-                var error = ServingError.contextLengthExceeded(promptTokens: longest, maxTokens: maxTokens,
-                                                               contextLength: context)
+                var error = ServingError.contextLengthExceeded(
+                    promptTokens: longest, maxTokens: maxTokens,
+                    contextLength: context)
                 error.param = longest >= context ? promptParam : maxTokensParam
                 throw error
             }
             tokens = maxTokens
         } else {
             guard longest < context else {
-                var error = ServingError.contextLengthExceeded(promptTokens: longest, maxTokens: 1, contextLength: context)
+                var error = ServingError.contextLengthExceeded(
+                    promptTokens: longest, maxTokens: 1, contextLength: context)
                 error.param = promptParam
                 throw error
             }
@@ -269,8 +292,9 @@ public struct OpenAIService: Sendable {
         }
         return GenerationJob(
             prompts: prompts, choicesPerPrompt: n, maxTokens: tokens,
-            sampling: SamplingSettings(temperature: Float(temperature), topP: topP.flatMap { $0 < 1 ? Float($0) : nil },
-                                       topK: topK),
+            sampling: SamplingSettings(
+                temperature: Float(temperature), topP: topP.flatMap { $0 < 1 ? Float($0) : nil },
+                topK: topK),
             seed: seed.map { UInt64(bitPattern: $0) }, stop: stops.filter { !$0.isEmpty })
     }
 
@@ -282,24 +306,36 @@ public struct OpenAIService: Sendable {
         let created = Int(Date().timeIntervalSince1970)
         let model = engine.backend.modelID
         if prepared.stream {
-            return .events(EventStream(handle: handle, prepared: prepared, id: id, created: created, model: model))
+            return .events(
+                EventStream(handle: handle, prepared: prepared, id: id, created: created, model: model))
         }
         let choices = try await handle.collect()
-        let usage = OpenAI.Usage(promptTokens: prepared.promptTokens,
-                                 completionTokens: choices.reduce(0) { $0 + $1.completionTokens })
+        let usage = OpenAI.Usage(
+            promptTokens: prepared.promptTokens,
+            completionTokens: choices.reduce(0) { $0 + $1.completionTokens })
         switch prepared.kind {
         case .chat:
-            return .json(status: 200, body: Self.encode(OpenAI.ChatCompletion(
-                id: id, created: created, model: model,
-                choices: choices.map {
-                    .init(index: $0.index, message: .init(content: $0.text), finishReason: $0.finishReason)
-                },
-                usage: usage)))
+            return .json(
+                status: 200,
+                body: Self.encode(
+                    OpenAI.ChatCompletion(
+                        id: id, created: created, model: model,
+                        choices: choices.map {
+                            .init(
+                                index: $0.index, message: .init(content: $0.text),
+                                finishReason: $0.finishReason)
+                        },
+                        usage: usage)))
         case .completion:
-            return .json(status: 200, body: Self.encode(OpenAI.TextCompletion(
-                id: id, created: created, model: model,
-                choices: choices.map { .init(text: $0.text, index: $0.index, finishReason: $0.finishReason) },
-                usage: usage)))
+            return .json(
+                status: 200,
+                body: Self.encode(
+                    OpenAI.TextCompletion(
+                        id: id, created: created, model: model,
+                        choices: choices.map {
+                            .init(text: $0.text, index: $0.index, finishReason: $0.finishReason)
+                        },
+                        usage: usage)))
         }
     }
 
@@ -314,7 +350,8 @@ public struct OpenAIService: Sendable {
             return try JSONDecoder().decode(T.self, from: body)
         } catch let error as DecodingError {
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
-               let number = JSONNumberScan.firstUnrepresentableNumber(in: body) {
+                let number = JSONNumberScan.firstUnrepresentableNumber(in: body)
+            {
                 // Foundation reports an out-of-range number without saying where it is.
                 let name = number.key.map { "'\($0)'" } ?? "the body"
                 throw .invalidRequest(
@@ -322,10 +359,12 @@ public struct OpenAIService: Sendable {
                     param: number.key, code: "invalid_value")
             }
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
-               (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil {
+                (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil
+            {
                 // Valid JSON, but a value the decoder rejected without saying where.
-                throw .invalidRequest("Invalid value in the request body: \(context.debugDescription)",
-                                      code: "invalid_value")
+                throw .invalidRequest(
+                    "Invalid value in the request body: \(context.debugDescription)",
+                    code: "invalid_value")
             }
             throw describe(error)
         } catch {
@@ -343,19 +382,23 @@ public struct OpenAIService: Sendable {
         switch error {
         case .keyNotFound(let key, let context):
             let name = path(context.codingPath + [key]) ?? key.stringValue
-            return .invalidRequest("Missing required parameter: '\(name)'.", param: name, code: "missing_required_parameter")
+            return .invalidRequest(
+                "Missing required parameter: '\(name)'.", param: name, code: "missing_required_parameter")
         case .typeMismatch(let type, let context):
             let name = path(context.codingPath)
-            return .invalidRequest("Invalid type for '\(name ?? "body")': expected \(describe(type)). \(context.debugDescription)",
-                                   param: name, code: "invalid_type")
+            return .invalidRequest(
+                "Invalid type for '\(name ?? "body")': expected \(describe(type)). \(context.debugDescription)",
+                param: name, code: "invalid_type")
         case .valueNotFound(let type, let context):
             let name = path(context.codingPath)
-            return .invalidRequest("Invalid value for '\(name ?? "body")': expected \(describe(type)), got null.",
-                                   param: name, code: "invalid_type")
+            return .invalidRequest(
+                "Invalid value for '\(name ?? "body")': expected \(describe(type)), got null.",
+                param: name, code: "invalid_type")
         case .dataCorrupted(let context):
             if let name = path(context.codingPath) {
-                return .invalidRequest("Invalid value for '\(name)': \(context.debugDescription)", param: name,
-                                       code: "invalid_value")
+                return .invalidRequest(
+                    "Invalid value for '\(name)': \(context.debugDescription)", param: name,
+                    code: "invalid_value")
             }
             return .invalidRequest(
                 "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
@@ -380,7 +423,10 @@ public struct OpenAIService: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         // Every value encoded here is made of strings and numbers; encoding cannot fail.
-        return (try? encoder.encode(value)) ?? Data(#"{"error":{"message":"encoding failed","type":"server_error","param":null,"code":null}}"#.utf8)
+        return (try? encoder.encode(value))
+            ?? Data(
+                #"{"error":{"message":"encoding failed","type":"server_error","param":null,"code":null}}"#
+                    .utf8)
     }
 
     static func error(_ error: ServingError) -> Output {

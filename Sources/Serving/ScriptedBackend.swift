@@ -53,8 +53,10 @@ public final class ScriptedBackend: GenerationBackend {
         ]
     }
 
-    public func generate(prompts: [[Int32]], sampling: SamplingSettings, maxNewTokens: Int, seed: UInt64,
-                         onToken: @escaping (Int, Int32) -> Bool) throws {
+    public func generate(
+        prompts: [[Int32]], sampling: SamplingSettings, maxNewTokens: Int, seed: UInt64,
+        onToken: @escaping (Int, Int32) -> Bool
+    ) throws {
         log.withLock { $0.append(prompts.count) }
         var state = seed
         let replies: [[Int32]] = prompts.map { prompt in
@@ -64,8 +66,11 @@ public final class ScriptedBackend: GenerationBackend {
         }
         var active = Array(repeating: true, count: prompts.count)
         for step in 0..<maxNewTokens where active.contains(true) {
-            if stepDelay > .zero { Thread.sleep(forTimeInterval: Double(stepDelay.components.attoseconds) / 1e18
-                                                + Double(stepDelay.components.seconds)) }
+            if stepDelay > .zero {
+                Thread.sleep(
+                    forTimeInterval: Double(stepDelay.components.attoseconds) / 1e18
+                        + Double(stepDelay.components.seconds))
+            }
             for row in prompts.indices where active[row] {
                 let token = replies[row][step]
                 if !onToken(row, token) || token == Self.endToken { active[row] = false }

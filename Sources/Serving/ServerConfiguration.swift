@@ -24,7 +24,9 @@ public struct ServerConfiguration: Sendable {
         return Set(allowedHosts.map { $0.lowercased() }).union(loopback ?? [])
     }
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, apiKey: String? = nil, maxBodyBytes: Int = 1 << 20) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, apiKey: String? = nil, maxBodyBytes: Int = 1 << 20
+    ) {
         self.host = host
         self.port = port
         self.apiKey = apiKey

@@ -7,8 +7,10 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
     public var param: String?
     public var code: String?
 
-    public init(status: Int, message: String, type: String = "invalid_request_error", param: String? = nil,
-                code: String? = nil) {
+    public init(
+        status: Int, message: String, type: String = "invalid_request_error", param: String? = nil,
+        code: String? = nil
+    ) {
         self.status = status
         self.message = message
         self.type = type
@@ -18,11 +20,15 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String { message }
 
-    public static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> ServingError {
+    public static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil)
+        -> ServingError
+    {
         ServingError(status: 400, message: message, param: param, code: code)
     }
 
-    public static func contextLengthExceeded(promptTokens: Int, maxTokens: Int, contextLength: Int) -> ServingError {
+    public static func contextLengthExceeded(promptTokens: Int, maxTokens: Int, contextLength: Int)
+        -> ServingError
+    {
         // `maxTokens` comes from the request and may be near Int.max: the sum must not trap.
         let (total, overflow) = promptTokens.addingReportingOverflow(maxTokens)
         return ServingError(
@@ -35,8 +41,9 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public static func unknownModel(_ model: String) -> ServingError {
-        ServingError(status: 404, message: "The model `\(model)` does not exist or you do not have access to it.",
-                     param: "model", code: "model_not_found")
+        ServingError(
+            status: 404, message: "The model `\(model)` does not exist or you do not have access to it.",
+            param: "model", code: "model_not_found")
     }
 
     public static let invalidAPIKey = ServingError(
@@ -44,8 +51,9 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
         code: "invalid_api_key")
 
     public static func bodyTooLarge(limit: Int) -> ServingError {
-        ServingError(status: 413, message: "The request body is larger than the limit of \(limit) bytes.",
-                     code: "request_too_large")
+        ServingError(
+            status: 413, message: "The request body is larger than the limit of \(limit) bytes.",
+            code: "request_too_large")
     }
 
     public static func forbidden(_ message: String, code: String? = nil) -> ServingError {
@@ -53,10 +61,11 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public static func unsupportedMediaType(_ contentType: String?) -> ServingError {
-        ServingError(status: 415,
-                     message: "Request bodies must be JSON, sent with `Content-Type: application/json` (got "
-                         + "\(contentType.map { "`\($0.prefix(100))`" } ?? "none")).",
-                     code: "unsupported_media_type")
+        ServingError(
+            status: 415,
+            message: "Request bodies must be JSON, sent with `Content-Type: application/json` (got "
+                + "\(contentType.map { "`\($0.prefix(100))`" } ?? "none")).",
+            code: "unsupported_media_type")
     }
 
     public static func notFound(_ path: String) -> ServingError {

@@ -6,19 +6,27 @@ import Hummingbird
 struct ErrorJSONMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodyBytes: Int
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as ServingError {
             return ServingRouter.response(OpenAIService.error(error))
         } catch let error as any HTTPResponseError {
-            let serving: ServingError = switch error.status.code {
-            case 404: .notFound(request.uri.path)
-            case 413: .bodyTooLarge(limit: maxBodyBytes)
-            case 405: ServingError(status: 405, message: "Method \(request.method) is not allowed on \(request.uri.path).")
-            default: ServingError(status: error.status.code, message: error.status.reasonPhrase,
-                                  type: error.status.code >= 500 ? "server_error" : "invalid_request_error")
-            }
+            let serving: ServingError =
+                switch error.status.code {
+                case 404: .notFound(request.uri.path)
+                case 413: .bodyTooLarge(limit: maxBodyBytes)
+                case 405:
+                    ServingError(
+                        status: 405,
+                        message: "Method \(request.method) is not allowed on \(request.uri.path).")
+                default:
+                    ServingError(
+                        status: error.status.code, message: error.status.reasonPhrase,
+                        type: error.status.code >= 500 ? "server_error" : "invalid_request_error")
+                }
             return ServingRouter.response(OpenAIService.error(serving))
         } catch {
             return ServingRouter.response(OpenAIService.error(.server("internal error: \(error)")))
@@ -33,9 +41,12 @@ struct ErrorJSONMiddleware<Context: RequestContext>: RouterMiddleware {
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let apiKey: String
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              Self.constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(apiKey.utf8)) else {
+            Self.constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(apiKey.utf8))
+        else {
             throw ServingError.invalidAPIKey
         }
         return try await next(request, context)

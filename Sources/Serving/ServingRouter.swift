@@ -58,8 +58,10 @@ public enum ServingRouter {
     }
 
     /// The application `rlhf serve` runs.
-    public static func application(service: OpenAIService, labels: LabelService?, configuration: ServerConfiguration,
-                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+    public static func application(
+        service: OpenAIService, labels: LabelService?, configuration: ServerConfiguration,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    )
         -> some ApplicationProtocol
     {
         Application(
@@ -68,16 +70,20 @@ public enum ServingRouter {
             // connection counts as idle until a whole head has been parsed.
             server: .http1(
                 configuration: .init(idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                 serverName: "swift-rlhf"),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) })
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "swift-rlhf"),
+            onServerRunning: { channel in
+                await onServerRunning(channel.localAddress?.port ?? configuration.port)
+            })
     }
 
     static func response(_ output: OpenAIService.Output) -> Response {
         switch output {
         case .json(let status, let body):
-            return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            return Response(
+                status: .init(code: status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
         case .events(let stream):
             return Response(
                 status: .ok,
@@ -90,7 +96,8 @@ public enum ServingRouter {
     }
 
     static func html(_ page: String) -> Response {
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: page)))
+        Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: page)))
     }
 }

@@ -8,7 +8,8 @@ extension TransformerBackend {
     public static func load(runDirectory path: String) throws -> TransformerBackend {
         let directory = RunDirectory(path: path)
         let run = try ModelRun.read(directory)
-        return TransformerBackend(model: run.model, tokenizer: run.tokenizer,
-                                  modelID: directory.url.lastPathComponent, format: run.format)
+        return TransformerBackend(
+            model: run.model, tokenizer: run.tokenizer,
+            modelID: directory.url.lastPathComponent, format: run.format)
     }
 }

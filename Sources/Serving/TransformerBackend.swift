@@ -21,7 +21,8 @@ public final class TransformerBackend: GenerationBackend, @unchecked Sendable {
     public let format: ConversationFormat?
     private let model: Transformer
 
-    public init(model: Transformer, tokenizer: Tokenizer, modelID: String, format: ConversationFormat? = nil) {
+    public init(model: Transformer, tokenizer: Tokenizer, modelID: String, format: ConversationFormat? = nil)
+    {
         self.model = model
         self.tokenizer = tokenizer
         self.modelID = modelID
@@ -60,11 +61,14 @@ public final class TransformerBackend: GenerationBackend, @unchecked Sendable {
         return encode(transcript + "Assistant:")
     }
 
-    public func generate(prompts: [[Int32]], sampling: SamplingSettings, maxNewTokens: Int, seed: UInt64,
-                         onToken: @escaping (Int, Int32) -> Bool) throws {
+    public func generate(
+        prompts: [[Int32]], sampling: SamplingSettings, maxNewTokens: Int, seed: UInt64,
+        onToken: @escaping (Int, Int32) -> Bool
+    ) throws {
         var rng = RandomGenerator(seed: seed)
-        let options = SamplingOptions(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP,
-                                      maxNewTokens: maxNewTokens, stopTokens: endTokens)
+        let options = SamplingOptions(
+            temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP,
+            maxNewTokens: maxNewTokens, stopTokens: endTokens)
         _ = model.generate(prompts: prompts, options: options, rng: &rng, onToken: onToken)
     }
 }

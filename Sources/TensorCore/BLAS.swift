@@ -10,15 +10,19 @@ public enum BLAS {
     /// `MatmulPrecision` says bf16 and the product is large, A and B are rounded to bf16 and
     /// multiplied with fp32 accumulation. `bBF16` is B already rounded (a cached weight), laid out
     /// as B. Products inside a parallel loop (attention's tiles) and decoding's few rows stay fp32.
-    public static func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
-                            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                            b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            mixed: Bool = false, bBF16: UnsafePointer<UInt16>? = nil) {
+    public static func gemm(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        mixed: Bool = false, bBF16: UnsafePointer<UInt16>? = nil
+    ) {
         guard m > 0, n > 0 else { return }
         if mixed && usesBF16(m: m, n: n, k: k)
-            && BF16Matmul.gemmRounding(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                                       a: a, lda: lda, b: b, ldb: ldb, bBF16: bBF16, beta: beta, c: c, ldc: ldc) {
+            && BF16Matmul.gemmRounding(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, bBF16: bBF16, beta: beta, c: c, ldc: ldc)
+        {
             return
         }
         if k == 0 {
@@ -38,14 +42,16 @@ public enum BLAS {
             return
         }
         if m <= skinnyRows && !transposeA && k >= 8 {
-            skinnyGemm(transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                       beta: beta, c: c, ldc: ldc)
+            skinnyGemm(
+                transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                beta: beta, c: c, ldc: ldc)
             return
         }
         let workers = splitWorkers(work: m * n * k, along: max(m, n))
         if workers <= 1 {
-            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            cblas_sgemm(
+                CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
             return
         }
         // Split C into row blocks (or column blocks when it is wider than tall), one
@@ -57,14 +63,18 @@ public enum BLAS {
             guard lo < hi else { return }
             if byRows {
                 let aBlock = transposeA ? a + lo : a + lo * lda
-                cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                            Int32(hi - lo), Int32(n), Int32(k), alpha, aBlock, Int32(lda), b, Int32(ldb), beta,
-                            c + lo * ldc, Int32(ldc))
+                cblas_sgemm(
+                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(hi - lo), Int32(n), Int32(k), alpha, aBlock, Int32(lda), b, Int32(ldb), beta,
+                    c + lo * ldc, Int32(ldc))
             } else {
                 let bBlock = transposeB ? b + lo * ldb : b + lo
-                cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                            Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda), bBlock, Int32(ldb), beta,
-                            c + lo, Int32(ldc))
+                cblas_sgemm(
+                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda), bBlock, Int32(ldb), beta,
+                    c + lo, Int32(ldc))
             }
         }
     }
@@ -75,8 +85,10 @@ public enum BLAS {
     /// C = alpha · A · op(B) + beta · C for a few rows of A (m ≤ `skinnyRows`), reading B once.
     /// sgemm packs all of B (the weights) on every call, which dominated batched decoding; here
     /// the rows of A stay in L1 while B streams past. Columns of C are split over the workers.
-    static func skinnyGemm(transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                           b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    static func skinnyGemm(
+        transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         let workers = splitWorkers(work: m * n * k, along: n)
         Parallel.forEach(workers, costPerItem: Int.max / 4) { w in
             let lo = n * w / workers, hi = n * (w + 1) / workers
@@ -105,8 +117,9 @@ public enum BLAS {
                     var j = lo
                     while j < hi {
                         let cols = min(16, hi - j)
-                        VectorMath.gemmTile4x16(a: a + i * lda, lda: lda, rows: rows, b: b + j, ldb: ldb, k: k,
-                                                alpha: alpha, beta: beta, c: c + i * ldc + j, ldc: ldc, columns: cols)
+                        VectorMath.gemmTile4x16(
+                            a: a + i * lda, lda: lda, rows: rows, b: b + j, ldb: ldb, k: k,
+                            alpha: alpha, beta: beta, c: c + i * ldc + j, ldc: ldc, columns: cols)
                         j += cols
                     }
                     i += rows
@@ -116,27 +129,35 @@ public enum BLAS {
     }
 
     /// y = alpha · op(A) · x + beta · y for a row-major M×N matrix A.
-    public static func gemv(transpose: Bool = false, m: Int, n: Int, alpha: Float = 1,
-                            a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
-                            beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+    public static func gemv(
+        transpose: Bool = false, m: Int, n: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+        beta: Float = 0, y: UnsafeMutablePointer<Float>
+    ) {
         guard m > 0, n > 0 else { return }
         // Outputs are rows of A (no transpose) or its columns (transpose); split them.
         let outputs = transpose ? n : m
         let workers = splitWorkers(work: m * n * 8, along: outputs)
         if workers <= 1 {
-            cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda),
-                        x, 1, beta, y, 1)
+            cblas_sgemv(
+                CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
+                Int32(lda),
+                x, 1, beta, y, 1)
             return
         }
         Parallel.forEach(workers, costPerItem: Int.max / 4) { w in
             let lo = outputs * w / workers, hi = outputs * (w + 1) / workers
             guard lo < hi else { return }
             if transpose {
-                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(m), Int32(hi - lo), alpha, a + lo, Int32(lda), x, 1, beta,
-                            y + lo, 1)
+                cblas_sgemv(
+                    CblasRowMajor, CblasTrans, Int32(m), Int32(hi - lo), alpha, a + lo, Int32(lda), x, 1,
+                    beta,
+                    y + lo, 1)
             } else {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(hi - lo), Int32(n), alpha, a + lo * lda, Int32(lda), x, 1,
-                            beta, y + lo, 1)
+                cblas_sgemv(
+                    CblasRowMajor, CblasNoTrans, Int32(hi - lo), Int32(n), alpha, a + lo * lda, Int32(lda), x,
+                    1,
+                    beta, y + lo, 1)
             }
         }
     }
@@ -144,7 +165,8 @@ public enum BLAS {
     /// Whether a `mixed` product of this size runs in bf16 (callers holding a cached bf16 weight
     /// ask first, so the copy is only made when it will be used).
     public static func usesBF16(m: Int, n: Int, k: Int) -> Bool {
-        m > skinnyRows && k > 0 && m * n * k >= bf16Threshold && !Parallel.isWorker && MatmulPrecision.usesBF16
+        m > skinnyRows && k > 0 && m * n * k >= bf16Threshold && !Parallel.isWorker
+            && MatmulPrecision.usesBF16
     }
 
     /// Smaller products stay fp32: rounding and oneDNN's call overhead outweigh the gain.
@@ -184,7 +206,9 @@ public enum BLAS {
 
 extension Tensor {
     /// Matrix product of two rank-2 tensors: op(a) · op(b).
-    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false)
+        -> Tensor
+    {
         var c = Tensor(shape: [0])
         matmul(a, b, transposeA: transposeA, transposeB: transposeB, into: &c)
         return c
@@ -192,14 +216,20 @@ extension Tensor {
 
     /// c = alpha · op(a) · op(b) + beta · c for rank-2 tensors; `c` is resized when its shape
     /// differs (then beta must be 0).
-    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false,
-                              alpha: Float = 1, beta: Float = 0, into c: inout Tensor) {
-        precondition(a.rank == 2 && b.rank == 2, "matmul: needs rank-2 tensors, got \(a.shape) and \(b.shape)")
+    public static func matmul(
+        _ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false,
+        alpha: Float = 1, beta: Float = 0, into c: inout Tensor
+    ) {
+        precondition(
+            a.rank == 2 && b.rank == 2, "matmul: needs rank-2 tensors, got \(a.shape) and \(b.shape)")
         let m = transposeA ? a.shape[1] : a.shape[0]
         let k = transposeA ? a.shape[0] : a.shape[1]
         let kb = transposeB ? b.shape[1] : b.shape[0]
         let n = transposeB ? b.shape[0] : b.shape[1]
-        precondition(k == kb, "matmul: inner sizes differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "")")
+        precondition(
+            k == kb,
+            "matmul: inner sizes differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "")"
+        )
         if c.shape != [m, n] {
             precondition(beta == 0, "matmul: accumulating into \(c.shape) but the product is [\(m), \(n)]")
             c.resize(to: [m, n])
@@ -207,9 +237,10 @@ extension Tensor {
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                              a: pa.baseAddress!, lda: a.shape[1], b: pb.baseAddress!, ldb: b.shape[1],
-                              beta: beta, c: pc.baseAddress!, ldc: n)
+                    BLAS.gemm(
+                        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                        a: pa.baseAddress!, lda: a.shape[1], b: pb.baseAddress!, ldb: b.shape[1],
+                        beta: beta, c: pc.baseAddress!, ldc: n)
                 }
             }
         }

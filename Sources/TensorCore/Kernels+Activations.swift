@@ -28,8 +28,10 @@ extension Kernels {
     }
 
     /// dx (+)= dy · gelu'(x).
-    public static func geluBackward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                                    _ dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool) {
+    public static func geluBackward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool
+    ) {
         Parallel.forRanges((count + 255) / 256, costPerItem: 256 * 24) { blocks in
             let lo = blocks.lowerBound * 256, hi = min(count, blocks.upperBound * 256)
             var i = lo
@@ -58,8 +60,10 @@ extension Kernels {
     // SwiGLU: h = silu(gate) · up, silu(g) = g · σ(g). `gateUp` rows hold [gate | up] (2·I wide).
 
     /// gateUp: (rows, 2I); h: (rows, I).
-    public static func swigluForward(gateUp: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>,
-                                     rows: Int, width: Int) {
+    public static func swigluForward(
+        gateUp: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>,
+        rows: Int, width: Int
+    ) {
         Parallel.forRanges(rows, costPerItem: width * 12) { range in
             for r in range {
                 let g = gateUp + r * 2 * width, u = g + width, hr = h + r * width
@@ -80,8 +84,10 @@ extension Kernels {
     }
 
     /// dGateUp (rows, 2I) = ∂L/∂[gate | up] given dh (rows, I) (overwrites).
-    public static func swigluBackward(gateUp: UnsafePointer<Float>, dh: UnsafePointer<Float>,
-                                      dGateUp: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+    public static func swigluBackward(
+        gateUp: UnsafePointer<Float>, dh: UnsafePointer<Float>,
+        dGateUp: UnsafeMutablePointer<Float>, rows: Int, width: Int
+    ) {
         Parallel.forRanges(rows, costPerItem: width * 16) { range in
             for r in range {
                 let g = gateUp + r * 2 * width, u = g + width, dhr = dh + r * width
@@ -108,8 +114,10 @@ extension Kernels {
     // MARK: small elementwise helpers
 
     /// Adds `bias` (n) to every one of `rows` rows (stride `stride`).
-    public static func addBias(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, stride: Int,
-                               bias: UnsafePointer<Float>) {
+    public static func addBias(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, stride: Int,
+        bias: UnsafePointer<Float>
+    ) {
         Parallel.forRanges(rows, costPerItem: n) { range in
             for r in range {
                 let xr = x + r * stride
@@ -119,8 +127,10 @@ extension Kernels {
     }
 
     /// dBias[i] += Σ_rows dy[r, i].
-    public static func biasGradient(_ dy: UnsafePointer<Float>, rows: Int, n: Int, stride: Int,
-                                    dBias: UnsafeMutablePointer<Float>) {
+    public static func biasGradient(
+        _ dy: UnsafePointer<Float>, rows: Int, n: Int, stride: Int,
+        dBias: UnsafeMutablePointer<Float>
+    ) {
         let partial = columnPartials(rows: rows, columns: n, copies: 1, cost: n) { range, acc in
             for r in range {
                 let dr = dy + r * stride
@@ -131,8 +141,10 @@ extension Kernels {
     }
 
     /// z = x + y over `count` scalars (z may alias x or y).
-    public static func add(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
-                           count: Int) {
+    public static func add(
+        _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
         Parallel.forRanges((count + 1023) / 1024, costPerItem: 1024) { blocks in
             let lo = blocks.lowerBound * 1024, hi = min(count, blocks.upperBound * 1024)
             for i in lo..<hi { z[i] = x[i] + y[i] }

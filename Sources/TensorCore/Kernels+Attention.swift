@@ -41,9 +41,11 @@ extension Kernels {
     /// Causal softmax attention, out = softmax(q·kᵀ/√D + mask)·v per (batch, head).
     /// `segments` (B·T), when given, restricts each token to keys of its own segment (runs of
     /// equal ids). `probs` (B,H,T,T) receives the attention probabilities for backward.
-    public static func attentionForward(q: HeadLayout, k: HeadLayout, v: HeadLayout, out: HeadLayout,
-                                        probs: UnsafeMutablePointer<Float>, segments: UnsafePointer<Int32>?,
-                                        geometry g: AttentionGeometry) {
+    public static func attentionForward(
+        q: HeadLayout, k: HeadLayout, v: HeadLayout, out: HeadLayout,
+        probs: UnsafeMutablePointer<Float>, segments: UnsafePointer<Int32>?,
+        geometry g: AttentionGeometry
+    ) {
         let T = g.length, D = g.headDimension, group = g.heads / g.kvHeads
         let scale = 1 / Float(D).squareRoot()
         BLAS.singleThreaded {
@@ -58,9 +60,10 @@ extension Kernels {
                 var i0 = 0
                 while i0 < T {
                     let i1 = min(T, i0 + attentionTile)
-                    BLAS.gemm(transposeB: true, m: i1 - i0, n: i1, k: D, alpha: scale,
-                              a: Q + i0 * q.stride, lda: q.stride, b: K, ldb: k.stride,
-                              c: P + i0 * T, ldc: T)
+                    BLAS.gemm(
+                        transposeB: true, m: i1 - i0, n: i1, k: D, alpha: scale,
+                        a: Q + i0 * q.stride, lda: q.stride, b: K, ldb: k.stride,
+                        c: P + i0 * T, ldc: T)
                     for i in i0..<i1 {
                         let row = P + i * T
                         var lo = 0
@@ -75,8 +78,9 @@ extension Kernels {
                         VectorMath.scale(row + lo, n, by: 1 / s)
                         for j in (i + 1)..<T { row[j] = 0 }
                     }
-                    BLAS.gemm(m: i1 - i0, n: D, k: i1, a: P + i0 * T, lda: T, b: V, ldb: v.stride,
-                              c: O + i0 * out.stride, ldc: out.stride)
+                    BLAS.gemm(
+                        m: i1 - i0, n: D, k: i1, a: P + i0 * T, lda: T, b: V, ldb: v.stride,
+                        c: O + i0 * out.stride, ldc: out.stride)
                     i0 = i1
                 }
             }
@@ -85,10 +89,12 @@ extension Kernels {
 
     /// Backward of `attentionForward`: writes (overwrites) dq, dk, dv given dOut and the saved
     /// probabilities. q, k, v are the forward inputs (after any rotary embedding).
-    public static func attentionBackward(q: HeadLayout, k: HeadLayout, v: HeadLayout,
-                                         probs: UnsafePointer<Float>, dOut: HeadLayout,
-                                         dq: HeadLayout, dk: HeadLayout, dv: HeadLayout,
-                                         geometry g: AttentionGeometry) {
+    public static func attentionBackward(
+        q: HeadLayout, k: HeadLayout, v: HeadLayout,
+        probs: UnsafePointer<Float>, dOut: HeadLayout,
+        dq: HeadLayout, dk: HeadLayout, dv: HeadLayout,
+        geometry g: AttentionGeometry
+    ) {
         let T = g.length, D = g.headDimension, group = g.heads / g.kvHeads
         let scale = 1 / Float(D).squareRoot()
         let tile = attentionTile
@@ -117,20 +123,24 @@ extension Kernels {
                         while i0 < T {
                             let i1 = min(T, i0 + tile), rows = i1 - i0
                             // dP = dO · Vᵀ over the visible keys
-                            BLAS.gemm(transposeB: true, m: rows, n: i1, k: D, a: dO + i0 * dOut.stride,
-                                      lda: dOut.stride, b: V, ldb: v.stride, c: scratch, ldc: T)
+                            BLAS.gemm(
+                                transposeB: true, m: rows, n: i1, k: D, a: dO + i0 * dOut.stride,
+                                lda: dOut.stride, b: V, ldb: v.stride, c: scratch, ldc: T)
                             // dS = P ⊙ (dP − Σ_j P·dP); masked entries have P = 0, so dS = 0 there.
                             for r in 0..<rows {
                                 let p = P + (i0 + r) * T, d = scratch + r * T
                                 let dotv = VectorMath.dot(p, d, i1)
                                 for j in 0..<i1 { d[j] = p[j] * (d[j] - dotv) }
                             }
-                            BLAS.gemm(m: rows, n: D, k: i1, alpha: scale, a: scratch, lda: T, b: K, ldb: k.stride,
-                                      c: dQ + i0 * dq.stride, ldc: dq.stride)
-                            BLAS.gemm(transposeA: true, m: i1, n: D, k: rows, alpha: scale, a: scratch, lda: T,
-                                      b: Q + i0 * q.stride, ldb: q.stride, beta: 1, c: dK, ldc: dk.stride)
-                            BLAS.gemm(transposeA: true, m: i1, n: D, k: rows, a: P + i0 * T, lda: T,
-                                      b: dO + i0 * dOut.stride, ldb: dOut.stride, beta: 1, c: dV, ldc: dv.stride)
+                            BLAS.gemm(
+                                m: rows, n: D, k: i1, alpha: scale, a: scratch, lda: T, b: K, ldb: k.stride,
+                                c: dQ + i0 * dq.stride, ldc: dq.stride)
+                            BLAS.gemm(
+                                transposeA: true, m: i1, n: D, k: rows, alpha: scale, a: scratch, lda: T,
+                                b: Q + i0 * q.stride, ldb: q.stride, beta: 1, c: dK, ldc: dk.stride)
+                            BLAS.gemm(
+                                transposeA: true, m: i1, n: D, k: rows, a: P + i0 * T, lda: T,
+                                b: dO + i0 * dOut.stride, ldb: dOut.stride, beta: 1, c: dV, ldc: dv.stride)
                             i0 = i1
                         }
                     }
@@ -142,9 +152,11 @@ extension Kernels {
     /// One query token per row against cached keys/values (generation). Row r reads cache row
     /// `cacheRows[r]`, whose first `lengths[r]` positions are valid (including the current token).
     /// kCache/vCache: (rows, capacity, kvHeads·D); q, out: (R, heads·D) with the given strides.
-    public static func attentionDecode(q: HeadLayout, kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>,
-                                       cacheRowStride: Int, cacheRows: [Int], lengths: [Int],
-                                       heads: Int, kvHeads: Int, headDimension D: Int, out: HeadLayout) {
+    public static func attentionDecode(
+        q: HeadLayout, kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>,
+        cacheRowStride: Int, cacheRows: [Int], lengths: [Int],
+        heads: Int, kvHeads: Int, headDimension D: Int, out: HeadLayout
+    ) {
         let group = heads / kvHeads
         let tokenStride = kvHeads * D
         let scale = 1 / Float(D).squareRoot()
@@ -163,8 +175,9 @@ extension Kernels {
                     let m = VectorMath.max(scores, n)
                     let s = VectorMath.expShifted(scores, scores, n, shift: m)
                     VectorMath.scale(scores, n, by: 1 / s)
-                    BLAS.gemv(transpose: true, m: n, n: D, a: V, lda: tokenStride, x: scores,
-                              y: out.base + r * out.stride + h * D)
+                    BLAS.gemv(
+                        transpose: true, m: n, n: D, a: V, lda: tokenStride, x: scores,
+                        y: out.base + r * out.stride + h * D)
                 }
             }
         }

@@ -4,10 +4,12 @@ extension Kernels {
     /// Per row n of logits (N, V): logProb[n] = log softmax(logits[n] / τ)[target[n]] and
     /// entropy[n] = −Σ p log p of that distribution; `logNormalizers[n]`, when given, receives
     /// log Σ_j e^(logits[n, j] / τ), which lets the backward run in one pass.
-    public static func tokenLogProbs(logits: UnsafePointer<Float>, rows: Int, vocab: Int,
-                                     targets: UnsafePointer<Int32>, temperature: Float,
-                                     logProbs: UnsafeMutablePointer<Float>, entropy: UnsafeMutablePointer<Float>,
-                                     logNormalizers: UnsafeMutablePointer<Float>? = nil) {
+    public static func tokenLogProbs(
+        logits: UnsafePointer<Float>, rows: Int, vocab: Int,
+        targets: UnsafePointer<Int32>, temperature: Float,
+        logProbs: UnsafeMutablePointer<Float>, entropy: UnsafeMutablePointer<Float>,
+        logNormalizers: UnsafeMutablePointer<Float>? = nil
+    ) {
         let inv = 1 / temperature
         Parallel.forRanges(rows, costPerItem: vocab * 6) { range in
             for n in range {
@@ -37,7 +39,8 @@ extension Kernels {
                 }
                 let logS = Foundation.log(s)
                 let t = Int(targets[n])
-                precondition(t >= 0 && t < vocab, "tokenLogProbs: target \(t) outside the vocabulary 0..<\(vocab)")
+                precondition(
+                    t >= 0 && t < vocab, "tokenLogProbs: target \(t) outside the vocabulary 0..<\(vocab)")
                 logProbs[n] = row[t] * inv - m - logS
                 logNormalizers?[n] = m + logS
                 // H = log S − Σ p·(z−m)
@@ -49,10 +52,12 @@ extension Kernels {
     /// dLogits[n] = g[n] · (onehot(target) − softmax(logits[n]/τ)) / τ (overwrites). With the
     /// forward's `logNormalizers` the softmax is read off in one pass without a max or a sum, and
     /// `dLogits` may be `logits` itself (the gradient replaces the logits row by row).
-    public static func tokenLogProbsBackward(logits: UnsafePointer<Float>, rows: Int, vocab: Int,
-                                             targets: UnsafePointer<Int32>, temperature: Float,
-                                             logProbGrad: UnsafePointer<Float>, dLogits: UnsafeMutablePointer<Float>,
-                                             logNormalizers: UnsafePointer<Float>? = nil) {
+    public static func tokenLogProbsBackward(
+        logits: UnsafePointer<Float>, rows: Int, vocab: Int,
+        targets: UnsafePointer<Int32>, temperature: Float,
+        logProbGrad: UnsafePointer<Float>, dLogits: UnsafeMutablePointer<Float>,
+        logNormalizers: UnsafePointer<Float>? = nil
+    ) {
         let inv = 1 / temperature
         Parallel.forRanges(rows, costPerItem: vocab * 6) { range in
             for n in range {

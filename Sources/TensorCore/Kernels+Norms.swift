@@ -4,9 +4,11 @@ extension Kernels {
     // MARK: RMSNorm — y = x / sqrt(mean(x²) + eps) · w
 
     /// x, y: (rows, C) contiguous; rstd: (rows) saved for backward.
-    public static func rmsNormForward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                      y: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
-                                      rows: Int, channels c: Int, epsilon: Float) {
+    public static func rmsNormForward(
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        y: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        rows: Int, channels c: Int, epsilon: Float
+    ) {
         Parallel.forRanges(rows, costPerItem: c * 3) { range in
             for r in range {
                 let xr = x + r * c, yr = y + r * c
@@ -19,10 +21,12 @@ extension Kernels {
     }
 
     /// dx += ∂L/∂x, dWeight += ∂L/∂w, given dy (rows, C).
-    public static func rmsNormBackward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                       rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                                       dx: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
-                                       rows: Int, channels c: Int) {
+    public static func rmsNormBackward(
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
+        rows: Int, channels c: Int
+    ) {
         let partial = columnPartials(rows: rows, columns: c, copies: 1, cost: c * 6) { range, acc in
             for r in range {
                 let xr = x + r * c, dyr = dy + r * c, dxr = dx + r * c
@@ -51,9 +55,11 @@ extension Kernels {
 
     // MARK: LayerNorm — y = (x - mean) / sqrt(var + eps) · w + b
 
-    public static func layerNormForward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                                        y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
-                                        rstd: UnsafeMutablePointer<Float>, rows: Int, channels c: Int, epsilon: Float) {
+    public static func layerNormForward(
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+        rstd: UnsafeMutablePointer<Float>, rows: Int, channels c: Int, epsilon: Float
+    ) {
         Parallel.forRanges(rows, costPerItem: c * 4) { range in
             for r in range {
                 let xr = x + r * c, yr = y + r * c
@@ -68,11 +74,13 @@ extension Kernels {
     }
 
     /// dx += ∂L/∂x, dWeight += ∂L/∂w, dBias += ∂L/∂b.
-    public static func layerNormBackward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                         mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-                                         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                                         dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
-                                         rows: Int, channels c: Int) {
+    public static func layerNormBackward(
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+        dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+        rows: Int, channels c: Int
+    ) {
         let partial = columnPartials(rows: rows, columns: c, copies: 2, cost: c * 8) { range, acc in
             for r in range {
                 let xr = x + r * c, dyr = dy + r * c, dxr = dx + r * c
@@ -121,8 +129,10 @@ extension Kernels {
 
     /// Runs `body` over row ranges in parallel, each with its own zeroed accumulator of
     /// `copies · columns` floats, and returns the accumulators summed (in a fixed order).
-    static func columnPartials(rows: Int, columns: Int, copies: Int, cost: Int,
-                               _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    static func columnPartials(
+        rows: Int, columns: Int, copies: Int, cost: Int,
+        _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    ) -> [Float] {
         let width = columns * copies
         let workers = max(1, min(Parallel.threadCount, rows))
         var partials = [Float](repeating: 0, count: width * workers)

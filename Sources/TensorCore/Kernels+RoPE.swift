@@ -7,7 +7,8 @@ public enum RotaryScaling: Sendable, Equatable {
     case linear(factor: Float)
     /// Llama 3.1: low frequencies divided by `factor`, high ones kept, the band between smoothly
     /// interpolated (`_compute_llama3_parameters`).
-    case llama3(factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalContextLength: Int)
+    case llama3(
+        factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalContextLength: Int)
 
     /// Applies the scaling to the default inverse frequencies, in Float32 as `transformers` does
     /// (torch evaluates `a / tensor` as `reciprocal(tensor) * a`).
@@ -70,8 +71,10 @@ extension Kernels {
     /// Rotates `heads` heads of each of `rows` rows in place (row stride `stride`, head h at
     /// columns h·D ..< (h+1)·D), row r at position `positions[r]`. `inverse` applies the
     /// transposed rotation (the backward pass).
-    public static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, stride: Int, heads: Int,
-                            positions: UnsafePointer<Int32>, table: RotaryTable, inverse: Bool = false) {
+    public static func rope(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, stride: Int, heads: Int,
+        positions: UnsafePointer<Int32>, table: RotaryTable, inverse: Bool = false
+    ) {
         let d = table.headDimension, half = d / 2
         table.cos.withUnsafeBufferPointer { cosb in
             table.sin.withUnsafeBufferPointer { sinb in
@@ -79,8 +82,9 @@ extension Kernels {
                 Parallel.forRanges(rows, costPerItem: heads * d * 3) { range in
                     for r in range {
                         let pos = Int(positions[r])
-                        precondition(pos >= 0 && pos < table.maxPosition,
-                                     "rope: position \(pos) outside the table (0..<\(table.maxPosition))")
+                        precondition(
+                            pos >= 0 && pos < table.maxPosition,
+                            "rope: position \(pos) outside the table (0..<\(table.maxPosition))")
                         let cr = cp + pos * half, sr = sp + pos * half
                         for h in 0..<heads {
                             let q = x + r * stride + h * d

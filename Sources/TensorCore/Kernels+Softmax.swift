@@ -3,7 +3,9 @@ import Foundation
 extension Kernels {
     /// Row-wise softmax in place over `rows` rows of `n` entries (row stride `stride`), of
     /// `x · scale`.
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, stride: Int, scale: Float = 1) {
+    public static func softmax(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, stride: Int, scale: Float = 1
+    ) {
         Parallel.forRanges(rows, costPerItem: n * 8) { range in
             for r in range {
                 let p = x + r * stride
@@ -16,8 +18,10 @@ extension Kernels {
 
     /// Log-softmax of one row of `x · scale` into `out` (may alias `x`); returns log Σ e^(x·scale).
     @discardableResult
-    public static func logSoftmax(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int,
-                                  scale: Float = 1) -> Float {
+    public static func logSoftmax(
+        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int,
+        scale: Float = 1
+    ) -> Float {
         let m = VectorMath.max(x, n) * scale
         var s: Float = 0
         var i = 0

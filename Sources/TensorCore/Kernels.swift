@@ -31,10 +31,13 @@ public enum Kernels {}
     }
 
     /// Dot products of up to four rows of `a` (row stride `lda`) with `b`, n > 0; unused lanes 0.
-    @inlinable static func dot4(_ a: UnsafePointer<Float>, _ lda: Int, rows: Int, _ b: UnsafePointer<Float>,
-                                _ n: Int) -> SIMD4<Float> {
+    @inlinable static func dot4(
+        _ a: UnsafePointer<Float>, _ lda: Int, rows: Int, _ b: UnsafePointer<Float>,
+        _ n: Int
+    ) -> SIMD4<Float> {
         // Rows past `rows` alias row 0 and are dropped at the end (keeps the loop branch-free).
-        let a0 = a, a1 = rows > 1 ? a + lda : a, a2 = rows > 2 ? a + 2 * lda : a, a3 = rows > 3 ? a + 3 * lda : a
+        let a0 = a, a1 = rows > 1 ? a + lda : a, a2 = rows > 2 ? a + 2 * lda : a,
+            a3 = rows > 3 ? a + 3 * lda : a
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var i = 0
         while i + 8 <= n {
@@ -57,10 +60,13 @@ public enum Kernels {}
     /// C[r, 0..<columns] = alpha · Σ_p a[r, p] · B[p, 0..<columns] + beta · C for r < rows ≤ 4 and
     /// columns ≤ 16, with the 4×16 accumulators in registers (partial tiles go through a
     /// zero-padded copy of B's columns).
-    @inlinable static func gemmTile4x16(a: UnsafePointer<Float>, lda: Int, rows: Int, b: UnsafePointer<Float>, ldb: Int,
-                                        k: Int, alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                        columns: Int) {
-        let a0 = a, a1 = rows > 1 ? a + lda : a, a2 = rows > 2 ? a + 2 * lda : a, a3 = rows > 3 ? a + 3 * lda : a
+    @inlinable static func gemmTile4x16(
+        a: UnsafePointer<Float>, lda: Int, rows: Int, b: UnsafePointer<Float>, ldb: Int,
+        k: Int, alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+        columns: Int
+    ) {
+        let a0 = a, a1 = rows > 1 ? a + lda : a, a2 = rows > 2 ? a + 2 * lda : a,
+            a3 = rows > 3 ? a + 3 * lda : a
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { rb in
@@ -95,7 +101,9 @@ public enum Kernels {}
     }
 
     /// y[i] += alpha · x[i].
-    @inlinable static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    @inlinable static func axpy(
+        _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int
+    ) {
         let va = SIMD8<Float>(repeating: alpha)
         var i = 0
         while i + 8 <= n {
@@ -106,8 +114,10 @@ public enum Kernels {}
     }
 
     /// Σ a[i]·b[i]·c[i].
-    @inlinable static func dot3(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
-                                _ n: Int) -> Float {
+    @inlinable static func dot3(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
+        _ n: Int
+    ) -> Float {
         var acc = SIMD8<Float>()
         var i = 0
         while i + 8 <= n {
@@ -195,8 +205,10 @@ public enum Kernels {}
     static func exp(_ x: Float) -> Float { Foundation.exp(Swift.min(Swift.max(x, -87), 88)) }
 
     /// dst[i] = e^(src[i] - shift), returns Σ dst[i]. `dst` may equal `src`.
-    @inlinable static func expShifted(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
-                                      _ n: Int, shift: Float, scale: Float = 1) -> Float {
+    @inlinable static func expShifted(
+        _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+        _ n: Int, shift: Float, scale: Float = 1
+    ) -> Float {
         // Two independent accumulators: one chain of adds would wait on each add's latency.
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var i = 0

@@ -8,15 +8,23 @@ import Foundation
 /// depend only on `count` and `threadCount`, so results are reproducible for a fixed thread count.
 public enum Parallel {
     /// Worker count used by every kernel; defaults to the number of active cores.
-    nonisolated(unsafe) public static var threadCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    nonisolated(unsafe) public static var threadCount: Int = max(
+        1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Calls `body` on disjoint ranges covering `0..<count`, in parallel when the loop is worth
     /// splitting (`count * costPerItem` above a small threshold). `body` must only write state
     /// that belongs to its range.
     public static func forRanges(_ count: Int, costPerItem: Int = 1024, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let workers = isWorker ? 1 : min(threadCount, count, max(1, count.multipliedReportingOverflow(by: costPerItem).overflow
-                                                                    ? count : (count * costPerItem) / 32_768))
+        let workers =
+            isWorker
+            ? 1
+            : min(
+                threadCount, count,
+                max(
+                    1,
+                    count.multipliedReportingOverflow(by: costPerItem).overflow
+                        ? count : (count * costPerItem) / 32_768))
         if workers <= 1 {
             body(0..<count)
             return

@@ -57,7 +57,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

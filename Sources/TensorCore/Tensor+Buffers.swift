@@ -15,7 +15,9 @@ extension Tensor {
     public mutating func assign(_ other: Tensor) {
         resize(to: other.shape)
         other.withUnsafeBufferPointer { src in
-            withUnsafeMutableBufferPointer { dst in dst.baseAddress!.update(from: src.baseAddress!, count: src.count) }
+            withUnsafeMutableBufferPointer { dst in
+                dst.baseAddress!.update(from: src.baseAddress!, count: src.count)
+            }
         }
     }
 

@@ -22,8 +22,9 @@ public struct Tensor: @unchecked Sendable {
 
     /// A tensor of the given shape holding `scalars` in row-major order.
     public init(shape: [Int], scalars: [Float]) {
-        precondition(shape.reduce(1, *) == scalars.count,
-                     "Tensor: shape \(shape) needs \(shape.reduce(1, *)) scalars, got \(scalars.count)")
+        precondition(
+            shape.reduce(1, *) == scalars.count,
+            "Tensor: shape \(shape) needs \(shape.reduce(1, *)) scalars, got \(scalars.count)")
         self.shape = shape
         self.storage = TensorStorage(count: scalars.count, repeating: 0)
         scalars.withUnsafeBufferPointer { src in
@@ -63,7 +64,9 @@ public struct Tensor: @unchecked Sendable {
         shape = newShape
     }
 
-    @inlinable public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+    @inlinable public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R)
+        rethrows -> R
+    {
         try withExtendedLifetime(storage) {
             try body(UnsafeBufferPointer(start: storage.pointer, count: storage.count))
         }
@@ -92,7 +95,8 @@ public struct Tensor: @unchecked Sendable {
 
 extension Tensor: Equatable {
     public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
-        lhs.shape == rhs.shape && lhs.withUnsafeBufferPointer { a in rhs.withUnsafeBufferPointer { b in a.elementsEqual(b) } }
+        lhs.shape == rhs.shape
+            && lhs.withUnsafeBufferPointer { a in rhs.withUnsafeBufferPointer { b in a.elementsEqual(b) } }
     }
 }
 
@@ -110,8 +114,9 @@ extension Tensor: CustomStringConvertible {
 
     init(count: Int, repeating value: Float) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
-                                                   alignment: 64)
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: max(count, 1) * MemoryLayout<Float>.stride,
+            alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         pointer.initialize(repeating: value, count: count)
     }

@@ -14,7 +14,8 @@ final class WordCounter {
 
     init(parameters: BPETrainer.Parameters) {
         self.parameters = parameters
-        threads = max(1, parameters.threads > 0 ? parameters.threads : ProcessInfo.processInfo.activeProcessorCount)
+        threads = max(
+            1, parameters.threads > 0 ? parameters.threads : ProcessInfo.processInfo.activeProcessorCount)
         tables = (0..<threads).map { _ in ByteStringTable(capacity: 1 << 16) }
         specials = parameters.specialTokens.map { Array($0.utf8) }.sorted { $0.count > $1.count }
     }
@@ -22,7 +23,8 @@ final class WordCounter {
     func countFile(_ url: URL, progress: ((BPETrainer.Progress) -> Void)?) throws {
         let path = url.path
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
+        else {
             throw TokenizerError.fileNotFound(path: path)
         }
         let handle: FileHandle
@@ -48,11 +50,15 @@ final class WordCounter {
                 var start = 0
                 for i in buffer.indices where buffer[i] == UInt8(ascii: "\n") {
                     line += 1
-                    if let text = try Self.jsonlText(buffer[start..<i], path: path, line: line) { documents.append(text) }
+                    if let text = try Self.jsonlText(buffer[start..<i], path: path, line: line) {
+                        documents.append(text)
+                    }
                     start = i + 1
                 }
                 if atEnd {
-                    if start < buffer.count, let text = try Self.jsonlText(buffer[start...], path: path, line: line + 1) {
+                    if start < buffer.count,
+                        let text = try Self.jsonlText(buffer[start...], path: path, line: line + 1)
+                    {
                         documents.append(text)
                     }
                 } else {
@@ -74,7 +80,10 @@ final class WordCounter {
                     carry = buffer
                 }
             }
-            progress?(.init(phase: .counting, bytesRead: bytesRead, distinctWords: tables[0].count, merges: 0, mergesWanted: 0))
+            progress?(
+                .init(
+                    phase: .counting, bytesRead: bytesRead, distinctWords: tables[0].count, merges: 0,
+                    mergesWanted: 0))
             if atEnd { break }
         }
     }
@@ -87,7 +96,8 @@ final class WordCounter {
             throw TokenizerError.invalidRecord(path: path, line: number, reason: "not valid JSON")
         }
         guard let record = object as? [String: Any], let text = record["text"] as? String else {
-            throw TokenizerError.invalidRecord(path: path, line: number, reason: "expected an object with a \"text\" string")
+            throw TokenizerError.invalidRecord(
+                path: path, line: number, reason: "expected an object with a \"text\" string")
         }
         return Array(text.utf8)
     }
@@ -97,7 +107,9 @@ final class WordCounter {
     func lastSafeCut(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
         var from = n - 2
         while let cut = PreTokenizer.safeBoundary(before: from, p, n) {
-            if !specials.contains(where: { Tokenizer.occurrence(of: $0, straddles: cut, p, n) }) { return cut }
+            if !specials.contains(where: { Tokenizer.occurrence(of: $0, straddles: cut, p, n) }) {
+                return cut
+            }
             from = cut - 1
         }
         return nil
@@ -146,7 +158,9 @@ final class WordCounter {
                 var d = s
                 while d < documents.count {
                     documents[d].withUnsafeBufferPointer { b in
-                        if let base = b.baseAddress { Self.count(base, b.count, specials: specials, into: &tables[s]) }
+                        if let base = b.baseAddress {
+                            Self.count(base, b.count, specials: specials, into: &tables[s])
+                        }
                     }
                     d += workers
                 }
@@ -155,7 +169,9 @@ final class WordCounter {
     }
 
     /// Pre-tokenizes `p[0..<n]` with the special tokens cut out and counts its pieces.
-    static func count(_ p: UnsafePointer<UInt8>, _ n: Int, specials: [[UInt8]], into table: inout ByteStringTable) {
+    static func count(
+        _ p: UnsafePointer<UInt8>, _ n: Int, specials: [[UInt8]], into table: inout ByteStringTable
+    ) {
         var start = 0
         var i = 0
         if !specials.isEmpty {

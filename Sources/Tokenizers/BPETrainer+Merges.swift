@@ -121,7 +121,9 @@ struct MergeLearner {
             var previous = UInt64.max
             for key in touched where key != previous {
                 previous = key
-                if let count = pairCount[key], count >= minFrequency { heap.push(.init(count: count, key: key)) }
+                if let count = pairCount[key], count >= minFrequency {
+                    heap.push(.init(count: count, key: key))
+                }
             }
             if merges.count & 255 == 0 { progress(created) }
         }

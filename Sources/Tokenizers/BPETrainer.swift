@@ -21,7 +21,9 @@ public enum BPETrainer {
         /// Counting threads; 0 = all cores.
         public var threads: Int = 0
 
-        public init(vocabularySize: Int, specialTokens: [String] = SpecialTokens.default, minPairFrequency: Int = 2) {
+        public init(
+            vocabularySize: Int, specialTokens: [String] = SpecialTokens.default, minPairFrequency: Int = 2
+        ) {
             self.vocabularySize = vocabularySize
             self.specialTokens = specialTokens
             self.minPairFrequency = minPairFrequency
@@ -63,11 +65,14 @@ public enum BPETrainer {
         var seen = Set<String>()
         for token in parameters.specialTokens {
             guard !token.isEmpty else { throw TokenizerError.invalidSpecialToken(token, reason: "empty") }
-            guard seen.insert(token).inserted else { throw TokenizerError.invalidSpecialToken(token, reason: "listed twice") }
+            guard seen.insert(token).inserted else {
+                throw TokenizerError.invalidSpecialToken(token, reason: "listed twice")
+            }
         }
         let minimum = 256 + parameters.specialTokens.count
         guard parameters.vocabularySize >= minimum else {
-            throw TokenizerError.vocabularySizeTooSmall(requested: parameters.vocabularySize, minimum: minimum)
+            throw TokenizerError.vocabularySizeTooSmall(
+                requested: parameters.vocabularySize, minimum: minimum)
         }
     }
 
@@ -82,13 +87,17 @@ public enum BPETrainer {
         let pairs = learner.learn(
             newTokens: wanted, minFrequency: max(1, parameters.minPairFrequency), tokenBytes: &tokenBytes
         ) { done in
-            progress?(Progress(phase: .merging, bytesRead: counter.bytesRead, distinctWords: words.count, merges: done, mergesWanted: wanted))
+            progress?(
+                Progress(
+                    phase: .merging, bytesRead: counter.bytesRead, distinctWords: words.count, merges: done,
+                    mergesWanted: wanted))
         }
         var specials: [Tokenizer.SpecialToken] = []
         for content in parameters.specialTokens {
             specials.append(.init(content: content, id: TokenID(tokenBytes.count)))
             tokenBytes.append(Array(content.utf8))
         }
-        return try Tokenizer(tokenBytes: tokenBytes, merges: pairs, specialTokens: specials, source: "<trainer>")
+        return try Tokenizer(
+            tokenBytes: tokenBytes, merges: pairs, specialTokens: specials, source: "<trainer>")
     }
 }

@@ -10,7 +10,8 @@ enum ByteLevel {
         var table = [Unicode.Scalar](repeating: " ", count: 256)
         var next: UInt32 = 256
         for b in 0..<256 {
-            let printable = (0x21...0x7E).contains(b) || (0xA1...0xAC).contains(b) || (0xAE...0xFF).contains(b)
+            let printable =
+                (0x21...0x7E).contains(b) || (0xA1...0xAC).contains(b) || (0xAE...0xFF).contains(b)
             if printable {
                 table[b] = Unicode.Scalar(UInt32(b))!
             } else {

@@ -67,7 +67,9 @@ struct ByteStringTable: Sendable {
                     let e = Int(s & 0xFFFF_FFFF) - 1
                     if Int(keyLength[e]) == n {
                         let start = keyStart[e]
-                        let equal = arena.withUnsafeBufferPointer { a in memoryEqual(a.baseAddress! + start, p, n) }
+                        let equal = arena.withUnsafeBufferPointer { a in
+                            memoryEqual(a.baseAddress! + start, p, n)
+                        }
                         if equal { return e }
                     }
                 }
@@ -81,7 +83,10 @@ struct ByteStringTable: Sendable {
         var i = 0
         while i + 8 <= n {
             if UnsafeRawPointer(a).loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                != UnsafeRawPointer(b).loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                != UnsafeRawPointer(b).loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            {
+                return false
+            }
             i += 8
         }
         while i < n {

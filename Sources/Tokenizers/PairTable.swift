@@ -62,7 +62,9 @@ struct PairTable: Sendable, ExpressibleByDictionaryLiteral {
 
     private mutating func rehash(to capacity: Int) {
         var bigger = PairTable(capacity: max(capacity, slots.count / 2))
-        for s in 0..<(slots.count / 2) where slots[2 * s] != Self.empty { bigger[slots[2 * s]] = slots[2 * s + 1] }
+        for s in 0..<(slots.count / 2) where slots[2 * s] != Self.empty {
+            bigger[slots[2 * s]] = slots[2 * s + 1]
+        }
         self = bigger
     }
 }

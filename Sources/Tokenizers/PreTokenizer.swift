@@ -91,7 +91,8 @@ enum PreTokenizer {
             if c == 0x73 || c == 0x74 || c == 0x6D || c == 0x64 { return i + 2 }  // s t m d
             if i + 2 < n {
                 let d = p[i + 2]
-                if (c == 0x72 && d == 0x65) || (c == 0x76 && d == 0x65) || (c == 0x6C && d == 0x6C) {  // re ve ll
+                // re ve ll
+                if (c == 0x72 && d == 0x65) || (c == 0x76 && d == 0x65) || (c == 0x6C && d == 0x6C) {
                     return i + 3
                 }
             }

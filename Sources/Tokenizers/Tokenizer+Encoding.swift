@@ -18,7 +18,9 @@ extension Tokenizer {
     ///
     /// - Parameter threads: worker threads; 0 picks all cores for inputs of 1 MiB or more and
     ///   one thread otherwise. The result does not depend on the thread count.
-    public func encode(_ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none, threads: Int = 0) -> [TokenID] {
+    public func encode(_ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none, threads: Int = 0)
+        -> [TokenID]
+    {
         bytes.withUnsafeBufferPointer { encode(buffer: $0, allowedSpecial: allowedSpecial, threads: threads) }
     }
 
@@ -33,16 +35,21 @@ extension Tokenizer {
         }
     }
 
-    func encode(buffer: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy, threads: Int) -> [TokenID] {
+    func encode(buffer: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy, threads: Int)
+        -> [TokenID]
+    {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return [] }
         let n = buffer.count
-        let workers = threads > 0 ? threads : (n >= 1 << 20 ? ProcessInfo.processInfo.activeProcessorCount : 1)
+        let workers =
+            threads > 0 ? threads : (n >= 1 << 20 ? ProcessInfo.processInfo.activeProcessorCount : 1)
         let gpt2 = pipeline.isGPT2Layout
         let specials = gpt2 ? specialsByLength.filter { allowedSpecial.allows($0.content) } : []
         @Sendable func encodeSlice(_ p: UnsafePointer<UInt8>, _ count: Int) -> [TokenID] {
             if !gpt2 {
-                return encodePipeline(buffer: UnsafeBufferPointer(start: p, count: count), allowedSpecial: allowedSpecial,
-                                      offsets: false).ids
+                return encodePipeline(
+                    buffer: UnsafeBufferPointer(start: p, count: count), allowedSpecial: allowedSpecial,
+                    offsets: false
+                ).ids
             }
             var out: [TokenID] = []
             out.reserveCapacity(count / 3)
@@ -50,12 +57,16 @@ extension Tokenizer {
             encodeSegment(p, count, specials: specials, state: &state, into: &out)
             return out
         }
-        guard workers > 1, n >= 1 << 16, gpt2 || pipeline.splitsInParallel else { return encodeSlice(base, n) }
+        guard workers > 1, n >= 1 << 16, gpt2 || pipeline.splitsInParallel else {
+            return encodeSlice(base, n)
+        }
         // Cut the input where the pre-tokenizer certainly has a piece boundary and no added
         // token that may match straddles the cut, so each slice encodes exactly as within the
         // whole.
-        let tokenBytes: [[UInt8]] = gpt2
-            ? specials.map { Array($0.content.utf8) } : pipeline.matchers(allowedSpecial).raw.entries.map(\.bytes)
+        let tokenBytes: [[UInt8]] =
+            gpt2
+            ? specials.map { Array($0.content.utf8) }
+            : pipeline.matchers(allowedSpecial).raw.entries.map(\.bytes)
         func safe(_ i: Int) -> Bool {
             gpt2 ? PreTokenizer.isSafeBoundary(base, i, n) : PieceScanner.isSafeBoundary(base, i, n)
         }
@@ -88,7 +99,9 @@ extension Tokenizer {
         return results.flatMap { $0 }
     }
 
-    static func occurrence(of special: [UInt8], straddles cut: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    static func occurrence(of special: [UInt8], straddles cut: Int, _ p: UnsafePointer<UInt8>, _ n: Int)
+        -> Bool
+    {
         let length = special.count
         guard length > 1 else { return false }
         for start in max(0, cut - length + 1)..<cut where start + length <= n {
@@ -104,7 +117,8 @@ extension Tokenizer {
 
     /// Splits at allowed special tokens, then encodes the ordinary text between them.
     func encodeSegment(
-        _ p: UnsafePointer<UInt8>, _ n: Int, specials: [SpecialToken], state: inout EncodingState, into out: inout [TokenID]
+        _ p: UnsafePointer<UInt8>, _ n: Int, specials: [SpecialToken], state: inout EncodingState,
+        into out: inout [TokenID]
     ) {
         if specials.isEmpty {
             encodeOrdinary(p, n, scanner: .gpt2, state: &state, into: &out)
@@ -141,7 +155,8 @@ extension Tokenizer {
     /// cache, the vocabulary (a whole piece that is a token, as in tiktoken), the word cache,
     /// or BPE.
     func encodeOrdinary(
-        _ p: UnsafePointer<UInt8>, _ n: Int, scanner: PieceScanner, state: inout EncodingState, into out: inout [TokenID]
+        _ p: UnsafePointer<UInt8>, _ n: Int, scanner: PieceScanner, state: inout EncodingState,
+        into out: inout [TokenID]
     ) {
         var i = 0
         while i < n {
@@ -184,7 +199,9 @@ extension Tokenizer {
     }
 
     @inline(__always)
-    func encodePiece(_ p: UnsafePointer<UInt8>, _ n: Int, state: inout EncodingState, into out: inout [TokenID]) {
+    func encodePiece(
+        _ p: UnsafePointer<UInt8>, _ n: Int, state: inout EncodingState, into out: inout [TokenID]
+    ) {
         if n == 1 && pipeline.byteLevel && byteToID[Int(p[0])] >= 0 {
             out.append(byteToID[Int(p[0])])
             return
@@ -234,14 +251,16 @@ extension Tokenizer {
     /// `bytePairMerge` into `state.parts`, with the state's buffers.
     @inline(__always)
     func bytePairMerge(_ p: UnsafePointer<UInt8>, _ n: Int, state: inout EncodingState) {
-        bytePairMerge(p, n, parts: &state.parts, lengths: &state.lengths, trackLengths: false, scratch: &state.scratch)
+        bytePairMerge(
+            p, n, parts: &state.parts, lengths: &state.lengths, trackLengths: false, scratch: &state.scratch)
     }
 
     /// The model on one piece: initial symbols (bytes, or characters with byte fallback and
     /// unknown tokens), then the merges. `lengths` gets each token's length in piece bytes
     /// when `trackLengths`.
     func bytePairMerge(
-        _ p: UnsafePointer<UInt8>, _ n: Int, parts: inout [TokenID], lengths: inout [Int32], trackLengths: Bool,
+        _ p: UnsafePointer<UInt8>, _ n: Int, parts: inout [TokenID], lengths: inout [Int32],
+        trackLengths: Bool,
         scratch: inout MergeScratch
     ) {
         parts.removeAll(keepingCapacity: true)
@@ -328,7 +347,9 @@ struct EncodingState {
     @inline(__always)
     func frontLookup(_ slot: Int, _ k0: UInt64, _ k1: UInt64, _ length: Int) -> TokenID? {
         let meta = front[3 * slot + 2]
-        guard meta >> 32 == UInt64(length), front[3 * slot] == k0, front[3 * slot + 1] == k1 else { return nil }
+        guard meta >> 32 == UInt64(length), front[3 * slot] == k0, front[3 * slot + 1] == k1 else {
+            return nil
+        }
         return TokenID(truncatingIfNeeded: meta & 0xFFFF_FFFF)
     }
 

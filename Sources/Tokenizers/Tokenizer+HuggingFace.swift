@@ -10,10 +10,12 @@ extension Tokenizer {
     /// file's text back unchanged.
     public func huggingFaceJSON() -> String {
         if let source = pipeline.sourceJSON { return source }
-        var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
+        var out =
+            "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
         for (k, special) in specialTokens.enumerated() {
             out += k == 0 ? "\n" : ",\n"
-            out += "    {\"id\": \(special.id), \"content\": \(JSON.quote(special.content)), \"single_word\": false, "
+            out +=
+                "    {\"id\": \(special.id), \"content\": \(JSON.quote(special.content)), \"single_word\": false, "
             out += "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
         }
         out += specialTokens.isEmpty ? "],\n" : "\n  ],\n"
@@ -41,7 +43,9 @@ extension Tokenizer {
         out += "    },\n    \"merges\": ["
         for (rank, merge) in merges.enumerated() {
             out += rank == 0 ? "\n" : ",\n"
-            let pair = ByteLevel.encode(tokenBytes[Int(merge.left)]) + " " + ByteLevel.encode(tokenBytes[Int(merge.right)])
+            let pair =
+                ByteLevel.encode(tokenBytes[Int(merge.left)]) + " "
+                + ByteLevel.encode(tokenBytes[Int(merge.right)])
             out += "      \(JSON.quote(pair))"
         }
         out += merges.isEmpty ? "]\n  }\n}\n" : "\n    ]\n  }\n}\n"
@@ -80,7 +84,8 @@ extension Tokenizer {
     /// each atomically.
     public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try Data(huggingFaceJSON().utf8).write(to: directory.appendingPathComponent("tokenizer.json"), options: .atomic)
+        try Data(huggingFaceJSON().utf8).write(
+            to: directory.appendingPathComponent("tokenizer.json"), options: .atomic)
         try Data(huggingFaceConfigJSON().utf8).write(
             to: directory.appendingPathComponent("tokenizer_config.json"), options: .atomic)
     }
@@ -92,7 +97,9 @@ extension Tokenizer {
     /// implemented is `unsupportedComponent`.
     public static func loadHuggingFace(from url: URL) throws -> Tokenizer {
         let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else { throw TokenizerError.fileNotFound(path: path) }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TokenizerError.fileNotFound(path: path)
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw TokenizerError.unreadableFile(path: path, reason: error.localizedDescription)
@@ -129,9 +136,11 @@ extension Tokenizer {
         var ids: [[UInt8]: Int] = [:]
         ids.reserveCapacity(vocab.count)
         for (name, value) in vocab {
-            guard case .number(let number) = value, let id = Int(exactly: number), id >= 0, id < 1 << 30 else {
-                throw corrupt("model.vocab[\(JSON.quote(String(decoding: name, as: UTF8.self)))]",
-                              "expected a non-negative integer id, found \(value.foundation)")
+            guard case .number(let number) = value, let id = Int(exactly: number), id >= 0, id < 1 << 30
+            else {
+                throw corrupt(
+                    "model.vocab[\(JSON.quote(String(decoding: name, as: UTF8.self)))]",
+                    "expected a non-negative integer id, found \(value.foundation)")
             }
             ids[name] = id
         }
@@ -141,22 +150,26 @@ extension Tokenizer {
             for (k, entry) in list.enumerated() {
                 let field = "added_tokens[\(k)]"
                 guard let entry = entry as? [String: Any] else { throw corrupt(field, "expected an object") }
-                guard let number = entry["id"] as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0, id < 1 << 30 else {
+                guard let number = entry["id"] as? NSNumber, let id = Int(exactly: number.doubleValue),
+                    id >= 0, id < 1 << 30
+                else {
                     throw corrupt("\(field).id", "expected a non-negative integer")
                 }
-                guard case .array(let entries) = tree["added_tokens"]!, case .string(let bytes)? = entries[k]["content"],
-                      !bytes.isEmpty
+                guard case .array(let entries) = tree["added_tokens"]!,
+                    case .string(let bytes)? = entries[k]["content"],
+                    !bytes.isEmpty
                 else {
                     throw corrupt("\(field).content", "expected a non-empty string")
                 }
                 let content = String(decoding: bytes, as: UTF8.self)
                 let special = try reader.bool(entry, "special", field, default: false)
-                added.append(AddedToken(
-                    id: TokenID(id), content: content, special: special,
-                    lstrip: try reader.bool(entry, "lstrip", field, default: false),
-                    rstrip: try reader.bool(entry, "rstrip", field, default: false),
-                    singleWord: try reader.bool(entry, "single_word", field, default: false),
-                    normalized: try reader.bool(entry, "normalized", field, default: !special)))
+                added.append(
+                    AddedToken(
+                        id: TokenID(id), content: content, special: special,
+                        lstrip: try reader.bool(entry, "lstrip", field, default: false),
+                        rstrip: try reader.bool(entry, "rstrip", field, default: false),
+                        singleWord: try reader.bool(entry, "single_word", field, default: false),
+                        normalized: try reader.bool(entry, "normalized", field, default: !special)))
             }
         }
         guard let mergeTree = modelTree["merges"], case .array(let mergeList) = mergeTree else {
@@ -177,7 +190,9 @@ extension Tokenizer {
             } else {
                 throw corrupt("model.merges[\(rank)]", "expected \"left right\" or [left, right]")
             }
-            guard parts.count == 2 else { throw corrupt("model.merges[\(rank)]", "expected two tokens, found \(parts.count)") }
+            guard parts.count == 2 else {
+                throw corrupt("model.merges[\(rank)]", "expected two tokens, found \(parts.count)")
+            }
             mergeNames.append((parts[0], parts[1]))
         }
 
@@ -199,8 +214,9 @@ extension Tokenizer {
         // The layout of files this package writes and of GPT-2: the byte-level fast path with
         // its parallel split (and `==` with the tokenizer that wrote the file).
         let gpt2Layout: Bool = {
-            guard normalizer == nil, byteLevel, preTokenizer?.fastScanner == .gpt2, unknownName == nil, prefix.isEmpty,
-                  suffix.isEmpty, !byteFallback, decoder?.isByteLevel ?? true
+            guard normalizer == nil, byteLevel, preTokenizer?.fastScanner == .gpt2, unknownName == nil,
+                prefix.isEmpty,
+                suffix.isEmpty, !byteFallback, decoder?.isByteLevel ?? true
             else { return false }
             if case .template = postProcessor { return false }
             if case .sequence = postProcessor { return false }
@@ -215,7 +231,9 @@ extension Tokenizer {
                 let name = String(decoding: nameBytes, as: UTF8.self)
                 guard let bytes = ByteLevel.decode(name) else {
                     if specials.contains(where: { Int($0.id) == id }) { continue }
-                    throw corrupt("model.vocab[\(JSON.quote(name))]", "not a byte-level token (a character outside GPT-2's byte alphabet)")
+                    throw corrupt(
+                        "model.vocab[\(JSON.quote(name))]",
+                        "not a byte-level token (a character outside GPT-2's byte alphabet)")
                 }
                 tokenBytes[id] = bytes
             }
@@ -232,14 +250,17 @@ extension Tokenizer {
                 }
                 pairs.append((TokenID(l), TokenID(r)))
             }
-            return try Tokenizer(tokenBytes: tokenBytes.map { $0! }, merges: pairs, specialTokens: specials, source: path)
+            return try Tokenizer(
+                tokenBytes: tokenBytes.map { $0! }, merges: pairs, specialTokens: specials, source: path)
         }
 
         // Any other layout.
         let size = max(ids.values.max() ?? -1, added.map { Int($0.id) }.max() ?? -1) + 1
         var names = [[UInt8]?](repeating: nil, count: size)
         for (name, id) in ids { names[id] = name }
-        for token in added where names[Int(token.id)] == nil { names[Int(token.id)] = Array(token.content.utf8) }
+        for token in added where names[Int(token.id)] == nil {
+            names[Int(token.id)] = Array(token.content.utf8)
+        }
         if let gap = names.firstIndex(where: { $0 == nil }) {
             throw corrupt("model.vocab", "no token has id \(gap); ids must be 0..<\(size)")
         }
@@ -254,8 +275,9 @@ extension Tokenizer {
                 }
             }
         }
-        var pipeline = Pipeline(normalizer: normalizer, preTokenizer: preTokenizer, scanner: nil,
-                                postProcessor: postProcessor, decoder: decoder, addedTokens: added)
+        var pipeline = Pipeline(
+            normalizer: normalizer, preTokenizer: preTokenizer, scanner: nil,
+            postProcessor: postProcessor, decoder: decoder, addedTokens: added)
         pipeline.byteLevel = byteLevel
         pipeline.byteFallback = byteFallback
         pipeline.fuseUnknown = fuseUnknown
@@ -266,17 +288,22 @@ extension Tokenizer {
             pipeline.scanner = scanner
         }
         if let unknownName {
-            guard let id = ids[Array(unknownName.utf8)] else { throw corrupt("model.unk_token", "\(unknownName) is not in model.vocab") }
+            guard let id = ids[Array(unknownName.utf8)] else {
+                throw corrupt("model.unk_token", "\(unknownName) is not in model.vocab")
+            }
             pipeline.unknownID = TokenID(id)
         }
         var byteToID = [TokenID](repeating: -1, count: 256)
         if byteLevel {
-            for b in 0..<256 { byteToID[b] = ids[Array(String(ByteLevel.byteToScalar[b]).utf8)].map { TokenID($0) } ?? -1 }
+            for b in 0..<256 {
+                byteToID[b] = ids[Array(String(ByteLevel.byteToScalar[b]).utf8)].map { TokenID($0) } ?? -1
+            }
         } else {
             var table = [TokenID](repeating: -1, count: 0x10000)
             for (name, id) in ids where name.count <= 3 {
                 let scalars = String(decoding: name, as: UTF8.self).unicodeScalars
-                if scalars.count == 1, let s = scalars.first, s.value < 0x10000, Array(String(s).utf8) == name {
+                if scalars.count == 1, let s = scalars.first, s.value < 0x10000, Array(String(s).utf8) == name
+                {
                     table[Int(s.value)] = TokenID(id)
                 }
             }
@@ -300,7 +327,9 @@ extension Tokenizer {
         pipeline.buildMatchers()
         pipeline.sourceJSON = String(decoding: data, as: UTF8.self)
         var strings = names.map { $0! }
-        for token in added { strings[Int(token.id)] = pipeline.normalizedContent[token.id] ?? Array(token.content.utf8) }
+        for token in added {
+            strings[Int(token.id)] = pipeline.normalizedContent[token.id] ?? Array(token.content.utf8)
+        }
         pipeline.tokenStrings = strings
 
         // What each token stands for, for `bytes(of:)` and offsets.
@@ -343,16 +372,21 @@ extension Tokenizer {
                 throw corrupt("model.merges[\(rank)]", "token \(missing) is not in model.vocab")
             }
             var rightName = right
-            if !prefixBytes.isEmpty, rightName.starts(with: prefixBytes) { rightName.removeFirst(prefixBytes.count) }
+            if !prefixBytes.isEmpty, rightName.starts(with: prefixBytes) {
+                rightName.removeFirst(prefixBytes.count)
+            }
             let joined = left + rightName
             guard let result = ids[joined] else {
-                throw corrupt("model.merges[\(rank)]", "the merged token \(String(decoding: joined, as: UTF8.self)) is not in the vocabulary")
+                throw corrupt(
+                    "model.merges[\(rank)]",
+                    "the merged token \(String(decoding: joined, as: UTF8.self)) is not in the vocabulary")
             }
             table[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] = UInt64(rank) << 32 | UInt64(UInt32(result))
             merges.append(Merge(left: TokenID(l), right: TokenID(r), result: TokenID(result)))
         }
-        return Tokenizer(tokenBytes: tokenBytes, merges: merges, mergeTable: table, vocabulary: vocabulary,
-                         byteToID: byteToID, pipeline: pipeline)
+        return Tokenizer(
+            tokenBytes: tokenBytes, merges: merges, mergeTable: table, vocabulary: vocabulary,
+            byteToID: byteToID, pipeline: pipeline)
     }
 }
 

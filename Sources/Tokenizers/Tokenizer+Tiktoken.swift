@@ -10,9 +10,13 @@ extension Tokenizer {
     ///
     /// - Parameter specialTokens: appended after the ranks with ids n, n+1, …; the default
     ///   `<|endoftext|>` gets 50256 for GPT-2's `gpt2.tiktoken`, as in GPT-2.
-    public static func loadTiktoken(from url: URL, specialTokens: [String] = [SpecialTokens.endOfText]) throws -> Tokenizer {
+    public static func loadTiktoken(from url: URL, specialTokens: [String] = [SpecialTokens.endOfText]) throws
+        -> Tokenizer
+    {
         let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else { throw TokenizerError.fileNotFound(path: path) }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TokenizerError.fileNotFound(path: path)
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw TokenizerError.unreadableFile(path: path, reason: error.localizedDescription)
@@ -24,31 +28,47 @@ extension Tokenizer {
             let fields = line.split(separator: UInt8(ascii: " "))
             if fields.isEmpty { continue }
             guard fields.count == 2 else {
-                throw TokenizerError.invalidRanksLine(path: path, line: lineNumber, reason: "expected \"base64 rank\", found \(fields.count) fields")
+                throw TokenizerError.invalidRanksLine(
+                    path: path, line: lineNumber,
+                    reason: "expected \"base64 rank\", found \(fields.count) fields")
             }
             guard let token = Data(base64Encoded: Data(fields[0])), !token.isEmpty else {
-                throw TokenizerError.invalidRanksLine(path: path, line: lineNumber, reason: "invalid base64 token")
+                throw TokenizerError.invalidRanksLine(
+                    path: path, line: lineNumber, reason: "invalid base64 token")
             }
-            guard let rank = Int(String(decoding: fields[1], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-                  rank >= 0, rank < 1 << 24
+            guard
+                let rank = Int(
+                    String(decoding: fields[1], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                ),
+                rank >= 0, rank < 1 << 24
             else {
-                throw TokenizerError.invalidRanksLine(path: path, line: lineNumber, reason: "invalid rank \(String(decoding: fields[1], as: UTF8.self))")
+                throw TokenizerError.invalidRanksLine(
+                    path: path, line: lineNumber,
+                    reason: "invalid rank \(String(decoding: fields[1], as: UTF8.self))")
             }
             if rank >= byRank.count { byRank += [[UInt8]?](repeating: nil, count: rank + 1 - byRank.count) }
             guard byRank[rank] == nil else {
-                throw TokenizerError.invalidRanksLine(path: path, line: lineNumber, reason: "rank \(rank) appears twice")
+                throw TokenizerError.invalidRanksLine(
+                    path: path, line: lineNumber, reason: "rank \(rank) appears twice")
             }
             byRank[rank] = [UInt8](token)
         }
-        guard !byRank.isEmpty else { throw TokenizerError.corruptFile(path: path, field: "ranks", reason: "the file has no ranks") }
+        guard !byRank.isEmpty else {
+            throw TokenizerError.corruptFile(path: path, field: "ranks", reason: "the file has no ranks")
+        }
         if let gap = byRank.firstIndex(where: { $0 == nil }) {
-            throw TokenizerError.corruptFile(path: path, field: "ranks", reason: "rank \(gap) is missing; ranks must be 0..<\(byRank.count)")
+            throw TokenizerError.corruptFile(
+                path: path, field: "ranks",
+                reason: "rank \(gap) is missing; ranks must be 0..<\(byRank.count)")
         }
         let tokens = byRank.map { $0! }
         var byteToID = [TokenID](repeating: -1, count: 256)
-        for (rank, bytes) in tokens.enumerated() where bytes.count == 1 { byteToID[Int(bytes[0])] = TokenID(rank) }
+        for (rank, bytes) in tokens.enumerated() where bytes.count == 1 {
+            byteToID[Int(bytes[0])] = TokenID(rank)
+        }
         if let missing = byteToID.firstIndex(of: -1) {
-            throw TokenizerError.corruptFile(path: path, field: "ranks", reason: "no token for byte 0x\(String(missing, radix: 16))")
+            throw TokenizerError.corruptFile(
+                path: path, field: "ranks", reason: "no token for byte 0x\(String(missing, radix: 16))")
         }
         var pairs: [(TokenID, TokenID)] = []
         var table: PairTable = [:]
@@ -61,9 +81,12 @@ extension Tokenizer {
             guard parts.count == 2 else {
                 throw TokenizerError.corruptFile(
                     path: path, field: "ranks",
-                    reason: "rank \(rank) is not the merge of two lower-ranked tokens (BPE gives \(parts.count) parts)")
+                    reason:
+                        "rank \(rank) is not the merge of two lower-ranked tokens (BPE gives \(parts.count) parts)"
+                )
             }
-            table[UInt64(UInt32(parts[0])) << 32 | UInt64(UInt32(parts[1]))] = UInt64(pairs.count) << 32 | UInt64(rank)
+            table[UInt64(UInt32(parts[0])) << 32 | UInt64(UInt32(parts[1]))] =
+                UInt64(pairs.count) << 32 | UInt64(rank)
             pairs.append((parts[0], parts[1]))
         }
         var allTokens = tokens

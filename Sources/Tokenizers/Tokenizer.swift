@@ -79,13 +79,17 @@ public struct Tokenizer: Sendable {
         var seenContent = Set<String>()
         for special in specialTokens {
             guard special.id >= 0, Int(special.id) < count else {
-                throw corrupt("added_tokens", "special token \(special.content) has id \(special.id) outside 0..<\(count)")
+                throw corrupt(
+                    "added_tokens",
+                    "special token \(special.content) has id \(special.id) outside 0..<\(count)")
             }
             guard !special.content.isEmpty, seenContent.insert(special.content).inserted else {
                 throw corrupt("added_tokens", "special token \"\(special.content)\" is empty or listed twice")
             }
             guard Array(special.content.utf8) == tokenBytes[Int(special.id)] else {
-                throw corrupt("added_tokens", "special token \(special.content) does not match the bytes of id \(special.id)")
+                throw corrupt(
+                    "added_tokens",
+                    "special token \(special.content) does not match the bytes of id \(special.id)")
             }
             isSpecial[Int(special.id)] = true
         }
@@ -106,7 +110,9 @@ public struct Tokenizer: Sendable {
             if bytes.count == 1 { byteToID[Int(bytes[0])] = TokenID(id) }
         }
         if let missing = byteToID.firstIndex(of: -1) {
-            throw corrupt("model.vocab", "no token for byte 0x\(String(missing, radix: 16)); a byte-level BPE needs all 256")
+            throw corrupt(
+                "model.vocab",
+                "no token for byte 0x\(String(missing, radix: 16)); a byte-level BPE needs all 256")
         }
         var merges: [Merge] = []
         merges.reserveCapacity(pairs.count)
@@ -114,15 +120,18 @@ public struct Tokenizer: Sendable {
         table.reserveCapacity(pairs.count)
         for (rank, (left, right)) in pairs.enumerated() {
             guard left >= 0, right >= 0, Int(left) < count, Int(right) < count,
-                  !isSpecial[Int(left)], !isSpecial[Int(right)]
+                !isSpecial[Int(left)], !isSpecial[Int(right)]
             else { throw corrupt("model.merges[\(rank)]", "ids (\(left), \(right)) are not ordinary tokens") }
             let joined = tokenBytes[Int(left)] + tokenBytes[Int(right)]
             let result: Int = joined.withUnsafeBufferPointer { b in
-                let e = vocabulary.find(b.baseAddress!, b.count, hash: ByteStringTable.hash(b.baseAddress!, b.count))
+                let e = vocabulary.find(
+                    b.baseAddress!, b.count, hash: ByteStringTable.hash(b.baseAddress!, b.count))
                 return e < 0 ? -1 : Int(vocabulary.values[e])
             }
             guard result >= 0 else {
-                throw corrupt("model.merges[\(rank)]", "the merged token \(ByteLevel.encode(joined)) is not in the vocabulary")
+                throw corrupt(
+                    "model.merges[\(rank)]",
+                    "the merged token \(ByteLevel.encode(joined)) is not in the vocabulary")
             }
             let key = UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
             guard table[key] == nil else { continue }  // a repeated rule can never fire; keep the first
@@ -145,15 +154,19 @@ public struct Tokenizer: Sendable {
 
     /// A tokenizer with any pipeline (read from `tokenizer.json`); the parts are checked by the
     /// reader.
-    init(tokenBytes: [[UInt8]], merges: [Merge], mergeTable: PairTable, vocabulary: ByteStringTable,
-         byteToID: [TokenID], pipeline: Pipeline) {
+    init(
+        tokenBytes: [[UInt8]], merges: [Merge], mergeTable: PairTable, vocabulary: ByteStringTable,
+        byteToID: [TokenID], pipeline: Pipeline
+    ) {
         self.tokenBytes = tokenBytes
         self.merges = merges
         self.mergeTable = mergeTable
         self.vocabulary = vocabulary
         self.byteToID = byteToID
         self.pipeline = pipeline
-        let specials = pipeline.addedTokens.filter(\.special).map { SpecialToken(content: $0.content, id: $0.id) }
+        let specials = pipeline.addedTokens.filter(\.special).map {
+            SpecialToken(content: $0.content, id: $0.id)
+        }
         self.specialTokens = specials.sorted { $0.id < $1.id }
         var isSpecial = [Bool](repeating: false, count: tokenBytes.count)
         for s in specials { isSpecial[Int(s.id)] = true }

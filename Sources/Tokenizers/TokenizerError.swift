@@ -36,7 +36,8 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
         case .emptyCorpus(let files):
             return "empty corpus: no text found in \(files.joined(separator: ", "))"
         case .vocabularySizeTooSmall(let requested, let minimum):
-            return "vocabulary size \(requested) is too small: need at least \(minimum) (256 byte tokens + special tokens)"
+            return
+                "vocabulary size \(requested) is too small: need at least \(minimum) (256 byte tokens + special tokens)"
         case .invalidSpecialToken(let token, let reason):
             return "invalid special token \"\(token)\": \(reason)"
         case .invalidRecord(let path, let line, let reason):

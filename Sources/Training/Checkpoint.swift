@@ -41,18 +41,23 @@ public enum Checkpoint {
     ///   - extraTensors: more named tensors for `model.safetensors` (e.g. a `score.weight` head).
     ///   - optimizer, trainerState: omitted for a model-only export (those files are then left
     ///     as they were; a final export usually passes them too).
-    public static func save(to run: RunDirectory, config: ModelConfig, parameters: [Parameter],
-                            extraTensors: [(name: String, tensor: Tensor)] = [],
-                            optimizer: (any Optimizer)? = nil, trainerState: TrainerState? = nil) throws {
-        let pending = try stage(to: run, config: config, parameters: parameters, extraTensors: extraTensors,
-                                optimizer: optimizer, trainerState: trainerState)
+    public static func save(
+        to run: RunDirectory, config: ModelConfig, parameters: [Parameter],
+        extraTensors: [(name: String, tensor: Tensor)] = [],
+        optimizer: (any Optimizer)? = nil, trainerState: TrainerState? = nil
+    ) throws {
+        let pending = try stage(
+            to: run, config: config, parameters: parameters, extraTensors: extraTensors,
+            optimizer: optimizer, trainerState: trainerState)
         try commit(pending)
     }
 
     /// Phase 1: writes and fsyncs every file under a temporary name. Nothing visible changes.
-    public static func stage(to run: RunDirectory, config: ModelConfig, parameters: [Parameter],
-                             extraTensors: [(name: String, tensor: Tensor)] = [],
-                             optimizer: (any Optimizer)? = nil, trainerState: TrainerState? = nil) throws -> Pending {
+    public static func stage(
+        to run: RunDirectory, config: ModelConfig, parameters: [Parameter],
+        extraTensors: [(name: String, tensor: Tensor)] = [],
+        optimizer: (any Optimizer)? = nil, trainerState: TrainerState? = nil
+    ) throws -> Pending {
         try run.create()
         try recover(in: run)
         let id = "\(UInt64(Date().timeIntervalSince1970 * 1000))-\(UInt32.random(in: 0...UInt32.max))"
@@ -67,14 +72,22 @@ public enum Checkpoint {
             try WeightHealth.requireFinite(optimizer.stateTensors(for: parameters), in: run.optimizer.path)
         }
         // The weights in the dtype the config records (a bf16 model stays bf16 on disk).
-        files.append(("model.safetensors", SafeTensors.encode(modelTensors, dtype: config.storageDType.safeTensors,
-                                                              metadata: metadata)))
+        files.append(
+            (
+                "model.safetensors",
+                SafeTensors.encode(
+                    modelTensors, dtype: config.storageDType.safeTensors,
+                    metadata: metadata)
+            ))
         if let optimizer {
             var optimizerMetadata = metadata
             optimizerMetadata["optimizer"] = optimizer.kind
             optimizerMetadata["step_count"] = String(optimizer.stepCount)
-            files.append(("optimizer.safetensors",
-                          SafeTensors.encode(optimizer.stateTensors(for: parameters), metadata: optimizerMetadata)))
+            files.append(
+                (
+                    "optimizer.safetensors",
+                    SafeTensors.encode(optimizer.stateTensors(for: parameters), metadata: optimizerMetadata)
+                ))
         }
         if let trainerState {
             var state = trainerState
@@ -102,7 +115,8 @@ public enum Checkpoint {
     public static func commit(_ pending: Pending) throws {
         let run = pending.run
         let journal = try JSONEncoder().encode(Journal(id: pending.id, files: pending.files))
-        let journalTemporary = run.file("\(AtomicFileWriter.temporaryPrefix)\(temporaryTag)-\(pending.id)-commit")
+        let journalTemporary = run.file(
+            "\(AtomicFileWriter.temporaryPrefix)\(temporaryTag)-\(pending.id)-commit")
         try AtomicFileWriter.writeDurably(journal, to: journalTemporary)
         try AtomicFileWriter.rename(journalTemporary, to: run.file(journalName))
         try AtomicFileWriter.syncDirectory(run.url)
@@ -128,7 +142,8 @@ public enum Checkpoint {
             } catch {
                 // The journal is written atomically, so it is complete or absent; unreadable
                 // means something else damaged it.
-                throw CheckpointError(path: journalURL.path, reason: "unreadable checkpoint commit journal: \(error)")
+                throw CheckpointError(
+                    path: journalURL.path, reason: "unreadable checkpoint commit journal: \(error)")
             }
             try rollForward(run, journal)
             AtomicFileWriter.removeTemporaries(in: run.url, tag: temporaryTag)
@@ -139,12 +154,15 @@ public enum Checkpoint {
     }
 
     private static func rollForward(_ run: RunDirectory, _ journal: Journal) throws {
-        for entry in journal.files where FileManager.default.fileExists(atPath: run.file(entry.temporary).path) {
+        for entry in journal.files
+        where FileManager.default.fileExists(atPath: run.file(entry.temporary).path) {
             try AtomicFileWriter.rename(run.file(entry.temporary), to: run.file(entry.final))
         }
         try AtomicFileWriter.syncDirectory(run.url)
         if unlink(run.file(journalName).path) != 0 && errno != ENOENT {
-            throw CheckpointError(path: run.file(journalName).path, reason: "cannot remove commit journal: \(String(cString: strerror(errno)))")
+            throw CheckpointError(
+                path: run.file(journalName).path,
+                reason: "cannot remove commit journal: \(String(cString: strerror(errno)))")
         }
         try AtomicFileWriter.syncDirectory(run.url)
     }

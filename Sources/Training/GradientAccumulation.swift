@@ -35,9 +35,13 @@ public struct GradientAccumulation: Sendable, Equatable {
 
     /// Records one micro-batch's summed loss; call once per micro-batch, in order.
     public mutating func add(lossSum: Double, tokens: Int) {
-        precondition(microBatchesSeen < targetTokenCounts.count, "GradientAccumulation: more micro-batches than planned")
-        precondition(tokens == targetTokenCounts[microBatchesSeen],
-                     "GradientAccumulation: micro-batch \(microBatchesSeen) has \(tokens) target tokens, planned \(targetTokenCounts[microBatchesSeen])")
+        precondition(
+            microBatchesSeen < targetTokenCounts.count,
+            "GradientAccumulation: more micro-batches than planned")
+        precondition(
+            tokens == targetTokenCounts[microBatchesSeen],
+            "GradientAccumulation: micro-batch \(microBatchesSeen) has \(tokens) target tokens, planned \(targetTokenCounts[microBatchesSeen])"
+        )
         self.lossSum += lossSum
         tokensSeen += tokens
         microBatchesSeen += 1

@@ -8,13 +8,17 @@ public enum ProgressLine {
     ///   - step: steps completed so far (including those before a resume).
     ///   - startStep: the step this session started at (ETA uses only this session's speed).
     ///   - elapsedSeconds: wall time of this session.
-    public static func format(step: Int, totalSteps: Int, startStep: Int = 0, loss: Double? = nil,
-                              tokensPerSecond: Double? = nil, learningRate: Float? = nil,
-                              elapsedSeconds: Double, barWidth: Int = 20,
-                              extra: [(name: String, value: String)] = []) -> String {
+    public static func format(
+        step: Int, totalSteps: Int, startStep: Int = 0, loss: Double? = nil,
+        tokensPerSecond: Double? = nil, learningRate: Float? = nil,
+        elapsedSeconds: Double, barWidth: Int = 20,
+        extra: [(name: String, value: String)] = []
+    ) -> String {
         let digits = String(max(totalSteps, 1)).count
         let fraction = totalSteps > 0 ? min(1, max(0, Double(step) / Double(totalSteps))) : 0
-        var parts = ["step \(pad(String(step), digits))/\(totalSteps) \(bar(fraction, width: barWidth)) \(pad(String(Int(fraction * 100)), 3))%"]
+        var parts = [
+            "step \(pad(String(step), digits))/\(totalSteps) \(bar(fraction, width: barWidth)) \(pad(String(Int(fraction * 100)), 3))%"
+        ]
         if let loss { parts.append("loss " + (loss.isFinite ? String(format: "%.4f", loss) : "\(loss)")) }
         if let tokensPerSecond { parts.append("\(compact(tokensPerSecond)) tok/s") }
         if let learningRate { parts.append("lr " + String(format: "%.2e", Double(learningRate))) }

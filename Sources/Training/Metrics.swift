@@ -1,9 +1,9 @@
 import Foundation
 import Models
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Appends one JSON object per logged step to `metrics.jsonl`.
@@ -26,8 +26,11 @@ public final class MetricsLog {
         Self.removeStaleTemporaries(of: url)
         if let lastStep, FileManager.default.fileExists(atPath: url.path) {
             let kept = try Self.lines(url).filter { line in
-                guard case .object(let o)? = try? JSONDecoder.trainerState.decode(JSONValue.self, from: Data(line.utf8)),
-                      let step = o["step"]?.intValue else { return false }
+                guard
+                    case .object(let o)? = try? JSONDecoder.trainerState.decode(
+                        JSONValue.self, from: Data(line.utf8)),
+                    let step = o["step"]?.intValue
+                else { return false }
                 return step <= lastStep
             }
             try AtomicFileWriter.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
@@ -76,7 +79,10 @@ public final class MetricsLog {
     /// All complete records (an unparsable last line from a crash is skipped).
     public static func read(_ url: URL) throws -> [[String: JSONValue]] {
         try lines(url).compactMap { line in
-            guard case .object(let o)? = try? JSONDecoder.trainerState.decode(JSONValue.self, from: Data(line.utf8)) else { return nil }
+            guard
+                case .object(let o)? = try? JSONDecoder.trainerState.decode(
+                    JSONValue.self, from: Data(line.utf8))
+            else { return nil }
             return o
         }
     }
@@ -91,13 +97,15 @@ extension JSONEncoder {
     static var metricsLine: JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        e.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return e
     }
 }
 
 extension JSONValue: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByStringLiteral,
-    ExpressibleByBooleanLiteral {
+    ExpressibleByBooleanLiteral
+{
     public init(integerLiteral value: Int64) { self = .integer(value) }
     public init(floatLiteral value: Double) { self = .number(value) }
     public init(stringLiteral value: String) { self = .string(value) }

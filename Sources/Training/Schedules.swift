@@ -24,9 +24,12 @@ public struct LearningRateSchedule: Codable, Sendable, Equatable {
     /// Final rate as a fraction of the peak (0.1 is common for cosine).
     public var minRatio: Float
 
-    public init(decay: Decay, peakLearningRate: Float, warmupSteps: Int = 0, totalSteps: Int, minRatio: Float = 0) {
-        precondition(peakLearningRate >= 0 && warmupSteps >= 0 && totalSteps >= 0 && (0...1).contains(minRatio),
-                     "LearningRateSchedule: invalid settings")
+    public init(
+        decay: Decay, peakLearningRate: Float, warmupSteps: Int = 0, totalSteps: Int, minRatio: Float = 0
+    ) {
+        precondition(
+            peakLearningRate >= 0 && warmupSteps >= 0 && totalSteps >= 0 && (0...1).contains(minRatio),
+            "LearningRateSchedule: invalid settings")
         self.decay = decay
         self.peakLearningRate = peakLearningRate
         self.warmupSteps = warmupSteps
@@ -35,15 +38,21 @@ public struct LearningRateSchedule: Codable, Sendable, Equatable {
     }
 
     public static func constant(_ learningRate: Float, warmupSteps: Int = 0) -> Self {
-        Self(decay: .constant, peakLearningRate: learningRate, warmupSteps: warmupSteps, totalSteps: 0, minRatio: 1)
+        Self(
+            decay: .constant, peakLearningRate: learningRate, warmupSteps: warmupSteps, totalSteps: 0,
+            minRatio: 1)
     }
 
     public static func cosine(peak: Float, warmupSteps: Int, totalSteps: Int, minRatio: Float = 0.1) -> Self {
-        Self(decay: .cosine, peakLearningRate: peak, warmupSteps: warmupSteps, totalSteps: totalSteps, minRatio: minRatio)
+        Self(
+            decay: .cosine, peakLearningRate: peak, warmupSteps: warmupSteps, totalSteps: totalSteps,
+            minRatio: minRatio)
     }
 
     public static func linear(peak: Float, warmupSteps: Int, totalSteps: Int, minRatio: Float = 0) -> Self {
-        Self(decay: .linear, peakLearningRate: peak, warmupSteps: warmupSteps, totalSteps: totalSteps, minRatio: minRatio)
+        Self(
+            decay: .linear, peakLearningRate: peak, warmupSteps: warmupSteps, totalSteps: totalSteps,
+            minRatio: minRatio)
     }
 
     public func learningRate(at step: Int) -> Float {

@@ -25,7 +25,9 @@ public struct StepGuard: Codable, Sendable, Equatable {
 
     /// Call after backward (and after measuring the gradient norm), before the optimizer step.
     /// On `.skip` the gradients of `parameters` have been zeroed.
-    public mutating func check(step: Int, loss: Float, gradientNorm: Float?, parameters: [Parameter]) throws(StepGuardError) -> Decision {
+    public mutating func check(step: Int, loss: Float, gradientNorm: Float?, parameters: [Parameter])
+        throws(StepGuardError) -> Decision
+    {
         var problems: [String] = []
         if !loss.isFinite { problems.append("loss is \(loss)") }
         if let gradientNorm, !gradientNorm.isFinite { problems.append("gradient norm is \(gradientNorm)") }

@@ -35,10 +35,12 @@ public struct TrainerState: Codable, Sendable, Equatable {
         }
     }
 
-    public init(stage: String, step: Int = 0, epoch: Int = 0, dataPosition: Int = 0, rng: RandomGenerator,
-                schedule: LearningRateSchedule? = nil, optimizer: String? = nil, bestMetric: Double? = nil,
-                bestMetricName: String? = nil, lossHistory: [LossPoint] = [], stepGuard: StepGuard? = nil,
-                payload: JSONValue? = nil) {
+    public init(
+        stage: String, step: Int = 0, epoch: Int = 0, dataPosition: Int = 0, rng: RandomGenerator,
+        schedule: LearningRateSchedule? = nil, optimizer: String? = nil, bestMetric: Double? = nil,
+        bestMetricName: String? = nil, lossHistory: [LossPoint] = [], stepGuard: StepGuard? = nil,
+        payload: JSONValue? = nil
+    ) {
         self.stage = stage
         self.step = step
         self.epoch = epoch
@@ -64,7 +66,8 @@ public struct TrainerState: Codable, Sendable, Equatable {
 
     /// Stores any Codable value as the payload.
     public mutating func setPayload<T: Encodable>(_ value: T) throws {
-        payload = try JSONDecoder.trainerState.decode(JSONValue.self, from: JSONEncoder.trainerState.encode(value))
+        payload = try JSONDecoder.trainerState.decode(
+            JSONValue.self, from: JSONEncoder.trainerState.encode(value))
     }
 
     /// Decodes the payload as `T` (nil if there is none).
@@ -76,7 +79,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// `trainer_state.json` bytes.
     public func encoded() throws -> Data { try JSONEncoder.trainerState.encode(self) }
 
-    public static func decode(_ data: Data, source: String = "trainer_state.json") throws(CheckpointError) -> TrainerState {
+    public static func decode(_ data: Data, source: String = "trainer_state.json") throws(CheckpointError)
+        -> TrainerState
+    {
         do {
             return try JSONDecoder.trainerState.decode(TrainerState.self, from: data)
         } catch {
@@ -88,7 +93,8 @@ public struct TrainerState: Codable, Sendable, Equatable {
 /// Turns a `DecodingError` into "field a.b: problem".
 func describe(_ error: any Error) -> String {
     func path(_ context: DecodingError.Context) -> String {
-        let p = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        let p = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(
+            separator: ".")
         return p.isEmpty ? "top level" : "field \(p)"
     }
     switch error as? DecodingError {
@@ -107,7 +113,8 @@ extension JSONEncoder {
     static var trainerState: JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        e.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return e
     }
 }
@@ -115,7 +122,8 @@ extension JSONEncoder {
 extension JSONDecoder {
     static var trainerState: JSONDecoder {
         let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        d.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return d
     }
 }
@@ -134,14 +142,23 @@ public enum JSONValue: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .integer(i) }
-        else if let u = try? c.decode(UInt64.self) { self = .unsignedInteger(u) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int64.self) {
+            self = .integer(i)
+        } else if let u = try? c.decode(UInt64.self) {
+            self = .unsignedInteger(u)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

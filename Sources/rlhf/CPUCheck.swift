@@ -6,12 +6,17 @@ import Foundation
 enum CPUCheck {
     /// A message naming the missing instruction-set extensions, or nil when the CPU has them
     /// (or when the build does not assume them, or the CPU's flags cannot be read).
-    static func problem(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) -> String? {
+    static func problem(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
+        -> String?
+    {
         #if RLHF_REQUIRES_AVX2_FMA
-            guard let cpuinfo, let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+            guard let cpuinfo,
+                let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+            else {
                 return nil
             }
-            let flags = Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" }).map(String.init))
+            let flags = Set(
+                line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" }).map(String.init))
             let missing = ["avx2", "fma"].filter { !flags.contains($0) }
             guard !missing.isEmpty else { return nil }
             return """

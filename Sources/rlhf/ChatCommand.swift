@@ -26,7 +26,9 @@ struct ChatCommand: AsyncParsableCommand {
         // Leave at least half the window for the conversation itself.
         let reserve = min(maxTokens, backend.contextLength / 2)
         let interactive = isatty(STDIN_FILENO) != 0
-        writeOut("chatting with \(backend.modelID) (context \(backend.contextLength) tokens); /reset, /system TEXT, /quit\n")
+        writeOut(
+            "chatting with \(backend.modelID) (context \(backend.contextLength) tokens); /reset, /system TEXT, /quit\n"
+        )
         var turn: UInt64 = 0
         while true {
             if interactive { writeOut("> ") }
@@ -62,10 +64,12 @@ struct ChatCommand: AsyncParsableCommand {
             if session.droppedTurns > dropped {
                 writeOut("(dropped \(session.droppedTurns - dropped) old turns to fit the context)\n")
             }
-            let handle = try await engine.submit(GenerationJob(
-                prompts: [prompt], maxTokens: min(maxTokens, backend.contextLength - prompt.count),
-                sampling: SamplingSettings(temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK),
-                seed: seed.map { $0 &+ turn }))
+            let handle = try await engine.submit(
+                GenerationJob(
+                    prompts: [prompt], maxTokens: min(maxTokens, backend.contextLength - prompt.count),
+                    sampling: SamplingSettings(
+                        temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK),
+                    seed: seed.map { $0 &+ turn }))
             turn += 1
             var reply = ""
             var finish = FinishReason.stop

@@ -7,7 +7,8 @@ import Training
 struct DPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dpo",
-        abstract: "Direct preference optimisation on {\"prompt\",\"chosen\",\"rejected\"} (rankings expand to all pairs): --loss dpo|ipo|orpo|simpo.",
+        abstract:
+            "Direct preference optimisation on {\"prompt\",\"chosen\",\"rejected\"} (rankings expand to all pairs): --loss dpo|ipo|orpo|simpo.",
         discussion: """
             Started by `mpirun -np N`, the ranks split each step's pairs (--batch-size is the global \
             number of pairs per step) and rank 0 writes the output.
@@ -26,7 +27,10 @@ struct DPOCommand: ParsableCommand {
     @Option(help: "Output run directory.")
     var out: String
 
-    @Option(help: "dpo (sigmoid on the log-ratio margin), ipo (squared, per-token averages), orpo (SFT + odds ratio, no reference), simpo (length-normalised, margin γ, no reference).")
+    @Option(
+        help:
+            "dpo (sigmoid on the log-ratio margin), ipo (squared, per-token averages), orpo (SFT + odds ratio, no reference), simpo (length-normalised, margin γ, no reference)."
+    )
     var loss: LossName = .dpo
 
     @Option(help: "β (dpo default 0.1, ipo 0.1, simpo 2.0).")
@@ -38,7 +42,9 @@ struct DPOCommand: ParsableCommand {
     @Option(help: "ORPO weight λ of the odds-ratio term.")
     var lambda = 0.1
 
-    @Option(name: .customLong("label-smoothing"), help: "Conservative DPO/SimPO: assumed probability that a label is flipped.")
+    @Option(
+        name: .customLong("label-smoothing"),
+        help: "Conservative DPO/SimPO: assumed probability that a label is flipped.")
     var labelSmoothing = 0.0
 
     @OptionGroup var variant: DPOVariantOptions
@@ -49,9 +55,15 @@ struct DPOCommand: ParsableCommand {
 
     func validate() throws {
         if let beta, !(beta > 0) { throw ValidationError("--beta must be positive") }
-        guard gamma >= 0, lambda >= 0 else { throw ValidationError("--gamma and --lambda must not be negative") }
-        guard (0..<0.5).contains(labelSmoothing) else { throw ValidationError("--label-smoothing must be in [0, 0.5)") }
-        if labelSmoothing > 0, loss == .ipo || loss == .orpo { throw ValidationError("--label-smoothing applies to dpo and simpo only") }
+        guard gamma >= 0, lambda >= 0 else {
+            throw ValidationError("--gamma and --lambda must not be negative")
+        }
+        guard (0..<0.5).contains(labelSmoothing) else {
+            throw ValidationError("--label-smoothing must be in [0, 0.5)")
+        }
+        if labelSmoothing > 0, loss == .ipo || loss == .orpo {
+            throw ValidationError("--label-smoothing applies to dpo and simpo only")
+        }
     }
 
     var objective: PreferenceObjective.Loss {
@@ -81,17 +93,21 @@ struct DPOCommand: ParsableCommand {
         parameters.seed = stage.seed
 
         // With adapters the reference is the same model with them bypassed: one copy of the base.
-        let reference = objective.needsReference ? (sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())) : nil
+        let reference =
+            objective.needsReference
+            ? (sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())) : nil
         guard communicator.isRoot else {
-            try PreferenceTraining.train(policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
-                                         parameters: parameters, communicator: communicator)
+            try PreferenceTraining.train(
+                policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
+                parameters: parameters, communicator: communicator)
             return
         }
         let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
-        let history = try PreferenceTraining.train(policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
-                                                   parameters: parameters, communicator: communicator,
-                                                   progress: StageRun.progress(renderer, log))
+        let history = try PreferenceTraining.train(
+            policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
+            parameters: parameters, communicator: communicator,
+            progress: StageRun.progress(renderer, log))
         renderer.finish()
         try sft.derived(directory: directory, model: sft.model).save(dtype: stage.saveDType.storageDType)
         let tail = history.suffix(max(1, history.count / 5))
@@ -99,6 +115,8 @@ struct DPOCommand: ParsableCommand {
             let values = tail.compactMap { $0[key] }
             return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
         }
-        print("\(loss.rawValue): \(pairs.count) pairs from \(rows.rows.count) records (\(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])), last-fifth reward accuracy \(StageRun.format(mean("reward_accuracy"), 3)), margin \(StageRun.format(mean("reward_margin"))); wrote \(directory.url.path)")
+        print(
+            "\(loss.rawValue): \(pairs.count) pairs from \(rows.rows.count) records (\(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])), last-fifth reward accuracy \(StageRun.format(mean("reward_accuracy"), 3)), margin \(StageRun.format(mean("reward_margin"))); wrote \(directory.url.path)"
+        )
     }
 }

@@ -12,7 +12,10 @@ struct DPOVariantOptions: ParsableArguments {
         case referenceFree = "reference-free"
     }
 
-    @Option(name: .customLong("dpo-variant"), help: "With --loss dpo: hinge (RSO), robust (label noise --label-smoothing, unbiased), reference-free.")
+    @Option(
+        name: .customLong("dpo-variant"),
+        help:
+            "With --loss dpo: hinge (RSO), robust (label noise --label-smoothing, unbiased), reference-free.")
     var variant: Variant?
 
     /// `loss` with the variant applied; only `.dpo` has variants.

@@ -7,7 +7,9 @@ import Training
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the whole pipeline (tokenizer → n-gram → pretrain → SFT → reward → PPO, DPO, GRPO) on built-in tasks.")
+        abstract:
+            "Run the whole pipeline (tokenizer → n-gram → pretrain → SFT → reward → PPO, DPO, GRPO) on built-in tasks."
+    )
 
     @Option(help: "Run directory for every stage and the report.")
     var out = "runs/demo"
@@ -23,8 +25,9 @@ struct DemoCommand: ParsableCommand {
         parameters.seed = seed
         let url = URL(fileURLWithPath: out, isDirectory: true)
         let renderer = ProgressRenderer()
-        let report = try DemoPipeline.run(output: url, parameters: parameters, log: { renderer.line($0) },
-                                          progress: { renderer.update($0) })
+        let report = try DemoPipeline.run(
+            output: url, parameters: parameters, log: { renderer.line($0) },
+            progress: { renderer.update($0) })
         renderer.finish()
         print(report.summary)
         print("report: \(url.appendingPathComponent("report.md").path)")

@@ -9,7 +9,9 @@ import Training
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Loss, perplexity and bits per byte on text, beside a 3-gram Kneser–Ney baseline counted on the first 90% of the same text.")
+        abstract:
+            "Loss, perplexity and bits per byte on text, beside a 3-gram Kneser–Ney baseline counted on the first 90% of the same text."
+    )
 
     @Option(help: "Run directory.")
     var model: String
@@ -34,13 +36,16 @@ struct EvalCommand: ParsableCommand {
         var documents: [String] = []
         var skipped = 0
         for path in data {
-            let loaded = try PretrainDocument.load(from: StageRun.url(path), options: LoadOptions(lenient: lenient))
+            let loaded = try PretrainDocument.load(
+                from: StageRun.url(path), options: LoadOptions(lenient: lenient))
             for problem in loaded.skipped { StageRun.note("skipped: \(problem)") }
             skipped += loaded.skippedCount
             documents += loaded.records.map(\.text)
         }
         let text = documents.joined(separator: "\n\n")
-        guard text.utf8.count >= 20 else { throw CommandError("too little text to evaluate (\(text.utf8.count) bytes)") }
+        guard text.utf8.count >= 20 else {
+            throw CommandError("too little text to evaluate (\(text.utf8.count) bytes)")
+        }
         let (head, tail) = Self.split(text, fraction: 0.9)
         guard !tail.isEmpty, !head.isEmpty else { throw CommandError("cannot split the text into 90% / 10%") }
 
@@ -50,35 +55,53 @@ struct EvalCommand: ParsableCommand {
         let start = tokenizer.specialTokenID(SpecialTokens.endOfText).map { [$0] } ?? []
         func score(_ part: String) -> (natsPerToken: Double, tokens: Int, bitsPerByte: Double) {
             let windows = TextWindows(tokens: start + tokenizer.encode(part), padToken: padID)
-            let e = LanguageModelTraining.evaluate(model: run.model,
-                                                   batches: windows.coveringBatches(length: run.model.config.contextLength))
+            let e = LanguageModelTraining.evaluate(
+                model: run.model,
+                batches: windows.coveringBatches(length: run.model.config.contextLength))
             return (e.loss, e.tokens, e.nats / Double(part.utf8.count) / M_LN2)
         }
         let whole = score(text)
         let heldOut = score(tail)
 
-        let ngram = try NGramModel(order: order, vocabSize: tokenizer.vocabularySize, smoothing: .kneserNey(modified: true),
-                                   sequences: [tokenizer.encode(head)])
+        let ngram = try NGramModel(
+            order: order, vocabSize: tokenizer.vocabularySize, smoothing: .kneserNey(modified: true),
+            sequences: [tokenizer.encode(head)])
         let baseline = try ngram.evaluate(sequences: [tokenizer.encode(tail)], byteCount: tail.utf8.count)
 
-        print("model   \(model) (\(run.model.config.family), \(run.model.config.layerCount) layers, width \(run.model.config.hiddenSize), context \(run.model.config.contextLength))")
-        print("text    \(data.joined(separator: ", ")): \(documents.count) document(s), \(text.utf8.count) bytes\(skipped > 0 ? ", \(skipped) skipped" : "")")
-        print("split   the \(order)-gram Kneser–Ney baseline is counted on the first 90% of this text (\(head.utf8.count) bytes);")
-        print("        both are compared on the last 10% (\(tail.utf8.count) bytes), which the baseline has not seen")
+        print(
+            "model   \(model) (\(run.model.config.family), \(run.model.config.layerCount) layers, width \(run.model.config.hiddenSize), context \(run.model.config.contextLength))"
+        )
+        print(
+            "text    \(data.joined(separator: ", ")): \(documents.count) document(s), \(text.utf8.count) bytes\(skipped > 0 ? ", \(skipped) skipped" : "")"
+        )
+        print(
+            "split   the \(order)-gram Kneser–Ney baseline is counted on the first 90% of this text (\(head.utf8.count) bytes);"
+        )
+        print(
+            "        both are compared on the last 10% (\(tail.utf8.count) bytes), which the baseline has not seen"
+        )
         print("")
         print(pad("", 28) + pad("loss (nats/token)", 19) + pad("perplexity", 12) + pad("bits/byte", 10))
         func row(_ name: String, _ nats: Double, _ bpb: Double?) {
-            print(pad(name, 28) + pad(String(format: "%.4f", nats), 19) + pad(String(format: "%.3f", exp(nats)), 12)
-                  + pad(String(format: "%.4f", bpb ?? .nan), 10))
+            print(
+                pad(name, 28) + pad(String(format: "%.4f", nats), 19)
+                    + pad(String(format: "%.3f", exp(nats)), 12)
+                    + pad(String(format: "%.4f", bpb ?? .nan), 10))
         }
         row("model, whole text", whole.natsPerToken, whole.bitsPerByte)
         row("model, last 10%", heldOut.natsPerToken, heldOut.bitsPerByte)
         row("\(order)-gram KN, last 10%", baseline.natsPerToken, baseline.bitsPerByte)
         print("")
-        print("tokens: \(whole.tokens) scored (whole), \(heldOut.tokens) (last 10%); bits/byte = total nats / raw UTF-8 bytes / ln 2")
-        print("note: the model may have been trained on this text; only the baseline's split is known to be held out")
+        print(
+            "tokens: \(whole.tokens) scored (whole), \(heldOut.tokens) (last 10%); bits/byte = total nats / raw UTF-8 bytes / ln 2"
+        )
+        print(
+            "note: the model may have been trained on this text; only the baseline's split is known to be held out"
+        )
         if !baseline.natsPerToken.isFinite {
-            print("note: the baseline is infinite: the last 10% has a token the first 90% never contains (too little text for counting)")
+            print(
+                "note: the baseline is infinite: the last 10% has a token the first 90% never contains (too little text for counting)"
+            )
         }
     }
 
@@ -90,8 +113,12 @@ struct EvalCommand: ParsableCommand {
     static func split(_ text: String, fraction: Double) -> (String, String) {
         let target = Int(Double(text.utf8.count) * fraction)
         var index = text.utf8.index(text.utf8.startIndex, offsetBy: target)
-        while index < text.endIndex, String.Index(index, within: text) == nil { index = text.utf8.index(after: index) }
-        if let newline = text[index...].firstIndex(of: "\n"), text.utf8.distance(from: index, to: newline) < text.utf8.count / 20 {
+        while index < text.endIndex, String.Index(index, within: text) == nil {
+            index = text.utf8.index(after: index)
+        }
+        if let newline = text[index...].firstIndex(of: "\n"),
+            text.utf8.distance(from: index, to: newline) < text.utf8.count / 20
+        {
             index = text.index(after: newline)
         }
         return (String(text[..<index]), String(text[index...]))

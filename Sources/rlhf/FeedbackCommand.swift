@@ -11,12 +11,17 @@ struct FeedbackCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write judgements as JSONL: rankings (rlhf reward), pairs (rlhf dpo / reward) or sft (rlhf sft).")
+            abstract:
+                "Write judgements as JSONL: rankings (rlhf reward), pairs (rlhf dpo / reward) or sft (rlhf sft)."
+        )
 
         @Option(help: "The feedback database (feedback.sqlite).")
         var db: String
 
-        @Option(help: "rankings: {prompt, responses, ranking}; pairs: {prompt, chosen, rejected}; sft: {prompt, completion}.")
+        @Option(
+            help:
+                "rankings: {prompt, responses, ranking}; pairs: {prompt, chosen, rejected}; sft: {prompt, completion}."
+        )
         var format: FeedbackExportFormat
 
         @Option(help: "Output JSONL file.")
@@ -26,24 +31,29 @@ struct FeedbackCommand: AsyncParsableCommand {
             let store = try FeedbackStore(existingAt: db)
             let summary = try await store.export(format: format, to: URL(fileURLWithPath: output))
             let judgements = try await store.counts().judgements
-            print("wrote \(summary.records) \(format.rawValue) records from \(judgements) judgements "
-                + "to \(output)")
+            print(
+                "wrote \(summary.records) \(format.rawValue) records from \(judgements) judgements "
+                    + "to \(output)")
             if summary.skippedJudgements > 0 {
-                print("left out \(summary.skippedJudgements) stored judgements the trainer would refuse "
-                    + "(empty or identical responses, or more than \(Judgement.maxResponses))")
+                print(
+                    "left out \(summary.skippedJudgements) stored judgements the trainer would refuse "
+                        + "(empty or identical responses, or more than \(Judgement.maxResponses))")
             }
         }
     }
 
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Count judgements, labelers and demonstrations.")
+        static let configuration = CommandConfiguration(
+            abstract: "Count judgements, labelers and demonstrations.")
 
         @Option(help: "The feedback database (feedback.sqlite).")
         var db: String
 
         func run() async throws {
             let counts = try await FeedbackStore(existingAt: db).counts()
-            print("\(counts.judgements) judgements by \(counts.labelers) labelers, \(counts.demonstrations) demonstrations")
+            print(
+                "\(counts.judgements) judgements by \(counts.labelers) labelers, \(counts.demonstrations) demonstrations"
+            )
         }
     }
 }

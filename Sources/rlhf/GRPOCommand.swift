@@ -9,14 +9,18 @@ import Training
 struct GRPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grpo",
-        abstract: "GRPO with a verifier: reward 1 when the answer equals the record's \"answer\" (trimmed), else 0; --verifier demo checks built-in demo tasks instead.",
+        abstract:
+            "GRPO with a verifier: reward 1 when the answer equals the record's \"answer\" (trimmed), else 0; --verifier demo checks built-in demo tasks instead.",
         discussion: """
             Started by `mpirun -np N`, the ranks split each step's prompts (--batch-size is the global \
             number per step): each rank samples and scores its groups, gradients are summed, and \
             rank 0 writes the output.
             """)
 
-    @Option(help: "SFT run or Hugging Face model directory: the policy starts from it and it is the frozen reference.")
+    @Option(
+        help:
+            "SFT run or Hugging Face model directory: the policy starts from it and it is the frozen reference."
+    )
     var model: String
 
     @Option(help: "Prompts, JSONL {\"prompt\"[, \"answer\"]}.")
@@ -27,7 +31,9 @@ struct GRPOCommand: ParsableCommand {
     @Option(help: "Output run directory.")
     var out: String
 
-    @Option(name: .customLong("group-size"), help: "Completions sampled per prompt (advantages are relative to the group).")
+    @Option(
+        name: .customLong("group-size"),
+        help: "Completions sampled per prompt (advantages are relative to the group).")
     var groupSize = 8
 
     @Option(name: .customLong("max-new-tokens"), help: "Longest completion.")
@@ -56,10 +62,11 @@ struct GRPOCommand: ParsableCommand {
         }
     }
 
-    @Option(help: """
-        Reward: 'answer' (1 when the response equals the record's "answer", trimmed) or 'demo' \
-        (the built-in demo tasks' verifier, only for their prompts).
-        """)
+    @Option(
+        help: """
+            Reward: 'answer' (1 when the response equals the record's "answer", trimmed) or 'demo' \
+            (the built-in demo tasks' verifier, only for their prompts).
+            """)
     var verifier: VerifierChoice = .answer
 
     @OptionGroup(title: "GRPO algorithm") var algorithm: GRPOAlgorithmOptions
@@ -73,10 +80,14 @@ struct GRPOCommand: ParsableCommand {
     var dataPath: String { data ?? prompts ?? "" }
 
     func validate() throws {
-        guard data != nil || prompts != nil else { throw ValidationError("Missing expected argument '--data <data>'") }
+        guard data != nil || prompts != nil else {
+            throw ValidationError("Missing expected argument '--data <data>'")
+        }
         guard groupSize >= 2 else { throw ValidationError("--group-size must be at least 2") }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be positive") }
-        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be positive") }
+        guard temperature > 0, temperature.isFinite else {
+            throw ValidationError("--temperature must be positive")
+        }
         guard klCoef >= 0 else { throw ValidationError("--kl-coef must not be negative") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be positive") }
     }
@@ -88,7 +99,8 @@ struct GRPOCommand: ParsableCommand {
         try lora.prepare(&sft, path: modelPath, seed: stage.seed)
         stage.configure(sft.model)
         let data = try StageRun.data(sft)
-        let rows = try data.prompts(from: StageRun.url(dataPath), maxNewTokens: maxNewTokens, options: stage.loadOptions)
+        let rows = try data.prompts(
+            from: StageRun.url(dataPath), maxNewTokens: maxNewTokens, options: stage.loadOptions)
         try StageRun.report(rows, file: dataPath, what: "prompts")
         // Every prompt needs a verifier before anything is trained.
         try StageData.requireVerifier(rows, file: dataPath, verifier: verifier.verifier)
@@ -115,14 +127,17 @@ struct GRPOCommand: ParsableCommand {
             judge.reward(records[i], response: data.text(of: generation.tokens)) ?? 0
         }
         guard communicator.isRoot else {
-            try GRPO.train(policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn,
-                           padToken: data.padToken, parameters: parameters, reward: reward, communicator: communicator)
+            try GRPO.train(
+                policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens),
+                endOfTurn: data.endOfTurn,
+                padToken: data.padToken, parameters: parameters, reward: reward, communicator: communicator)
             return
         }
         let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
         let history = try GRPO.train(
-            policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn,
+            policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens),
+            endOfTurn: data.endOfTurn,
             padToken: data.padToken, parameters: parameters, reward: reward, communicator: communicator,
             progress: StageRun.progress(renderer, log))
         renderer.finish()
@@ -132,6 +147,8 @@ struct GRPOCommand: ParsableCommand {
             let values = part.compactMap { $0["reward"] }
             return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
         }
-        print("grpo: \(records.count) prompts (\(rows.skippedCount) skipped), \(history.count) steps × \(parameters.promptsPerStep) prompts × \(groupSize) samples; verifier reward \(StageRun.format(mean(history.prefix(n)), 3)) → \(StageRun.format(mean(history.suffix(n)), 3)) (first/last fifth); wrote \(directory.url.path)")
+        print(
+            "grpo: \(records.count) prompts (\(rows.skippedCount) skipped), \(history.count) steps × \(parameters.promptsPerStep) prompts × \(groupSize) samples; verifier reward \(StageRun.format(mean(history.prefix(n)), 3)) → \(StageRun.format(mean(history.suffix(n)), 3)) (first/last fifth); wrote \(directory.url.path)"
+        )
     }
 }

@@ -9,7 +9,9 @@ import Training
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate from a run directory: continue text, or answer as the assistant with --chat (several prompts are batched).")
+        abstract:
+            "Generate from a run directory: continue text, or answer as the assistant with --chat (several prompts are batched)."
+    )
 
     @Option(help: "Run directory.")
     var model: String
@@ -17,19 +19,28 @@ struct GenerateCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Prompt text(s).")
     var prompt: [String]
 
-    @Flag(help: "Render each prompt as a user message with the model's chat template and generate the assistant's answer (stops at its end-of-turn token).")
+    @Flag(
+        help:
+            "Render each prompt as a user message with the model's chat template and generate the assistant's answer (stops at its end-of-turn token)."
+    )
     var chat = false
 
     @OptionGroup var sampling: SamplingArguments
     var maxTokens: Int { sampling.maxTokens ?? 64 }
 
-    @Option(help: "Stop when the output contains this text (a special token such as <|endoftext|> stops on its id); repeatable.")
+    @Option(
+        help:
+            "Stop when the output contains this text (a special token such as <|endoftext|> stops on its id); repeatable."
+    )
     var stop: [String] = []
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
 
-    @Option(help: "Reference run directory: also report the mean over answers of Σ (log π − log π_ref) on the answer's tokens (log-probs at temperature 1); with --temperature 1 and no --top-k/--top-p it estimates KL(π ‖ π_ref) per answer.")
+    @Option(
+        help:
+            "Reference run directory: also report the mean over answers of Σ (log π − log π_ref) on the answer's tokens (log-probs at temperature 1); with --temperature 1 and no --top-k/--top-p it estimates KL(π ‖ π_ref) per answer."
+    )
     var reference: String?
 
     func validate() throws {
@@ -43,36 +54,46 @@ struct GenerateCommand: ParsableCommand {
         // The model's own conversation format: ChatML for ours, its Jinja template for a published one.
         let format = chat ? run.format : nil
         if chat && format == nil {
-            throw CommandError("\(model): the model has no chat template (and no ChatML tokens); generate without --chat")
+            throw CommandError(
+                "\(model): the model has no chat template (and no ChatML tokens); generate without --chat")
         }
         let prompts = try prompt.map { text in
             try format?.prompt([ChatMessage(role: .user, content: text)]) ?? tokenizer.encode(text)
         }
         let context = run.model.config.contextLength
         for (i, p) in prompts.enumerated() where p.count >= context {
-            StageRun.note("warning: prompt \(i + 1) is \(p.count) tokens; only its last \(context - 1) fit the context of \(context)")
+            StageRun.note(
+                "warning: prompt \(i + 1) is \(p.count) tokens; only its last \(context - 1) fit the context of \(context)"
+            )
         }
         var stopTokens = Set(stop.compactMap { tokenizer.specialTokenID($0) })
         if let format { stopTokens.formUnion(format.stopTokens) }
         let stopTexts = stop.filter { tokenizer.specialTokenID($0) == nil }.map { Array($0.utf8) }
 
-        let options = SamplingOptions(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP, maxNewTokens: maxTokens,
-                                      stopTokens: stopTokens)
+        let options = SamplingOptions(
+            temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP,
+            maxNewTokens: maxTokens,
+            stopTokens: stopTokens)
         var rng = RandomGenerator(seed: seed)
         // Text stops: decode each row as it grows and stop it once a stop text appears.
         var sofar = [[Int32]](repeating: [], count: prompts.count)
-        let onToken: ((Int, Int32) -> Bool)? = stopTexts.isEmpty ? nil : { row, token in
-            sofar[row].append(token)
-            let bytes = (try? tokenizer.decode(sofar[row], skipSpecialTokens: true)) ?? []
-            return !stopTexts.contains { bytes.firstRange(of: $0) != nil }
-        }
+        let onToken: ((Int, Int32) -> Bool)? =
+            stopTexts.isEmpty
+            ? nil
+            : { row, token in
+                sofar[row].append(token)
+                let bytes = (try? tokenizer.decode(sofar[row], skipSpecialTokens: true)) ?? []
+                return !stopTexts.contains { bytes.firstRange(of: $0) != nil }
+            }
         let started = Date()
         let generations = run.model.generate(prompts: prompts, options: options, rng: &rng, onToken: onToken)
         let seconds = Date().timeIntervalSince(started)
 
         for (i, g) in generations.enumerated() {
-            var bytes = try tokenizer.decode(g.tokens.filter { !stopTokens.contains($0) }, skipSpecialTokens: chat)
-            var reason = g.finished ? "stop token" : g.tokens.count >= maxTokens ? "max tokens" : "context full"
+            var bytes = try tokenizer.decode(
+                g.tokens.filter { !stopTokens.contains($0) }, skipSpecialTokens: chat)
+            var reason =
+                g.finished ? "stop token" : g.tokens.count >= maxTokens ? "max tokens" : "context full"
             // Cut at the first stop text (it is not part of the answer).
             if let cut = stopTexts.compactMap({ bytes.firstRange(of: $0)?.lowerBound }).min() {
                 bytes.removeSubrange(cut...)
@@ -87,24 +108,35 @@ struct GenerateCommand: ParsableCommand {
             try reportLogRatio(policy: run, reference: reference, prompts: prompts, generations: generations)
         }
         let total = generations.reduce(0) { $0 + $1.tokens.count }
-        StageRun.note(String(format: "generated %d tokens for %d prompt(s) in %.2f s (%.0f tokens/s)", total, prompts.count, seconds,
-                             Double(total) / max(seconds, 1e-9)))
+        StageRun.note(
+            String(
+                format: "generated %d tokens for %d prompt(s) in %.2f s (%.0f tokens/s)", total,
+                prompts.count, seconds,
+                Double(total) / max(seconds, 1e-9)))
     }
 
     /// Prints (to standard error) the mean summed log-ratio of the answers under the policy and
     /// `reference`, over the answers that have at least one token.
-    private func reportLogRatio(policy: ModelRun, reference: String, prompts: [[Int32]], generations: [Generation]) throws {
+    private func reportLogRatio(
+        policy: ModelRun, reference: String, prompts: [[Int32]], generations: [Generation]
+    ) throws {
         let ref = try StageRun.load(reference, role: "reference")
         guard ref.tokenizer == policy.tokenizer else {
-            throw CommandError("\(reference) and \(model) use different tokenizers: their log-probs cannot be compared")
+            throw CommandError(
+                "\(reference) and \(model) use different tokenizers: their log-probs cannot be compared")
         }
         let rows = generations.indices.filter { !generations[$0].tokens.isEmpty }
         guard !rows.isEmpty else { StageRun.note("log-ratio: no answer has a token"); return }
         let pad = (try? policy.format?.padToken()) ?? policy.tokenizer.specialTokenID(SpecialTokens.pad) ?? 0
-        let batch = SequenceBatch(prompts: rows.map { prompts[$0] }, completions: rows.map { generations[$0].tokens }, padToken: pad)
+        let batch = SequenceBatch(
+            prompts: rows.map { prompts[$0] }, completions: rows.map { generations[$0].tokens }, padToken: pad
+        )
         let lp = policy.model.scoreTargets(batch), refLP = ref.model.scoreTargets(batch)
         var total = 0.0
         for i in lp.indices where batch.mask[i] != 0 { total += Double(lp[i] - refLP[i]) }
-        StageRun.note(String(format: "log-ratio vs reference: mean %.6f nats per answer over %d answers", total / Double(rows.count), rows.count))
+        StageRun.note(
+            String(
+                format: "log-ratio vs reference: mean %.6f nats per answer over %d answers",
+                total / Double(rows.count), rows.count))
     }
 }

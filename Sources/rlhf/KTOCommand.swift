@@ -7,7 +7,8 @@ import Training
 struct KTOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kto",
-        abstract: "KTO on {\"prompt\",\"completion\",\"label\": true/false} JSONL, the SFT model as frozen reference.",
+        abstract:
+            "KTO on {\"prompt\",\"completion\",\"label\": true/false} JSONL, the SFT model as frozen reference.",
         discussion: """
             Started by `mpirun -np N`, the ranks split each step's examples (--batch-size is the global \
             number per step) and rank 0 writes the output.
@@ -25,7 +26,9 @@ struct KTOCommand: ParsableCommand {
     @Option(help: "β: scale of the implied reward.")
     var beta = 0.1
 
-    @Option(name: .customLong("desirable-weight"), help: "Weight of desirable examples (raise it when they are rarer).")
+    @Option(
+        name: .customLong("desirable-weight"),
+        help: "Weight of desirable examples (raise it when they are rarer).")
     var desirableWeight = 1.0
 
     @Option(name: .customLong("undesirable-weight"), help: "Weight of undesirable examples.")
@@ -37,8 +40,13 @@ struct KTOCommand: ParsableCommand {
 
     func validate() throws {
         guard beta > 0 else { throw ValidationError("--beta must be positive") }
-        guard desirableWeight > 0, undesirableWeight > 0 else { throw ValidationError("the weights must be positive") }
-        if let b = stage.batchSize, b < 2 { throw ValidationError("--batch-size must be at least 2 (the reference point uses mismatched pairs)") }
+        guard desirableWeight > 0, undesirableWeight > 0 else {
+            throw ValidationError("the weights must be positive")
+        }
+        if let b = stage.batchSize, b < 2 {
+            throw ValidationError(
+                "--batch-size must be at least 2 (the reference point uses mismatched pairs)")
+        }
     }
 
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
@@ -63,18 +71,22 @@ struct KTOCommand: ParsableCommand {
         // With adapters the reference is the same model with them bypassed: one copy of the base.
         let reference = sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())
         guard communicator.isRoot else {
-            try KTOTraining.train(policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
-                                  parameters: parameters, communicator: communicator)
+            try KTOTraining.train(
+                policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
+                parameters: parameters, communicator: communicator)
             return
         }
         let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
-        let history = try KTOTraining.train(policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
-                                            parameters: parameters, communicator: communicator,
-                                            progress: StageRun.progress(renderer, log))
+        let history = try KTOTraining.train(
+            policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,
+            parameters: parameters, communicator: communicator,
+            progress: StageRun.progress(renderer, log))
         renderer.finish()
         try sft.derived(directory: directory, model: sft.model).save(dtype: stage.saveDType.storageDType)
         let desirable = rows.rows.filter(\.desirable).count
-        print("kto: \(rows.rows.count) examples (\(desirable) desirable, \(rows.rows.count - desirable) undesirable, \(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])), last KL estimate \(StageRun.format(history.last?["kl"])); wrote \(directory.url.path)")
+        print(
+            "kto: \(rows.rows.count) examples (\(desirable) desirable, \(rows.rows.count - desirable) undesirable, \(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])), last KL estimate \(StageRun.format(history.last?["kl"])); wrote \(directory.url.path)"
+        )
     }
 }

@@ -7,10 +7,13 @@ import Training
 /// instead of every weight; the output run is PEFT's adapter (`adapter_config.json`,
 /// `adapter_model.safetensors`) whose `base_model_name_or_path` is the input run.
 struct LoRAOptions: ParsableArguments {
-    @Option(name: .customLong("lora-rank"), help: "Train LoRA adapters of this rank instead of the full model.")
+    @Option(
+        name: .customLong("lora-rank"), help: "Train LoRA adapters of this rank instead of the full model.")
     var rank: Int?
 
-    @Option(name: .customLong("lora-alpha"), help: "LoRA scale numerator: adapters add (alpha/rank)·BAx (default: 2×rank).")
+    @Option(
+        name: .customLong("lora-alpha"),
+        help: "LoRA scale numerator: adapters add (alpha/rank)·BAx (default: 2×rank).")
     var alpha: Float?
 
     @Option(name: .customLong("lora-dropout"), help: "Dropout on the adapters' input while training.")
@@ -18,7 +21,9 @@ struct LoRAOptions: ParsableArguments {
 
     @Option(
         name: .customLong("lora-targets"),
-        help: "Comma-separated module names (default: every attention and MLP projection: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj; GPT-2: c_attn,c_proj,c_fc).")
+        help:
+            "Comma-separated module names (default: every attention and MLP projection: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj; GPT-2: c_attn,c_proj,c_fc)."
+    )
     var targets: String?
 
     func validate() throws {
@@ -26,7 +31,9 @@ struct LoRAOptions: ParsableArguments {
             throw ValidationError("--lora-alpha, --lora-dropout and --lora-targets need --lora-rank")
         }
         if let rank, rank < 1 { throw ValidationError("--lora-rank must be positive") }
-        if let alpha, !(alpha > 0 && alpha.isFinite) { throw ValidationError("--lora-alpha must be positive") }
+        if let alpha, !(alpha > 0 && alpha.isFinite) {
+            throw ValidationError("--lora-alpha must be positive")
+        }
         if !(0..<1).contains(dropout) { throw ValidationError("--lora-dropout must be in [0, 1)") }
     }
 

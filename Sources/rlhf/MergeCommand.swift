@@ -11,7 +11,10 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Merge a LoRA adapter run (ours or PEFT's) into its base model and write the full model.")
 
-    @Option(help: "Base run directory; or the adapter run itself when --adapter is not given (its base is then its base_model_name_or_path).")
+    @Option(
+        help:
+            "Base run directory; or the adapter run itself when --adapter is not given (its base is then its base_model_name_or_path)."
+    )
     var model: String
 
     @Option(help: "Adapter run directory (adapter_config.json, adapter_model.safetensors).")
@@ -35,8 +38,10 @@ struct MergeCommand: ParsableCommand {
                 throw CommandError("\(adapter): no \(LoRAConfig.fileName) (not a LoRA adapter run)")
             }
             do {
-                if let score = try directory.loadLoRAAdapter(into: run.model).score {  // a reward model's head
-                    run.scoreHead = ScalarHead(name: "score", hiddenSize: run.model.config.hiddenSize, seed: 0)
+                // a reward model's head
+                if let score = try directory.loadLoRAAdapter(into: run.model).score {
+                    run.scoreHead = ScalarHead(
+                        name: "score", hiddenSize: run.model.config.hiddenSize, seed: 0)
                     run.scoreHead!.weight.value = score
                 }
             } catch {
@@ -50,7 +55,8 @@ struct MergeCommand: ParsableCommand {
             do { config = try LoRAConfig.read(RunDirectory(path: model).loraConfig) } catch {
                 throw CommandError("\(error)")
             }
-            run = try StageRun.load(model, scoreHead: config.savesScoreHead, role: "adapter", keepingAdapters: true)
+            run = try StageRun.load(
+                model, scoreHead: config.savesScoreHead, role: "adapter", keepingAdapters: true)
         }
         run.model.mergeLoRA()
         run.lora = nil

@@ -19,19 +19,23 @@ struct NGramCommand: AsyncParsableCommand {
 
     /// How text becomes token ids: a trained tokenizer, or raw UTF-8 bytes (vocabulary 256).
     struct TokenizationOptions: ParsableArguments {
-        @Option(help: "Tokenizer: a directory with tokenizer.json, a tokenizer.json file, or a .tiktoken file.")
+        @Option(
+            help: "Tokenizer: a directory with tokenizer.json, a tokenizer.json file, or a .tiktoken file.")
         var tokenizer: String?
 
         @Flag(help: "Model raw bytes (vocabulary 256) instead of tokenizer ids.")
         var bytes = false
 
         func validate() throws {
-            if tokenizer != nil, bytes { throw ValidationError("give either --tokenizer or --bytes, not both") }
+            if tokenizer != nil, bytes {
+                throw ValidationError("give either --tokenizer or --bytes, not both")
+            }
         }
     }
 
     struct Train: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Count n-grams of text files (.txt, or .jsonl with {\"text\"}).")
+        static let configuration = CommandConfiguration(
+            abstract: "Count n-grams of text files (.txt, or .jsonl with {\"text\"}).")
 
         @Option(name: .long, parsing: .upToNextOption, help: "Training text files.")
         var input: [String]
@@ -56,7 +60,10 @@ struct NGramCommand: AsyncParsableCommand {
         @Flag(help: "Replace --output if it exists.")
         var overwrite = false
 
-        @Flag(help: "Skip bad records and empty files (each reported with file and line, and counted) instead of stopping.")
+        @Flag(
+            help:
+                "Skip bad records and empty files (each reported with file and line, and counted) instead of stopping."
+        )
         var lenient = false
 
         func validate() throws {
@@ -73,21 +80,26 @@ struct NGramCommand: AsyncParsableCommand {
             let outputURL = URL(fileURLWithPath: output)
             try RunOutput.claimFile(outputURL, overwrite: overwrite)
             let text = try NGramCommand.readDocuments(input, options: LoadOptions(lenient: lenient))
-            let (encoder, metadata) = try NGramCommand.encoder(tokenizer: tokenization.tokenizer, bytes: tokenization.bytes)
+            let (encoder, metadata) = try NGramCommand.encoder(
+                tokenizer: tokenization.tokenizer, bytes: tokenization.bytes)
             let sequences = text.documents.map(encoder.encode)
             let smoothing: NGramModel.Smoothing = smoothing == .addk ? .addK(k) : .kneserNey(modified: !plain)
-            let model = try NGramModel(order: order, vocabSize: encoder.vocabSize, smoothing: smoothing,
-                                       sequences: sequences, metadata: metadata)
+            let model = try NGramModel(
+                order: order, vocabSize: encoder.vocabSize, smoothing: smoothing,
+                sequences: sequences, metadata: metadata)
             try StageRun.writing(outputURL) { try model.save(to: outputURL) }
             let tokens = sequences.reduce(0) { $0 + $1.count }
-            print("counted \(tokens) tokens (\(text.byteCount) bytes, \(text.documents.count) documents) with a \(order)-gram model, \(smoothing), vocabulary \(encoder.vocabSize)")
+            print(
+                "counted \(tokens) tokens (\(text.byteCount) bytes, \(text.documents.count) documents) with a \(order)-gram model, \(smoothing), vocabulary \(encoder.vocabSize)"
+            )
             if text.skipped > 0 { print("skipped \(text.skipped) empty or bad documents") }
             print(String(format: "wrote %@ in %.2f s", output, Date().timeIntervalSince(start)))
         }
     }
 
     struct Sample: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Generate text from a trained n-gram model.")
+        static let configuration = CommandConfiguration(
+            abstract: "Generate text from a trained n-gram model.")
 
         @Option(help: "Model file written by `rlhf ngram train`.")
         var model: String
@@ -111,7 +123,9 @@ struct NGramCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard tokens >= 0 else { throw ValidationError("--tokens must be ≥ 0") }
-            guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0") }
+            guard temperature >= 0, temperature.isFinite else {
+                throw ValidationError("--temperature must be ≥ 0")
+            }
             if let topK, topK < 1 { throw ValidationError("--top-k must be positive") }
         }
 
@@ -119,24 +133,31 @@ struct NGramCommand: AsyncParsableCommand {
             let model = try NGramModel.load(from: URL(fileURLWithPath: self.model))
             let encoder = try NGramCommand.encoder(for: model, tokenization: tokenization)
             var rng = RandomGenerator(seed: seed)
-            let generated = model.generate(prompt: encoder.encode(prompt), count: tokens, temperature: temperature,
-                                           topK: topK, using: &rng)
+            let generated = model.generate(
+                prompt: encoder.encode(prompt), count: tokens, temperature: temperature,
+                topK: topK, using: &rng)
             print(prompt + (try encoder.decode(generated)))
         }
     }
 
     struct Eval: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cross-entropy, perplexity and bits per byte on held-out text.")
+        static let configuration = CommandConfiguration(
+            abstract: "Cross-entropy, perplexity and bits per byte on held-out text.")
 
         @Option(help: "Model file written by `rlhf ngram train`.")
         var model: String
 
-        @Option(name: .long, parsing: .upToNextOption, help: "Held-out text files (.txt, or .jsonl with {\"text\"}).")
+        @Option(
+            name: .long, parsing: .upToNextOption,
+            help: "Held-out text files (.txt, or .jsonl with {\"text\"}).")
         var input: [String]
 
         @OptionGroup var tokenization: TokenizationOptions
 
-        @Flag(help: "Skip bad records and empty files (each reported with file and line, and counted) instead of stopping.")
+        @Flag(
+            help:
+                "Skip bad records and empty files (each reported with file and line, and counted) instead of stopping."
+        )
         var lenient = false
 
         func validate() throws {
@@ -147,8 +168,11 @@ struct NGramCommand: AsyncParsableCommand {
             let model = try NGramModel.load(from: URL(fileURLWithPath: self.model))
             let encoder = try NGramCommand.encoder(for: model, tokenization: tokenization)
             let text = try NGramCommand.readDocuments(input, options: LoadOptions(lenient: lenient))
-            let result = try model.evaluate(sequences: text.documents.map(encoder.encode), byteCount: text.byteCount)
-            print("model        \(self.model) (\(model.order)-gram, \(model.smoothing), vocabulary \(model.vocabSize))")
+            let result = try model.evaluate(
+                sequences: text.documents.map(encoder.encode), byteCount: text.byteCount)
+            print(
+                "model        \(self.model) (\(model.order)-gram, \(model.smoothing), vocabulary \(model.vocabSize))"
+            )
             print("tokens       \(result.tokenCount) (\(text.byteCount) bytes)")
             print(String(format: "nats/token   %.4f", result.natsPerToken))
             print(String(format: "perplexity   %.3f", result.perplexity))
@@ -168,12 +192,16 @@ extension NGramCommand {
 
     /// Strict by default, like every loader: a malformed record or an empty file stops with its
     /// file and line; `--lenient` skips and counts them.
-    static func readDocuments(_ paths: [String], options: LoadOptions) throws -> (documents: [String], byteCount: Int, skipped: Int) {
+    static func readDocuments(_ paths: [String], options: LoadOptions) throws -> (
+        documents: [String], byteCount: Int, skipped: Int
+    ) {
         var documents: [String] = []
         var skipped = 0
         for path in paths {
             let loaded = try PretrainDocument.load(from: URL(fileURLWithPath: path), options: options)
-            for problem in loaded.skipped { FileHandle.standardError.write(Data("skipped: \(problem)\n".utf8)) }
+            for problem in loaded.skipped {
+                FileHandle.standardError.write(Data("skipped: \(problem)\n".utf8))
+            }
             skipped += loaded.skippedCount
             documents += loaded.records.map(\.text)
         }
@@ -183,14 +211,17 @@ extension NGramCommand {
 
     static func encoder(tokenizer path: String?, bytes: Bool) throws -> (Encoder, [String: String]) {
         if bytes || path == nil {
-            let encoder = Encoder(vocabSize: 256, encode: { $0.utf8.map { Int32($0) } },
-                                  decode: { String(decoding: $0.map { UInt8($0) }, as: UTF8.self) })
+            let encoder = Encoder(
+                vocabSize: 256, encode: { $0.utf8.map { Int32($0) } },
+                decode: { String(decoding: $0.map { UInt8($0) }, as: UTF8.self) })
             return (encoder, ["tokenizer": "bytes"])
         }
         let url = URL(fileURLWithPath: path!)
         let tokenizer = try Tokenizer.load(from: url)
-        let encoder = Encoder(vocabSize: tokenizer.vocabularySize, encode: { tokenizer.encode($0) },
-                              decode: { String(decoding: try tokenizer.decode($0), as: UTF8.self) })  // lossy: a sample may end mid-character
+        let encoder = Encoder(
+            vocabSize: tokenizer.vocabularySize, encode: { tokenizer.encode($0) },
+            // lossy: a sample may end mid-character
+            decode: { String(decoding: try tokenizer.decode($0), as: UTF8.self) })
         return (encoder, ["tokenizer": url.standardizedFileURL.path])
     }
 
@@ -200,11 +231,15 @@ extension NGramCommand {
         let useBytes = tokenization.bytes || (tokenization.tokenizer == nil && saved == "bytes")
         let path = tokenization.tokenizer ?? (useBytes ? nil : saved)
         guard useBytes || path != nil else {
-            throw ValidationError("the model does not say which tokenizer it was trained with: pass --tokenizer PATH or --bytes")
+            throw ValidationError(
+                "the model does not say which tokenizer it was trained with: pass --tokenizer PATH or --bytes"
+            )
         }
         let (encoder, _) = try encoder(tokenizer: path, bytes: useBytes)
         guard encoder.vocabSize == model.vocabSize else {
-            throw ValidationError("tokenizer \(useBytes ? "bytes" : path!) has \(encoder.vocabSize) tokens but the model was trained on a vocabulary of \(model.vocabSize): they do not match")
+            throw ValidationError(
+                "tokenizer \(useBytes ? "bytes" : path!) has \(encoder.vocabSize) tokens but the model was trained on a vocabulary of \(model.vocabSize): they do not match"
+            )
         }
         return encoder
     }

@@ -32,13 +32,21 @@ struct PPOAlgorithmOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Whiten the advantages over the rollout batch.")
     var whitenAdvantages: Bool?
 
-    @Option(name: .customLong("reward-whitening"), help: "none, scores (whiten the batch's scores) or token-rewards (TRL whiten_rewards).")
+    @Option(
+        name: .customLong("reward-whitening"),
+        help: "none, scores (whiten the batch's scores) or token-rewards (TRL whiten_rewards).")
     var rewardWhitening: RewardWhiteningName?
 
-    @Option(name: .customLong("unfinished-penalty"), help: "Subtracted from the score of an answer without the end-of-turn token (0: none).")
+    @Option(
+        name: .customLong("unfinished-penalty"),
+        help: "Subtracted from the score of an answer without the end-of-turn token (0: none).")
     var unfinishedPenalty: Double?
 
-    @Flag(name: .customLong("normalize-reward"), help: "Fit a gain and bias on SFT rollouts first so the score has mean 0, std 1 there (lm-human-preferences).")
+    @Flag(
+        name: .customLong("normalize-reward"),
+        help:
+            "Fit a gain and bias on SFT rollouts first so the score has mean 0, std 1 there (lm-human-preferences)."
+    )
     var normalizeReward = false
 
     @Option(name: .customLong("reward-clip"), help: "Clip the (normalised) score to [-x, x].")
@@ -49,7 +57,9 @@ struct PPOAlgorithmOptions: ParsableArguments {
         if let lambda, !(0...1).contains(lambda) { throw ValidationError("--lambda must be in [0, 1]") }
         if let clipRange, !(clipRange > 0) { throw ValidationError("--clip-range must be positive") }
         if let valueClip, !(valueClip > 0) { throw ValidationError("--value-clip must be positive") }
-        if let unfinishedPenalty, !(unfinishedPenalty >= 0) { throw ValidationError("--unfinished-penalty must not be negative") }
+        if let unfinishedPenalty, !(unfinishedPenalty >= 0) {
+            throw ValidationError("--unfinished-penalty must not be negative")
+        }
         if let rewardClip, !(rewardClip > 0) { throw ValidationError("--reward-clip must be positive") }
     }
 
@@ -60,7 +70,9 @@ struct PPOAlgorithmOptions: ParsableArguments {
         p.valueClipRange = valueClip ?? p.valueClipRange
         p.whitenAdvantages = whitenAdvantages ?? p.whitenAdvantages
         p.rewardWhitening = rewardWhitening?.value ?? p.rewardWhitening
-        if let unfinishedPenalty { p.unfinished = unfinishedPenalty == 0 ? .keepScore : .subtract(unfinishedPenalty) }
+        if let unfinishedPenalty {
+            p.unfinished = unfinishedPenalty == 0 ? .keepScore : .subtract(unfinishedPenalty)
+        }
         p.normalizeReward = normalizeReward || p.normalizeReward
         p.rewardClip = rewardClip ?? p.rewardClip
     }

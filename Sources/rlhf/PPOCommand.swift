@@ -11,19 +11,24 @@ extension KLEstimator: ExpressibleByArgument {}
 struct PPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ppo",
-        abstract: "PPO against a reward model: policy from SFT, value model from the reward model, frozen SFT reference, optional pretraining mix (ptx).",
+        abstract:
+            "PPO against a reward model: policy from SFT, value model from the reward model, frozen SFT reference, optional pretraining mix (ptx).",
         discussion: """
             Started by `mpirun -np N`, the ranks split each step's prompts and every minibatch \
             (--rollout-batch stays the global number of prompts per step), each rank samples its own \
             rollouts, and rank 0 writes the output.
             """)
 
-    @Option(help: "SFT run or Hugging Face model directory: the policy starts from it and it is the frozen reference.")
+    @Option(
+        help:
+            "SFT run or Hugging Face model directory: the policy starts from it and it is the frozen reference."
+    )
     var model: String?
 
     @Option(help: .hidden) var policy: String?  // the old name of --model
 
-    @Option(help: "Reward-model run directory (with score.weight): frozen scorer and the value model's start.")
+    @Option(
+        help: "Reward-model run directory (with score.weight): frozen scorer and the value model's start.")
     var reward: String
 
     @Option(help: "Prompts, JSONL {\"prompt\"}.")
@@ -37,28 +42,38 @@ struct PPOCommand: ParsableCommand {
     @Option(name: .customLong("kl-coef"), help: "β of the per-token KL penalty to the reference.")
     var klCoef: Double?
 
-    @Option(name: .customLong("target-kl"), help: "Adapt β toward this KL per sequence (adaptive controller); default fixed β.")
+    @Option(
+        name: .customLong("target-kl"),
+        help: "Adapt β toward this KL per sequence (adaptive controller); default fixed β.")
     var targetKL: Double?
 
-    @Option(name: .customLong("kl-estimator"), help: "Per-token KL estimator: k1 (log-ratio) or k3 (never negative).")
+    @Option(
+        name: .customLong("kl-estimator"),
+        help: "Per-token KL estimator: k1 (log-ratio) or k3 (never negative).")
     var klEstimator: KLEstimator = .k1
 
     @Option(help: "Minibatch passes over each rollout batch.")
     var epochs: Int?
 
-    @Option(name: .customLong("rollout-batch"), help: "Prompts sampled per rollout batch (default: --batch-size or 16).")
+    @Option(
+        name: .customLong("rollout-batch"),
+        help: "Prompts sampled per rollout batch (default: --batch-size or 16).")
     var rolloutBatch: Int?
 
     @Option(help: "Rollouts per optimizer step.")
     var minibatch: Int?
 
-    @Option(name: .customLong("max-new-tokens"), help: "Longest completion; completions that never end are penalised.")
+    @Option(
+        name: .customLong("max-new-tokens"),
+        help: "Longest completion; completions that never end are penalised.")
     var maxNewTokens = 32
 
     @Option(help: "Sampling temperature (every log-prob is taken at the same temperature).")
     var temperature: Float = 1
 
-    @Option(name: .customLong("ptx-coef"), help: "PPO-ptx: weight of the pretraining loss on --ptx-data (0: off).")
+    @Option(
+        name: .customLong("ptx-coef"), help: "PPO-ptx: weight of the pretraining loss on --ptx-data (0: off)."
+    )
     var ptxCoef = 0.0
 
     @Option(name: .customLong("ptx-data"), help: "Plain text (.txt, or .jsonl {\"text\"}) for PPO-ptx.")
@@ -77,15 +92,21 @@ struct PPOCommand: ParsableCommand {
     var dataPath: String { data ?? prompts ?? "" }
 
     func validate() throws {
-        guard model != nil || policy != nil else { throw ValidationError("Missing expected argument '--model <model>'") }
-        guard data != nil || prompts != nil else { throw ValidationError("Missing expected argument '--data <data>'") }
+        guard model != nil || policy != nil else {
+            throw ValidationError("Missing expected argument '--model <model>'")
+        }
+        guard data != nil || prompts != nil else {
+            throw ValidationError("Missing expected argument '--data <data>'")
+        }
         if let klCoef, !(klCoef >= 0) { throw ValidationError("--kl-coef must not be negative") }
         if let targetKL, !(targetKL > 0) { throw ValidationError("--target-kl must be positive") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be positive") }
         if let rolloutBatch, rolloutBatch < 1 { throw ValidationError("--rollout-batch must be positive") }
         if let minibatch, minibatch < 1 { throw ValidationError("--minibatch must be positive") }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be positive") }
-        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be positive (PPO samples)") }
+        guard temperature > 0, temperature.isFinite else {
+            throw ValidationError("--temperature must be positive (PPO samples)")
+        }
         guard ptxCoef >= 0 else { throw ValidationError("--ptx-coef must not be negative") }
         if ptxCoef > 0, ptxData == nil { throw ValidationError("--ptx-coef needs --ptx-data FILE") }
     }
@@ -97,13 +118,18 @@ struct PPOCommand: ParsableCommand {
         stage.configure(sft.model)
         let rm = try StageRun.load(reward, scoreHead: true, role: "reward-model")
         guard rm.tokenizer == sft.tokenizer else {
-            throw CommandError("the reward model \(reward) and the policy \(modelPath) use different tokenizers: the reward model cannot score the policy's tokens")
+            throw CommandError(
+                "the reward model \(reward) and the policy \(modelPath) use different tokenizers: the reward model cannot score the policy's tokens"
+            )
         }
         let data = try StageRun.data(sft)
-        let rows = try data.prompts(from: StageRun.url(dataPath), maxNewTokens: maxNewTokens, options: stage.loadOptions)
+        let rows = try data.prompts(
+            from: StageRun.url(dataPath), maxNewTokens: maxNewTokens, options: stage.loadOptions)
         try StageRun.report(rows, file: dataPath, what: "prompts")
         guard rows.rows.allSatisfy({ $0.tokens.count + maxNewTokens <= rm.model.config.contextLength }) else {
-            throw CommandError("the reward model's context (\(rm.model.config.contextLength)) is shorter than prompt + --max-new-tokens")
+            throw CommandError(
+                "the reward model's context (\(rm.model.config.contextLength)) is shorter than prompt + --max-new-tokens"
+            )
         }
 
         var p = PPO.Parameters()
@@ -133,7 +159,8 @@ struct PPOCommand: ParsableCommand {
         if ptxCoef > 0, let ptxData {
             let documents = try PretrainDocument.load(from: StageRun.url(ptxData), options: stage.loadOptions)
             for problem in documents.skipped { StageRun.note("skipped: \(problem)") }
-            let windows = TextWindows(documents: documents.records.map(\.text), tokenizer: sft.tokenizer, padToken: data.padToken)
+            let windows = TextWindows(
+                documents: documents.records.map(\.text), tokenizer: sft.tokenizer, padToken: data.padToken)
             guard windows.tokens.count >= 2 else { throw CommandError("\(ptxData): no text for PPO-ptx") }
             ptxTokens = windows.tokens.count
             var rng = RandomGenerator(seed: stage.seed ^ 0x97F)
@@ -143,28 +170,34 @@ struct PPOCommand: ParsableCommand {
 
         let reference = StageOptions.frozen(try sft.model.copy())
         guard let rewardModel = rm.scalarModel else { throw CommandError("\(reward) has no score head") }
-        let models = PPO.Models(policy: sft.model, reference: reference, reward: rewardModel, value: try rewardModel.copy())
+        let models = PPO.Models(
+            policy: sft.model, reference: reference, reward: rewardModel, value: try rewardModel.copy())
         // After the copy: the value model trains, as --recompute-activations says.
         _ = StageOptions.frozen(rewardModel.trunk)
         stage.configure(models.value.trunk)
         guard communicator.isRoot else {
-            try PPO.train(models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
-                          parameters: p, pretrainingBatch: ptxSource, communicator: communicator)
+            try PPO.train(
+                models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
+                parameters: p, pretrainingBatch: ptxSource, communicator: communicator)
             return
         }
         let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
-        let history = try PPO.train(models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
-                                    parameters: p, pretrainingBatch: ptxSource, communicator: communicator,
-                                    progress: StageRun.progress(renderer, log))
+        let history = try PPO.train(
+            models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
+            parameters: p, pretrainingBatch: ptxSource, communicator: communicator,
+            progress: StageRun.progress(renderer, log))
         renderer.finish()
         try sft.derived(directory: directory, model: models.policy).save(dtype: stage.saveDType.storageDType)
-        let first = history.prefix(max(1, history.count / 5)), last = history.suffix(max(1, history.count / 5))
+        let first = history.prefix(max(1, history.count / 5)),
+            last = history.suffix(max(1, history.count / 5))
         func mean(_ part: ArraySlice<[String: Double]>, _ key: String) -> Double? {
             let values = part.compactMap { $0[key] }
             return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
         }
         let ptx = ptxCoef > 0 ? ", ptx on \(ptxTokens) tokens (coef \(ptxCoef))" : ""
-        print("ppo: \(rows.rows.count) prompts (\(rows.skippedCount) skipped), \(history.count) rollout batches of \(p.promptsPerStep); reward \(StageRun.format(mean(first, "reward"))) → \(StageRun.format(mean(last, "reward"))) (first/last fifth), KL \(StageRun.format(mean(last, "kl"))) (\(klEstimator.rawValue), β \(StageRun.format(history.last?["kl_coefficient"]))), unfinished \(StageRun.format(mean(last, "unfinished_fraction"), 2))\(ptx); wrote \(directory.url.path)")
+        print(
+            "ppo: \(rows.rows.count) prompts (\(rows.skippedCount) skipped), \(history.count) rollout batches of \(p.promptsPerStep); reward \(StageRun.format(mean(first, "reward"))) → \(StageRun.format(mean(last, "reward"))) (first/last fifth), KL \(StageRun.format(mean(last, "kl"))) (\(klEstimator.rawValue), β \(StageRun.format(history.last?["kl_coefficient"]))), unfinished \(StageRun.format(mean(last, "unfinished_fraction"), 2))\(ptx); wrote \(directory.url.path)"
+        )
     }
 }

@@ -39,13 +39,18 @@ struct PretrainCommand: ParsableCommand {
     var family: ModelConfig.Family = .llama
     @Option(help: "Transformer layers.") var layers: Int?
     @Option(help: "Attention heads.") var heads: Int?
-    @Option(name: .customLong("kv-heads"), help: "Key/value heads (grouped-query attention; llama only).") var kvHeads: Int?
+    @Option(name: .customLong("kv-heads"), help: "Key/value heads (grouped-query attention; llama only).")
+    var kvHeads: Int?
     @Option(help: "Hidden width.") var width: Int?
     @Option(help: "Context length (tokens).") var context: Int?
     @Option(help: "Micro-batches accumulated per optimizer step.") var accumulation: Int = 1
-    @Option(name: .customLong("eval-interval"), help: "Held-out evaluation every N steps.") var evalInterval = 100
-    @Option(name: .customLong("checkpoint-interval"), help: "Checkpoint every N steps.") var checkpointInterval = 100
-    @Option(name: .customLong("stop-after"), help: "Stop after this step (the schedule still spans --steps); resume later.")
+    @Option(name: .customLong("eval-interval"), help: "Held-out evaluation every N steps.") var evalInterval =
+        100
+    @Option(name: .customLong("checkpoint-interval"), help: "Checkpoint every N steps.")
+    var checkpointInterval = 100
+    @Option(
+        name: .customLong("stop-after"),
+        help: "Stop after this step (the schedule still spans --steps); resume later.")
     var stopAfter: Int?
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
     @OptionGroup var stage: StageOptions
@@ -56,12 +61,16 @@ struct PretrainCommand: ParsableCommand {
 
     func validate() throws {
         guard Self.presets[config] != nil else {
-            throw ValidationError("unknown --config \(config); choose one of \(Self.presets.keys.sorted().joined(separator: ", "))")
+            throw ValidationError(
+                "unknown --config \(config); choose one of \(Self.presets.keys.sorted().joined(separator: ", "))"
+            )
         }
         if accumulation < 1 { throw ValidationError("--accumulation must be at least 1") }
         // Pretraining checkpoints hold the float32 weights it resumes from exactly.
         if stage.saveDType != .auto && stage.saveDType != .f32 {
-            throw ValidationError("--save-dtype: pretraining writes float32 checkpoints (convert with a later stage's --save-dtype)")
+            throw ValidationError(
+                "--save-dtype: pretraining writes float32 checkpoints (convert with a later stage's --save-dtype)"
+            )
         }
     }
 
@@ -73,7 +82,8 @@ struct PretrainCommand: ParsableCommand {
         let preset = Self.presets[config]!
         let run = RunDirectory(path: out)
         var p = Pretraining.Parameters()
-        p.optimization = stage.apply(to: OptimizationSettings(learningRate: 1e-3, steps: 1000, warmupSteps: 50))
+        p.optimization = stage.apply(
+            to: OptimizationSettings(learningRate: 1e-3, steps: 1000, warmupSteps: 50))
         p.optimization.accumulationSteps = accumulation
         p.batchSize = stage.batchSize ?? 16
         p.seed = stage.seed
@@ -87,16 +97,21 @@ struct PretrainCommand: ParsableCommand {
             plan = try Pretraining.resumePlan(run: run, parameters: p)
             // No checkpoint yet: a pretraining run killed before its first one starts over, but a
             // directory holding some other model is not silently trained over.
-            let model = RunOutput.existingRun(in: run).filter { $0 == "config.json" || $0 == "model.safetensors" }
+            let model = RunOutput.existingRun(in: run).filter {
+                $0 == "config.json" || $0 == "model.safetensors"
+            }
             if plan == nil, root, !model.isEmpty, !stage.overwrite {
-                throw CommandError("\(run.url.path): --resume found no checkpoint (trainer_state.json) to continue, but the "
-                                   + "directory holds a model (\(model.joined(separator: ", "))); pass --overwrite to replace it")
+                throw CommandError(
+                    "\(run.url.path): --resume found no checkpoint (trainer_state.json) to continue, but the "
+                        + "directory holds a model (\(model.joined(separator: ", "))); pass --overwrite to replace it"
+                )
             }
         } else if root {
             try RunOutput.claim(run, overwrite: stage.overwrite)
         }
         var modelConfig = ModelConfig(
-            family: family, vocabSize: tok.vocabularySize, hiddenSize: width ?? preset.width, layerCount: layers ?? preset.layers,
+            family: family, vocabSize: tok.vocabularySize, hiddenSize: width ?? preset.width,
+            layerCount: layers ?? preset.layers,
             headCount: heads ?? preset.heads, kvHeadCount: kvHeads, contextLength: context ?? preset.context,
             bosTokenID: tok.specialTokenID(SpecialTokens.endOfText).map(Int.init),
             eosTokenID: tok.specialTokenID(SpecialTokens.endOfText).map(Int.init))
@@ -112,48 +127,60 @@ struct PretrainCommand: ParsableCommand {
                 value.map { $0 == actual ? nil : "\(name) \($0) (the run has \(actual))" } ?? nil
             }
             if !conflicts.isEmpty {
-                throw CommandError("\(run.config.path): cannot resume with another model shape: "
-                                   + conflicts.joined(separator: ", "))
+                throw CommandError(
+                    "\(run.config.path): cannot resume with another model shape: "
+                        + conflicts.joined(separator: ", "))
             }
         }
         try modelConfig.validate()
 
         var documents: [String] = []
         for path in data {
-            let loaded = try PretrainDocument.load(from: URL(fileURLWithPath: path), options: stage.loadOptions)
+            let loaded = try PretrainDocument.load(
+                from: URL(fileURLWithPath: path), options: stage.loadOptions)
             for problem in loaded.skipped { StageRun.note("skipped: \(problem)") }
             documents += loaded.records.map(\.text)
         }
         guard !documents.isEmpty else {
-            throw CommandError("no training text in \(data.joined(separator: ", ")) (every file was empty or skipped)")
+            throw CommandError(
+                "no training text in \(data.joined(separator: ", ")) (every file was empty or skipped)")
         }
-        let prepared = try Pretraining.prepare(documents: documents, tokenizer: tok, run: run, validationFraction: p.validationFraction,
-                                               resume: plan != nil, communicator: communicator)
+        let prepared = try Pretraining.prepare(
+            documents: documents, tokenizer: tok, run: run, validationFraction: p.validationFraction,
+            resume: plan != nil, communicator: communicator)
         if root { try StageRun.writing(run.tokenizer) { try tok.write(to: run.url) } }
         let model = try Transformer(config: modelConfig, seed: p.seed)
         stage.configure(model)
         guard root else {
-            _ = try Pretraining.train(model: model, tokenizer: tok, data: prepared, run: run, parameters: p, resume: resume,
-                                      communicator: communicator)
+            _ = try Pretraining.train(
+                model: model, tokenizer: tok, data: prepared, run: run, parameters: p, resume: resume,
+                communicator: communicator)
             return
         }
         if communicator.size > 1 {
             StageRun.note("data parallel: \(communicator.size) ranks, \(p.batchSize) rows per step in all")
         }
-        StageRun.note("pretrain: \(model.parameterCount) parameters, \(prepared.train.count) training tokens, "
-                      + "\(prepared.validation.count) validation tokens → \(run.url.path)")
+        StageRun.note(
+            "pretrain: \(model.parameterCount) parameters, \(prepared.train.count) training tokens, "
+                + "\(prepared.validation.count) validation tokens → \(run.url.path)")
         if let plan {
-            StageRun.note("resuming from step \(plan.step)"
-                          + (plan.changes.isEmpty ? "" : "; changed: \(plan.changes.joined(separator: ", "))"))
+            StageRun.note(
+                "resuming from step \(plan.step)"
+                    + (plan.changes.isEmpty ? "" : "; changed: \(plan.changes.joined(separator: ", "))"))
         }
         let renderer = ProgressRenderer()
-        let summary = try Pretraining.train(model: model, tokenizer: tok, data: prepared, run: run, parameters: p,
-                                            resume: resume, communicator: communicator, progress: { renderer.update($0) })
+        let summary = try Pretraining.train(
+            model: model, tokenizer: tok, data: prepared, run: run, parameters: p,
+            resume: resume, communicator: communicator, progress: { renderer.update($0) })
         renderer.finish()
         if let from = summary.resumedFrom { StageRun.note("resumed from step \(from)") }
-        let trained = summary.finalLoss.map { String(format: "final loss %.4f", $0) }
+        let trained =
+            summary.finalLoss.map { String(format: "final loss %.4f", $0) }
             ?? "no steps trained (the run is at step \(summary.resumedFrom ?? 0) of \(p.optimization.steps))"
-        print(trained + String(format: ", validation loss %.4f, validation bits/byte %.4f",
-                               summary.validationLoss, summary.validationBitsPerByte))
+        print(
+            trained
+                + String(
+                    format: ", validation loss %.4f, validation bits/byte %.4f",
+                    summary.validationLoss, summary.validationBitsPerByte))
     }
 }

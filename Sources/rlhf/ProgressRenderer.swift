@@ -10,7 +10,11 @@ final class ProgressRenderer: @unchecked Sendable {
     private var live = false
 
     func update(_ p: StageProgress) {
-        let start = started[p.stage] ?? { started[p.stage] = Date(); return Date() }()
+        let start =
+            started[p.stage]
+            ?? {
+                started[p.stage] = Date(); return Date()
+            }()
         let elapsed = Date().timeIntervalSince(start)
         let eta = p.step > 0 ? elapsed / Double(p.step) * Double(p.totalSteps - p.step) : 0
         var fields = ["\(p.stage) \(p.step)/\(p.totalSteps)"]
@@ -19,10 +23,14 @@ final class ProgressRenderer: @unchecked Sendable {
         ]
         for key in keys {
             guard let v = p.metrics[key] else { continue }
-            fields.append(key == "tokens_per_second" ? String(format: "%.0f tok/s", v)
-                          : key == "lr" ? String(format: "lr %.2e", v)
-                          : key == "peak_rss_mb" ? String(format: "peak %.0f MB", v)
-                          : String(format: "%@ %.4f", key, v))
+            fields.append(
+                key == "tokens_per_second"
+                    ? String(format: "%.0f tok/s", v)
+                    : key == "lr"
+                        ? String(format: "lr %.2e", v)
+                        : key == "peak_rss_mb"
+                            ? String(format: "peak %.0f MB", v)
+                            : String(format: "%@ %.4f", key, v))
         }
         fields.append(String(format: "eta %.0fs", eta))
         let text = fields.joined(separator: "  ")

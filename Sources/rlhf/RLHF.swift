@@ -5,7 +5,8 @@ import Foundation
 struct RLHF: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rlhf",
-        abstract: "Train your own chat model end to end: tokenizer, pretraining, SFT, reward model, PPO, DPO, GRPO.",
+        abstract:
+            "Train your own chat model end to end: tokenizer, pretraining, SFT, reward model, PPO, DPO, GRPO.",
         version: "0.1.0",
         subcommands: [
             // One file per subcommand; keep this list in pipeline order.

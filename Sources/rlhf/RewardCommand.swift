@@ -8,7 +8,8 @@ import Training
 struct RewardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reward",
-        abstract: "Train a reward model (Bradley–Terry) on {\"prompt\",\"chosen\",\"rejected\"} pairs and {\"prompt\",\"responses\",\"ranking\"} rankings.",
+        abstract:
+            "Train a reward model (Bradley–Terry) on {\"prompt\",\"chosen\",\"rejected\"} pairs and {\"prompt\",\"responses\",\"ranking\"} rankings.",
         discussion: """
             Started by `mpirun -np N`, the ranks split each step's comparisons (--batch-size is the \
             global number per step) and rank 0 evaluates and writes the output.
@@ -23,7 +24,9 @@ struct RewardCommand: ParsableCommand {
     @Option(help: "Held-out comparisons, JSONL (default: --eval-fraction of --data).")
     var eval: String?
 
-    @Option(name: .customLong("eval-fraction"), help: "Fraction of --data held out for accuracy when --eval is not given.")
+    @Option(
+        name: .customLong("eval-fraction"),
+        help: "Fraction of --data held out for accuracy when --eval is not given.")
     var evalFraction = 0.1
 
     @Option(help: "Output run directory (with score.weight).")
@@ -37,7 +40,9 @@ struct RewardCommand: ParsableCommand {
     @OptionGroup var lora: LoRAOptions
 
     func validate() throws {
-        guard (0..<1).contains(evalFraction) else { throw ValidationError("--eval-fraction must be in [0, 1)") }
+        guard (0..<1).contains(evalFraction) else {
+            throw ValidationError("--eval-fraction must be in [0, 1)")
+        }
         guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must not be negative") }
     }
 
@@ -76,21 +81,31 @@ struct RewardCommand: ParsableCommand {
 
         let rewardModel = ScalarModel(trunk: sft.model, seed: stage.seed)
         guard communicator.isRoot else {
-            _ = try RewardModelTraining.train(model: rewardModel, comparisons: train, heldOut: heldOut, padToken: data.padToken,
-                                              parameters: parameters, communicator: communicator)
+            _ = try RewardModelTraining.train(
+                model: rewardModel, comparisons: train, heldOut: heldOut, padToken: data.padToken,
+                parameters: parameters, communicator: communicator)
             return
         }
         let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
-        let before = heldOut.isEmpty ? nil : RewardModelTraining.accuracy(model: rewardModel, comparisons: heldOut, padToken: data.padToken)
-        let summary = try RewardModelTraining.train(model: rewardModel, comparisons: train, heldOut: heldOut, padToken: data.padToken,
-                                                    parameters: parameters, communicator: communicator,
-                                                    progress: StageRun.progress(renderer, log))
+        let before =
+            heldOut.isEmpty
+            ? nil
+            : RewardModelTraining.accuracy(model: rewardModel, comparisons: heldOut, padToken: data.padToken)
+        let summary = try RewardModelTraining.train(
+            model: rewardModel, comparisons: train, heldOut: heldOut, padToken: data.padToken,
+            parameters: parameters, communicator: communicator,
+            progress: StageRun.progress(renderer, log))
         renderer.finish()
-        try sft.derived(directory: directory, model: rewardModel.trunk, scoreHead: rewardModel.head).save(dtype: stage.saveDType.storageDType)
+        try sft.derived(directory: directory, model: rewardModel.trunk, scoreHead: rewardModel.head).save(
+            dtype: stage.saveDType.storageDType)
         let pairs = train.reduce(0) { $0 + $1.ranking.count * ($1.ranking.count - 1) / 2 }
-        let accuracy = heldOut.isEmpty ? "no held-out data"
+        let accuracy =
+            heldOut.isEmpty
+            ? "no held-out data"
             : "held-out pair accuracy \(StageRun.format(before.map { $0 * 100 }, 1))% → \(StageRun.format(summary.heldOutAccuracy * 100, 1))% (random 50%; held out: \(heldOutSource))"
-        print("reward: \(train.count) comparisons (\(pairs) pairs, \(loaded.skippedCount) skipped), \(summary.history.count) steps, loss \(StageRun.format(summary.history.last?["loss"])), \(accuracy); wrote \(directory.url.path)")
+        print(
+            "reward: \(train.count) comparisons (\(pairs) pairs, \(loaded.skippedCount) skipped), \(summary.history.count) steps, loss \(StageRun.format(summary.history.last?["loss"])), \(accuracy); wrote \(directory.url.path)"
+        )
     }
 }

@@ -7,7 +7,8 @@ import Training
 struct SFTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sft",
-        abstract: "Supervised fine-tuning on {\"prompt\",\"completion\"} or {\"messages\":[…]} JSONL (loss on assistant tokens only).",
+        abstract:
+            "Supervised fine-tuning on {\"prompt\",\"completion\"} or {\"messages\":[…]} JSONL (loss on assistant tokens only).",
         discussion: """
             Started by `mpirun -np N`, the ranks fine-tune by data parallelism: --batch-size is the \
             global batch, split over the ranks, and rank 0 writes the output.
@@ -22,7 +23,9 @@ struct SFTCommand: ParsableCommand {
     @Option(help: "Output run directory.")
     var out: String
 
-    @Flag(help: "Pack several conversations per row (documents cannot attend to each other; positions restart).")
+    @Flag(
+        help: "Pack several conversations per row (documents cannot attend to each other; positions restart)."
+    )
     var packing = false
 
     @OptionGroup var stage: StageOptions
@@ -46,21 +49,27 @@ struct SFTCommand: ParsableCommand {
         parameters.seed = stage.seed
 
         guard parameters.batchSize >= communicator.size else {
-            throw DataParallelError("--batch-size \(parameters.batchSize) is smaller than the \(communicator.size) ranks; each rank needs a row")
+            throw DataParallelError(
+                "--batch-size \(parameters.batchSize) is smaller than the \(communicator.size) ranks; each rank needs a row"
+            )
         }
         guard communicator.isRoot else {
-            try SupervisedFineTuning.train(model: base.model, examples: rows.rows, padToken: data.padToken,
-                                           parameters: parameters, communicator: communicator)
+            try SupervisedFineTuning.train(
+                model: base.model, examples: rows.rows, padToken: data.padToken,
+                parameters: parameters, communicator: communicator)
             return
         }
         let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
-        let history = try SupervisedFineTuning.train(model: base.model, examples: rows.rows, padToken: data.padToken,
-                                                     parameters: parameters, communicator: communicator,
-                                                     progress: StageRun.progress(renderer, log))
+        let history = try SupervisedFineTuning.train(
+            model: base.model, examples: rows.rows, padToken: data.padToken,
+            parameters: parameters, communicator: communicator,
+            progress: StageRun.progress(renderer, log))
         renderer.finish()
         try base.derived(directory: directory, model: base.model).save(dtype: stage.saveDType.storageDType)
         let targets = rows.rows.reduce(0) { $0 + $1.lossMask.filter { $0 }.count }
-        print("sft: \(rows.rows.count) examples (\(targets) target tokens, \(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])); wrote \(directory.url.path)")
+        print(
+            "sft: \(rows.rows.count) examples (\(targets) target tokens, \(rows.skippedCount) skipped), \(history.count) steps, loss \(StageRun.format(history.first?["loss"])) → \(StageRun.format(history.last?["loss"])); wrote \(directory.url.path)"
+        )
     }
 }

@@ -7,7 +7,8 @@ import Serving
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve a model over HTTP: OpenAI-compatible API, a chat page (/) and a ranking page (/label).")
+        abstract:
+            "Serve a model over HTTP: OpenAI-compatible API, a chat page (/) and a ranking page (/label).")
 
     @OptionGroup var source: ModelSourceOptions
 
@@ -17,16 +18,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one and prints it).")
     var port = 8080
 
-    @Option(name: .customLong("api-key"), help: "Require `Authorization: Bearer KEY` on /v1 and /api (or set RLHF_API_KEY).")
+    @Option(
+        name: .customLong("api-key"),
+        help: "Require `Authorization: Bearer KEY` on /v1 and /api (or set RLHF_API_KEY).")
     var apiKey: String?
 
-    @Option(name: .customLong("feedback-db"), help: "SQLite file for judgements (default: DIR/feedback.sqlite, or ./feedback.sqlite with --demo).")
+    @Option(
+        name: .customLong("feedback-db"),
+        help: "SQLite file for judgements (default: DIR/feedback.sqlite, or ./feedback.sqlite with --demo).")
     var feedbackDB: String?
 
-    @Option(name: .customLong("label-candidates"), help: "JSONL of {\"prompt\", \"responses\": [...]} to rank on /label.")
+    @Option(
+        name: .customLong("label-candidates"),
+        help: "JSONL of {\"prompt\", \"responses\": [...]} to rank on /label.")
     var labelCandidates: String?
 
-    @Option(name: .customLong("label-prompts"), help: "JSONL of {\"prompt\"}; /label samples responses for each.")
+    @Option(
+        name: .customLong("label-prompts"), help: "JSONL of {\"prompt\"}; /label samples responses for each.")
     var labelPrompts: String?
 
     @Option(name: .customLong("label-responses"), help: "Responses sampled per prompt on /label.")
@@ -41,13 +49,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.")
     var maxBodyBytes = 1 << 20
 
-    @Option(name: .customLong("idle-timeout"),
-            help: ArgumentHelp("Seconds before closing a connection that sends nothing (half-sent requests, "
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp(
+            "Seconds before closing a connection that sends nothing (half-sent requests, "
                 + "idle keep-alive connections); 0: never."))
     var idleTimeout = 30.0
 
-    @Option(name: .customLong("allowed-host"),
-            help: ArgumentHelp("Another Host name the server answers to, e.g. behind a proxy (repeatable; "
+    @Option(
+        name: .customLong("allowed-host"),
+        help: ArgumentHelp(
+            "Another Host name the server answers to, e.g. behind a proxy (repeatable; "
                 + "with a loopback --host, localhost, 127.0.0.1 and ::1 always work; otherwise only the "
                 + "names given)."))
     var allowedHosts: [String] = []
@@ -74,12 +86,16 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
         if !allowedHosts.isEmpty { configuration.allowedHosts = Set(allowedHosts) }
 
-        let databasePath = feedbackDB ?? source.model.map { RunDirectoryPath.feedback(in: $0) } ?? "feedback.sqlite"
+        let databasePath =
+            feedbackDB ?? source.model.map { RunDirectoryPath.feedback(in: $0) } ?? "feedback.sqlite"
         let store = try FeedbackStore(path: databasePath)
         let labels = LabelService(
             store: store, engine: engine,
-            candidates: try labelCandidates.map { try LabelService.loadCandidates(from: URL(fileURLWithPath: $0)) } ?? [],
-            prompts: try labelPrompts.map { try LabelService.loadPrompts(from: URL(fileURLWithPath: $0)) } ?? [],
+            candidates: try labelCandidates.map {
+                try LabelService.loadCandidates(from: URL(fileURLWithPath: $0))
+            } ?? [],
+            prompts: try labelPrompts.map { try LabelService.loadPrompts(from: URL(fileURLWithPath: $0)) }
+                ?? [],
             responsesPerTask: labelResponses, maxTokens: min(defaultMaxTokens, 128))
 
         let host = self.host
@@ -87,7 +103,9 @@ struct ServeCommand: AsyncParsableCommand {
             service: OpenAIService(engine: engine, limits: configuration.limits), labels: labels,
             configuration: configuration,
             onServerRunning: { port in
-                writeOut("serving \(backend.modelID) on http://\(host):\(port)  (chat: /, ranking: /label, feedback: \(databasePath))\n")
+                writeOut(
+                    "serving \(backend.modelID) on http://\(host):\(port)  (chat: /, ranking: /label, feedback: \(databasePath))\n"
+                )
             })
         try await app.runService()
     }
@@ -104,10 +122,13 @@ struct ModelSourceOptions: ParsableArguments {
     @Option(help: "Run directory with config.json, model.safetensors and tokenizer.json.")
     var model: String?
 
-    @Flag(help: "Use the built-in scripted model instead of weights (for trying the pages, scripts and tests).")
+    @Flag(
+        help: "Use the built-in scripted model instead of weights (for trying the pages, scripts and tests).")
     var demo = false
 
-    @Option(name: .customLong("demo-step-ms"), help: "With --demo: milliseconds per generated token (simulated compute).")
+    @Option(
+        name: .customLong("demo-step-ms"),
+        help: "With --demo: milliseconds per generated token (simulated compute).")
     var demoStepMilliseconds = 0
 
     func validate() throws {
@@ -118,7 +139,8 @@ struct ModelSourceOptions: ParsableArguments {
 
     func loadBackend() throws -> any GenerationBackend {
         if demo {
-            return ScriptedBackend(modelID: "demo", contextLength: 1024, stepDelay: .milliseconds(demoStepMilliseconds))
+            return ScriptedBackend(
+                modelID: "demo", contextLength: 1024, stepDelay: .milliseconds(demoStepMilliseconds))
         }
         return try TransformerBackend.load(runDirectory: model!)
     }

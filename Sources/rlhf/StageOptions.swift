@@ -42,31 +42,45 @@ struct StageOptions: ParsableArguments {
     @Option(help: "Optimizer (momentum and nesterov are SGD with momentum).")
     var optimizer: OptimizationSettings.OptimizerKind?
 
-    @Option(name: .customLong("weight-decay"), help: "Decoupled weight decay (adamw; never on norms and biases).")
+    @Option(
+        name: .customLong("weight-decay"), help: "Decoupled weight decay (adamw; never on norms and biases).")
     var weightDecay: Float?
 
     @Option(help: "Global gradient-norm clip (0 disables).")
     var clip: Float?
 
-    @Option(name: .customLong("batch-size"), help: "Examples (prompts, pairs, comparisons) per optimizer step.")
+    @Option(
+        name: .customLong("batch-size"), help: "Examples (prompts, pairs, comparisons) per optimizer step.")
     var batchSize: Int?
 
     @Option(help: "Random seed (data order, sampling).")
     var seed: UInt64 = 0
 
-    @Flag(help: "Skip bad records (each reported with file, line and field, and counted) instead of stopping at the first.")
+    @Flag(
+        help:
+            "Skip bad records (each reported with file, line and field, and counted) instead of stopping at the first."
+    )
     var lenient = false
 
-    @Flag(help: "Replace the run already in the output directory (by default an existing run is never overwritten).")
+    @Flag(
+        help:
+            "Replace the run already in the output directory (by default an existing run is never overwritten)."
+    )
     var overwrite = false
 
-    @Option(name: .customLong("save-dtype"), help: "Dtype of the weights written: auto keeps the input model's (f32, bf16 or f16).")
+    @Option(
+        name: .customLong("save-dtype"),
+        help: "Dtype of the weights written: auto keeps the input model's (f32, bf16 or f16).")
     var saveDType: SaveDType = .auto
 
-    @Option(help: "Matrix products: auto (bf16 when the CPU has AVX512-BF16 or AMX-BF16), fp32 or bf16 (fp32 accumulation).")
+    @Option(
+        help:
+            "Matrix products: auto (bf16 when the CPU has AVX512-BF16 or AMX-BF16), fp32 or bf16 (fp32 accumulation)."
+    )
     var precision: String = "auto"
-    @Flag(name: .customLong("recompute-activations"),
-          help: "Recompute each block's activations in backward from its input: less memory, more compute.")
+    @Flag(
+        name: .customLong("recompute-activations"),
+        help: "Recompute each block's activations in backward from its input: less memory, more compute.")
     var recomputeActivations = false
 
     /// Applies the memory options to the model being trained.
@@ -89,7 +103,9 @@ struct StageOptions: ParsableArguments {
         if let steps, steps < 1 { throw ValidationError("--steps must be positive") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must not be negative") }
-        if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
+        if let weightDecay, !(weightDecay >= 0) {
+            throw ValidationError("--weight-decay must not be negative")
+        }
         if let clip, !(clip >= 0) { throw ValidationError("--clip must not be negative") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be positive") }
     }
@@ -119,7 +135,8 @@ enum StageRun {
     /// A LoRA adapter run loads as its base plus the adapter; unless `keepingAdapters` (stages that
     /// train adapters themselves: `LoRAOptions.prepare`), the adapter is merged into the weights in
     /// memory, so stages that train every weight and save a full model stay correct.
-    static func load(_ path: String, scoreHead: Bool = false, role: String, keepingAdapters: Bool = false) throws
+    static func load(_ path: String, scoreHead: Bool = false, role: String, keepingAdapters: Bool = false)
+        throws
         -> ModelRun
     {
         var run: ModelRun
@@ -135,13 +152,17 @@ enum StageRun {
 
     /// Stage data in the run's own conversation format (ChatML, or a published model's template).
     static func data(_ run: ModelRun) throws -> StageData {
-        do { return try StageData(run: run) } catch { throw CommandError("\(run.directory.url.path): \(error)") }
+        do { return try StageData(run: run) } catch {
+            throw CommandError("\(run.directory.url.path): \(error)")
+        }
     }
 
     /// Prints each skipped record and fails when nothing is left.
     static func report<Row>(_ rows: StageRows<Row>, file: String, what: String) throws {
         for problem in rows.skipped { note("skipped: \(problem)") }
-        if rows.skippedCount > 0 { note("\(file): skipped \(rows.skippedCount) bad record(s), kept \(rows.rows.count)") }
+        if rows.skippedCount > 0 {
+            note("\(file): skipped \(rows.skippedCount) bad record(s), kept \(rows.rows.count)")
+        }
         guard !rows.rows.isEmpty else { throw CommandError("\(file): no usable \(what)") }
     }
 

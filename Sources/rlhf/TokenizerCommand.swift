@@ -15,7 +15,9 @@ struct TokenizerCommand: ParsableCommand {
 /// Where a tokenizer comes from: a directory holding tokenizer.json, a tokenizer.json file, or
 /// a .tiktoken ranks file.
 struct TokenizerLocation: ParsableArguments {
-    @Option(name: .long, help: "A directory holding tokenizer.json, a tokenizer.json file, or a .tiktoken ranks file.")
+    @Option(
+        name: .long,
+        help: "A directory holding tokenizer.json, a tokenizer.json file, or a .tiktoken ranks file.")
     var tokenizer: String
 
     func load() throws -> Tokenizer { try Tokenizer.load(from: URL(fileURLWithPath: tokenizer)) }
@@ -37,7 +39,9 @@ private func standardError(_ text: String) {
 extension TokenizerCommand {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Train a tokenizer on text files (.jsonl: one {\"text\": …} per line) and write tokenizer.json + tokenizer_config.json.")
+            abstract:
+                "Train a tokenizer on text files (.jsonl: one {\"text\": …} per line) and write tokenizer.json + tokenizer_config.json."
+        )
 
         @Option(name: .long, parsing: .upToNextOption, help: "Training files (plain text or .jsonl).")
         var input: [String] = []
@@ -69,12 +73,15 @@ extension TokenizerCommand {
             parameters.minPairFrequency = minFrequency
             let start = Date()
             var lastReport = Date.distantPast
-            let tokenizer = try BPETrainer.train(files: input.map { URL(fileURLWithPath: $0) }, parameters: parameters) { p in
+            let tokenizer = try BPETrainer.train(
+                files: input.map { URL(fileURLWithPath: $0) }, parameters: parameters
+            ) { p in
                 guard Date().timeIntervalSince(lastReport) > 1 else { return }
                 lastReport = Date()
                 switch p.phase {
                 case .counting:
-                    standardError("counting: \(p.bytesRead / 1_000_000) MB read, \(p.distinctWords) distinct words\n")
+                    standardError(
+                        "counting: \(p.bytesRead / 1_000_000) MB read, \(p.distinctWords) distinct words\n")
                 case .merging:
                     standardError("merging: \(p.merges)/\(p.mergesWanted) tokens\n")
                 }
@@ -83,16 +90,22 @@ extension TokenizerCommand {
                 try tokenizer.write(to: directory)
             }
             let seconds = Date().timeIntervalSince(start)
-            print("trained \(tokenizer.vocabularySize) tokens (\(tokenizer.merges.count) merges, \(tokenizer.specialTokens.count) special) in \(String(format: "%.2f", seconds)) s")
+            print(
+                "trained \(tokenizer.vocabularySize) tokens (\(tokenizer.merges.count) merges, \(tokenizer.specialTokens.count) special) in \(String(format: "%.2f", seconds)) s"
+            )
             if tokenizer.vocabularySize < vocabSize {
-                print("note: the corpus ran out of pairs seen \(minFrequency)+ times before reaching \(vocabSize)")
+                print(
+                    "note: the corpus ran out of pairs seen \(minFrequency)+ times before reaching \(vocabSize)"
+                )
             }
-            print("wrote \(directory.appendingPathComponent("tokenizer.json").path) and tokenizer_config.json")
+            print(
+                "wrote \(directory.appendingPathComponent("tokenizer.json").path) and tokenizer_config.json")
         }
     }
 
     struct Encode: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Encode text (a file or standard input) to token ids, space-separated on one line.")
+        static let configuration = CommandConfiguration(
+            abstract: "Encode text (a file or standard input) to token ids, space-separated on one line.")
 
         @OptionGroup var location: TokenizerLocation
 
@@ -110,7 +123,8 @@ extension TokenizerCommand {
     }
 
     struct Decode: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Decode whitespace-separated token ids (a file or standard input) to text.")
+        static let configuration = CommandConfiguration(
+            abstract: "Decode whitespace-separated token ids (a file or standard input) to text.")
 
         @OptionGroup var location: TokenizerLocation
 
@@ -132,7 +146,8 @@ extension TokenizerCommand {
     /// Timing for `scripts/bench-tokenizer`: training at several vocabulary sizes and encoding
     /// with a ranks file, on one input. Prints `key value` lines.
     struct Bench: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Time training and encoding (used by scripts/bench-tokenizer).")
+        static let configuration = CommandConfiguration(
+            abstract: "Time training and encoding (used by scripts/bench-tokenizer).")
 
         @Option(name: .long, help: "Text file to train on and encode.")
         var input: String
@@ -158,9 +173,13 @@ extension TokenizerCommand {
                 let (tokenizer, wall, cpu) = try measure {
                     try BPETrainer.train(files: [url], parameters: .init(vocabularySize: size))
                 }
-                print("train_seconds vocab=\(size) wall=\(String(format: "%.3f", wall)) cpu=\(String(format: "%.3f", cpu)) vocab_out=\(tokenizer.vocabularySize)")
+                print(
+                    "train_seconds vocab=\(size) wall=\(String(format: "%.3f", wall)) cpu=\(String(format: "%.3f", cpu)) vocab_out=\(tokenizer.vocabularySize)"
+                )
             }
-            let (encoder, loadWall, _) = try measure { try Tokenizer.load(from: URL(fileURLWithPath: tokenizer)) }
+            let (encoder, loadWall, _) = try measure {
+                try Tokenizer.load(from: URL(fileURLWithPath: tokenizer))
+            }
             print("load_seconds wall=\(String(format: "%.3f", loadWall))")
             var ids: [TokenID] = []
             for threads in [1, 0] {
@@ -173,10 +192,13 @@ extension TokenizerCommand {
                     if threads == 1 { ids = result }
                 }
                 let label = threads == 1 ? "1" : "all"
-                print("encode_mb_per_s threads=\(label) wall=\(String(format: "%.2f", megabytes / bestWall)) cpu=\(String(format: "%.2f", megabytes / bestCPU)) tokens=\(ids.count)")
+                print(
+                    "encode_mb_per_s threads=\(label) wall=\(String(format: "%.2f", megabytes / bestWall)) cpu=\(String(format: "%.2f", megabytes / bestCPU)) tokens=\(ids.count)"
+                )
             }
             if let idsOutput {
-                try Data(ids.map(String.init).joined(separator: " ").utf8).write(to: URL(fileURLWithPath: idsOutput), options: .atomic)
+                try Data(ids.map(String.init).joined(separator: " ").utf8).write(
+                    to: URL(fileURLWithPath: idsOutput), options: .atomic)
             }
         }
 

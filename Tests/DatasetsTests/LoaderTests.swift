@@ -7,7 +7,8 @@ import Tokenizers
 final class Scratch {
     let directory: URL
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("datasets-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "datasets-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(at: directory) }
@@ -30,16 +31,21 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
 @Suite struct LoaderTests {
     @Test func sftBothFormsAndBlankLines() throws {
         let scratch = try Scratch()
-        let url = try scratch.file("sft.jsonl", [
-            #"{"prompt": "Hi", "completion": "Hello!"}"#,
-            "",
-            #"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}"#,
-            "   ",
-        ])
+        let url = try scratch.file(
+            "sft.jsonl",
+            [
+                #"{"prompt": "Hi", "completion": "Hello!"}"#,
+                "",
+                #"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}"#,
+                "   ",
+            ])
         let loaded = try SFTExample.load(from: url)
         #expect(loaded.records.count == 2 && loaded.skippedCount == 0)
         #expect(loaded.records[0] == .promptCompletion(prompt: "Hi", completion: "Hello!"))
-        #expect(loaded.records[0].messages == [ChatMessage(role: .user, content: "Hi"), ChatMessage(role: .assistant, content: "Hello!")])
+        #expect(
+            loaded.records[0].messages == [
+                ChatMessage(role: .user, content: "Hi"), ChatMessage(role: .assistant, content: "Hello!"),
+            ])
         #expect(loaded.records[1].messages.map(\.role) == [.system, .user, .assistant])
     }
 
@@ -52,9 +58,18 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
         (#"{"prompt": 3, "completion": "x"}"#, "prompt", "expected a string"),
         (#"{"prompt": "Hi", "completion": "  "}"#, "completion", "empty string"),
         (#"{"messages": []}"#, "messages", "empty conversation"),
-        (#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "bot", "content": "x"}]}"#, "messages[1].role", "unknown role \"bot\""),
-        (#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant"}]}"#, "messages[1].content", "missing field"),
-        (#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": ""}]}"#, "messages[1].content", "empty string"),
+        (
+            #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "bot", "content": "x"}]}"#,
+            "messages[1].role", "unknown role \"bot\""
+        ),
+        (
+            #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant"}]}"#,
+            "messages[1].content", "missing field"
+        ),
+        (
+            #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": ""}]}"#,
+            "messages[1].content", "empty string"
+        ),
         (#"{"messages": [{"role": "user", "content": "Hi"}]}"#, "messages", "no assistant message"),
         (#"{"messages": "Hi"}"#, "messages", "expected an array"),
     ]
@@ -75,12 +90,14 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
 
     @Test func lenientLoadingSkipsAndCounts() throws {
         let scratch = try Scratch()
-        let url = try scratch.file("mixed.jsonl", [
-            #"{"prompt": "a", "completion": "b"}"#,
-            #"{"prompt": "a"}"#,
-            "not json",
-            #"{"prompt": "c", "completion": "d"}"#,
-        ])
+        let url = try scratch.file(
+            "mixed.jsonl",
+            [
+                #"{"prompt": "a", "completion": "b"}"#,
+                #"{"prompt": "a"}"#,
+                "not json",
+                #"{"prompt": "c", "completion": "d"}"#,
+            ])
         let loaded = try SFTExample.load(from: url, options: LoadOptions(lenient: true))
         #expect(loaded.records.count == 2)
         #expect(loaded.skippedCount == 2)
@@ -93,7 +110,10 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
     @Test func preferencePairs() throws {
         let scratch = try Scratch()
         let good = try scratch.file("p.jsonl", [#"{"prompt": "p", "chosen": "good", "rejected": "bad"}"#])
-        #expect(try PreferencePair.load(from: good).records == [PreferencePair(prompt: "p", chosen: "good", rejected: "bad")])
+        #expect(
+            try PreferencePair.load(from: good).records == [
+                PreferencePair(prompt: "p", chosen: "good", rejected: "bad")
+            ])
         let cases: [(String, String, String)] = [
             (#"{"prompt": "p", "chosen": "good"}"#, "rejected", "missing field"),
             (#"{"prompt": "p", "chosen": "", "rejected": "bad"}"#, "chosen", "empty string"),
@@ -109,10 +129,12 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
 
     @Test func rankingsExpandToGroupedPairs() throws {
         let scratch = try Scratch()
-        let url = try scratch.file("r.jsonl", [
-            #"{"prompt": "p", "responses": ["a", "b", "c", "d"], "ranking": [2, 0, 3, 1]}"#,
-            #"{"prompt": "q", "chosen": "x", "rejected": "y"}"#,
-        ])
+        let url = try scratch.file(
+            "r.jsonl",
+            [
+                #"{"prompt": "p", "responses": ["a", "b", "c", "d"], "ranking": [2, 0, 3, 1]}"#,
+                #"{"prompt": "q", "chosen": "x", "rejected": "y"}"#,
+            ])
         let groups = try PreferenceGroup.load(from: url).records
         #expect(groups.count == 2)
         #expect(groups[0].prompt == "p" && groups[0].pairs.count == 6)  // K(K−1)/2 with K = 4
@@ -125,14 +147,29 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
     @Test func rankingErrors() throws {
         let scratch = try Scratch()
         let cases: [(String, String, String)] = [
-            (#"{"prompt": "p", "responses": ["a", "b", "c"], "ranking": [0, 0, 1]}"#, "ranking[1]", "not a permutation"),
-            (#"{"prompt": "p", "responses": ["a", "b", "c"], "ranking": [0, 1, 3]}"#, "ranking[2]", "outside 0..<3"),
-            (#"{"prompt": "p", "responses": ["a", "b", "c"], "ranking": [0, 1]}"#, "ranking", "2 entries for 3 responses"),
+            (
+                #"{"prompt": "p", "responses": ["a", "b", "c"], "ranking": [0, 0, 1]}"#, "ranking[1]",
+                "not a permutation"
+            ),
+            (
+                #"{"prompt": "p", "responses": ["a", "b", "c"], "ranking": [0, 1, 3]}"#, "ranking[2]",
+                "outside 0..<3"
+            ),
+            (
+                #"{"prompt": "p", "responses": ["a", "b", "c"], "ranking": [0, 1]}"#, "ranking",
+                "2 entries for 3 responses"
+            ),
             (#"{"prompt": "p", "responses": ["a"], "ranking": [0]}"#, "responses", "at least 2"),
             (#"{"prompt": "p", "responses": ["a", ""], "ranking": [0, 1]}"#, "responses[1]", "empty string"),
             (#"{"prompt": "p", "responses": ["a", "b"]}"#, "ranking", "missing field"),
-            (#"{"prompt": "p", "responses": ["a", "b"], "ranking": [0.5, 1]}"#, "ranking[0]", "not an integer"),
-            (#"{"prompt": "p", "responses": ["a", 2], "ranking": [0, 1]}"#, "responses[1]", "expected a string"),
+            (
+                #"{"prompt": "p", "responses": ["a", "b"], "ranking": [0.5, 1]}"#, "ranking[0]",
+                "not an integer"
+            ),
+            (
+                #"{"prompt": "p", "responses": ["a", 2], "ranking": [0, 1]}"#, "responses[1]",
+                "expected a string"
+            ),
         ]
         for (bad, field, reason) in cases {
             let url = try scratch.file("bad.jsonl", ["", bad])
@@ -142,7 +179,9 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
             #expect(error.reason.contains(reason), "\(bad): \(error)")
         }
         // The same rule for records built in code.
-        #expect(throws: RecordProblem.self) { try RankingRecord(prompt: "p", responses: ["a", "b"], ranking: [1, 1]) }
+        #expect(throws: RecordProblem.self) {
+            try RankingRecord(prompt: "p", responses: ["a", "b"], ranking: [1, 1])
+        }
         // "reversed" is a permutation.
         let three = try RankingRecord(prompt: "p", responses: ["a", "b", "c"], ranking: [2, 1, 0])
         #expect(Set(three.pairs.map(\.chosen)) == ["c", "b"] && three.pairs.count == 3)
@@ -151,15 +190,21 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
     @Test func ktoAndPrompts() throws {
         let scratch = try Scratch()
         let kto = try scratch.file("k.jsonl", [#"{"prompt": "p", "completion": "c", "label": false}"#])
-        #expect(try KTOExample.load(from: kto).records == [KTOExample(prompt: "p", completion: "c", label: false)])
+        #expect(
+            try KTOExample.load(from: kto).records == [KTOExample(prompt: "p", completion: "c", label: false)]
+        )
         let badLabel = try scratch.file("k2.jsonl", [#"{"prompt": "p", "completion": "c", "label": "yes"}"#])
         let error = try #require(loadError { try KTOExample.load(from: badLabel) })
         #expect(error.field == "label" && error.reason.contains("true or false"), "\(error)")
         let missingLabel = try scratch.file("k3.jsonl", [#"{"prompt": "p", "completion": "c"}"#])
         #expect(loadError { try KTOExample.load(from: missingLabel) }?.field == "label")
 
-        let prompts = try scratch.file("q.jsonl", [#"{"prompt": "What is 1 plus 2?", "answer": "3"}"#, #"{"prompt": "Hi"}"#])
-        #expect(try PromptRecord.load(from: prompts).records == [PromptRecord(prompt: "What is 1 plus 2?", answer: "3"), PromptRecord(prompt: "Hi")])
+        let prompts = try scratch.file(
+            "q.jsonl", [#"{"prompt": "What is 1 plus 2?", "answer": "3"}"#, #"{"prompt": "Hi"}"#])
+        #expect(
+            try PromptRecord.load(from: prompts).records == [
+                PromptRecord(prompt: "What is 1 plus 2?", answer: "3"), PromptRecord(prompt: "Hi"),
+            ])
         let emptyAnswer = try scratch.file("q2.jsonl", [#"{"prompt": "Hi", "answer": ""}"#])
         #expect(loadError { try PromptRecord.load(from: emptyAnswer) }?.field == "answer")
         let emptyPrompt = try scratch.file("q3.jsonl", [#"{"prompt": ""}"#])
@@ -183,8 +228,12 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
     @Test func byteOrderMarkAndCRLF() throws {
         let scratch = try Scratch()
         let url = scratch.directory.appendingPathComponent("w.jsonl")
-        try Data("\u{FEFF}{\"prompt\": \"a\"}\r\n{\"prompt\": \"b\", \"answer\": \"c\"}\r\n".utf8).write(to: url)
-        #expect(try PromptRecord.load(from: url).records == [PromptRecord(prompt: "a"), PromptRecord(prompt: "b", answer: "c")])
+        try Data("\u{FEFF}{\"prompt\": \"a\"}\r\n{\"prompt\": \"b\", \"answer\": \"c\"}\r\n".utf8).write(
+            to: url)
+        #expect(
+            try PromptRecord.load(from: url).records == [
+                PromptRecord(prompt: "a"), PromptRecord(prompt: "b", answer: "c"),
+            ])
     }
 
     @Test func missingAndNonUTF8Files() throws {

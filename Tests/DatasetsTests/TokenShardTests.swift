@@ -8,7 +8,8 @@ import Testing
         let scratch = try Scratch()
         let url = scratch.directory.appendingPathComponent("s.tokens")
         var rng = SplitMix64(seed: 1)
-        let tokens = (0..<1000).map { _ in Int32(rng.next(below: UInt64(vocabSize))) } + [Int32(vocabSize - 1), 0]
+        let tokens =
+            (0..<1000).map { _ in Int32(rng.next(below: UInt64(vocabSize))) } + [Int32(vocabSize - 1), 0]
         try TokenShard.write(tokens, vocabSize: vocabSize, to: url)
         let shard = try TokenShard(contentsOf: url)
         #expect(shard.count == tokens.count && shard.vocabSize == vocabSize && shard.bytesPerToken == width)
@@ -33,7 +34,9 @@ import Testing
         var width = good; width[12] = 3
         #expect(try error(width).contains("bytes per token is 3"))
         #expect(throws: DatasetError.self) { try TokenShard.write([1, 10], vocabSize: 10, to: url) }
-        #expect(throws: DatasetError.self) { try TokenShard(contentsOf: scratch.directory.appendingPathComponent("missing")) }
+        #expect(throws: DatasetError.self) {
+            try TokenShard(contentsOf: scratch.directory.appendingPathComponent("missing"))
+        }
     }
 
     @Test func samplerIsAFunctionOfSeedAndStep() throws {
@@ -44,7 +47,9 @@ import Testing
         // A resumed sampler (decoded from its saved state) sees what the first saw at every step.
         let resumed = try JSONDecoder().decode(BatchSampler.self, from: JSONEncoder().encode(sampler))
         #expect(resumed == sampler)
-        for step in [0, 1, 7, 1000] { #expect(sampler.batch(step: step, from: stream) == resumed.batch(step: step, from: stream)) }
+        for step in [0, 1, 7, 1000] {
+            #expect(sampler.batch(step: step, from: stream) == resumed.batch(step: step, from: stream))
+        }
         #expect(sampler.windowStarts(step: 0) != sampler.windowStarts(step: 1))
         let other = try BatchSampler(seed: 10, batchSize: 4, length: 16, range: split.train)
         #expect(other.windowStarts(step: 0) != sampler.windowStarts(step: 0))
@@ -59,8 +64,13 @@ import Testing
         }
         // Validation windows stay in the validation tail.
         let validation = try BatchSampler(seed: 1, batchSize: 8, length: 16, range: split.validation)
-        #expect((0..<50).allSatisfy { validation.windowStarts(step: $0).allSatisfy { $0 >= 4500 && $0 + 17 <= 5000 } })
-        #expect(throws: DatasetError.self) { try BatchSampler(seed: 1, batchSize: 1, length: 16, range: 0..<16) }
+        #expect(
+            (0..<50).allSatisfy {
+                validation.windowStarts(step: $0).allSatisfy { $0 >= 4500 && $0 + 17 <= 5000 }
+            })
+        #expect(throws: DatasetError.self) {
+            try BatchSampler(seed: 1, batchSize: 1, length: 16, range: 0..<16)
+        }
         let corrupt = Data(#"{"seed": 1, "batchSize": 0, "length": 16, "range": [0, 100]}"#.utf8)
         #expect(throws: DatasetError.self) { try JSONDecoder().decode(BatchSampler.self, from: corrupt) }
     }
@@ -72,11 +82,14 @@ import Testing
         try TokenShard.write(stream, vocabSize: 512, to: url)
         let shard = try TokenShard(contentsOf: url)
         let sampler = try BatchSampler(seed: 3, batchSize: 2, length: 32, range: 0..<shard.count)
-        for step in 0..<20 { #expect(sampler.batch(step: step, from: shard) == sampler.batch(step: step, from: stream)) }
+        for step in 0..<20 {
+            #expect(sampler.batch(step: step, from: shard) == sampler.batch(step: step, from: stream))
+        }
     }
 
     @Test func samplerCoversTheRangeUniformly() throws {
-        let sampler = try BatchSampler(seed: 5, batchSize: 10, length: 1, range: 0..<11)  // 10 start positions
+        // 10 start positions
+        let sampler = try BatchSampler(seed: 5, batchSize: 10, length: 1, range: 0..<11)
         var counts = Array(repeating: 0, count: 10)
         for step in 0..<2000 { for s in sampler.windowStarts(step: step) { counts[s] += 1 } }
         #expect(counts.allSatisfy { abs($0 - 2000) < 200 }, "\(counts)")

@@ -9,8 +9,10 @@ import Training
     defer { try? FileManager.default.removeItem(at: dir) }
     // RLHF_DEMO_FULL=1 runs the full-size demo (minutes) instead of the quick one.
     let full = ProcessInfo.processInfo.environment["RLHF_DEMO_FULL"] != nil
-    let report = try DemoPipeline.run(output: dir, parameters: full ? .init() : .quick, log: { print($0) },
-                                      progress: { p in if p.step % 20 == 0 || p.step == p.totalSteps { print(p.stage, p.step, p.metrics) } })
+    let report = try DemoPipeline.run(
+        output: dir, parameters: full ? .init() : .quick, log: { print($0) },
+        progress: { p in if p.step % 20 == 0 || p.step == p.totalSteps { print(p.stage, p.step, p.metrics) } }
+    )
     print(report.summary)
     print(report.markdown)
     for c in report.checks { #expect(c.passed, "\(c.claim)") }
@@ -18,6 +20,8 @@ import Training
     if full { for c in report.heldOutChecks { #expect(c.passed, "\(c.claim)") } }
     #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("report.md").path))
     for stage in ["base", "sft", "reward", "ppo", "dpo", "grpo"] {
-        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(stage)/model.safetensors").path))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: dir.appendingPathComponent("\(stage)/model.safetensors").path))
     }
 }

@@ -7,7 +7,9 @@ import Datasets
     @Test func generationIsDeterministicBySeed() {
         #expect(DemoTasks.sftExamples(seed: 1, count: 60) == DemoTasks.sftExamples(seed: 1, count: 60))
         #expect(DemoTasks.sftExamples(seed: 1, count: 60) != DemoTasks.sftExamples(seed: 2, count: 60))
-        #expect(DemoTasks.evaluationExamples(seed: 1, countPerTask: 5) == DemoTasks.evaluationExamples(seed: 1, countPerTask: 5))
+        #expect(
+            DemoTasks.evaluationExamples(seed: 1, countPerTask: 5)
+                == DemoTasks.evaluationExamples(seed: 1, countPerTask: 5))
         #expect(DemoTasks.rlPrompts(seed: 4, count: 30) == DemoTasks.rlPrompts(seed: 4, count: 30))
         let a = DemoTasks.pretrainingText(seed: 3, byteCount: 20_000)
         #expect(a == DemoTasks.pretrainingText(seed: 3, byteCount: 20_000))
@@ -15,11 +17,14 @@ import Datasets
     }
 
     @Test func everyGeneratedAnswerIsVerifiedCorrectAndShort() {
-        let examples = DemoTasks.sftExamples(seed: 11, count: 600) + DemoTasks.evaluationExamples(seed: 11, countPerTask: 20)
+        let examples =
+            DemoTasks.sftExamples(seed: 11, count: 600)
+            + DemoTasks.evaluationExamples(seed: 11, countPerTask: 20)
         #expect(Set(examples.map(\.task)) == Set(DemoTask.allCases))
         for example in examples {
             #expect(DemoTasks.task(of: example.prompt) == example.task, "\(example.prompt)")
-            let score = DemoVerifier.score(task: example.task, prompt: example.prompt, response: example.answer)
+            let score = DemoVerifier.score(
+                task: example.task, prompt: example.prompt, response: example.answer)
             #expect(score.correct, "\(example)")
             // Sentiment references with one positive word score 0.7 (two or more: 1), leaving room above SFT.
             #expect(score.quality >= (example.task == .sentiment ? 0.7 : 1), "\(example) → \(score)")
@@ -39,7 +44,8 @@ import Datasets
         for task in DemoTask.allCases { #expect(heldOut.filter { $0.task == task }.count >= 5, "\(task)") }
         let corpus = DemoTasks.pretrainingText(seed: 5, byteCount: 300_000)
         for example in heldOut where example.task != .sentiment {
-            #expect(!corpus.contains("Question: \(example.prompt)\n"), "\(example.prompt) leaked into the corpus")
+            #expect(
+                !corpus.contains("Question: \(example.prompt)\n"), "\(example.prompt) leaked into the corpus")
         }
     }
 
@@ -54,18 +60,23 @@ import Datasets
         for passage in passages.prefix(200) {
             let lines = passage.split(separator: "\n")
             for i in stride(from: 0, to: lines.count, by: 2) {
-                let prompt = String(lines[i].dropFirst("Question: ".count)), answer = String(lines[i + 1].dropFirst("Answer: ".count))
+                let prompt = String(lines[i].dropFirst("Question: ".count)),
+                    answer = String(lines[i + 1].dropFirst("Answer: ".count))
                 #expect(DemoVerifier.score(prompt: prompt, response: answer)?.correct == true, "\(passage)")
             }
         }
         #expect(!documents.joined().contains("<|"))
         // Stories use both sentiments.
         let words = Set(documents.joined(separator: " ").lowercased().split { !$0.isLetter }.map(String.init))
-        #expect(!words.isDisjoint(with: DemoTasks.positiveWords) && !words.isDisjoint(with: DemoTasks.negativeWords))
+        #expect(
+            !words.isDisjoint(with: DemoTasks.positiveWords)
+                && !words.isDisjoint(with: DemoTasks.negativeWords))
     }
 
     @Test func verifierHandCases() {
-        func score(_ prompt: String, _ response: String) -> DemoScore { DemoVerifier.score(prompt: prompt, response: response)! }
+        func score(_ prompt: String, _ response: String) -> DemoScore {
+            DemoVerifier.score(prompt: prompt, response: response)!
+        }
         let reverse = "Reverse the words: cat dog fox"
         #expect(score(reverse, "fox dog cat") == DemoScore(correct: true, quality: 1))
         #expect(score(reverse, " fox dog cat.\n").correct)
@@ -82,7 +93,9 @@ import Datasets
         #expect(score("What is 12 plus 9?", "20") == DemoScore(correct: false, quality: 0.5))
         #expect(score("What is 12 plus 9?", "many") == DemoScore(correct: false, quality: 0))
         #expect(score("Write in capital letters: fox owl", "FOX OWL") == DemoScore(correct: true, quality: 1))
-        #expect(score("Write in capital letters: fox owl", "fox owl") == DemoScore(correct: false, quality: 1.0 / 7))  // only the space
+        #expect(
+            score("Write in capital letters: fox owl", "fox owl")
+                == DemoScore(correct: false, quality: 1.0 / 7))  // only the space
         let nice = "Say something nice about the park."
         #expect(score(nice, "The park is lovely and fun.") == DemoScore(correct: true, quality: 1))
         #expect(score(nice, "The park is nice.") == DemoScore(correct: true, quality: 0.7))
@@ -96,7 +109,10 @@ import Datasets
         let prompt = "What is 2 plus 2?"
         let responses = ["5", "4", "cat", "It is 4", "3"]
         // "4" correct; "5" and "3" quality 1/2 (tie, index order); "It is 4" 0.5 too; "cat" 0.
-        #expect(SimulatedLabeler.idealRanking(task: .add, prompt: prompt, responses: responses) == [1, 0, 3, 4, 2])
+        #expect(
+            SimulatedLabeler.idealRanking(task: .add, prompt: prompt, responses: responses) == [
+                1, 0, 3, 4, 2,
+            ])
         var exact = SimulatedLabeler(noise: 0, seed: 1)
         #expect(exact.rank(task: .add, prompt: prompt, responses: responses) == [1, 0, 3, 4, 2])
         #expect(exact.agreementRate == 1)
@@ -111,7 +127,8 @@ import Datasets
         let trials = 4000
         for i in 0..<trials {
             let a = i % 20, b = (i * 7) % 20 + 21
-            let ranking = labeler.rank(task: .add, prompt: "What is \(a) plus \(b)?", responses: ["\(a + b)", "\(a + b + 1)"])
+            let ranking = labeler.rank(
+                task: .add, prompt: "What is \(a) plus \(b)?", responses: ["\(a + b)", "\(a + b + 1)"])
             if ranking == [1, 0] { flipped += 1 }
         }
         let rate = Double(flipped) / Double(trials)
@@ -121,8 +138,9 @@ import Datasets
         var x = SimulatedLabeler(noise: noise, seed: 7), y = SimulatedLabeler(noise: noise, seed: 7)
         let responses = ["fox dog cat", "cat dog fox", "fox", "dog cat fox"]
         for _ in 0..<50 {
-            #expect(x.rank(task: .reverse, prompt: "Reverse the words: cat dog fox", responses: responses)
-                == y.rank(task: .reverse, prompt: "Reverse the words: cat dog fox", responses: responses))
+            #expect(
+                x.rank(task: .reverse, prompt: "Reverse the words: cat dog fox", responses: responses)
+                    == y.rank(task: .reverse, prompt: "Reverse the words: cat dog fox", responses: responses))
         }
     }
 
@@ -133,10 +151,13 @@ import Datasets
         let ranking = labeler.rank(task: .reverse, prompt: prompt, responses: responses)
         let record = try RankingRecord(prompt: prompt, responses: responses, ranking: ranking)
         #expect(record.pairs.count == 3)
-        #expect(record.pairs[0] == PreferencePair(prompt: prompt, chosen: "fox dog cat", rejected: "cat dog fox"))
-        #expect(record.pairs.allSatisfy { pair in
-            let c = DemoVerifier.score(prompt: prompt, response: pair.chosen)!, r = DemoVerifier.score(prompt: prompt, response: pair.rejected)!
-            return (c.correct ? 1 : 0) + c.quality > (r.correct ? 1 : 0) + r.quality
-        })
+        #expect(
+            record.pairs[0] == PreferencePair(prompt: prompt, chosen: "fox dog cat", rejected: "cat dog fox"))
+        #expect(
+            record.pairs.allSatisfy { pair in
+                let c = DemoVerifier.score(prompt: prompt, response: pair.chosen)!,
+                    r = DemoVerifier.score(prompt: prompt, response: pair.rejected)!
+                return (c.correct ? 1 : 0) + c.quality > (r.correct ? 1 : 0) + r.quality
+            })
     }
 }

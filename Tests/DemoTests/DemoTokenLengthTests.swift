@@ -11,7 +11,9 @@ import Datasets
     func responsesFitTheTinyModel(vocabularySize: Int, limit: Int) throws {
         let corpus = DemoTasks.pretrainingDocuments(seed: 1, byteCount: 300_000)
         let tokenizer = try BPETrainer.train(texts: corpus, parameters: .init(vocabularySize: vocabularySize))
-        let examples = DemoTasks.sftExamples(seed: 2, count: 600) + DemoTasks.evaluationExamples(seed: 2, countPerTask: 10)
+        let examples =
+            DemoTasks.sftExamples(seed: 2, count: 600)
+            + DemoTasks.evaluationExamples(seed: 2, countPerTask: 10)
         var longestAnswer = 0, longestPrompt = 0, worst = ""
         for example in examples {
             let count = tokenizer.encode(example.answer).count

@@ -1,16 +1,18 @@
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import Testing
 import Training
 @testable import Demo
 
 @Test func linePlotRendersWellFormedSVGWithSeriesAxesAndLegend() throws {
-    var plot = LinePlot(title: "Loss <train & eval>", xLabel: "step", yLabel: "loss", series: [
-        .init(name: "train", values: (0..<50).map { 5 * exp(-Double($0) / 15) + 0.5 }),
-        .init(name: "eval", points: [(0, 5), (10, 3), (20, .nan), (30, 1.2), (40, 1.0)]),
-    ])
+    var plot = LinePlot(
+        title: "Loss <train & eval>", xLabel: "step", yLabel: "loss",
+        series: [
+            .init(name: "train", values: (0..<50).map { 5 * exp(-Double($0) / 15) + 0.5 }),
+            .init(name: "eval", points: [(0, 5), (10, 3), (20, .nan), (30, 1.2), (40, 1.0)]),
+        ])
     let svg = plot.svg()
     let doc = try XMLDocument(xmlString: svg)
     #expect(doc.rootElement()?.name == "svg")

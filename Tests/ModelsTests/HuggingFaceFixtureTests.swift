@@ -9,8 +9,10 @@ import TensorCore
 @Suite struct HuggingFaceFixtureTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/hf")
-    static let cases = ["llama-gqa-llama3", "llama-linear-tied-bias-bf16-sharded", "mistral", "qwen2-tied",
-                        "qwen3-headdim", "gpt2", "gpt2-f16"]
+    static let cases = [
+        "llama-gqa-llama3", "llama-linear-tied-bias-bf16-sharded", "mistral", "qwen2-tied",
+        "qwen3-headdim", "gpt2", "gpt2-f16",
+    ]
 
     struct Expected {
         var tokens: [Int32]
@@ -26,10 +28,11 @@ import TensorCore
     static func expected(_ name: String) throws -> Expected {
         let url = directory.appendingPathComponent(name).appendingPathComponent("expected.json")
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-        return Expected(tokens: (doc["tokens"] as! [Int]).map(Int32.init), batch: doc["batch"] as! Int,
-                        length: doc["length"] as! Int, vocab: doc["vocab"] as! Int,
-                        modelType: doc["model_type"] as! String, savedDType: doc["saved_dtype"] as! String,
-                        logits: (doc["logits"] as! [Double]).map(Float.init), nll: doc["nll"] as! Double)
+        return Expected(
+            tokens: (doc["tokens"] as! [Int]).map(Int32.init), batch: doc["batch"] as! Int,
+            length: doc["length"] as! Int, vocab: doc["vocab"] as! Int,
+            modelType: doc["model_type"] as! String, savedDType: doc["saved_dtype"] as! String,
+            logits: (doc["logits"] as! [Double]).map(Float.init), nll: doc["nll"] as! Double)
     }
 
     static func run(_ name: String) -> RunDirectory { RunDirectory(directory.appendingPathComponent(name)) }
@@ -39,7 +42,8 @@ import TensorCore
         var total = 0.0
         for b in 0..<e.batch {
             for t in 0..<(e.length - 1) {
-                let row = logits[((b * e.length + t) * e.vocab)..<((b * e.length + t + 1) * e.vocab)].map(Double.init)
+                let row = logits[((b * e.length + t) * e.vocab)..<((b * e.length + t + 1) * e.vocab)].map(
+                    Double.init)
                 let m = row.max()!
                 let logZ = m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) })
                 total += logZ - row[Int(e.tokens[b * e.length + t + 1])]
@@ -63,7 +67,9 @@ import TensorCore
         // Same weights (bf16 ones widened exactly), Float32 arithmetic on both sides.
         let difference = Self.maxDifference(logits, e.logits)
         #expect(difference < (e.savedDType == "float32" ? 1e-4 : 3e-4), "\(name): max |Δlogit| \(difference)")
-        #expect(abs(Self.meanNLL(logits, e) - e.nll) < 2e-3, "\(name): NLL \(Self.meanNLL(logits, e)) vs \(e.nll)")
+        #expect(
+            abs(Self.meanNLL(logits, e) - e.nll) < 2e-3, "\(name): NLL \(Self.meanNLL(logits, e)) vs \(e.nll)"
+        )
     }
 
     /// The fixtures are sensitive to what they test: without its RoPE scaling a scaled model's
@@ -93,15 +99,21 @@ import TensorCore
         if let export = ProcessInfo.processInfo.environment["RLHF_HF_EXPORT_DIR"] {
             base = URL(fileURLWithPath: export)
         } else {
-            base = FileManager.default.temporaryDirectory.appendingPathComponent("hf-roundtrip-\(UUID().uuidString)")
+            base = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "hf-roundtrip-\(UUID().uuidString)")
         }
         let out = RunDirectory(base.appendingPathComponent(name))
-        defer { if ProcessInfo.processInfo.environment["RLHF_HF_EXPORT_DIR"] == nil { try? FileManager.default.removeItem(at: base) } }
+        defer {
+            if ProcessInfo.processInfo.environment["RLHF_HF_EXPORT_DIR"] == nil {
+                try? FileManager.default.removeItem(at: base)
+            }
+        }
         try out.create()
         try model.config.save(to: out.config)
         let weights = model.encodedWeights()
         try weights.write(to: out.model)
-        try FileManager.default.copyItem(at: Self.run(name).file("expected.json"), to: out.file("expected.json"))
+        try FileManager.default.copyItem(
+            at: Self.run(name).file("expected.json"), to: out.file("expected.json"))
 
         let reloaded = try Transformer.load(from: out)
         #expect(reloaded.config == model.config)
@@ -109,7 +121,8 @@ import TensorCore
         let again = reloaded.forward(tokens: e.tokens, batchSize: e.batch, length: e.length).scalars
         #expect(original == again)
         let bytesPerScalar = e.savedDType == "float32" ? 4 : 2
-        #expect(weights.count < model.parameterCount * bytesPerScalar + 16_384, "\(name): \(weights.count) bytes")
+        #expect(
+            weights.count < model.parameterCount * bytesPerScalar + 16_384, "\(name): \(weights.count) bytes")
     }
 }
 
@@ -123,7 +136,8 @@ func baseModelLayoutsAndBuffersLoad(name: String) throws {
     let file = try SafeTensors(contentsOf: source.model)
     var tensors: [(name: String, tensor: Tensor)] = []
     for entry in file.entries {
-        let short = entry.name.replacingOccurrences(of: "transformer.", with: "").replacingOccurrences(of: "model.", with: "")
+        let short = entry.name.replacingOccurrences(of: "transformer.", with: "").replacingOccurrences(
+            of: "model.", with: "")
         tensors.append((short, try file.tensor(named: entry.name)))
     }
     tensors.append(("h.0.attn.bias", Tensor(shape: [1, 1, 4, 4], repeating: 1)))
@@ -140,5 +154,7 @@ func baseModelLayoutsAndBuffersLoad(name: String) throws {
     #expect(HuggingFaceFixtureTests.maxDifference(logits, e.logits) < 1e-4)
     // An unknown tensor is still reported.
     try SafeTensors.encode(tensors + [("h.0.attn.extra", Tensor(shape: [1]))]).write(to: run.model)
-    #expect { _ = try Transformer.load(from: run) } throws: { "\($0)".contains("unexpected tensors (1): h.0.attn.extra") }
+    #expect { _ = try Transformer.load(from: run) } throws: {
+        "\($0)".contains("unexpected tensors (1): h.0.attn.extra")
+    }
 }

@@ -16,11 +16,14 @@ import TensorCore
         RunDirectory(fixtures.appendingPathComponent("lora").appendingPathComponent(name))
     }
 
-    static func expected(_ name: String) throws -> (tokens: [Int32], batch: Int, length: Int, logits: [Float]) {
+    static func expected(_ name: String) throws -> (tokens: [Int32], batch: Int, length: Int, logits: [Float])
+    {
         let url = adapter(name).file("expected.json")
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-        return ((doc["tokens"] as! [Int]).map(Int32.init), doc["batch"] as! Int, doc["length"] as! Int,
-                (doc["logits"] as! [Double]).map(Float.init))
+        return (
+            (doc["tokens"] as! [Int]).map(Int32.init), doc["batch"] as! Int, doc["length"] as! Int,
+            (doc["logits"] as! [Double]).map(Float.init)
+        )
     }
 
     /// The base named by the adapter's `base_model_name_or_path` (relative to the adapter).
@@ -41,7 +44,9 @@ import TensorCore
         let model = try Self.base(name)
         let baseLogits = Self.logits(model, e)
         let config = try Self.adapter(name).loadLoRAAdapter(into: model).config
-        #expect(model.loraAdapters.count == model.config.layerCount * (name == "qwen2-tied" ? 3 : name == "gpt2" ? 4 : 7))
+        #expect(
+            model.loraAdapters.count == model.config.layerCount
+                * (name == "qwen2-tied" ? 3 : name == "gpt2" ? 4 : 7))
         #expect(config.rank == (name == "qwen2-tied" ? 2 : 4))
         let logits = Self.logits(model, e)
         let difference = maxAbsDifference(logits, e.logits)
@@ -71,8 +76,9 @@ import TensorCore
         let model = try Self.base(name)
         let config = try Self.adapter(name).loadLoRAAdapter(into: model).config
         let logits = Self.logits(model, e)
-        let out = RunDirectory(FileManager.default.temporaryDirectory
-            .appendingPathComponent("lora-\(name)-\(UUID().uuidString)"))
+        let out = RunDirectory(
+            FileManager.default.temporaryDirectory
+                .appendingPathComponent("lora-\(name)-\(UUID().uuidString)"))
         defer { try? FileManager.default.removeItem(at: out.url) }
         var ours = config
         ours.baseModel = Self.adapter(name).loraBase(config).url.path
@@ -80,18 +86,28 @@ import TensorCore
 
         let peftFile = try SafeTensors(contentsOf: Self.adapter(name).loraWeights)
         let ourFile = try SafeTensors(contentsOf: out.loraWeights)
-        #expect(Set(ourFile.entries.map { "\($0.name) \($0.shape)" }) == Set(peftFile.entries.map { "\($0.name) \($0.shape)" }))
+        #expect(
+            Set(ourFile.entries.map { "\($0.name) \($0.shape)" })
+                == Set(peftFile.entries.map { "\($0.name) \($0.shape)" }))
         for entry in peftFile.entries {
-            #expect(try ourFile.tensor(named: entry.name).scalars == peftFile.tensor(named: entry.name).scalars)
+            #expect(
+                try ourFile.tensor(named: entry.name).scalars == peftFile.tensor(named: entry.name).scalars)
         }
-        let peftJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.adapter(name).loraConfig)) as! [String: Any]
-        let ourJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: out.loraConfig)) as! [String: Any]
-        for key in ["peft_type", "task_type", "bias"] { #expect(ourJSON[key] as? String == peftJSON[key] as? String, "\(key)") }
+        let peftJSON =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Self.adapter(name).loraConfig))
+            as! [String: Any]
+        let ourJSON =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.loraConfig)) as! [String: Any]
+        for key in ["peft_type", "task_type", "bias"] {
+            #expect(ourJSON[key] as? String == peftJSON[key] as? String, "\(key)")
+        }
         for key in ["fan_in_fan_out", "use_rslora", "use_dora", "inference_mode"] {
             #expect(ourJSON[key] as? Bool == peftJSON[key] as? Bool, "\(key)")
         }
         #expect((ourJSON["r"] as? NSNumber)?.intValue == (peftJSON["r"] as? NSNumber)?.intValue)
-        #expect((ourJSON["lora_alpha"] as? NSNumber)?.doubleValue == (peftJSON["lora_alpha"] as? NSNumber)?.doubleValue)
+        #expect(
+            (ourJSON["lora_alpha"] as? NSNumber)?.doubleValue
+                == (peftJSON["lora_alpha"] as? NSNumber)?.doubleValue)
         #expect(Set(ourJSON["target_modules"] as! [String]) == Set(peftJSON["target_modules"] as! [String]))
 
         let reloaded = try Transformer.load(from: RunDirectory(path: ours.baseModel))
@@ -105,10 +121,13 @@ import TensorCore
         let bad = LoRAConfig(rank: 2, alpha: 4, targets: ["q_proj", "c_attn"], baseModel: "x")
         #expect(throws: LoRAError.self) { try model.attachLoRA(bad, seed: 0) }
         #expect(!model.hasLoRA)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lora-bad-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lora-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.adapter("mistral").loraConfig)) as! [String: Any]
+        var json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Self.adapter("mistral").loraConfig))
+            as! [String: Any]
         json["use_dora"] = true
         let url = directory.appendingPathComponent("adapter_config.json")
         try JSONSerialization.data(withJSONObject: json).write(to: url)
@@ -121,8 +140,10 @@ import TensorCore
         let e = try Self.expected(name)
         let model = try Self.base(name)
         let before = Self.logits(model, e)
-        try model.attachLoRA(LoRAConfig(rank: 2, alpha: 4, targets: LoRAConfig.defaultTargets(for: model.config.family),
-                                        baseModel: "b"), seed: 1)
+        try model.attachLoRA(
+            LoRAConfig(
+                rank: 2, alpha: 4, targets: LoRAConfig.defaultTargets(for: model.config.family),
+                baseModel: "b"), seed: 1)
         #expect(model.loraAdapters.count == model.projections.count)
         #expect(model.trainableParameters.count == 2 * model.projections.count)
         #expect(Self.logits(model, e) == before)
@@ -138,8 +159,11 @@ func exportAdaptersForPEFT() throws {
     for name in LoRATransformerTests.cases {
         let e = try LoRATransformerTests.expected(name)
         let model = try LoRATransformerTests.base(name)
-        let targets = name == "qwen2-tied" ? ["k_proj", "o_proj", "up_proj"] : LoRAConfig.defaultTargets(for: model.config.family)
-        let baseDirectory = LoRATransformerTests.adapter(name).loraBase(try LoRAConfig.read(LoRATransformerTests.adapter(name).loraConfig))
+        let targets =
+            name == "qwen2-tied"
+            ? ["k_proj", "o_proj", "up_proj"] : LoRAConfig.defaultTargets(for: model.config.family)
+        let baseDirectory = LoRATransformerTests.adapter(name).loraBase(
+            try LoRAConfig.read(LoRATransformerTests.adapter(name).loraConfig))
         let config = LoRAConfig(rank: 3, alpha: 5, targets: targets, baseModel: baseDirectory.url.path)
         try model.attachLoRA(config, seed: 11)
         var rng = RandomGenerator(seed: 12)
@@ -147,8 +171,10 @@ func exportAdaptersForPEFT() throws {
         let out = RunDirectory(root.appendingPathComponent(name))
         try out.writeLoRAAdapter(of: model, config: config)
         let logits = LoRATransformerTests.logits(model, e)
-        let doc: [String: Any] = ["tokens": e.tokens.map(Int.init), "batch": e.batch, "length": e.length,
-                                  "logits": logits.map(Double.init)]
+        let doc: [String: Any] = [
+            "tokens": e.tokens.map(Int.init), "batch": e.batch, "length": e.length,
+            "logits": logits.map(Double.init),
+        ]
         try JSONSerialization.data(withJSONObject: doc).write(to: out.file("ours.json"))
     }
 }

@@ -8,13 +8,16 @@ import TensorCore
 /// first run writes DIR, a second run (a fresh process, so its peak RSS is the load alone) loads.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["RLHF_BENCH_LOAD"] != nil))
 struct LoadingBenchmarkTests {
-    static let config = ModelConfig(family: .qwen2, vocabSize: 151_936, hiddenSize: 896, layerCount: 24, headCount: 14,
-                                    kvHeadCount: 2, intermediateSize: 4864, contextLength: 4096, normEpsilon: 1e-6,
-                                    ropeTheta: 1_000_000, tieEmbeddings: true, storageDType: .bfloat16)
+    static let config = ModelConfig(
+        family: .qwen2, vocabSize: 151_936, hiddenSize: 896, layerCount: 24, headCount: 14,
+        kvHeadCount: 2, intermediateSize: 4864, contextLength: 4096, normEpsilon: 1e-6,
+        ropeTheta: 1_000_000, tieEmbeddings: true, storageDType: .bfloat16)
 
     static func status(_ key: String) -> String {
         let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").first { $0.hasPrefix(key) }.map { $0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces) } ?? "?"
+        return text.split(separator: "\n").first { $0.hasPrefix(key) }.map {
+            $0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)
+        } ?? "?"
     }
 
     @Test func loadQwen2Sized() throws {
@@ -25,13 +28,17 @@ struct LoadingBenchmarkTests {
             try run.create()
             try model.config.save(to: run.config)
             try model.encodedWeights().write(to: run.model)
-            print("wrote \(model.parameterCount) parameters in \(Date().timeIntervalSince(start)) s; run again to load")
+            print(
+                "wrote \(model.parameterCount) parameters in \(Date().timeIntervalSince(start)) s; run again to load"
+            )
             return
         }
         let start = Date()
         let model = try Transformer.load(from: run)
         let seconds = Date().timeIntervalSince(start)
         let size = (try FileManager.default.attributesOfItem(atPath: run.model.path)[.size] as? Int) ?? 0
-        print("loaded \(model.parameterCount) parameters (\(model.storageDType), file \(size / 1_000_000) MB) in \(String(format: "%.1f", seconds)) s; peak RSS \(Self.status("VmHWM")), now \(Self.status("VmRSS"))")
+        print(
+            "loaded \(model.parameterCount) parameters (\(model.storageDType), file \(size / 1_000_000) MB) in \(String(format: "%.1f", seconds)) s; peak RSS \(Self.status("VmHWM")), now \(Self.status("VmRSS"))"
+        )
     }
 }

@@ -7,9 +7,10 @@ private func json(_ data: Data) throws -> [String: Any] {
 }
 
 @Test func llamaConfigEncodesHuggingFaceFields() throws {
-    let config = ModelConfig(family: .llama, vocabSize: 4096, hiddenSize: 256, layerCount: 4, headCount: 8, kvHeadCount: 2,
-                             intermediateSize: 704, contextLength: 512, normEpsilon: 1e-5, ropeTheta: 10_000,
-                             tieEmbeddings: false, bosTokenID: 1, eosTokenID: 2)
+    let config = ModelConfig(
+        family: .llama, vocabSize: 4096, hiddenSize: 256, layerCount: 4, headCount: 8, kvHeadCount: 2,
+        intermediateSize: 704, contextLength: 512, normEpsilon: 1e-5, ropeTheta: 10_000,
+        tieEmbeddings: false, bosTokenID: 1, eosTokenID: 2)
     let j = try json(config.huggingFaceJSON())
     #expect(j["architectures"] as? [String] == ["LlamaForCausalLM"])
     #expect(j["model_type"] as? String == "llama")
@@ -33,7 +34,8 @@ private func json(_ data: Data) throws -> [String: Any] {
 }
 
 @Test func gpt2ConfigEncodesHuggingFaceFields() throws {
-    let config = ModelConfig(family: .gpt2, vocabSize: 8192, hiddenSize: 384, layerCount: 6, headCount: 6, contextLength: 256)
+    let config = ModelConfig(
+        family: .gpt2, vocabSize: 8192, hiddenSize: 384, layerCount: 6, headCount: 6, contextLength: 256)
     let j = try json(config.huggingFaceJSON())
     #expect(j["architectures"] as? [String] == ["GPT2LMHeadModel"])
     #expect(j["model_type"] as? String == "gpt2")
@@ -53,30 +55,41 @@ private func json(_ data: Data) throws -> [String: Any] {
 
 @Test func decodingAppliesTransformersDefaults() throws {
     // A minimal LlamaConfig as transformers writes it: defaults for kv heads, eps, theta, tying.
-    let text = #"{"model_type":"llama","hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100,"max_position_embeddings":32}"#
+    let text =
+        #"{"model_type":"llama","hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100,"max_position_embeddings":32}"#
     let config = try ModelConfig.fromHuggingFaceJSON(Data(text.utf8))
     #expect(config.kvHeadCount == 4)
     #expect(config.normEpsilon == 1e-6)
     #expect(config.ropeTheta == 10_000)
     #expect(config.tieEmbeddings == false)
     // GPT-2 without model_type but with architectures, n_inner null → 4·n_embd.
-    let gpt = #"{"architectures":["GPT2LMHeadModel"],"n_embd":32,"n_head":4,"n_layer":1,"n_positions":16,"n_inner":null,"vocab_size":50}"#
+    let gpt =
+        #"{"architectures":["GPT2LMHeadModel"],"n_embd":32,"n_head":4,"n_layer":1,"n_positions":16,"n_inner":null,"vocab_size":50}"#
     let g = try ModelConfig.fromHuggingFaceJSON(Data(gpt.utf8))
     #expect(g.family == .gpt2 && g.intermediateSize == 128 && g.tieEmbeddings)
 }
 
 @Test func decodingErrorsNameTheField() {
     func message(_ text: String) -> String {
-        do { _ = try ModelConfig.fromHuggingFaceJSON(Data(text.utf8), source: "run/config.json"); return "no error" } catch {
+        do {
+            _ = try ModelConfig.fromHuggingFaceJSON(Data(text.utf8), source: "run/config.json");
+            return "no error"
+        } catch {
             return error.description
         }
     }
-    let base = #""model_type":"llama","intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100"#
+    let base =
+        #""model_type":"llama","intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100"#
     #expect(message("{\(base)}").contains(#"field "hidden_size": missing"#))
-    #expect(message("{\(base),\"hidden_size\":\"wide\"}").contains(#"field "hidden_size": expected an integer"#))
-    #expect(message("{\(base),\"hidden_size\":64,\"hidden_act\":\"relu\"}").contains(#"field "hidden_act": unsupported value "relu""#))
+    #expect(
+        message("{\(base),\"hidden_size\":\"wide\"}").contains(#"field "hidden_size": expected an integer"#))
+    #expect(
+        message("{\(base),\"hidden_size\":64,\"hidden_act\":\"relu\"}").contains(
+            #"field "hidden_act": unsupported value "relu""#))
     #expect(message("{\(base),\"hidden_size\":66}").contains("heads (4) must divide the hidden size (66)"))
-    #expect(message("{\(base),\"hidden_size\":64,\"attention_bias\":1}").contains(#"field "attention_bias": expected true or false"#))
+    #expect(
+        message("{\(base),\"hidden_size\":64,\"attention_bias\":1}").contains(
+            #"field "attention_bias": expected true or false"#))
     #expect(message(#"{"model_type":"gemma"}"#).contains(#"field "model_type": unsupported value "gemma""#))
     #expect(message("{\(base)").contains("run/config.json: not valid JSON"))
     #expect(message("{\(base)}").hasPrefix("invalid model config: run/config.json:"))

@@ -7,16 +7,21 @@ import TensorCore
     /// A small corpus with some repetition, vocabulary 5.
     static let corpus: [[Int32]] = [[0, 1, 2, 0, 1, 3, 0, 1, 2, 4], [1, 2, 2, 3], [4, 0, 1]]
 
-    static let smoothings: [NGramModel.Smoothing] = [.addK(0.1), .addK(1), .kneserNey(modified: false), .kneserNey(modified: true)]
+    static let smoothings: [NGramModel.Smoothing] = [
+        .addK(0.1), .addK(1), .kneserNey(modified: false), .kneserNey(modified: true),
+    ]
 
     @Test(arguments: [1, 2, 3])
     func probabilitiesSumToOneForEveryContext(order: Int) throws {
         for smoothing in Self.smoothings {
-            let model = try NGramModel(order: order, vocabSize: 5, smoothing: smoothing, sequences: Self.corpus)
+            let model = try NGramModel(
+                order: order, vocabSize: 5, smoothing: smoothing, sequences: Self.corpus)
             // Every context of up to order−1 tokens over the vocabulary, seen or not.
             var contexts: [[Int32]] = [[]]
             for length in 1..<max(order, 1) {
-                contexts += contexts.filter { $0.count == length - 1 }.flatMap { c in (0..<5).map { c + [Int32($0)] } }
+                contexts += contexts.filter { $0.count == length - 1 }.flatMap { c in
+                    (0..<5).map { c + [Int32($0)] }
+                }
             }
             for context in contexts {
                 let p = model.probabilities(context: context)
@@ -31,7 +36,8 @@ import TensorCore
 
     /// Bigram, plain interpolated Kneser–Ney, vocabulary {a=0, b=1, c=2}, one text "a b a b c".
     @Test func kneserNeyHandChecked() throws {
-        let model = try NGramModel(order: 2, vocabSize: 3, smoothing: .kneserNey(modified: false), sequences: [[0, 1, 0, 1, 2]])
+        let model = try NGramModel(
+            order: 2, vocabSize: 3, smoothing: .kneserNey(modified: false), sequences: [[0, 1, 0, 1, 2]])
         // Raw bigram counts: ab 2, ba 1, bc 1 → count-of-counts n1 = 2, n2 = 1, Y = 2/(2+2) = 0.5 = D.
         // Continuation unigrams (distinct predecessors; the text start counts as one):
         //   a: {b, start} = 2, b: {a} = 1, c: {b} = 1; total 4; n1 = 2, n2 = 1 → D = 0.5.
@@ -52,7 +58,9 @@ import TensorCore
         ]
         for (context, p) in expected {
             let got = model.probabilities(context: context)
-            for i in 0..<3 { #expect(abs(got[i] - p[i]) < 1e-12, "P(\(i) | \(context)) = \(got[i]), expected \(p[i])") }
+            for i in 0..<3 {
+                #expect(abs(got[i] - p[i]) < 1e-12, "P(\(i) | \(context)) = \(got[i]), expected \(p[i])")
+            }
         }
     }
 
@@ -60,7 +68,9 @@ import TensorCore
         // n1 = 4, n2 = 2, n3 = 1, n4 = 1: Y = 4/(4+4) = 0.5; D1 = 1 − 2·0.5·2/4 = 0.5,
         // D2 = 2 − 3·0.5·1/2 = 1.25, D3+ = 3 − 4·0.5·1/1 = 1.
         var row = NGramModel.Row()
-        for (token, count) in [(0, 1), (1, 1), (2, 1), (3, 1), (4, 2), (5, 2), (6, 3), (7, 4)] { row.add(Int32(token), count) }
+        for (token, count) in [(0, 1), (1, 1), (2, 1), (3, 1), (4, 2), (5, 2), (6, 3), (7, 4)] {
+            row.add(Int32(token), count)
+        }
         let d = NGramModel.estimateDiscounts([[]: row], modified: true)
         #expect(abs(d.d1 - 0.5) < 1e-12 && abs(d.d2 - 1.25) < 1e-12 && abs(d.d3 - 1) < 1e-12)
         let plain = NGramModel.estimateDiscounts([[]: row], modified: false)
@@ -69,7 +79,8 @@ import TensorCore
 
     @Test func addKHandChecked() throws {
         // Bigram add-k, k = 0.5, V = 3, text "a b a b c": after a: b twice → (2+0.5)/(2+1.5) = 5/7.
-        let model = try NGramModel(order: 2, vocabSize: 3, smoothing: .addK(0.5), sequences: [[0, 1, 0, 1, 2]])
+        let model = try NGramModel(
+            order: 2, vocabSize: 3, smoothing: .addK(0.5), sequences: [[0, 1, 0, 1, 2]])
         let p = model.probabilities(context: [0])
         #expect(abs(p[1] - 5.0 / 7) < 1e-12 && abs(p[0] - 1.0 / 7) < 1e-12)
         // c never precedes anything: back off to the add-k unigram (a 2, b 2, c 1): (2+0.5)/(5+1.5).
@@ -80,7 +91,8 @@ import TensorCore
     func uniformModelPerplexityIsVocabularySize(vocabSize: Int) throws {
         let text: [[Int32]] = [(0..<50).map { Int32($0 % vocabSize) }]
         for smoothing in Self.smoothings {
-            let model = try NGramModel(order: 3, vocabSize: vocabSize, smoothing: smoothing)  // no counts: uniform
+            // no counts: uniform
+            let model = try NGramModel(order: 3, vocabSize: vocabSize, smoothing: smoothing)
             let result = try model.evaluate(sequences: text, byteCount: 50)
             #expect(result.tokenCount == 50)
             #expect(abs(result.perplexity - Double(vocabSize)) < 1e-9 * Double(vocabSize))
@@ -90,14 +102,16 @@ import TensorCore
     }
 
     @Test func trainedModelBeatsUniformOnItsText() throws {
-        let model = try NGramModel(order: 3, vocabSize: 5, smoothing: .kneserNey(modified: true), sequences: Self.corpus)
+        let model = try NGramModel(
+            order: 3, vocabSize: 5, smoothing: .kneserNey(modified: true), sequences: Self.corpus)
         let result = try model.evaluate(sequences: Self.corpus)
         #expect(result.perplexity < 3)
         #expect(abs(result.natsPerToken - log(result.perplexity)) < 1e-12)
     }
 
     @Test func samplingIsReproducibleWithSeed() throws {
-        let model = try NGramModel(order: 2, vocabSize: 5, smoothing: .kneserNey(modified: false), sequences: Self.corpus)
+        let model = try NGramModel(
+            order: 2, vocabSize: 5, smoothing: .kneserNey(modified: false), sequences: Self.corpus)
         var a = RandomGenerator(seed: 42), b = RandomGenerator(seed: 42), c = RandomGenerator(seed: 43)
         let x = model.generate(prompt: [0], count: 200, temperature: 0.8, topK: 3, using: &a)
         let y = model.generate(prompt: [0], count: 200, temperature: 0.8, topK: 3, using: &b)
@@ -112,7 +126,8 @@ import TensorCore
     }
 
     @Test func samplingFollowsTheDistribution() throws {
-        let model = try NGramModel(order: 1, vocabSize: 3, smoothing: .addK(1), sequences: [[0, 0, 0, 0, 0, 0, 0, 1]])
+        let model = try NGramModel(
+            order: 1, vocabSize: 3, smoothing: .addK(1), sequences: [[0, 0, 0, 0, 0, 0, 0, 1]])
         // P = (8/11, 2/11, 1/11)
         var rng = RandomGenerator(seed: 7)
         var counts = [0, 0, 0]
@@ -123,11 +138,14 @@ import TensorCore
     }
 
     @Test func saveLoadIdentity() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ngram-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ngram-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         for smoothing in Self.smoothings {
-            let model = try NGramModel(order: 3, vocabSize: 5, smoothing: smoothing, sequences: Self.corpus, metadata: ["tokenizer": "bytes"])
+            let model = try NGramModel(
+                order: 3, vocabSize: 5, smoothing: smoothing, sequences: Self.corpus,
+                metadata: ["tokenizer": "bytes"])
             let url = directory.appendingPathComponent("m.ngram")
             try model.save(to: url)
             let loaded = try NGramModel.load(from: url)
@@ -141,7 +159,8 @@ import TensorCore
     }
 
     @Test func corruptFilesGiveClearErrors() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ngram-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ngram-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("m.ngram")
@@ -162,7 +181,10 @@ import TensorCore
         version[8] = 9
         #expect(message(version).contains("unsupported version 9"))
         #expect(message(good).contains("loaded"))
-        do { _ = try NGramModel.load(from: directory.appendingPathComponent("missing")); Issue.record("no error") } catch {
+        do {
+            _ = try NGramModel.load(from: directory.appendingPathComponent("missing"));
+            Issue.record("no error")
+        } catch {
             #expect("\(error)".contains("missing"))
         }
     }

@@ -13,9 +13,12 @@ import TensorCore
         let a = randomTokens(5, vocab: config.vocabSize, seed: 5)
         let b = randomTokens(4, vocab: config.vocabSize, seed: 6)
         let v = config.vocabSize
-        let packed = model.forward(tokens: a + b, batchSize: 1, length: 9,
-                                   segmentIDs: [Int32](repeating: 2, count: 5) + [Int32](repeating: 3, count: 4)).scalars
-        let alone = model.forward(tokens: a, batchSize: 1, length: 5).scalars
+        let packed = model.forward(
+            tokens: a + b, batchSize: 1, length: 9,
+            segmentIDs: [Int32](repeating: 2, count: 5) + [Int32](repeating: 3, count: 4)
+        ).scalars
+        let alone =
+            model.forward(tokens: a, batchSize: 1, length: 5).scalars
             + model.forward(tokens: b, batchSize: 1, length: 4).scalars
         #expect(maxAbsDifference(packed, alone) < 1e-4)
         // Without segments the second document sees the first, so the logits differ.
@@ -42,8 +45,11 @@ import TensorCore
     func cachedGenerationMatchesRecomputation(config: ModelConfig) throws {
         let model = try Transformer(config: config, seed: 5)
         scramble(model, seed: 6)
-        let prompts = [randomTokens(3, vocab: config.vocabSize, seed: 7), randomTokens(7, vocab: config.vocabSize, seed: 8),
-                       randomTokens(1, vocab: config.vocabSize, seed: 9)]
+        let prompts = [
+            randomTokens(3, vocab: config.vocabSize, seed: 7),
+            randomTokens(7, vocab: config.vocabSize, seed: 8),
+            randomTokens(1, vocab: config.vocabSize, seed: 9),
+        ]
         var rng = RandomGenerator(seed: 1)
         let options = SamplingOptions(temperature: 0, maxNewTokens: 8)
         let generated = model.generate(prompts: prompts, options: options, rng: &rng)
@@ -53,7 +59,8 @@ import TensorCore
             for _ in 0..<8 {
                 let logits = model.forward(tokens: seq, batchSize: 1, length: seq.count).scalars
                 let last = Array(logits[((seq.count - 1) * config.vocabSize)...])
-                let next = Int32(last.indices.max { last[$0] < last[$1] || (last[$0] == last[$1] && $0 > $1) }!)
+                let next = Int32(
+                    last.indices.max { last[$0] < last[$1] || (last[$0] == last[$1] && $0 > $1) }!)
                 expected.append(next)
                 seq.append(next)
             }
@@ -67,24 +74,31 @@ import TensorCore
         let model = try Transformer(config: config, seed: 5)
         scramble(model, seed: 6)
         var rng = RandomGenerator(seed: 2)
-        let free = model.generate(prompts: [[1, 2]], options: SamplingOptions(temperature: 0, maxNewTokens: 6), rng: &rng)[0]
+        let free = model.generate(
+            prompts: [[1, 2]], options: SamplingOptions(temperature: 0, maxNewTokens: 6), rng: &rng)[0]
         let stop = free.tokens[2]
-        let stopped = model.generate(prompts: [[1, 2]], options: SamplingOptions(temperature: 0, maxNewTokens: 6,
-                                                                                 stopTokens: [stop]), rng: &rng)[0]
+        let stopped = model.generate(
+            prompts: [[1, 2]],
+            options: SamplingOptions(
+                temperature: 0, maxNewTokens: 6,
+                stopTokens: [stop]), rng: &rng)[0]
         let firstStop = free.tokens.firstIndex(of: stop)!
         #expect(stopped.tokens == Array(free.tokens[...firstStop]))
         #expect(stopped.finished)
         var seen = 0
-        let cut = model.generate(prompts: [[1, 2], [3]], options: SamplingOptions(temperature: 1, maxNewTokens: 6),
-                                 rng: &rng) { row, _ in
+        let cut = model.generate(
+            prompts: [[1, 2], [3]], options: SamplingOptions(temperature: 1, maxNewTokens: 6),
+            rng: &rng
+        ) { row, _ in
             if row == 0 { seen += 1 }
             return row != 0 || seen < 2
         }
         #expect(cut[0].tokens.count == 2 && !cut[0].finished)
         #expect(cut[1].tokens.count == 6)
         // Generation never runs past the context window.
-        let long = model.generate(prompts: [Array(repeating: 1, count: 20)], options: SamplingOptions(maxNewTokens: 50),
-                                  rng: &rng)[0]
+        let long = model.generate(
+            prompts: [Array(repeating: 1, count: 20)], options: SamplingOptions(maxNewTokens: 50),
+            rng: &rng)[0]
         #expect(long.tokens.count == config.contextLength - 20)
     }
 
@@ -95,15 +109,17 @@ import TensorCore
         scramble(model, seed: 6)
         var r1 = RandomGenerator(seed: 42), r2 = RandomGenerator(seed: 42)
         let opts = SamplingOptions(temperature: 1.3, topP: 0.9, maxNewTokens: 10)
-        #expect(model.generate(prompts: [[1, 2, 3]], options: opts, rng: &r1)
+        #expect(
+            model.generate(prompts: [[1, 2, 3]], options: opts, rng: &r1)
                 == model.generate(prompts: [[1, 2, 3]], options: opts, rng: &r2))
         let logits = model.forward(tokens: [4, 5], batchSize: 1, length: 2).scalars
         let last = Array(logits[config.vocabSize...])
         let top2 = Set(last.indices.sorted { last[$0] > last[$1] }.prefix(2).map { Int32($0) })
         var rng = RandomGenerator(seed: 3)
         for _ in 0..<30 {
-            let tok = model.generate(prompts: [[4, 5]], options: SamplingOptions(temperature: 5, topK: 2, maxNewTokens: 1),
-                                     rng: &rng)[0].tokens[0]
+            let tok = model.generate(
+                prompts: [[4, 5]], options: SamplingOptions(temperature: 5, topK: 2, maxNewTokens: 1),
+                rng: &rng)[0].tokens[0]
             #expect(top2.contains(tok))
         }
     }
@@ -111,8 +127,9 @@ import TensorCore
     /// A 2-layer model learns a repeated sequence: Adam on the mean next-token loss drives it near 0.
     @Test(arguments: [ModelConfig.Family.llama, .gpt2])
     func trainingLossFalls(family: ModelConfig.Family) throws {
-        let config = ModelConfig(family: family, vocabSize: 16, hiddenSize: 32, layerCount: 2, headCount: 4,
-                                 contextLength: 32)
+        let config = ModelConfig(
+            family: family, vocabSize: 16, hiddenSize: 32, layerCount: 2, headCount: 4,
+            contextLength: 32)
         let model = try Transformer(config: config, seed: 11)
         let pattern: [Int32] = [3, 1, 4, 1, 5, 9, 2, 6]
         let b = 2, t = 16
@@ -131,12 +148,15 @@ import TensorCore
         var first = 0.0, last = 0.0
         for step in 1...60 {
             model.zeroGradients()
-            let logits = model.forward(tokens: tokens, batchSize: b, length: t).reshaped([b * t, config.vocabSize])
+            let logits = model.forward(tokens: tokens, batchSize: b, length: t).reshaped([
+                b * t, config.vocabSize,
+            ])
             let (lp, _) = TokenLogProbs.forward(logits: logits, targets: targets, temperature: 1)
             let loss = zip(lp, weights).reduce(0.0) { $0 + Double($1.0 * $1.1) }
             if step == 1 { first = loss }
             last = loss
-            let dl = TokenLogProbs.backward(logits: logits, targets: targets, temperature: 1, logProbGrad: weights)
+            let dl = TokenLogProbs.backward(
+                logits: logits, targets: targets, temperature: 1, logProbGrad: weights)
             model.backward(logitsGrad: dl.reshaped([b, t, config.vocabSize]), hiddenGrad: nil)
             for (i, p) in model.parameters.enumerated() {
                 let c1 = 1 - pow(b1, Float(step)), c2 = 1 - pow(b2, Float(step))
@@ -158,7 +178,8 @@ import TensorCore
     /// then top-p works on the renormalised top-k mass (Hugging Face order).
     @Test func nucleusAndTopKKeepTheRightTokens() throws {
         // Logits for p = [0.5, 0.3, 0.15, 0.05] over 4 tokens (vocab 4), decode one token many times.
-        let config = ModelConfig(family: .gpt2, vocabSize: 4, hiddenSize: 4, layerCount: 1, headCount: 1, contextLength: 4)
+        let config = ModelConfig(
+            family: .gpt2, vocabSize: 4, hiddenSize: 4, layerCount: 1, headCount: 1, contextLength: 4)
         let model = try Transformer(config: config, seed: 1)
         // Zero every weight, then make the output bias-free logits come from ln_f's bias: hidden
         // = ln_f.bias, logits = wte · bias.
@@ -168,11 +189,14 @@ import TensorCore
         var w = [Float](repeating: 0, count: 16)
         for i in 0..<4 { w[i * 4] = log(probs[i]) }
         wte.value = Tensor(shape: [4, 4], scalars: w)
-        model.parameters.first { $0.name == "transformer.ln_f.bias" }!.value = Tensor(shape: [4], scalars: [1, 0, 0, 0])
+        model.parameters.first { $0.name == "transformer.ln_f.bias" }!.value = Tensor(
+            shape: [4], scalars: [1, 0, 0, 0])
         func counts(_ options: SamplingOptions) -> [Int] {
             var rng = RandomGenerator(seed: 9)
             var c = [0, 0, 0, 0]
-            for _ in 0..<400 { c[Int(model.generate(prompts: [[0]], options: options, rng: &rng)[0].tokens[0])] += 1 }
+            for _ in 0..<400 {
+                c[Int(model.generate(prompts: [[0]], options: options, rng: &rng)[0].tokens[0])] += 1
+            }
             return c
         }
         let nucleus = counts(SamplingOptions(topP: 0.75, maxNewTokens: 1))  // 0.5 + 0.3 ≥ 0.75

@@ -39,7 +39,9 @@ import TensorCore
                 p.value[flat: i] = v
                 let num = (lp - lm) / Double(2 * eps)
                 let ana = Double(g[flat: i])
-                #expect(abs(num - ana) <= 1e-2 + 2e-2 * max(abs(num), abs(ana)), "\(p.name)[\(i)]: \(num) vs \(ana)")
+                #expect(
+                    abs(num - ana) <= 1e-2 + 2e-2 * max(abs(num), abs(ana)),
+                    "\(p.name)[\(i)]: \(num) vs \(ana)")
                 checked += 1
             }
         }
@@ -66,7 +68,10 @@ import TensorCore
         #expect(g["transformer.h.1.mlp.c_proj.weight"] == [32, 8])
         #expect(g["transformer.ln_f.bias"] == [8])
         #expect(g["lm_head.weight"] == nil)
-        #expect(gpt.parameters.filter { !$0.decays }.allSatisfy { $0.name.contains("ln") || $0.name.hasSuffix(".bias") })
+        #expect(
+            gpt.parameters.filter { !$0.decays }.allSatisfy {
+                $0.name.contains("ln") || $0.name.hasSuffix(".bias")
+            })
     }
 
     @Test func sameSeedSameWeights() throws {

@@ -5,24 +5,31 @@ import TensorCore
 
 /// Tiny configurations of both families used across the transformer tests.
 enum TinyConfigs {
-    static let llama = ModelConfig(family: .llama, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 4,
-                                   kvHeadCount: 2, intermediateSize: 12, contextLength: 24, tieEmbeddings: false)
-    static let llamaTied = ModelConfig(family: .llama, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 2,
-                                       intermediateSize: 12, contextLength: 24)
-    static let gpt2 = ModelConfig(family: .gpt2, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 2,
-                                  contextLength: 24)
+    static let llama = ModelConfig(
+        family: .llama, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 4,
+        kvHeadCount: 2, intermediateSize: 12, contextLength: 24, tieEmbeddings: false)
+    static let llamaTied = ModelConfig(
+        family: .llama, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 2,
+        intermediateSize: 12, contextLength: 24)
+    static let gpt2 = ModelConfig(
+        family: .gpt2, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 2,
+        contextLength: 24)
     /// Llama with every option on: biases, llama3 RoPE scaling.
-    static let llamaBiased = ModelConfig(family: .llama, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 4,
-                                         kvHeadCount: 2, intermediateSize: 12, contextLength: 24,
-                                         ropeScaling: .llama3(factor: 4, lowFrequencyFactor: 1, highFrequencyFactor: 4,
-                                                              originalContextLength: 8),
-                                         attentionBias: true, mlpBias: true, tieEmbeddings: false)
-    static let qwen2 = ModelConfig(family: .qwen2, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 4,
-                                   kvHeadCount: 2, intermediateSize: 12, contextLength: 24, tieEmbeddings: true)
+    static let llamaBiased = ModelConfig(
+        family: .llama, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 4,
+        kvHeadCount: 2, intermediateSize: 12, contextLength: 24,
+        ropeScaling: .llama3(
+            factor: 4, lowFrequencyFactor: 1, highFrequencyFactor: 4,
+            originalContextLength: 8),
+        attentionBias: true, mlpBias: true, tieEmbeddings: false)
+    static let qwen2 = ModelConfig(
+        family: .qwen2, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 4,
+        kvHeadCount: 2, intermediateSize: 12, contextLength: 24, tieEmbeddings: true)
     /// Head size 6 with hidden 8 and 4 heads (q is 24 wide), q/k norms.
-    static let qwen3 = ModelConfig(family: .qwen3, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 4,
-                                   kvHeadCount: 2, intermediateSize: 12, contextLength: 24,
-                                   ropeScaling: .linear(factor: 2), headDimension: 6, tieEmbeddings: false)
+    static let qwen3 = ModelConfig(
+        family: .qwen3, vocabSize: 13, hiddenSize: 8, layerCount: 2, headCount: 4,
+        kvHeadCount: 2, intermediateSize: 12, contextLength: 24,
+        ropeScaling: .linear(factor: 2), headDimension: 6, tieEmbeddings: false)
     static let all = [llama, llamaTied, gpt2, llamaBiased, qwen2, qwen3]
 }
 

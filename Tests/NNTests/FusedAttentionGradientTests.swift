@@ -55,8 +55,9 @@ import TensorCore
         let c = 8, b = 2, t = 33
         func run(threshold: Int) -> (out: [Float], dx: [Float], fused: Bool) {
             var rng = RandomGenerator(seed: 91)
-            let layer = Attention(name: "a", style: .gpt2, hiddenSize: c, heads: 2, kvHeads: 2, std: 0.5,
-                                  outputStd: 0.5, rng: &rng)
+            let layer = Attention(
+                name: "a", style: .gpt2, hiddenSize: c, heads: 2, kvHeads: 2, std: 0.5,
+                outputStd: 0.5, rng: &rng)
             layer.fusedThresholdBytes = threshold
             let x = randomTensor([b * t, c], seed: 92), w = randomTensor([b * t, c], seed: 93)
             var out = Tensor(shape: [b * t, c])

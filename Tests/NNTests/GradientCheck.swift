@@ -30,25 +30,32 @@ struct GradientCheck {
     }
 
     /// Compares `grads[i]` (copied after backward) with the numeric gradient of each parameter.
-    func checkParameters(_ params: [Parameter], grads: [Tensor], loss: () -> Double,
-                         sourceLocation: SourceLocation = #_sourceLocation) {
+    func checkParameters(
+        _ params: [Parameter], grads: [Tensor], loss: () -> Double,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         for (p, g) in zip(params, grads) {
             for i in indices(p.value.count) {
                 let v = p.value[flat: i]
                 let num = numeric(loss, set: { p.value[flat: i] = $0 }, at: v)
-                #expect(close(num, Double(g[flat: i])), "\(p.name)[\(i)]: numeric \(num) vs analytic \(g[flat: i])",
-                        sourceLocation: sourceLocation)
+                #expect(
+                    close(num, Double(g[flat: i])),
+                    "\(p.name)[\(i)]: numeric \(num) vs analytic \(g[flat: i])",
+                    sourceLocation: sourceLocation)
             }
         }
     }
 
     /// Same for an input tensor held in `box`.
-    func checkInput(_ box: TensorBox, grad: Tensor, loss: () -> Double, sourceLocation: SourceLocation = #_sourceLocation) {
+    func checkInput(
+        _ box: TensorBox, grad: Tensor, loss: () -> Double, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         for i in indices(box.value.count) {
             let v = box.value[flat: i]
             let num = numeric(loss, set: { box.value[flat: i] = $0 }, at: v)
-            #expect(close(num, Double(grad[flat: i])), "input[\(i)]: numeric \(num) vs analytic \(grad[flat: i])",
-                    sourceLocation: sourceLocation)
+            #expect(
+                close(num, Double(grad[flat: i])), "input[\(i)]: numeric \(num) vs analytic \(grad[flat: i])",
+                sourceLocation: sourceLocation)
         }
     }
 }

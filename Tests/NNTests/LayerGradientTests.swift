@@ -9,7 +9,8 @@ import TensorCore
     @Test(arguments: [Linear.WeightLayout.outputMajor, .inputMajor])
     func linear(layout: Linear.WeightLayout) {
         var rng = RandomGenerator(seed: 1)
-        let layer = Linear(name: "l", inputSize: 5, outputSize: 7, bias: true, layout: layout, std: 0.5, rng: &rng)
+        let layer = Linear(
+            name: "l", inputSize: 5, outputSize: 7, bias: true, layout: layout, std: 0.5, rng: &rng)
         scrambleParameters(layer.parameters, seed: 2)
         let x = TensorBox(randomTensor([6, 5], seed: 3))
         let w = randomTensor([6, 7], seed: 4)
@@ -26,7 +27,8 @@ import TensorCore
     @Test(arguments: [Linear.WeightLayout.outputMajor, .inputMajor])
     func linearSingleRowMatchesBatch(layout: Linear.WeightLayout) {
         var rng = RandomGenerator(seed: 30)
-        let layer = Linear(name: "l", inputSize: 6, outputSize: 5, bias: true, layout: layout, std: 0.5, rng: &rng)
+        let layer = Linear(
+            name: "l", inputSize: 6, outputSize: 5, bias: true, layout: layout, std: 0.5, rng: &rng)
         scrambleParameters(layer.parameters, seed: 31)
         let x = randomTensor([3, 6], seed: 32)
         let all = layer.forward(x).scalars
@@ -49,8 +51,10 @@ import TensorCore
 
     @Test(arguments: [false, true])
     func norms(layerNorm: Bool) {
-        let norm: any Normalization = layerNorm ? LayerNorm(name: "n", size: 6, epsilon: 1e-5)
-                                                : RMSNorm(name: "n", size: 6, epsilon: 1e-5)
+        let norm: any Normalization =
+            layerNorm
+            ? LayerNorm(name: "n", size: 6, epsilon: 1e-5)
+            : RMSNorm(name: "n", size: 6, epsilon: 1e-5)
         scrambleParameters(norm.parameters, seed: 5)
         let x = TensorBox(randomTensor([4, 6], seed: 6))
         let w = randomTensor([4, 6], seed: 7)
@@ -75,7 +79,8 @@ import TensorCore
     @Test(arguments: [MLP.Kind.swiglu, .gelu])
     func mlp(kind: MLP.Kind) {
         var rng = RandomGenerator(seed: 8)
-        let layer = MLP(name: "m", kind: kind, hiddenSize: 6, intermediateSize: 10, std: 0.5, outputStd: 0.5, rng: &rng)
+        let layer = MLP(
+            name: "m", kind: kind, hiddenSize: 6, intermediateSize: 10, std: 0.5, outputStd: 0.5, rng: &rng)
         scrambleParameters(layer.parameters, seed: 9)
         let x = TensorBox(randomTensor([5, 6], seed: 10))
         let w = randomTensor([5, 6], seed: 11)
@@ -95,17 +100,22 @@ import TensorCore
     func attention(gpt2: Bool, heads: Int, kvHeads: Int, segmented: Bool) {
         var rng = RandomGenerator(seed: 12)
         let c = 8, b = 2, t = 5
-        let style: Attention.Style = gpt2 ? .gpt2 : .llama(rotary: RotaryTable(headDimension: c / heads, maxPosition: 16, theta: 10_000))
-        let layer = Attention(name: "a", style: style, hiddenSize: c, heads: heads, kvHeads: kvHeads, std: 0.5,
-                              outputStd: 0.5, rng: &rng)
+        let style: Attention.Style =
+            gpt2
+            ? .gpt2 : .llama(rotary: RotaryTable(headDimension: c / heads, maxPosition: 16, theta: 10_000))
+        let layer = Attention(
+            name: "a", style: style, hiddenSize: c, heads: heads, kvHeads: kvHeads, std: 0.5,
+            outputStd: 0.5, rng: &rng)
         scrambleParameters(layer.parameters, seed: 13)
         let x = TensorBox(randomTensor([b * t, c], seed: 14))
         let w = randomTensor([b * t, c], seed: 15)
         let segments: [Int32]? = segmented ? [0, 0, 1, 1, 1, 4, 4, 4, 4, 5] : nil
-        let positions: [Int32] = segmented ? [0, 1, 0, 1, 2, 0, 1, 2, 3, 0] : (0..<(b * t)).map { Int32($0 % t) }
+        let positions: [Int32] =
+            segmented ? [0, 1, 0, 1, 2, 0, 1, 2, 3, 0] : (0..<(b * t)).map { Int32($0 % t) }
         func loss() -> Double {
             var out = Tensor(shape: [b * t, c])
-            layer.forward(x.value, batch: b, length: t, positions: positions, segments: segments, addingInto: &out)
+            layer.forward(
+                x.value, batch: b, length: t, positions: positions, segments: segments, addingInto: &out)
             return weightedSum(out, w)
         }
         _ = loss()
@@ -148,13 +158,16 @@ import TensorCore
         let targets: [Int32] = [3, 0, 8, 3]
         let g: [Float] = [1, -0.5, 0.25, 2]
         func loss() -> Double {
-            let (lp, _) = TokenLogProbs.forward(logits: logits.value, targets: targets, temperature: temperature)
+            let (lp, _) = TokenLogProbs.forward(
+                logits: logits.value, targets: targets, temperature: temperature)
             return zip(lp, g).reduce(0) { $0 + Double($1.0 * $1.1) }
         }
-        let d = TokenLogProbs.backward(logits: logits.value, targets: targets, temperature: temperature, logProbGrad: g)
+        let d = TokenLogProbs.backward(
+            logits: logits.value, targets: targets, temperature: temperature, logProbGrad: g)
         GradientCheck(samples: 36).checkInput(logits, grad: d, loss: loss)
         // Reference values in Double.
-        let (lp, ent) = TokenLogProbs.forward(logits: logits.value, targets: targets, temperature: temperature)
+        let (lp, ent) = TokenLogProbs.forward(
+            logits: logits.value, targets: targets, temperature: temperature)
         for r in 0..<4 {
             let z = (0..<9).map { Double(logits.value[flat: r * 9 + $0]) / Double(temperature) }
             let m = z.max()!
@@ -166,12 +179,14 @@ import TensorCore
         }
         // The one-pass, in-place backward from the saved normalizers gives the same gradient.
         var normalizers: [Float] = []
-        let (lp2, _) = TokenLogProbs.forward(logits: logits.value, targets: targets, temperature: temperature,
-                                             logNormalizers: &normalizers)
+        let (lp2, _) = TokenLogProbs.forward(
+            logits: logits.value, targets: targets, temperature: temperature,
+            logNormalizers: &normalizers)
         #expect(lp2 == lp)
         var inPlace = logits.value
-        TokenLogProbs.backward(replacingLogits: &inPlace, targets: targets, temperature: temperature,
-                               logNormalizers: normalizers, logProbGrad: g)
+        TokenLogProbs.backward(
+            replacingLogits: &inPlace, targets: targets, temperature: temperature,
+            logNormalizers: normalizers, logProbGrad: g)
         for i in 0..<d.count { #expect(abs(inPlace[flat: i] - d[flat: i]) < 1e-6) }
     }
 }

@@ -7,12 +7,15 @@ import TensorCore
 
     /// Finite differences agree with backward for A, B and the input; the base weight and bias get no
     /// gradient (frozen), with and without (fixed-mask) dropout, in both weight layouts.
-    @Test(arguments: [(Linear.WeightLayout.outputMajor, Float(0)), (.inputMajor, 0), (.outputMajor, 0.5),
-                      (.inputMajor, 0.3)])
+    @Test(arguments: [
+        (Linear.WeightLayout.outputMajor, Float(0)), (.inputMajor, 0), (.outputMajor, 0.5),
+        (.inputMajor, 0.3),
+    ])
     func gradientCheck(layout: Linear.WeightLayout, dropout: Float) {
         var rng = RandomGenerator(seed: 1)
-        let layer = Linear(name: "m.q_proj", inputSize: 5, outputSize: 7, bias: true, layout: layout, std: 0.5,
-                           rng: &rng)
+        let layer = Linear(
+            name: "m.q_proj", inputSize: 5, outputSize: 7, bias: true, layout: layout, std: 0.5,
+            rng: &rng)
         let adapter = layer.attachLoRA(rank: 3, alpha: 6, dropout: dropout, rng: &rng)
         adapter.training = true
         scrambleParameters(adapter.parameters, seed: 2)  // B is zero at init: its A-gradient would be 0
@@ -46,7 +49,8 @@ import TensorCore
     @Test(arguments: [Linear.WeightLayout.outputMajor, .inputMajor])
     func disableAndMerge(layout: Linear.WeightLayout) {
         var rng = RandomGenerator(seed: 7)
-        let layer = Linear(name: "l", inputSize: 6, outputSize: 4, bias: true, layout: layout, std: 0.5, rng: &rng)
+        let layer = Linear(
+            name: "l", inputSize: 6, outputSize: 4, bias: true, layout: layout, std: 0.5, rng: &rng)
         let x = randomTensor([5, 6], seed: 8)
         let base = layer.forward(x).scalars
         let adapter = layer.attachLoRA(rank: 2, alpha: 3, rng: &rng)

@@ -17,7 +17,8 @@ import Testing
         #expect(session.turns.last == ChatTurn(role: .user, content: "third"))
         #expect(session.turns.first?.role == .user)
         #expect(session.droppedTurns == 2 || session.droppedTurns == 4)
-        #expect(backend.decode(prompt) == session.messages.map { "\($0.role.rawValue): \($0.content)\n" }.joined()
+        #expect(
+            backend.decode(prompt) == session.messages.map { "\($0.role.rawValue): \($0.content)\n" }.joined()
                 + "assistant:")
     }
 

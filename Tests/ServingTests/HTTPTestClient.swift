@@ -16,7 +16,8 @@ extension TestServer {
         let app = application { port in announce.yield(port) }
         // A service group of its own, so the server can be shut down gracefully (cancelling it
         // instead makes HummingbirdCore log an error for the interrupted accept loop).
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "serving-tests"))
+        let group = ServiceGroup(
+            services: [app], gracefulShutdownSignals: [], logger: Logger(label: "serving-tests"))
         let server = Task { try await group.run() }
         defer { server.cancel() }
         var iterator = ports.makeAsyncIterator()
@@ -42,8 +43,10 @@ struct HTTPTestClient {
         return URLSession(configuration: configuration)
     }()
 
-    func execute(uri: String, method: HTTPRequest.Method, headers: HTTPFields = [:], body: ByteBuffer? = nil,
-                 _ check: (HTTPTestResponse) async throws -> Void) async throws {
+    func execute(
+        uri: String, method: HTTPRequest.Method, headers: HTTPFields = [:], body: ByteBuffer? = nil,
+        _ check: (HTTPTestResponse) async throws -> Void
+    ) async throws {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(uri)")!)
         request.httpMethod = method.rawValue
         // One connection per request: no idle keep-alive channel is left when the server stops.
@@ -54,9 +57,15 @@ struct HTTPTestClient {
         guard let http = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }
         var fields = HTTPFields()
         for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let key = HTTPFields.Element.Name(name), let value = value as? String { fields[key] = value }
+            if let name = name as? String, let key = HTTPFields.Element.Name(name),
+                let value = value as? String
+            {
+                fields[key] = value
+            }
         }
-        try await check(HTTPTestResponse(status: HTTPResponse.Status(code: http.statusCode), headers: fields,
-                                         body: ByteBuffer(bytes: data)))
+        try await check(
+            HTTPTestResponse(
+                status: HTTPResponse.Status(code: http.statusCode), headers: fields,
+                body: ByteBuffer(bytes: data)))
     }
 }

@@ -7,17 +7,23 @@ import Testing
     @Test func greedyCompletionIsTheFirstScriptedReply() async throws {
         let engine = InferenceEngine(backend: backend)
         let prompt = backend.encode("user: cats\nassistant:")
-        let handle = try await engine.submit(GenerationJob(
-            prompts: [prompt], maxTokens: 100, sampling: SamplingSettings(temperature: 0)))
+        let handle = try await engine.submit(
+            GenerationJob(
+                prompts: [prompt], maxTokens: 100, sampling: SamplingSettings(temperature: 0)))
         let choices = try await handle.collect()
-        #expect(choices == [CompletedChoice(index: 0, text: "You said: cats. That is all I know.", finishReason: .stop,
-                                            completionTokens: 35)])
+        #expect(
+            choices == [
+                CompletedChoice(
+                    index: 0, text: "You said: cats. That is all I know.", finishReason: .stop,
+                    completionTokens: 35)
+            ])
     }
 
     @Test func maxTokensEndsWithLength() async throws {
         let engine = InferenceEngine(backend: backend)
-        let handle = try await engine.submit(GenerationJob(
-            prompts: [backend.encode("dogs")], maxTokens: 5, sampling: SamplingSettings(temperature: 0)))
+        let handle = try await engine.submit(
+            GenerationJob(
+                prompts: [backend.encode("dogs")], maxTokens: 5, sampling: SamplingSettings(temperature: 0)))
         let choices = try await handle.collect()
         #expect(choices.map(\.text) == ["You s"])
         #expect(choices.map(\.finishReason) == [.length])
@@ -26,9 +32,10 @@ import Testing
 
     @Test func stopSequenceIsCutAndNotShown() async throws {
         let engine = InferenceEngine(backend: backend)
-        let handle = try await engine.submit(GenerationJob(
-            prompts: [backend.encode("dogs")], maxTokens: 100, sampling: SamplingSettings(temperature: 0),
-            stop: [". That"]))
+        let handle = try await engine.submit(
+            GenerationJob(
+                prompts: [backend.encode("dogs")], maxTokens: 100, sampling: SamplingSettings(temperature: 0),
+                stop: [". That"]))
         let choices = try await handle.collect()
         #expect(choices.map(\.text) == ["You said: dogs"])
         #expect(choices.map(\.finishReason) == [.stop])
@@ -37,8 +44,10 @@ import Testing
     @Test func sameSeedSameTextAndChoicesAreNumbered() async throws {
         let engine = InferenceEngine(backend: backend)
         func run(seed: UInt64) async throws -> [String] {
-            let handle = try await engine.submit(GenerationJob(
-                prompts: [backend.encode("a"), backend.encode("b")], choicesPerPrompt: 3, maxTokens: 60, seed: seed))
+            let handle = try await engine.submit(
+                GenerationJob(
+                    prompts: [backend.encode("a"), backend.encode("b")], choicesPerPrompt: 3, maxTokens: 60,
+                    seed: seed))
             let choices = try await handle.collect()
             #expect(choices.map(\.index) == Array(0..<6))
             return choices.map(\.text)
@@ -59,8 +68,11 @@ import Testing
         // The first job starts alone; the next five arrive while it runs and share the next batch.
         var handles: [GenerationHandle] = []
         for i in 0..<6 {
-            handles.append(try await engine.submit(GenerationJob(
-                prompts: [slow.encode("job \(i)")], maxTokens: 20, sampling: SamplingSettings(temperature: 0))))
+            handles.append(
+                try await engine.submit(
+                    GenerationJob(
+                        prompts: [slow.encode("job \(i)")], maxTokens: 20,
+                        sampling: SamplingSettings(temperature: 0))))
         }
         for (i, handle) in handles.enumerated() {
             let choices = try await handle.collect()
@@ -78,10 +90,14 @@ import Testing
         let engine = InferenceEngine(backend: slow)
         let a = try await engine.submit(GenerationJob(prompts: [slow.encode("a")], maxTokens: 10))
         let b = try await engine.submit(GenerationJob(prompts: [slow.encode("b")], maxTokens: 10, seed: 1))
-        let c = try await engine.submit(GenerationJob(prompts: [slow.encode("c")], maxTokens: 10,
-                                                      sampling: SamplingSettings(temperature: 0.5)))
-        let d = try await engine.submit(GenerationJob(prompts: [slow.encode("d")], maxTokens: 10,
-                                                      sampling: SamplingSettings(temperature: 0.5)))
+        let c = try await engine.submit(
+            GenerationJob(
+                prompts: [slow.encode("c")], maxTokens: 10,
+                sampling: SamplingSettings(temperature: 0.5)))
+        let d = try await engine.submit(
+            GenerationJob(
+                prompts: [slow.encode("d")], maxTokens: 10,
+                sampling: SamplingSettings(temperature: 0.5)))
         for handle in [a, b, c, d] { _ = try await handle.collect() }
         // a alone (started at once), b alone (seeded), c and d together.
         #expect(slow.batchSizes == [1, 1, 2])
@@ -114,7 +130,8 @@ import Testing
     @Test func rejectsJobsThatDoNotFitTheContext() async throws {
         let engine = InferenceEngine(backend: backend)
         await #expect(throws: ServingError.self) {
-            _ = try await engine.submit(GenerationJob(prompts: [Array(repeating: 65, count: 100)], maxTokens: 29))
+            _ = try await engine.submit(
+                GenerationJob(prompts: [Array(repeating: 65, count: 100)], maxTokens: 29))
         }
     }
 }

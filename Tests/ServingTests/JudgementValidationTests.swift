@@ -39,8 +39,10 @@ import Testing
         (judgement(["a", "b"], extra: #","source":"\#(String(repeating: "s", count: 300))""#), "source"),
         (judgement(["only"], extra: #","demonstration":"  ""#), "responses"),
         (judgement([""], extra: #","demonstration":"better""#), "responses[0]"),
-        (judgement(["a", "b"]).replacingLabeler(String(repeating: "l", count: 101)),
-         "labeler"),
+        (
+            judgement(["a", "b"]).replacingLabeler(String(repeating: "l", count: 101)),
+            "labeler"
+        ),
     ]
 
     @Test func judgementsTheTrainerWouldRefuseAreA400() async throws {
@@ -52,8 +54,9 @@ import Testing
                     "POST", "/api/label/judgements",
                     headers: [("Content-Type", "application/json")], body: body)
                 let sent = String(decoding: body.prefix(120), as: UTF8.self)
-                #expect(reply.status == 400 && reply.errorParam == param,
-                        "\(sent) gave \(reply.status) \(reply.errorParam ?? "-")")
+                #expect(
+                    reply.status == 400 && reply.errorParam == param,
+                    "\(sent) gave \(reply.status) \(reply.errorParam ?? "-")")
             }
             #expect(try await server.store.counts().judgements == 0)
             // The largest ranking allowed, and a written response with one shown response, are stored.
@@ -149,7 +152,8 @@ extension Data {
     /// The same judgement body with another labeler.
     fileprivate func replacingLabeler(_ labeler: String) -> Data {
         let text = String(decoding: self, as: UTF8.self)
-        return Data(text.replacingOccurrences(of: #""labeler":"ann""#, with: #""labeler":"\#(labeler)""#).utf8)
+        return Data(
+            text.replacingOccurrences(of: #""labeler":"ann""#, with: #""labeler":"\#(labeler)""#).utf8)
     }
 }
 

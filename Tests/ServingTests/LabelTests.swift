@@ -19,9 +19,13 @@ import Testing
                 #expect(reply[path: "task", "responses"] as? [String] == ["4", "5", "four"])
                 #expect(reply[path: "task", "source"] as? String == "candidates:0")
             }
-            let judgement = try body(["prompt": "2+2?", "responses": ["4", "5", "four"], "ranking": [0, 2, 1],
-                                      "labeler": "ann", "source": "candidates:0", "demonstration": "  4, of course "])
-            try await client.execute(uri: "/api/label/judgements", method: .post, headers: headers, body: judgement) {
+            let judgement = try body([
+                "prompt": "2+2?", "responses": ["4", "5", "four"], "ranking": [0, 2, 1],
+                "labeler": "ann", "source": "candidates:0", "demonstration": "  4, of course ",
+            ])
+            try await client.execute(
+                uri: "/api/label/judgements", method: .post, headers: headers, body: judgement
+            ) {
                 response in
                 #expect(response.status == .ok)
                 let parsed1 = try json(response.body)
@@ -55,8 +59,10 @@ import Testing
                 let possible = Set(ScriptedBackend.replies(to: "user: Tell me about owls"))
                 #expect(responses.allSatisfy { possible.contains($0) })
             }
-            try await client.execute(uri: "/api/label/sample", method: .post, headers: headers,
-                                     body: try body(["prompt": "bees", "count": 2])) { response in
+            try await client.execute(
+                uri: "/api/label/sample", method: .post, headers: headers,
+                body: try body(["prompt": "bees", "count": 2])
+            ) { response in
                 let reply = try json(response.body)
                 #expect((reply[path: "task", "responses"] as? [String])?.count == 2)
                 #expect(reply[path: "task", "source"] as? String == "model:tiny")
@@ -75,8 +81,10 @@ import Testing
     func invalidJudgementsAreRejected(request: String, param: String) async throws {
         let server = try TestServer()
         try await server.test { client in
-            try await client.execute(uri: "/api/label/judgements", method: .post, headers: headers,
-                                     body: ByteBuffer(string: request)) { response in
+            try await client.execute(
+                uri: "/api/label/judgements", method: .post, headers: headers,
+                body: ByteBuffer(string: request)
+            ) { response in
                 #expect(response.status == .badRequest)
                 let parsed4 = try json(response.body)
                 #expect((parsed4["error"] as? [String: Any])?["param"] as? String == param)
@@ -87,12 +95,18 @@ import Testing
 
     @Test func exportWritesTheTrainingFormats() async throws {
         let store = try FeedbackStore()
-        try await store.save(Judgement(prompt: "p1", responses: ["a", "b", "c"], ranking: [2, 0, 1], labeler: "ann",
-                                       demonstration: "d"))
-        try await store.save(Judgement(prompt: "p2", responses: ["x", "y"], ranking: [1, 0], labeler: "bob"))
-        try await store.save(Judgement(prompt: "p3", responses: ["only"], ranking: [0], labeler: "bob",
-                                       demonstration: "better"))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("serving-export-\(UUID())")
+        try await store.save(
+            Judgement(
+                prompt: "p1", responses: ["a", "b", "c"], ranking: [2, 0, 1], labeler: "ann",
+                demonstration: "d"))
+        try await store.save(
+            Judgement(prompt: "p2", responses: ["x", "y"], ranking: [1, 0], labeler: "bob"))
+        try await store.save(
+            Judgement(
+                prompt: "p3", responses: ["only"], ranking: [0], labeler: "bob",
+                demonstration: "better"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "serving-export-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
@@ -103,30 +117,40 @@ import Testing
             #expect(text.count == count)
             return text
         }
-        #expect(try await lines(.rankings) == [
-            #"{"prompt":"p1","ranking":[2,0,1],"responses":["a","b","c"]}"#,
-            #"{"prompt":"p2","ranking":[1,0],"responses":["x","y"]}"#,
-        ])
+        #expect(
+            try await lines(.rankings) == [
+                #"{"prompt":"p1","ranking":[2,0,1],"responses":["a","b","c"]}"#,
+                #"{"prompt":"p2","ranking":[1,0],"responses":["x","y"]}"#,
+            ])
         // All K(K-1)/2 pairs of each ranking, better first.
-        #expect(try await lines(.pairs) == [
-            #"{"chosen":"c","prompt":"p1","rejected":"a"}"#,
-            #"{"chosen":"c","prompt":"p1","rejected":"b"}"#,
-            #"{"chosen":"a","prompt":"p1","rejected":"b"}"#,
-            #"{"chosen":"y","prompt":"p2","rejected":"x"}"#,
-        ])
-        #expect(try await lines(.sft) == [
-            #"{"completion":"d","prompt":"p1"}"#,
-            #"{"completion":"better","prompt":"p3"}"#,
-        ])
+        #expect(
+            try await lines(.pairs) == [
+                #"{"chosen":"c","prompt":"p1","rejected":"a"}"#,
+                #"{"chosen":"c","prompt":"p1","rejected":"b"}"#,
+                #"{"chosen":"a","prompt":"p1","rejected":"b"}"#,
+                #"{"chosen":"y","prompt":"p2","rejected":"x"}"#,
+            ])
+        #expect(
+            try await lines(.sft) == [
+                #"{"completion":"d","prompt":"p1"}"#,
+                #"{"completion":"better","prompt":"p3"}"#,
+            ])
     }
 
     @Test func databaseFileKeepsJudgementsAcrossReopening() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("serving-\(UUID())/feedback.sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "serving-\(UUID())/feedback.sqlite"
+        ).path
+        defer {
+            try? FileManager.default.removeItem(
+                atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        }
         do {
             let store = try FeedbackStore(path: path)
-            try await store.save(Judgement(prompt: "p", responses: ["a", "b"], ranking: [1, 0], labeler: "ann",
-                                           source: "candidates:0"))
+            try await store.save(
+                Judgement(
+                    prompt: "p", responses: ["a", "b"], ranking: [1, 0], labeler: "ann",
+                    source: "candidates:0"))
         }
         let reopened = try FeedbackStore(path: path)  // migrations already applied: nothing to do
         #expect(try await reopened.judgements().map(\.responses) == [["a", "b"]])
@@ -136,11 +160,13 @@ import Testing
     @Test func candidateFilesReportTheLineOfABadRecord() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("candidates-\(UUID()).jsonl")
         defer { try? FileManager.default.removeItem(at: url) }
-        try Data("""
-        {"prompt": "a", "responses": ["x", "y"]}
+        try Data(
+            """
+            {"prompt": "a", "responses": ["x", "y"]}
 
-        {"prompt": "b", "responses": "x"}
-        """.utf8).write(to: url)
+            {"prompt": "b", "responses": "x"}
+            """.utf8
+        ).write(to: url)
         #expect {
             _ = try LabelService.loadCandidates(from: url)
         } throws: { error in

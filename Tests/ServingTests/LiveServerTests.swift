@@ -9,9 +9,12 @@ import Testing
         let server = try TestServer(apiKey: "k")
         try await server.test { client in
             let auth: HTTPFields = [.authorization: "Bearer k", .contentType: "application/json"]
-            let request = try body(["model": "tiny", "temperature": 0, "stream": true,
-                                    "messages": [["role": "user", "content": "über"]]])
-            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: auth, body: request) {
+            let request = try body([
+                "model": "tiny", "temperature": 0, "stream": true,
+                "messages": [["role": "user", "content": "über"]],
+            ])
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: auth, body: request)
+            {
                 response in
                 #expect(response.status == .ok)
                 let data = events(response.body)
@@ -22,10 +25,14 @@ import Testing
                 }.joined()
                 #expect(text == "You said: über. That is all I know.")
             }
-            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json"],
-                                     body: request) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
-                                     body: ByteBuffer(string: "{")) { #expect($0.status == .badRequest) }
+            try await client.execute(
+                uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json"],
+                body: request
+            ) { #expect($0.status == .unauthorized) }
+            try await client.execute(
+                uri: "/v1/completions", method: .post, headers: auth,
+                body: ByteBuffer(string: "{")
+            ) { #expect($0.status == .badRequest) }
             try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
         }
     }

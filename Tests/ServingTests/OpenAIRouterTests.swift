@@ -11,9 +11,13 @@ import Testing
         try await server.test { client in
             let request = try body([
                 "model": "tiny", "temperature": 0,
-                "messages": [["role": "system", "content": "be brief"], ["role": "user", "content": "hello there"]],
+                "messages": [
+                    ["role": "system", "content": "be brief"], ["role": "user", "content": "hello there"],
+                ],
             ])
-            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: request) {
+            try await client.execute(
+                uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: request
+            ) {
                 response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "application/json")
@@ -24,7 +28,8 @@ import Testing
                 #expect(reply["created"] is Int)
                 #expect(reply[path: "choices", "0", "index"] as? Int == 0)
                 #expect(reply[path: "choices", "0", "message", "role"] as? String == "assistant")
-                #expect(reply[path: "choices", "0", "message", "content"] as? String
+                #expect(
+                    reply[path: "choices", "0", "message", "content"] as? String
                         == "You said: hello there. That is all I know.")
                 #expect(reply[path: "choices", "0", "finish_reason"] as? String == "stop")
                 #expect((reply[path: "choices", "0"] as? [String: Any])?.keys.contains("logprobs") == true)
@@ -44,7 +49,9 @@ import Testing
                 "stream_options": ["include_usage": true],
                 "messages": [["role": "user", "content": [["type": "text", "text": "hi"]]]],
             ])
-            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: request) {
+            try await client.execute(
+                uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: request
+            ) {
                 response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "text/event-stream")
@@ -78,8 +85,12 @@ import Testing
     @Test func completionsAcceptTextAndTokenPromptsAndStopSequences() async throws {
         let server = try TestServer()
         try await server.test { client in
-            let request = try body(["model": "tiny", "prompt": ["red", "blue"], "temperature": 0, "stop": " That"])
-            try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: request) {
+            let request = try body([
+                "model": "tiny", "prompt": ["red", "blue"], "temperature": 0, "stop": " That",
+            ])
+            try await client.execute(
+                uri: "/v1/completions", method: .post, headers: jsonHeaders, body: request
+            ) {
                 response in
                 let reply = try json(response.body)
                 #expect(reply["object"] as? String == "text_completion")
@@ -89,14 +100,19 @@ import Testing
                 #expect(reply[path: "choices", "1", "finish_reason"] as? String == "stop")
                 #expect(reply[path: "usage", "prompt_tokens"] as? Int == 7)
             }
-            let tokens = try body(["model": "tiny", "prompt": [103, 111], "temperature": 0, "max_tokens": 3,
-                                   "stream": true])
-            try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: tokens) {
+            let tokens = try body([
+                "model": "tiny", "prompt": [103, 111], "temperature": 0, "max_tokens": 3,
+                "stream": true,
+            ])
+            try await client.execute(
+                uri: "/v1/completions", method: .post, headers: jsonHeaders, body: tokens
+            ) {
                 response in
                 let data = events(response.body)
                 #expect(data.last == "[DONE]")
                 let texts = try data.dropLast().map {
-                    (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])[path: "choices", "0", "text"]
+                    (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])[
+                        path: "choices", "0", "text"]
                         as? String ?? "?"
                 }
                 #expect(texts.joined() == "You")
@@ -127,31 +143,62 @@ import Testing
     }
 
     /// Every bad request gets a 4xx with OpenAI's error object, and the server keeps serving.
-    @Test(arguments: [
-        (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}"#, 400, nil, "invalid_json"),
-        (#"not json at all"#, 400, nil, "invalid_json"),
-        (#"{"messages": [{"role": "user", "content": "hi"}]}"#, 400, "model", "missing_required_parameter"),
-        (#"{"model": "tiny", "messages": "hi"}"#, 400, "messages", "invalid_type"),
-        (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}"#, 400,
-         "temperature", "invalid_type"),
-        (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "n": 1.5}"#, 400, "n", nil),
-        (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}"#, 400, "max_tokens", nil),
-        (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1000}"#, 400, "max_tokens",
-         "context_length_exceeded"),
-        (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "temperature": 3}"#, 400, "temperature", nil),
-        (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "top_p": 0}"#, 400, "top_p", nil),
-        (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "n": 100}"#, 400, "n", nil),
-        (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "stop": ["a","b","c","d","e"]}"#, 400,
-         "stop", nil),
-        (#"{"model": "tiny", "messages": []}"#, 400, "messages", nil),
-        (#"{"model": "tiny", "messages": [{"role": "tool", "content": "hi"}]}"#, 400, "messages[0].role", nil),
-        (#"{"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}"#, 404, "model", "model_not_found"),
-    ] as [(String, Int, String?, String?)])
-    func badRequestsGetOpenAIErrors(request: String, status: Int, param: String?, code: String?) async throws {
+    @Test(
+        arguments: [
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}"#, 400, nil, "invalid_json"),
+            (#"not json at all"#, 400, nil, "invalid_json"),
+            (
+                #"{"messages": [{"role": "user", "content": "hi"}]}"#, 400, "model",
+                "missing_required_parameter"
+            ),
+            (#"{"model": "tiny", "messages": "hi"}"#, 400, "messages", "invalid_type"),
+            (
+                #"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}"#,
+                400,
+                "temperature", "invalid_type"
+            ),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "n": 1.5}"#, 400, "n", nil),
+            (
+                #"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}"#, 400,
+                "max_tokens", nil
+            ),
+            (
+                #"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1000}"#,
+                400, "max_tokens",
+                "context_length_exceeded"
+            ),
+            (
+                #"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "temperature": 3}"#, 400,
+                "temperature", nil
+            ),
+            (
+                #"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "top_p": 0}"#, 400,
+                "top_p", nil
+            ),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "n": 100}"#, 400, "n", nil),
+            (
+                #"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "stop": ["a","b","c","d","e"]}"#,
+                400,
+                "stop", nil
+            ),
+            (#"{"model": "tiny", "messages": []}"#, 400, "messages", nil),
+            (
+                #"{"model": "tiny", "messages": [{"role": "tool", "content": "hi"}]}"#, 400,
+                "messages[0].role", nil
+            ),
+            (
+                #"{"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}"#, 404, "model",
+                "model_not_found"
+            ),
+        ] as [(String, Int, String?, String?)])
+    func badRequestsGetOpenAIErrors(request: String, status: Int, param: String?, code: String?) async throws
+    {
         let server = try TestServer()
         try await server.test { client in
-            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders,
-                                     body: ByteBuffer(string: request)) { response in
+            try await client.execute(
+                uri: "/v1/chat/completions", method: .post, headers: jsonHeaders,
+                body: ByteBuffer(string: request)
+            ) { response in
                 #expect(response.status.code == status)
                 let error = try json(response.body)["error"] as? [String: Any]
                 #expect((error?["message"] as? String)?.isEmpty == false)
@@ -168,8 +215,10 @@ import Testing
         let server = try TestServer(contextLength: 64)
         try await server.test { client in
             let long = String(repeating: "word ", count: 40)
-            try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders,
-                                     body: try body(["model": "tiny", "prompt": long])) { response in
+            try await client.execute(
+                uri: "/v1/completions", method: .post, headers: jsonHeaders,
+                body: try body(["model": "tiny", "prompt": long])
+            ) { response in
                 #expect(response.status == .badRequest)
                 let error = try json(response.body)["error"] as? [String: Any]
                 #expect(error?["code"] as? String == "context_length_exceeded")
@@ -182,7 +231,8 @@ import Testing
         let server = try TestServer(maxBodyBytes: 1000)
         try await server.test { client in
             let big = try body(["model": "tiny", "prompt": String(repeating: "x", count: 5000)])
-            try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: big) { response in
+            try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: big) {
+                response in
                 #expect(response.status == .contentTooLarge)
                 let parsed3 = try json(response.body)
                 #expect((parsed3["error"] as? [String: Any])?["code"] as? String == "request_too_large")
@@ -190,7 +240,8 @@ import Testing
             try await client.execute(uri: "/v1/nothing", method: .get) { response in
                 #expect(response.status == .notFound)
                 let parsed4 = try json(response.body)
-                #expect((parsed4["error"] as? [String: Any])?["message"] as? String
+                #expect(
+                    (parsed4["error"] as? [String: Any])?["message"] as? String
                         == "Unknown path: /v1/nothing")
             }
         }
@@ -204,11 +255,17 @@ import Testing
                 let parsed5 = try json(response.body)
                 #expect((parsed5["error"] as? [String: Any])?["code"] as? String == "invalid_api_key")
             }
-            try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer wrong!"]) {
+            try await client.execute(
+                uri: "/v1/models", method: .get, headers: [.authorization: "Bearer wrong!"]
+            ) {
                 #expect($0.status == .unauthorized)
             }
-            try await client.execute(uri: "/api/label/stats", method: .get) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer sekret"]) {
+            try await client.execute(uri: "/api/label/stats", method: .get) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(
+                uri: "/v1/models", method: .get, headers: [.authorization: "Bearer sekret"]
+            ) {
                 #expect($0.status == .ok)
             }
             try await client.execute(uri: "/", method: .get) { response in

@@ -10,14 +10,17 @@ struct TestServer {
     let labels: LabelService
     let configuration: ServerConfiguration
 
-    init(apiKey: String? = nil, maxBodyBytes: Int = 1 << 16, contextLength: Int = 128,
-         candidates: [LabelService.LabelCandidate] = [], prompts: [String] = [],
-         stepDelay: Duration = .zero, idleTimeout: Duration? = .seconds(30)) throws {
+    init(
+        apiKey: String? = nil, maxBodyBytes: Int = 1 << 16, contextLength: Int = 128,
+        candidates: [LabelService.LabelCandidate] = [], prompts: [String] = [],
+        stepDelay: Duration = .zero, idleTimeout: Duration? = .seconds(30)
+    ) throws {
         backend = ScriptedBackend(modelID: "tiny", contextLength: contextLength, stepDelay: stepDelay)
         engine = InferenceEngine(backend: backend)
         store = try FeedbackStore()
-        labels = LabelService(store: store, engine: engine, candidates: candidates, prompts: prompts,
-                              responsesPerTask: 3, maxTokens: 64)
+        labels = LabelService(
+            store: store, engine: engine, candidates: candidates, prompts: prompts,
+            responsesPerTask: 3, maxTokens: 64)
         var configuration = ServerConfiguration(apiKey: apiKey, maxBodyBytes: maxBodyBytes)
         configuration.idleTimeout = idleTimeout
         self.configuration = configuration
@@ -27,8 +30,9 @@ struct TestServer {
     func application(onServerRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         var configuration = self.configuration
         configuration.port = 0
-        return ServingRouter.application(service: OpenAIService(engine: engine), labels: labels,
-                                         configuration: configuration, onServerRunning: onServerRunning)
+        return ServingRouter.application(
+            service: OpenAIService(engine: engine), labels: labels,
+            configuration: configuration, onServerRunning: onServerRunning)
     }
 }
 

@@ -11,9 +11,11 @@ import Tokenizers
         let tokenizer = try BPETrainer.train(
             texts: ["hello there, how are you? I am fine, thank you. hello hello there"],
             parameters: .init(vocabularySize: 280))
-        let config = ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
-                                 contextLength: contextLength)
-        return TransformerBackend(model: try Transformer(config: config, seed: 3), tokenizer: tokenizer, modelID: "tiny")
+        let config = ModelConfig(
+            vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
+            contextLength: contextLength)
+        return TransformerBackend(
+            model: try Transformer(config: config, seed: 3), tokenizer: tokenizer, modelID: "tiny")
     }
 
     @Test func chatPromptUsesChatMLAndEndOfTurnStops() throws {
@@ -30,8 +32,11 @@ import Tokenizers
         let engine = InferenceEngine(backend: backend)
         let prompts = [backend.encode("hello there"), backend.encode("I am fine, thank")]
         func run(_ prompts: [[Int32]]) async throws -> [CompletedChoice] {
-            try await engine.submit(GenerationJob(prompts: prompts, maxTokens: 6,
-                                                  sampling: SamplingSettings(temperature: 0))).collect()
+            try await engine.submit(
+                GenerationJob(
+                    prompts: prompts, maxTokens: 6,
+                    sampling: SamplingSettings(temperature: 0))
+            ).collect()
         }
         let together = try await run(prompts)
         let alone = [try await run([prompts[0]])[0], try await run([prompts[1]])[0]]
@@ -44,8 +49,11 @@ import Tokenizers
         let backend = try Self.makeBackend()
         let engine = InferenceEngine(backend: backend)
         func run(seed: UInt64) async throws -> [String] {
-            try await engine.submit(GenerationJob(prompts: [backend.encode("hello")], choicesPerPrompt: 2, maxTokens: 8,
-                                                  seed: seed)).collect().map(\.text)
+            try await engine.submit(
+                GenerationJob(
+                    prompts: [backend.encode("hello")], choicesPerPrompt: 2, maxTokens: 8,
+                    seed: seed)
+            ).collect().map(\.text)
         }
         #expect(try await run(seed: 11) == run(seed: 11))
     }
@@ -54,11 +62,14 @@ import Tokenizers
 extension TransformerBackendTests {
     @Test func loadsARunDirectoryWrittenLikeAStageWritesIt() async throws {
         let backend = try Self.makeBackend()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("serving-run-\(UUID())/tiny-run")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "serving-run-\(UUID())/tiny-run")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let tokenizer = backend.tokenizer
-        let model = try Transformer(config: ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2,
-                                                        headCount: 4, contextLength: 64), seed: 5)
+        let model = try Transformer(
+            config: ModelConfig(
+                vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2,
+                headCount: 4, contextLength: 64), seed: 5)
         // What a stage writes (ModelRun.save in Training), from Models' writers.
         let run = RunDirectory(directory)
         try run.create()
@@ -71,11 +82,16 @@ extension TransformerBackendTests {
         // Same weights → same greedy text as the in-memory model.
         let reference = TransformerBackend(model: model, tokenizer: tokenizer, modelID: "reference")
         func greedy(_ backend: TransformerBackend) async throws -> String {
-            try await InferenceEngine(backend: backend).submit(GenerationJob(
-                prompts: [backend.encode("hello")], maxTokens: 5, sampling: SamplingSettings(temperature: 0)))
-                .collect()[0].text
+            try await InferenceEngine(backend: backend).submit(
+                GenerationJob(
+                    prompts: [backend.encode("hello")], maxTokens: 5,
+                    sampling: SamplingSettings(temperature: 0))
+            )
+            .collect()[0].text
         }
         #expect(try await greedy(loaded) == greedy(reference))
-        #expect(throws: (any Error).self) { _ = try TransformerBackend.load(runDirectory: directory.path + "-missing") }
+        #expect(throws: (any Error).self) {
+            _ = try TransformerBackend.load(runDirectory: directory.path + "-missing")
+        }
     }
 }

@@ -10,7 +10,9 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
 @Suite struct KernelTests {
     /// Small products go to one sgemm; large ones are split into row blocks (tall C) or column
     /// blocks (wide C) over the workers; every transpose combination in each regime.
-    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)], [(5, 7, 9), (300, 70, 120), (40, 330, 170), (1, 70, 120), (1, 900, 300), (3, 300, 70), (8, 41, 333)])
+    @Test(
+        arguments: [(false, false), (false, true), (true, false), (true, true)],
+        [(5, 7, 9), (300, 70, 120), (40, 330, 170), (1, 70, 120), (1, 900, 300), (3, 300, 70), (8, 41, 333)])
     func gemmMatchesNaiveProduct(transposes: (Bool, Bool), size: (Int, Int, Int)) {
         let (transposeA, transposeB) = transposes
         let (m, n, k) = size
@@ -37,7 +39,9 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
     @Test(arguments: [false, true])
     func oneRowProductIgnoresOldOutput(transposeB: Bool) {
         let a = Tensor(shape: [1, 3], scalars: [1, 2, 3])
-        let b = Tensor(shape: transposeB ? [2, 3] : [3, 2], scalars: transposeB ? [1, 0, 1, 0, 1, 0] : [1, 0, 0, 1, 1, 0])
+        let b = Tensor(
+            shape: transposeB ? [2, 3] : [3, 2],
+            scalars: transposeB ? [1, 0, 1, 0, 1, 0] : [1, 0, 0, 1, 1, 0])
         var c = Tensor(shape: [1, 2], scalars: [.nan, .infinity])
         Tensor.matmul(a, b, transposeB: transposeB, into: &c)
         #expect(c[flat: 0] == 4 && c[flat: 1] == 2)
@@ -50,7 +54,9 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
         var y = random(transpose ? n : m, seed: 9)
         let y0 = y
         y.withUnsafeMutableBufferPointer { yb in
-            BLAS.gemv(transpose: transpose, m: m, n: n, alpha: 1.5, a: a, lda: n, x: x, beta: 0.5, y: yb.baseAddress!)
+            BLAS.gemv(
+                transpose: transpose, m: m, n: n, alpha: 1.5, a: a, lda: n, x: x, beta: 0.5,
+                y: yb.baseAddress!)
         }
         for i in 0..<y.count {
             var s = 0.0
@@ -75,7 +81,9 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
     @Test func softmaxRowsSumToOneAndMatchReference() {
         var x = random(3 * 37, seed: 4, std: 3)
         let orig = x
-        x.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress!, rows: 3, n: 37, stride: 37, scale: 0.5) }
+        x.withUnsafeMutableBufferPointer {
+            Kernels.softmax($0.baseAddress!, rows: 3, n: 37, stride: 37, scale: 0.5)
+        }
         for r in 0..<3 {
             let row = orig[(r * 37)..<(r * 37 + 37)].map { Double($0) * 0.5 }
             let m = row.max()!
@@ -93,7 +101,10 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
         let orig = x
         let pos: [Int32] = [3]
         x.withUnsafeMutableBufferPointer { xb in
-            pos.withUnsafeBufferPointer { Kernels.rope(xb.baseAddress!, rows: 1, stride: 8, heads: 2, positions: $0.baseAddress!, table: table) }
+            pos.withUnsafeBufferPointer {
+                Kernels.rope(
+                    xb.baseAddress!, rows: 1, stride: 8, heads: 2, positions: $0.baseAddress!, table: table)
+            }
         }
         let a0 = 3.0, a1 = 3.0 / 100
         #expect(abs(Double(x[0]) - (1 * cos(a0) - 3 * sin(a0))) < 1e-5)
@@ -102,7 +113,9 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
         #expect(abs(Double(x[7]) - (8 * cos(a1) + 6 * sin(a1))) < 1e-5)
         x.withUnsafeMutableBufferPointer { xb in
             pos.withUnsafeBufferPointer {
-                Kernels.rope(xb.baseAddress!, rows: 1, stride: 8, heads: 2, positions: $0.baseAddress!, table: table, inverse: true)
+                Kernels.rope(
+                    xb.baseAddress!, rows: 1, stride: 8, heads: 2, positions: $0.baseAddress!, table: table,
+                    inverse: true)
             }
         }
         for i in 0..<8 { #expect(abs(x[i] - orig[i]) < 1e-5) }
@@ -124,10 +137,11 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
                 probs.withUnsafeMutableBufferPointer { pb in
                     segs.withUnsafeBufferPointer { sb in
                         let q = qb.baseAddress!
-                        Kernels.attentionForward(q: HeadLayout(base: q, stride: w), k: HeadLayout(base: q + h * d, stride: w),
-                                                 v: HeadLayout(base: q + (h + kv) * d, stride: w),
-                                                 out: HeadLayout(base: ob.baseAddress!, stride: h * d),
-                                                 probs: pb.baseAddress!, segments: sb.baseAddress!, geometry: g)
+                        Kernels.attentionForward(
+                            q: HeadLayout(base: q, stride: w), k: HeadLayout(base: q + h * d, stride: w),
+                            v: HeadLayout(base: q + (h + kv) * d, stride: w),
+                            out: HeadLayout(base: ob.baseAddress!, stride: h * d),
+                            probs: pb.baseAddress!, segments: sb.baseAddress!, geometry: g)
                     }
                 }
             }
@@ -143,7 +157,9 @@ private func random(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
                     for j in 0...i where segs[bi * t + j] == segs[row] {
                         var s = 0.0
                         for c in 0..<d {
-                            s += Double(qkv[row * w + hi * d + c]) * Double(qkv[(bi * t + j) * w + (h + kh) * d + c])
+                            s +=
+                                Double(qkv[row * w + hi * d + c])
+                                * Double(qkv[(bi * t + j) * w + (h + kh) * d + c])
                         }
                         scores.append(s / Double(d).squareRoot())
                         keys.append(j)

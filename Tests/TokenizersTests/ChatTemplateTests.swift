@@ -25,10 +25,17 @@ import Testing
         var runs: [[TokenID]] = []
         var current: [TokenID] = []
         for (token, trained) in zip(rendered.tokens, rendered.lossMask) {
-            if trained { current.append(token) } else if !current.isEmpty { runs.append(current); current = [] }
+            if trained {
+                current.append(token)
+            } else if !current.isEmpty {
+                runs.append(current); current = []
+            }
         }
         if !current.isEmpty { runs.append(current) }
-        #expect(try runs.map { try tokenizer.decodeText($0) } == ["The quick brown fox.<|im_end|>", "  Lazy dog!<|im_end|>"])
+        #expect(
+            try runs.map { try tokenizer.decodeText($0) } == [
+                "The quick brown fox.<|im_end|>", "  Lazy dog!<|im_end|>",
+            ])
         #expect(runs.allSatisfy { $0.last == template.endOfTurnID })
 
         // Ids equal encoding the whole rendered string with special tokens allowed.
@@ -51,14 +58,20 @@ import Testing
         let template = try ChatTemplate(tokenizer: tokenizer)
         let history = Array(messages.prefix(2))
         let prompt = template.renderPrompt(history)
-        #expect(Array(prompt.prefix(template.render(history).tokens.count)) == template.render(history).tokens)
+        #expect(
+            Array(prompt.prefix(template.render(history).tokens.count)) == template.render(history).tokens)
         #expect(try tokenizer.decodeText(prompt).hasSuffix("<|im_end|>\n<|im_start|>assistant\n"))
-        #expect(Array(prompt.suffix(1 + tokenizer.encode("assistant\n").count)) == [template.startOfTurnID] + tokenizer.encode("assistant\n"))
+        #expect(
+            Array(prompt.suffix(1 + tokenizer.encode("assistant\n").count)) == [template.startOfTurnID]
+                + tokenizer.encode("assistant\n"))
         #expect(template.endOfTurnID == tokenizer.specialTokenID("<|im_end|>"))
     }
 
     @Test func requiresChatTokens() throws {
-        let plain = try BPETrainer.train(texts: ["hello hello"], parameters: .init(vocabularySize: 260, specialTokens: ["<|endoftext|>"]))
-        #expect(throws: TokenizerError.missingSpecialToken(SpecialTokens.imStart)) { try ChatTemplate(tokenizer: plain) }
+        let plain = try BPETrainer.train(
+            texts: ["hello hello"], parameters: .init(vocabularySize: 260, specialTokens: ["<|endoftext|>"]))
+        #expect(throws: TokenizerError.missingSpecialToken(SpecialTokens.imStart)) {
+            try ChatTemplate(tokenizer: plain)
+        }
     }
 }

@@ -7,7 +7,10 @@ import Testing
     @Test func randomBytesRoundTrip() throws {
         var rng = SeededGenerator(seed: 42)
         let tokenizer = Fixtures.tiny
-        let fragments: [[UInt8]] = [Array("the ".utf8), Array("<|endoftext|>".utf8), Array("<|im_end|>".utf8), [0xE2, 0x82], [0xFF], Array("é 🤖".utf8), [0x0D, 0x0A]]
+        let fragments: [[UInt8]] = [
+            Array("the ".utf8), Array("<|endoftext|>".utf8), Array("<|im_end|>".utf8), [0xE2, 0x82], [0xFF],
+            Array("é 🤖".utf8), [0x0D, 0x0A],
+        ]
         for trial in 0..<500 {
             var bytes: [UInt8] = []
             for _ in 0..<Int.random(in: 0..<60, using: &rng) {

@@ -8,7 +8,8 @@ import Testing
             try Tokenizer.load(from: URL(fileURLWithPath: "/nonexistent/tokenizer.json"))
         }
         #expect(throws: TokenizerError.fileNotFound(path: "/nonexistent/a.txt")) {
-            try BPETrainer.train(files: [URL(fileURLWithPath: "/nonexistent/a.txt")], parameters: .init(vocabularySize: 300))
+            try BPETrainer.train(
+                files: [URL(fileURLWithPath: "/nonexistent/a.txt")], parameters: .init(vocabularySize: 300))
         }
     }
 
@@ -33,7 +34,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("bad.jsonl")
         try Data("{\"text\": \"ok\"}\n{\"txt\": \"no\"}\n".utf8).write(to: file)
-        #expect(throws: TokenizerError.invalidRecord(path: file.path, line: 2, reason: "expected an object with a \"text\" string")) {
+        #expect(
+            throws: TokenizerError.invalidRecord(
+                path: file.path, line: 2, reason: "expected an object with a \"text\" string")
+        ) {
             try BPETrainer.train(files: [file], parameters: .init(vocabularySize: 300))
         }
     }
@@ -42,7 +46,8 @@ import Testing
     @Test func corruptTokenizerJSON() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let good = try #require(JSONSerialization.jsonObject(with: Data(Fixtures.tiny.huggingFaceJSON().utf8)) as? [String: Any])
+        let good = try #require(
+            JSONSerialization.jsonObject(with: Data(Fixtures.tiny.huggingFaceJSON().utf8)) as? [String: Any])
         func field(after edit: (inout [String: Any], inout [String: Any]) -> Void) throws -> String? {
             var root = good
             var model = root["model"] as! [String: Any]
@@ -60,25 +65,39 @@ import Testing
         #expect(try field { _, model in model["merges"] = nil } == "model.merges")
         #expect(try field { _, model in model["vocab"] = "nope" } == "model.vocab")
         #expect(try field { _, model in model["type"] = 7 } == "model.type")
-        #expect(try field { _, model in
-            var vocab = model["vocab"] as! [String: Any]
-            vocab["Ġthe"] = "seven"
-            model["vocab"] = vocab
-        } == "model.vocab[\"Ġthe\"]")
-        #expect(try field { _, model in model["merges"] = ["Ġ zzzz"] + (model["merges"] as! [String]) } == "model.merges[0]")
-        #expect(try field { root, _ in root["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": "(unclosed"]] }
-            == "pre_tokenizer.pattern.Regex")
+        #expect(
+            try field { _, model in
+                var vocab = model["vocab"] as! [String: Any]
+                vocab["Ġthe"] = "seven"
+                model["vocab"] = vocab
+            } == "model.vocab[\"Ġthe\"]")
+        #expect(
+            try field { _, model in model["merges"] = ["Ġ zzzz"] + (model["merges"] as! [String]) }
+                == "model.merges[0]")
+        #expect(
+            try field { root, _ in
+                root["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": "(unclosed"]]
+            }
+                == "pre_tokenizer.pattern.Regex")
         #expect(try field { root, _ in root["normalizer"] = ["kind": "NFC"] } == "normalizer.type")
-        #expect(try field { root, _ in root["decoder"] = ["type": "Strip", "content": "ab"] } == "decoder.content")
-        #expect(try field { root, _ in
-            root["post_processor"] = ["type": "TemplateProcessing", "single": [["SpecialToken": ["id": "<nope>"]]], "pair": []]
-        } == "post_processor.single[0]")
-        #expect(try field { root, _ in root["added_tokens"] = [["id": "x", "content": "<|x|>"]] } == "added_tokens[0].id")
-        #expect(try field { _, model in
-            var vocab = model["vocab"] as! [String: Any]
-            vocab["a"] = nil
-            model["vocab"] = vocab
-        } == "model.vocab")
+        #expect(
+            try field { root, _ in root["decoder"] = ["type": "Strip", "content": "ab"] } == "decoder.content"
+        )
+        #expect(
+            try field { root, _ in
+                root["post_processor"] = [
+                    "type": "TemplateProcessing", "single": [["SpecialToken": ["id": "<nope>"]]], "pair": [],
+                ]
+            } == "post_processor.single[0]")
+        #expect(
+            try field { root, _ in root["added_tokens"] = [["id": "x", "content": "<|x|>"]] }
+                == "added_tokens[0].id")
+        #expect(
+            try field { _, model in
+                var vocab = model["vocab"] as! [String: Any]
+                vocab["a"] = nil
+                model["vocab"] = vocab
+            } == "model.vocab")
 
         let garbage = directory.appendingPathComponent("garbage.json")
         try Data("{not json".utf8).write(to: garbage)
@@ -90,7 +109,8 @@ import Testing
     @Test func unsupportedComponentsNamed() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let good = try #require(JSONSerialization.jsonObject(with: Data(Fixtures.tiny.huggingFaceJSON().utf8)) as? [String: Any])
+        let good = try #require(
+            JSONSerialization.jsonObject(with: Data(Fixtures.tiny.huggingFaceJSON().utf8)) as? [String: Any])
         func refusal(_ edit: (inout [String: Any]) -> Void) throws -> (String, String)? {
             var root = good
             edit(&root)
@@ -110,17 +130,32 @@ import Testing
                 root["model"] = model
             }
         }
-        #expect(try refusal(model { $0["type"] = "WordPiece" }).map { [$0.0, $0.1] } == ["model", "WordPiece"])
+        #expect(
+            try refusal(model { $0["type"] = "WordPiece" }).map { [$0.0, $0.1] } == ["model", "WordPiece"])
         #expect(try refusal(model { $0["dropout"] = 0.1 })?.0 == "model option")
-        #expect(try refusal { $0["normalizer"] = ["type": "BertNormalizer"] }.map { [$0.0, $0.1] } == ["normalizer", "BertNormalizer"])
-        #expect(try refusal { $0["pre_tokenizer"] = ["type": "BertPreTokenizer"] }.map { [$0.0, $0.1] }
+        #expect(
+            try refusal { $0["normalizer"] = ["type": "BertNormalizer"] }.map { [$0.0, $0.1] } == [
+                "normalizer", "BertNormalizer",
+            ])
+        #expect(
+            try refusal { $0["pre_tokenizer"] = ["type": "BertPreTokenizer"] }.map { [$0.0, $0.1] }
                 == ["pre-tokenizer", "BertPreTokenizer"])
-        #expect(try refusal { $0["decoder"] = ["type": "WordPiece"] }.map { [$0.0, $0.1] } == ["decoder", "WordPiece"])
-        #expect(try refusal { $0["post_processor"] = ["type": "Fancy"] }.map { [$0.0, $0.1] } == ["post-processor", "Fancy"])
-        #expect(try refusal { root in
-            root["normalizer"] = ["type": "Sequence", "normalizers": [["type": "NFC"], ["type": "Precompiled"]]]
-        }.map { [$0.0, $0.1] } == ["normalizer", "Precompiled"])
-        let message = TokenizerError.unsupportedComponent(path: "t.json", field: "decoder", component: "decoder", type: "CTC")
+        #expect(
+            try refusal { $0["decoder"] = ["type": "WordPiece"] }.map { [$0.0, $0.1] } == [
+                "decoder", "WordPiece",
+            ])
+        #expect(
+            try refusal { $0["post_processor"] = ["type": "Fancy"] }.map { [$0.0, $0.1] } == [
+                "post-processor", "Fancy",
+            ])
+        #expect(
+            try refusal { root in
+                root["normalizer"] = [
+                    "type": "Sequence", "normalizers": [["type": "NFC"], ["type": "Precompiled"]],
+                ]
+            }.map { [$0.0, $0.1] } == ["normalizer", "Precompiled"])
+        let message = TokenizerError.unsupportedComponent(
+            path: "t.json", field: "decoder", component: "decoder", type: "CTC")
         #expect(message.description.hasPrefix("unsupported decoder type CTC"))
     }
 
@@ -131,8 +166,11 @@ import Testing
     }
 
     @Test func errorsReadClearly() {
-        let error = TokenizerError.corruptFile(path: "t/tokenizer.json", field: "model.merges[3]", reason: "bad")
+        let error = TokenizerError.corruptFile(
+            path: "t/tokenizer.json", field: "model.merges[3]", reason: "bad")
         #expect(error.description == "corrupt t/tokenizer.json: field \"model.merges[3]\": bad")
-        #expect(TokenizerError.vocabularySizeTooSmall(requested: 100, minimum: 260).description.contains("at least 260"))
+        #expect(
+            TokenizerError.vocabularySizeTooSmall(requested: 100, minimum: 260).description.contains(
+                "at least 260"))
     }
 }

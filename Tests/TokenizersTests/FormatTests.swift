@@ -23,7 +23,9 @@ import Testing
         #expect(loaded.encode(sample, allowedSpecial: .all) == tokenizer.encode(sample, allowedSpecial: .all))
 
         // The file is the Hugging Face schema.
-        let root = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("tokenizer.json"))) as? [String: Any])
+        let root = try #require(
+            JSONSerialization.jsonObject(
+                with: Data(contentsOf: directory.appendingPathComponent("tokenizer.json"))) as? [String: Any])
         let model = try #require(root["model"] as? [String: Any])
         #expect(model["type"] as? String == "BPE")
         #expect((model["vocab"] as? [String: Any])?.count == tokenizer.vocabularySize)
@@ -34,7 +36,10 @@ import Testing
         #expect(added.map { $0["content"] as? String } == SpecialTokens.default)
         #expect(added.allSatisfy { $0["special"] as? Bool == true })
 
-        let config = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("tokenizer_config.json"))) as? [String: Any])
+        let config = try #require(
+            JSONSerialization.jsonObject(
+                with: Data(contentsOf: directory.appendingPathComponent("tokenizer_config.json")))
+                as? [String: Any])
         #expect(config["chat_template"] as? String == ChatTemplate.jinja)
         #expect(config["eos_token"] as? String == SpecialTokens.imEnd)
         #expect(config["pad_token"] as? String == SpecialTokens.pad)
@@ -45,7 +50,8 @@ import Testing
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let tokenizer = Fixtures.tiny
-        var root = try #require(JSONSerialization.jsonObject(with: Data(tokenizer.huggingFaceJSON().utf8)) as? [String: Any])
+        var root = try #require(
+            JSONSerialization.jsonObject(with: Data(tokenizer.huggingFaceJSON().utf8)) as? [String: Any])
         var model = try #require(root["model"] as? [String: Any])
         model["merges"] = (model["merges"] as! [String]).map { $0.split(separator: " ").map(String.init) }
         root["model"] = model
@@ -64,7 +70,8 @@ import Testing
         let file = directory.appendingPathComponent("tiny.tiktoken")
         try Data(lines.joined(separator: "\n").utf8).write(to: file)
         let tokenizer = try Tokenizer.load(from: file)
-        #expect(tokenizer.merges.map { [$0.left, $0.right, $0.result] } == [[97, 98, 256], [256, 99, 257]])
+        #expect(
+            tokenizer.merges.map { [$0.left, $0.right, $0.result] } == [[97, 98, 256], [256, 99, 257]])
         #expect(tokenizer.encode("abcab<|endoftext|>", allowedSpecial: .all) == [257, 256, 258])
     }
 }

@@ -9,7 +9,8 @@ struct GPT2Tests {
     static let gpt2: Tokenizer? = try? Tokenizer.loadTiktoken(from: Fixtures.gpt2Ranks)
 
     func load() throws -> Tokenizer {
-        #expect(Fixtures.gpt2Available, "data/gpt2.tiktoken is missing (CI is set, so this must not be skipped)")
+        #expect(
+            Fixtures.gpt2Available, "data/gpt2.tiktoken is missing (CI is set, so this must not be skipped)")
         return try #require(Self.gpt2)
     }
 
@@ -19,10 +20,22 @@ struct GPT2Tests {
         #expect(gpt2.merges.count == 50000)
         let cases: [(String, [TokenID])] = [
             ("Hello world!", [15496, 995, 0]),
-            ("The quick brown fox jumps over the lazy dog.", [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13]),
-            ("I'm here, you're there; we'll see 12345 apples.", [40, 1101, 994, 11, 345, 821, 612, 26, 356, 1183, 766, 17031, 2231, 22514, 13]),
+            (
+                "The quick brown fox jumps over the lazy dog.",
+                [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13]
+            ),
+            (
+                "I'm here, you're there; we'll see 12345 apples.",
+                [40, 1101, 994, 11, 345, 821, 612, 26, 356, 1183, 766, 17031, 2231, 22514, 13]
+            ),
             ("  multiple   spaces\n\n\tand tabs", [220, 3294, 220, 220, 9029, 628, 197, 392, 22524]),
-            ("Привет, мир! 你好世界 🤖🎉", [140, 253, 21169, 18849, 38857, 16843, 20375, 11, 12466, 120, 18849, 21169, 0, 220, 19526, 254, 25001, 121, 10310, 244, 45911, 234, 12520, 97, 244, 8582, 236, 231]),
+            (
+                "Привет, мир! 你好世界 🤖🎉",
+                [
+                    140, 253, 21169, 18849, 38857, 16843, 20375, 11, 12466, 120, 18849, 21169, 0, 220, 19526,
+                    254, 25001, 121, 10310, 244, 45911, 234, 12520, 97, 244, 8582, 236, 231,
+                ]
+            ),
             ("café naïve résumé", [66, 1878, 2634, 41492, 40560, 16345, 2634]),
             ("a\r\nb", [64, 201, 198, 65]),
         ]

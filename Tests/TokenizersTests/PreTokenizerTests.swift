@@ -17,7 +17,10 @@ import Testing
         #expect(pieces("DON'T") == ["DON", "'", "T"])  // contractions are lowercase only
         #expect(pieces("it's'") == ["it", "'s", "'"])
         #expect(pieces("'ll've") == ["'ll", "'ve"])
-        #expect(pieces("I'm  here\r\n  x 's 'S") == ["I", "'m", " ", " here", "\r\n ", " x", " '", "s", " '", "S"])
+        #expect(
+            pieces("I'm  here\r\n  x 's 'S") == [
+                "I", "'m", " ", " here", "\r\n ", " x", " '", "s", " '", "S",
+            ])
     }
 
     @Test func digits() {
@@ -60,13 +63,16 @@ import Testing
     /// Cutting text at a safe boundary never changes its pieces.
     @Test func safeBoundariesKeepPieces() {
         var rng = SeededGenerator(seed: 7)
-        let alphabet: [String] = ["a", "b", " ", "  ", "\n", "\r\n", "\t", "'s", "1", "é", "!", "🤖", "\u{a0}"]
+        let alphabet: [String] = [
+            "a", "b", " ", "  ", "\n", "\r\n", "\t", "'s", "1", "é", "!", "🤖", "\u{a0}",
+        ]
         for _ in 0..<300 {
             let text = Array((0..<40).map { _ in alphabet.randomElement(using: &rng)! }.joined().utf8)
             let whole = PreTokenizer.pieces(text)
             text.withUnsafeBufferPointer { b in
                 for cut in 1..<b.count where PreTokenizer.isSafeBoundary(b.baseAddress!, cut, b.count) {
-                    let split = PreTokenizer.pieces(Array(text[..<cut])) + PreTokenizer.pieces(Array(text[cut...]))
+                    let split =
+                        PreTokenizer.pieces(Array(text[..<cut])) + PreTokenizer.pieces(Array(text[cut...]))
                     #expect(split == whole)
                 }
             }

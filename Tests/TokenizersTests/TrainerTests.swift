@@ -8,7 +8,8 @@ import Testing
     /// below the minimum frequency 2, so training stops with two merges.
     @Test func handCheckedMerges() throws {
         let tokenizer = try BPETrainer.train(texts: ["ab ab ab abc"], parameters: .init(vocabularySize: 300))
-        #expect(tokenizer.merges.map { [$0.left, $0.right, $0.result] } == [[97, 98, 256], [32, 256, 257]])
+        #expect(
+            tokenizer.merges.map { [$0.left, $0.right, $0.result] } == [[97, 98, 256], [32, 256, 257]])
         #expect(tokenizer.vocabularySize == 258 + 4)
         #expect(tokenizer.specialTokens.map(\.content) == SpecialTokens.default)
         #expect(tokenizer.specialTokens.map(\.id) == [258, 259, 260, 261])
@@ -25,18 +26,23 @@ import Testing
     }
 
     @Test func reachesTargetVocabularySize() throws {
-        let tokenizer = try BPETrainer.train(texts: [Fixtures.corpus], parameters: .init(vocabularySize: 300, minPairFrequency: 1))
+        let tokenizer = try BPETrainer.train(
+            texts: [Fixtures.corpus], parameters: .init(vocabularySize: 300, minPairFrequency: 1))
         #expect(tokenizer.vocabularySize == 300)
         // Merged tokens are the concatenation of their parts.
         for merge in tokenizer.merges {
-            #expect(tokenizer.bytes(of: merge.result) == tokenizer.bytes(of: merge.left)! + tokenizer.bytes(of: merge.right)!)
+            #expect(
+                tokenizer.bytes(of: merge.result) == tokenizer.bytes(of: merge.left)! + tokenizer.bytes(
+                    of: merge.right)!)
         }
     }
 
     @Test func specialTokensAreNeverLearned() throws {
         let text = String(repeating: "<|endoftext|>hello ", count: 50)
         let tokenizer = try BPETrainer.train(texts: [text], parameters: .init(vocabularySize: 300))
-        let learned = tokenizer.merges.map { String(decoding: tokenizer.bytes(of: $0.result)!, as: UTF8.self) }
+        let learned = tokenizer.merges.map {
+            String(decoding: tokenizer.bytes(of: $0.result)!, as: UTF8.self)
+        }
         #expect(!learned.contains { $0.contains("<|") || $0.contains("|>") })
         #expect(learned.contains("hello"))
     }
@@ -58,8 +64,12 @@ import Testing
     @Test func jsonlTextField() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let documents = ["first document, with words words words", "second: more words and numbers 123 123", "third\nline"]
-        let lines = try documents.map { String(decoding: try JSONSerialization.data(withJSONObject: ["text": $0]), as: UTF8.self) }
+        let documents = [
+            "first document, with words words words", "second: more words and numbers 123 123", "third\nline",
+        ]
+        let lines = try documents.map {
+            String(decoding: try JSONSerialization.data(withJSONObject: ["text": $0]), as: UTF8.self)
+        }
         let file = directory.appendingPathComponent("corpus.jsonl")
         try Data((lines.joined(separator: "\n") + "\n\n").utf8).write(to: file)
         var parameters = BPETrainer.Parameters(vocabularySize: 290)

@@ -14,7 +14,9 @@ import Training
     #expect(a.grad.scalars == [3, 4] && b.grad.scalars == [12])
     // Above it, every gradient is scaled by maxNorm / norm and the pre-clip norm is returned.
     #expect(GradientClipping.clip([a, b], maxNorm: 6.5) == 13)
-    #expect(abs(a.grad[flat: 0] - 1.5) < 1e-5 && abs(a.grad[flat: 1] - 2) < 1e-5 && abs(b.grad[flat: 0] - 6) < 1e-5)
+    #expect(
+        abs(a.grad[flat: 0] - 1.5) < 1e-5 && abs(a.grad[flat: 1] - 2) < 1e-5
+            && abs(b.grad[flat: 0] - 6) < 1e-5)
     #expect(abs(GradientClipping.globalNorm([a, b]) - 6.5) < 1e-5)
     // A non-finite norm is reported and the gradients are left for StepGuard.
     b.grad[flat: 0] = .nan
@@ -67,17 +69,23 @@ private func accumulateSumGradient(_ w: Parameter, _ tokens: [([Float], Float)],
     #expect(try guardian.check(step: 0, loss: 2.5, gradientNorm: 2.2, parameters: [p]) == .proceed)
     #expect(p.grad.scalars == [1, 2])
 
-    #expect(try guardian.check(step: 1, loss: .nan, gradientNorm: 1, parameters: [p]) == .skip(reason: "loss is nan"))
+    #expect(
+        try guardian.check(step: 1, loss: .nan, gradientNorm: 1, parameters: [p])
+            == .skip(reason: "loss is nan"))
     #expect(p.grad.scalars == [0, 0], "a skipped step must not leave gradients to accumulate")
     p.grad = Tensor(shape: [2], scalars: [1, 2])
-    #expect(try guardian.check(step: 2, loss: 1, gradientNorm: .infinity, parameters: [p]) == .skip(reason: "gradient norm is inf"))
+    #expect(
+        try guardian.check(step: 2, loss: 1, gradientNorm: .infinity, parameters: [p])
+            == .skip(reason: "gradient norm is inf"))
     // A good step resets the run.
     #expect(try guardian.check(step: 3, loss: 1, gradientNorm: 1, parameters: [p]) == .proceed)
     #expect(guardian.consecutiveSkips == 0 && guardian.totalSkips == 2 && guardian.skippedSteps == [1, 2])
 
     _ = try guardian.check(step: 4, loss: .infinity, gradientNorm: nil, parameters: [p])
     _ = try guardian.check(step: 5, loss: .nan, gradientNorm: nil, parameters: [p])
-    #expect(throws: StepGuardError.self) { try guardian.check(step: 6, loss: .nan, gradientNorm: .nan, parameters: [p]) }
+    #expect(throws: StepGuardError.self) {
+        try guardian.check(step: 6, loss: .nan, gradientNorm: .nan, parameters: [p])
+    }
     do {
         _ = try guardian.check(step: 7, loss: .nan, gradientNorm: nil, parameters: [p])
     } catch {

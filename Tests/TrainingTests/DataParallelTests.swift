@@ -13,7 +13,9 @@ import Tokenizers
 @Suite struct DataParallelTests {
     /// Runs `body` once per rank of an in-process group, each on its own thread (not a shared
     /// pool: a rank blocked in a collective must not keep another rank from running).
-    static func onRanks<T: Sendable>(_ size: Int, _ body: @escaping @Sendable (any Communicator) throws -> T) throws -> [T] {
+    static func onRanks<T: Sendable>(_ size: Int, _ body: @escaping @Sendable (any Communicator) throws -> T)
+        throws -> [T]
+    {
         let group = LocalGroup(size: size)
         let results = ResultBox<T>(count: size)
         let done = DispatchSemaphore(value: 0)
@@ -30,8 +32,10 @@ import Tokenizers
     }
 
     /// Rank 0's per-step numbers and final weights against the single-process run's.
-    static func expectSameRun(steps single: [Double], _ parallel: [Double], weights: [NN.Parameter], _ rankWeights: [[Float]],
-                              sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectSameRun(
+        steps single: [Double], _ parallel: [Double], weights: [NN.Parameter], _ rankWeights: [[Float]],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(single.count == parallel.count, sourceLocation: sourceLocation)
         for (i, (x, y)) in zip(single, parallel).enumerated() {
             #expect(abs(x - y) < 1e-5, "step \(i + 1): \(x) vs \(y)", sourceLocation: sourceLocation)
@@ -65,12 +69,16 @@ import Tokenizers
     /// batches whose rows have very different numbers of targets (so per-rank normalisation would
     /// be wrong) and a micro-batch with fewer rows than ranks.
     @Test func stepGradientEqualsSingleProcess() throws {
-        let config = ModelConfig(vocabSize: 50, hiddenSize: 16, layerCount: 2, headCount: 2, contextLength: 12)
+        let config = ModelConfig(
+            vocabSize: 50, hiddenSize: 16, layerCount: 2, headCount: 2, contextLength: 12)
         var rng = RandomGenerator(seed: 4)
         func row(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % 50) } }
-        let a = SequenceBatch(rows: [row(12), row(11), row(3), row(4)],
-                              targetMasks: [[Bool](repeating: true, count: 12), [Bool](repeating: true, count: 11),
-                                            [false, false, true], [false, true, true, false]], padToken: 0)
+        let a = SequenceBatch(
+            rows: [row(12), row(11), row(3), row(4)],
+            targetMasks: [
+                [Bool](repeating: true, count: 12), [Bool](repeating: true, count: 11),
+                [false, false, true], [false, true, true, false],
+            ], padToken: 0)
         let b = SequenceBatch(rows: [row(7)], padToken: 0)
         let micro = [a, b]
 
@@ -96,11 +104,14 @@ import Tokenizers
     /// Pretraining with two ranks sharing one run directory follows the single-process run:
     /// same losses, same final weights, one metrics log written by rank 0.
     @Test func pretrainingFollowsSingleProcess() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-dp-\(UUID().uuidString)")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rlhf-dp-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let documents = DemoTasks.pretrainingDocuments(seed: 3, byteCount: 40_000)
         let tokenizer = try BPETrainer.train(texts: documents, parameters: .init(vocabularySize: 300))
-        let config = ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 2, contextLength: 32)
+        let config = ModelConfig(
+            vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 2,
+            contextLength: 32)
         var p = Pretraining.Parameters()
         p.optimization = OptimizationSettings(learningRate: 3e-3, steps: 8, warmupSteps: 2)
         p.batchSize = 5
@@ -111,18 +122,22 @@ import Tokenizers
 
         let single = RunDirectory(root.appendingPathComponent("single"))
         try single.create()
-        let data = try Pretraining.prepare(documents: documents, tokenizer: tokenizer, run: single, validationFraction: 0.1)
-        let a = try Pretraining.train(model: try Transformer(config: config, seed: 9), tokenizer: tokenizer, data: data,
-                                      run: single, parameters: p, resume: false)
+        let data = try Pretraining.prepare(
+            documents: documents, tokenizer: tokenizer, run: single, validationFraction: 0.1)
+        let a = try Pretraining.train(
+            model: try Transformer(config: config, seed: 9), tokenizer: tokenizer, data: data,
+            run: single, parameters: p, resume: false)
 
         let shared = RunDirectory(root.appendingPathComponent("parallel"))
         try shared.create()
         let ranks = try Self.onRanks(2) { [parameters] c -> [Double] in
-            let d = try Pretraining.prepare(documents: c.isRoot ? documents : [], tokenizer: tokenizer, run: shared,
-                                            validationFraction: 0.1, communicator: c)
+            let d = try Pretraining.prepare(
+                documents: c.isRoot ? documents : [], tokenizer: tokenizer, run: shared,
+                validationFraction: 0.1, communicator: c)
             // Rank 1 starts from other weights: rank 0's are broadcast before the first step.
-            let s = try Pretraining.train(model: try Transformer(config: config, seed: 9 + UInt64(c.rank)), tokenizer: tokenizer,
-                                          data: d, run: shared, parameters: parameters, resume: false, communicator: c)
+            let s = try Pretraining.train(
+                model: try Transformer(config: config, seed: 9 + UInt64(c.rank)), tokenizer: tokenizer,
+                data: d, run: shared, parameters: parameters, resume: false, communicator: c)
             return s.history.map { $0["loss"]! }
         }
         #expect(ranks[0] == ranks[1])
@@ -141,11 +156,13 @@ import Tokenizers
     /// loss is a mean over pairs: each rank's gradient is weighted by its share, 2 of 5 or 3 of 5).
     @Test(arguments: [PreferenceObjective.Loss.dpo(beta: 0.1), .simpo(beta: 2, gamma: 0.5)])
     func preferenceStepsFollowSingleProcess(loss: PreferenceObjective.Loss) throws {
-        let config = ModelConfig(vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+        let config = ModelConfig(
+            vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
         var rng = RandomGenerator(seed: 8)
         func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(1 + rng.next() % 39) } }
         let pairs = (0..<9).map { i in
-            PreferenceTraining.Pair(prompt: tokens(2 + i % 3), chosen: tokens(1 + i % 4), rejected: tokens(2 + i % 2))
+            PreferenceTraining.Pair(
+                prompt: tokens(2 + i % 3), chosen: tokens(1 + i % 4), rejected: tokens(2 + i % 2))
         }
         var p = PreferenceTraining.Parameters()
         p.loss = loss
@@ -154,28 +171,35 @@ import Tokenizers
         let parameters = p
 
         let single = try Transformer(config: config, seed: 3)
-        let a = try PreferenceTraining.train(policy: single, reference: try single.copy(), pairs: pairs, padToken: 0,
-                                             parameters: parameters)
+        let a = try PreferenceTraining.train(
+            policy: single, reference: try single.copy(), pairs: pairs, padToken: 0,
+            parameters: parameters)
         let ranks = try Self.onRanks(2) { c -> ([Double], [[Float]]) in
             let policy = try Transformer(config: config, seed: 3)
-            let h = try PreferenceTraining.train(policy: policy, reference: try policy.copy(), pairs: pairs, padToken: 0,
-                                                 parameters: parameters, communicator: c)
-            return (h.map { $0["loss"]! + 10 * $0["reward_accuracy"]! }, policy.parameters.map(\.value.scalars))
+            let h = try PreferenceTraining.train(
+                policy: policy, reference: try policy.copy(), pairs: pairs, padToken: 0,
+                parameters: parameters, communicator: c)
+            return (
+                h.map { $0["loss"]! + 10 * $0["reward_accuracy"]! }, policy.parameters.map(\.value.scalars)
+            )
         }
         #expect(ranks[0].1 == ranks[1].1, "the replicas stay identical")
         // Loss and reward accuracy (weighted means over the ranks' pairs) as one number per step.
-        Self.expectSameRun(steps: a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! }, ranks[0].0,
-                           weights: single.parameters, ranks[0].1)
+        Self.expectSameRun(
+            steps: a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! }, ranks[0].0,
+            weights: single.parameters, ranks[0].1)
     }
 
     /// KTO on 2 ranks (5 examples per step, split 2/3) follows one process: the reference point
     /// comes from the whole step's mismatched pairs, the loss from all examples.
     @Test func ktoFollowsSingleProcess() throws {
-        let config = ModelConfig(vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+        let config = ModelConfig(
+            vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
         var rng = RandomGenerator(seed: 13)
         func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(1 + rng.next() % 39) } }
         let examples = (0..<8).map { i in
-            KTOTraining.Example(prompt: tokens(2 + i % 3), completion: tokens(1 + i % 4), desirable: i % 3 != 0)
+            KTOTraining.Example(
+                prompt: tokens(2 + i % 3), completion: tokens(1 + i % 4), desirable: i % 3 != 0)
         }
         var p = KTOTraining.Parameters()
         p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 3, warmupSteps: 0)
@@ -183,30 +207,37 @@ import Tokenizers
         let parameters = p
 
         let single = try Transformer(config: config, seed: 4)
-        let a = try KTOTraining.train(policy: single, reference: try single.copy(), examples: examples, padToken: 0,
-                                      parameters: parameters)
+        let a = try KTOTraining.train(
+            policy: single, reference: try single.copy(), examples: examples, padToken: 0,
+            parameters: parameters)
         let ranks = try Self.onRanks(2) { c -> ([Double], [[Float]]) in
             let policy = try Transformer(config: config, seed: 4)
-            let h = try KTOTraining.train(policy: policy, reference: try policy.copy(), examples: examples, padToken: 0,
-                                          parameters: parameters, communicator: c)
-            return (h.map { $0["loss"]! + 10 * $0["reward_accuracy"]! + $0["kl"]! + $0["reward_margin"]! },
-                    policy.parameters.map(\.value.scalars))
+            let h = try KTOTraining.train(
+                policy: policy, reference: try policy.copy(), examples: examples, padToken: 0,
+                parameters: parameters, communicator: c)
+            return (
+                h.map { $0["loss"]! + 10 * $0["reward_accuracy"]! + $0["kl"]! + $0["reward_margin"]! },
+                policy.parameters.map(\.value.scalars)
+            )
         }
         #expect(ranks[0].1 == ranks[1].1, "the replicas stay identical")
         // Loss, accuracy, reference point and margin as one number per step.
-        Self.expectSameRun(steps: a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! + $0["kl"]! + $0["reward_margin"]! },
-                           ranks[0].0, weights: single.parameters, ranks[0].1)
+        Self.expectSameRun(
+            steps: a.map { $0["loss"]! + 10 * $0["reward_accuracy"]! + $0["kl"]! + $0["reward_margin"]! },
+            ranks[0].0, weights: single.parameters, ranks[0].1)
     }
 
     /// A reward model trained on 2 ranks (rankings of 2 and 3 responses split 3/3 of 6 per step)
     /// follows the single-process run: losses, pair accuracy and final weights.
     @Test func rewardModelFollowsSingleProcess() throws {
-        let config = ModelConfig(vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+        let config = ModelConfig(
+            vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
         var rng = RandomGenerator(seed: 11)
         func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(1 + rng.next() % 39) } }
         let comparisons = (0..<10).map { i in
-            RewardModelTraining.Comparison(prompt: tokens(2 + i % 3), responses: (0..<(2 + i % 2)).map { tokens(1 + (i + $0) % 4) },
-                                           ranking: i % 2 == 0 ? [1, 0] : [2, 0, 1])
+            RewardModelTraining.Comparison(
+                prompt: tokens(2 + i % 3), responses: (0..<(2 + i % 2)).map { tokens(1 + (i + $0) % 4) },
+                ranking: i % 2 == 0 ? [1, 0] : [2, 0, 1])
         }
         var p = RewardModelTraining.Parameters()
         p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 3, warmupSteps: 0)
@@ -215,22 +246,28 @@ import Tokenizers
         let parameters = p
 
         let single = ScalarModel(trunk: try Transformer(config: config, seed: 5), seed: 6)
-        let a = try RewardModelTraining.train(model: single, comparisons: comparisons, heldOut: [], padToken: 0, parameters: parameters)
+        let a = try RewardModelTraining.train(
+            model: single, comparisons: comparisons, heldOut: [], padToken: 0, parameters: parameters)
         let ranks = try Self.onRanks(2) { c -> ([Double], [[Float]]) in
             let model = ScalarModel(trunk: try Transformer(config: config, seed: 5), seed: 6)
-            let s = try RewardModelTraining.train(model: model, comparisons: comparisons, heldOut: [], padToken: 0,
-                                                  parameters: parameters, communicator: c)
-            return (s.history.map { $0["loss"]! + 10 * $0["accuracy"]! }, model.parameters.map(\.value.scalars))
+            let s = try RewardModelTraining.train(
+                model: model, comparisons: comparisons, heldOut: [], padToken: 0,
+                parameters: parameters, communicator: c)
+            return (
+                s.history.map { $0["loss"]! + 10 * $0["accuracy"]! }, model.parameters.map(\.value.scalars)
+            )
         }
         #expect(ranks[0].1 == ranks[1].1, "the replicas stay identical")
-        Self.expectSameRun(steps: a.history.map { $0["loss"]! + 10 * $0["accuracy"]! }, ranks[0].0,
-                           weights: single.parameters, ranks[0].1)
+        Self.expectSameRun(
+            steps: a.history.map { $0["loss"]! + 10 * $0["accuracy"]! }, ranks[0].0,
+            weights: single.parameters, ranks[0].1)
     }
 
     /// GRPO on 2 ranks (two groups each, rollouts sampled per rank) raises the verifier reward as
     /// the single-process direction test does, and the replicas stay identical.
     @Test func grpoOnTwoRanksRaisesTheReward() throws {
-        let before = StageDirectionTests.targetRate(try Transformer(config: StageDirectionTests.config, seed: 1), seed: 99)
+        let before = StageDirectionTests.targetRate(
+            try Transformer(config: StageDirectionTests.config, seed: 1), seed: 99)
         var p = GRPO.Parameters()
         p.steps = 25
         p.promptsPerStep = 4
@@ -244,10 +281,13 @@ import Tokenizers
             let history = try GRPO.train(
                 policy: policy, reference: try policy.copy(), prompts: StageDirectionTests.prompts,
                 endOfTurn: StageDirectionTests.eot, padToken: StageDirectionTests.pad, parameters: parameters,
-                reward: { _, g in Double(g.tokens.filter { $0 == 3 }.count) / Double(max(g.tokens.count, 1)) },
+                reward: { _, g in Double(g.tokens.filter { $0 == 3 }.count) / Double(max(g.tokens.count, 1))
+                },
                 communicator: c)
-            return (StageDirectionTests.targetRate(policy, seed: 99), history.map { $0["reward"]! + $0["kl"]! },
-                    policy.parameters.map(\.value.scalars))
+            return (
+                StageDirectionTests.targetRate(policy, seed: 99), history.map { $0["reward"]! + $0["kl"]! },
+                policy.parameters.map(\.value.scalars)
+            )
         }
         #expect(ranks[0].2 == ranks[1].2, "the replicas stay identical")
         #expect(ranks[0].1 == ranks[1].1, "every rank reports the same (global) metrics")
@@ -275,18 +315,24 @@ import Tokenizers
         nonisolated(unsafe) let shared = (base: base, reward: rewardModel)
         let ranks = try Self.onRanks(2) { c -> ([Double], [[Float]]) in
             let policy = try shared.base.copy()
-            let models = PPO.Models(policy: policy, reference: try shared.base.copy(), reward: try shared.reward.copy(),
-                                    value: try shared.reward.copy())
+            let models = PPO.Models(
+                policy: policy, reference: try shared.base.copy(), reward: try shared.reward.copy(),
+                value: try shared.reward.copy())
             var ptxStep = 0
             let history = try PPO.train(
-                models, prompts: StageDirectionTests.prompts, endOfTurn: eot, padToken: pad, parameters: parameters,
+                models, prompts: StageDirectionTests.prompts, endOfTurn: eot, padToken: pad,
+                parameters: parameters,
                 pretrainingBatch: {
                     ptxStep += 1
-                    return SequenceBatch(rows: [[1, 2, 3, 4], [4, 5, 6], [Int32(1 + ptxStep % 9), 2, 2]], padToken: pad)
+                    return SequenceBatch(
+                        rows: [[1, 2, 3, 4], [4, 5, 6], [Int32(1 + ptxStep % 9), 2, 2]], padToken: pad)
                 },
                 communicator: c)
             #expect(history.allSatisfy { $0["kl"]!.isFinite && $0["ptx_loss"]!.isFinite })
-            return (history.map { $0["reward"]! }, (policy.parameters + models.value.parameters).map(\.value.scalars))
+            return (
+                history.map { $0["reward"]! },
+                (policy.parameters + models.value.parameters).map(\.value.scalars)
+            )
         }
         #expect(ranks[0].1 == ranks[1].1, "policy and value replicas stay identical")
         #expect(ranks[0].0 == ranks[1].0, "every rank reports the same (global) reward")
@@ -295,21 +341,26 @@ import Tokenizers
     }
 
     @Test func batchSmallerThanRanksIsRefused() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-dp-\(UUID().uuidString)")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rlhf-dp-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let documents = DemoTasks.pretrainingDocuments(seed: 3, byteCount: 10_000)
         let tokenizer = try BPETrainer.train(texts: documents, parameters: .init(vocabularySize: 280))
         let run = RunDirectory(root)
         try run.create()
-        nonisolated(unsafe) let data = try Pretraining.prepare(documents: documents, tokenizer: tokenizer, run: run,
-                                                               validationFraction: 0.1)
+        nonisolated(unsafe) let data = try Pretraining.prepare(
+            documents: documents, tokenizer: tokenizer, run: run,
+            validationFraction: 0.1)
         var p = Pretraining.Parameters()
         p.batchSize = 2
         let errors = try Self.onRanks(3) { [p] c -> String in
-            let config = ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+            let config = ModelConfig(
+                vocabSize: tokenizer.vocabularySize, hiddenSize: 16, layerCount: 1, headCount: 2,
+                contextLength: 16)
             do {
-                _ = try Pretraining.train(model: try Transformer(config: config, seed: 1), tokenizer: tokenizer, data: data,
-                                          run: run, parameters: p, resume: false, communicator: c)
+                _ = try Pretraining.train(
+                    model: try Transformer(config: config, seed: 1), tokenizer: tokenizer, data: data,
+                    run: run, parameters: p, resume: false, communicator: c)
                 return ""
             } catch { return "\(error)" }
         }

@@ -10,8 +10,9 @@ import Tokenizers
 /// reference is the same model with its adapters bypassed, and the saved adapter run reloads.
 @Suite struct LoRATrainingTests {
     static func attach(_ model: Transformer, baseModel: String = "base") throws -> LoRAConfig {
-        let config = LoRAConfig(rank: 4, alpha: 8, targets: LoRAConfig.defaultTargets(for: model.config.family),
-                                baseModel: baseModel)
+        let config = LoRAConfig(
+            rank: 4, alpha: 8, targets: LoRAConfig.defaultTargets(for: model.config.family),
+            baseModel: baseModel)
         try model.attachLoRA(config, seed: 3)
         return config
     }
@@ -25,10 +26,12 @@ import Tokenizers
     }
 
     static func sftRows(_ d: StageData) throws -> [RenderedChat] {
-        try d.sftExamples(from: StageDataFixture.file([
-            #"{"prompt": "reverse: fox dog", "completion": "dog fox"}"#,
-            #"{"messages": [{"role": "user", "content": "reverse: the lazy"}, {"role": "assistant", "content": "lazy the"}]}"#,
-        ])).rows
+        try d.sftExamples(
+            from: StageDataFixture.file([
+                #"{"prompt": "reverse: fox dog", "completion": "dog fox"}"#,
+                #"{"messages": [{"role": "user", "content": "reverse: the lazy"}, {"role": "assistant", "content": "lazy the"}]}"#,
+            ])
+        ).rows
     }
 
     @Test func sftTrainsOnlyTheAdaptersAndTheLossFalls() throws {
@@ -41,8 +44,9 @@ import Tokenizers
         var p = SupervisedFineTuning.Parameters()
         p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 40)
         p.batchSize = 4
-        let history = try SupervisedFineTuning.train(model: model, examples: try Self.sftRows(d), padToken: d.padToken,
-                                                     parameters: p)
+        let history = try SupervisedFineTuning.train(
+            model: model, examples: try Self.sftRows(d), padToken: d.padToken,
+            parameters: p)
         let first = history[0]["loss"]!, last = history.last!["loss"]!
         #expect(last < first * 0.6, "loss \(first) → \(last)")
         #expect(model.parameters.map(\.value.scalars) == base, "base weights changed")
@@ -67,10 +71,13 @@ import Tokenizers
         p.loss = loss
         p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 15)
         p.pairsPerStep = 4
-        let history = try PreferenceTraining.train(policy: policy, reference: loss.needsReference ? policy : nil,
-                                                   pairs: pairs, padToken: d.padToken, parameters: p)
+        let history = try PreferenceTraining.train(
+            policy: policy, reference: loss.needsReference ? policy : nil,
+            pairs: pairs, padToken: d.padToken, parameters: p)
         if loss.needsReference { #expect(history[0]["reward_margin"]! == 0) }
-        #expect(history.last!["loss"]! < history[0]["loss"]!, "\(loss): \(history[0]["loss"]!) → \(history.last!["loss"]!)")
+        #expect(
+            history.last!["loss"]! < history[0]["loss"]!,
+            "\(loss): \(history[0]["loss"]!) → \(history.last!["loss"]!)")
         #expect(policy.parameters.map(\.value.scalars) == base)
     }
 
@@ -78,7 +85,8 @@ import Tokenizers
     /// from base_model_name_or_path plus the adapter: the same logits as the trained model.
     @Test func savedRunReloadsThroughItsBase() throws {
         let d = StageDataFixture.data(context: 64)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("lora-run-\(UUID().uuidString)")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lora-run-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let baseDirectory = RunDirectory(root.appendingPathComponent("base"))
         let model = try StageFromFiles.model(d)
@@ -88,8 +96,9 @@ import Tokenizers
         var p = SupervisedFineTuning.Parameters()
         p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 5)
         p.batchSize = 2
-        try SupervisedFineTuning.train(model: run.model, examples: try Self.sftRows(d), padToken: d.padToken,
-                                       parameters: p)
+        try SupervisedFineTuning.train(
+            model: run.model, examples: try Self.sftRows(d), padToken: d.padToken,
+            parameters: p)
         let out = RunDirectory(root.appendingPathComponent("adapter"))
         try run.derived(directory: out, model: run.model).save()
         #expect(out.hasLoRAAdapter && !out.hasModel)
@@ -107,11 +116,13 @@ import Tokenizers
     /// KTO with the policy itself as reference (adapters bypassed) is the same run as with a
     /// separate copy of the base as reference, and leaves the base weights unchanged.
     @Test func ktoWithTheBaseAsReferenceEqualsASeparateCopy() throws {
-        let config = ModelConfig(vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
+        let config = ModelConfig(
+            vocabSize: 40, hiddenSize: 16, layerCount: 1, headCount: 2, contextLength: 16)
         var rng = RandomGenerator(seed: 13)
         func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(1 + rng.next() % 39) } }
         let examples = (0..<8).map { i in
-            KTOTraining.Example(prompt: tokens(2 + i % 3), completion: tokens(1 + i % 4), desirable: i % 3 != 0)
+            KTOTraining.Example(
+                prompt: tokens(2 + i % 3), completion: tokens(1 + i % 4), desirable: i % 3 != 0)
         }
         var p = KTOTraining.Parameters()
         p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 6, warmupSteps: 0)
@@ -119,11 +130,13 @@ import Tokenizers
         let separate = try Transformer(config: config, seed: 4)
         let copy = try separate.copy()
         _ = try Self.attach(separate)
-        let a = try KTOTraining.train(policy: separate, reference: copy, examples: examples, padToken: 0, parameters: p)
+        let a = try KTOTraining.train(
+            policy: separate, reference: copy, examples: examples, padToken: 0, parameters: p)
         let shared = try Transformer(config: config, seed: 4)
         let base = shared.parameters.map(\.value.scalars)
         _ = try Self.attach(shared)
-        let b = try KTOTraining.train(policy: shared, reference: shared, examples: examples, padToken: 0, parameters: p)
+        let b = try KTOTraining.train(
+            policy: shared, reference: shared, examples: examples, padToken: 0, parameters: p)
         #expect(a.map { $0["loss"]! } == b.map { $0["loss"]! })
         #expect(a.map { $0["kl"]! } == b.map { $0["kl"]! })
         #expect(separate.loraParameters.map(\.value.scalars) == shared.loraParameters.map(\.value.scalars))
@@ -138,13 +151,16 @@ import Tokenizers
         let words = ["the", "lazy", "dog", "brown", "over", "quick"]
         var lines: [String] = []
         for (i, w) in words.enumerated() {
-            lines.append(#"{"prompt": "say something \#(i)", "chosen": "fox \#(w)", "rejected": "\#(w) dog"}"#)
+            lines.append(
+                #"{"prompt": "say something \#(i)", "chosen": "fox \#(w)", "rejected": "\#(w) dog"}"#)
         }
         let rows = try d.comparisons(from: StageDataFixture.file(lines)).rows
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("lora-rm-\(UUID().uuidString)")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lora-rm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let baseDirectory = RunDirectory(root.appendingPathComponent("sft"))
-        try ModelRun(directory: baseDirectory, model: try StageFromFiles.model(d), tokenizer: d.tokenizer).save()
+        try ModelRun(directory: baseDirectory, model: try StageFromFiles.model(d), tokenizer: d.tokenizer)
+            .save()
         var run = try ModelRun.read(baseDirectory)
         let base = run.model.parameters.map(\.value.scalars)
         run.lora = try Self.attach(run.model, baseModel: baseDirectory.url.path)
@@ -155,8 +171,9 @@ import Tokenizers
         p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 30)
         p.comparisonsPerStep = 4
         let before = RewardModelTraining.accuracy(model: rm, comparisons: rows, padToken: d.padToken)
-        let summary = try RewardModelTraining.train(model: rm, comparisons: rows, heldOut: rows, padToken: d.padToken,
-                                                    parameters: p)
+        let summary = try RewardModelTraining.train(
+            model: rm, comparisons: rows, heldOut: rows, padToken: d.padToken,
+            parameters: p)
         #expect(summary.heldOutAccuracy > max(before, 0.8), "accuracy \(before) → \(summary.heldOutAccuracy)")
         #expect(run.model.parameters.map(\.value.scalars) == base)
         #expect(rm.head.weight.value.scalars != head)
@@ -177,8 +194,10 @@ import Tokenizers
         Self.widenHead(policy, by: 5)  // sampling must stay diverse: a group of equal answers teaches nothing
         let before = StageDirectionTests.targetRate(policy, seed: 99)
         let base = policy.parameters.map(\.value.scalars)
-        try policy.attachLoRA(LoRAConfig(rank: 8, alpha: 16, targets: LoRAConfig.defaultTargets(for: policy.config.family),
-                                         baseModel: "b"), seed: 5)
+        try policy.attachLoRA(
+            LoRAConfig(
+                rank: 8, alpha: 16, targets: LoRAConfig.defaultTargets(for: policy.config.family),
+                baseModel: "b"), seed: 5)
         var p = GRPO.Parameters()
         p.steps = 25
         p.promptsPerStep = 4

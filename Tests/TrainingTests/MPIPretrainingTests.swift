@@ -12,26 +12,32 @@ import Tokenizers
 @Suite(.enabled(if: MPIRun.mpirun != nil, "mpirun is not installed (scripts/setup installs openmpi-bin)"))
 struct MPIPretrainingTests {
     @Test func twoRanksFollowOneProcess() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-mpi-\(UUID().uuidString)")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rlhf-mpi-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let documents = DemoTasks.pretrainingDocuments(seed: 5, byteCount: 40_000)
         let corpus = root.appendingPathComponent("corpus.txt")
         try documents.joined(separator: "\n\n").write(to: corpus, atomically: true, encoding: .utf8)
-        try BPETrainer.train(texts: documents, parameters: .init(vocabularySize: 320)).write(to: root.appendingPathComponent("tok"))
+        try BPETrainer.train(texts: documents, parameters: .init(vocabularySize: 320)).write(
+            to: root.appendingPathComponent("tok"))
 
         func pretrain(_ out: String) -> [String] {
-            ["pretrain", "--data", corpus.path, "--tokenizer", root.appendingPathComponent("tok").path,
-             "--out", root.appendingPathComponent(out).path, "--config", "tiny", "--width", "32", "--context", "32",
-             "--steps", "6", "--batch-size", "4", "--eval-interval", "3", "--checkpoint-interval", "3",
-             // Exactness of the data-parallel split is checked in fp32; bf16 products (the default
-             // on CPUs with bf16 instructions) round the two runs' activations differently.
-             "--precision", "fp32"]
+            [
+                "pretrain", "--data", corpus.path, "--tokenizer", root.appendingPathComponent("tok").path,
+                "--out", root.appendingPathComponent(out).path, "--config", "tiny", "--width", "32",
+                "--context", "32",
+                "--steps", "6", "--batch-size", "4", "--eval-interval", "3", "--checkpoint-interval", "3",
+                // Exactness of the data-parallel split is checked in fp32; bf16 products (the default
+                // on CPUs with bf16 instructions) round the two runs' activations differently.
+                "--precision", "fp32",
+            ]
         }
         let rlhf = try MPIRun.rlhf()
         let one = try MPIRun.run(rlhf, pretrain("one"))
         #expect(one.status == 0, "\(one.output)")
-        let two = try MPIRun.run(MPIRun.mpirun!, ["--oversubscribe", "-np", "2", rlhf.path] + pretrain("two"))
+        let two = try MPIRun.run(
+            MPIRun.mpirun!, ["--oversubscribe", "-np", "2", rlhf.path] + pretrain("two"))
         #expect(two.status == 0, "\(two.output)")
         #expect(two.output.contains("data parallel: 2 ranks"), "\(two.output)")
 
@@ -66,8 +72,10 @@ struct MPIPretrainingTests {
 enum MPIRun {
     static let mpirun: URL? = {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+        return path.split(separator: ":").map {
+            URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun")
+        }
+        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()
 
     /// The `rlhf` executable of this build (beside the test bundle).
@@ -78,7 +86,8 @@ enum MPIRun {
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
-        throw DataParallelError("no rlhf executable near \(CommandLine.arguments[0]); run `swift build` first")
+        throw DataParallelError(
+            "no rlhf executable near \(CommandLine.arguments[0]); run `swift build` first")
     }
 
     static func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {

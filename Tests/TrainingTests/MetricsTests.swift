@@ -10,7 +10,8 @@ import Training
     do {
         let log = try MetricsLog(url: url)
         for step in 1...5 {
-            try log.append(step: step, ["loss": .number(4 - Double(step) * 0.5), "lr": 3e-4, "stage": "pretrain"])
+            try log.append(
+                step: step, ["loss": .number(4 - Double(step) * 0.5), "lr": 3e-4, "stage": "pretrain"])
         }
         try log.append(step: 6, metrics: ["loss": .nan])
     }
@@ -33,14 +34,20 @@ import Training
 }
 
 @Test func progressLineShowsStepLossSpeedRateAndETA() {
-    let line = ProgressLine.format(step: 250, totalSteps: 1000, loss: 3.45678, tokensPerSecond: 12_345,
-                                   learningRate: 3e-4, elapsedSeconds: 50, barWidth: 8)
+    let line = ProgressLine.format(
+        step: 250, totalSteps: 1000, loss: 3.45678, tokensPerSecond: 12_345,
+        learningRate: 3e-4, elapsedSeconds: 50, barWidth: 8)
     #expect(line == "step  250/1000 [██      ]  25% │ loss 3.4568 │ 12.3k tok/s │ lr 3.00e-04 │ ETA 2m30s")
     // After a resume at step 200 only this session's 50 steps set the speed.
-    let resumed = ProgressLine.format(step: 250, totalSteps: 1000, startStep: 200, elapsedSeconds: 50, barWidth: 4)
+    let resumed = ProgressLine.format(
+        step: 250, totalSteps: 1000, startStep: 200, elapsedSeconds: 50, barWidth: 4)
     #expect(resumed.hasSuffix("ETA 12m30s"))
-    #expect(ProgressLine.format(step: 10, totalSteps: 10, elapsedSeconds: 3725, barWidth: 2).hasSuffix("done in 1h02m"))
-    #expect(ProgressLine.format(step: 0, totalSteps: 10, loss: .nan, elapsedSeconds: 0, barWidth: 0).contains("loss nan"))
+    #expect(
+        ProgressLine.format(step: 10, totalSteps: 10, elapsedSeconds: 3725, barWidth: 2).hasSuffix(
+            "done in 1h02m"))
+    #expect(
+        ProgressLine.format(step: 0, totalSteps: 10, loss: .nan, elapsedSeconds: 0, barWidth: 0).contains(
+            "loss nan"))
     #expect(ProgressLine.duration(37) == "37s" && ProgressLine.duration(90_000) == "1d01h")
     #expect(ProgressLine.compact(950) == "950" && ProgressLine.compact(4_560_000) == "4.56M")
 }

@@ -34,7 +34,8 @@ import Testing
         let a = GRPOObjective.advantages(rewards: [1, 2, 6, 5, 5, 5], groupSize: 3, estimator: .rloo)
         ObjectiveCheck.expectClose(a, [-3, -1.5, 4.5, 0, 0, 0], "rloo")
         // Scaling does not apply to RLOO.
-        let scaled = GRPOObjective.advantages(rewards: [1, 2, 6], groupSize: 3, estimator: .rloo, scaling: .batch)
+        let scaled = GRPOObjective.advantages(
+            rewards: [1, 2, 6], groupSize: 3, estimator: .rloo, scaling: .batch)
         ObjectiveCheck.expectClose(scaled, [-3, -1.5, 4.5], "rloo ignores scaling")
     }
 
@@ -59,7 +60,9 @@ import Testing
         let n = PPOObjective.RewardNormalization.fit(scores: scores)
         ObjectiveCheck.expectClose(n.gain, 0.5, "gain")
         ObjectiveCheck.expectClose(n.bias, -2.5, "bias")
-        ObjectiveCheck.expectClose(PPOObjective.transformScores([9, 1], normalization: n, clip: 1.5), [1.5, -1.5], "clip")
-        ObjectiveCheck.expectClose(PPOObjective.transformScores([9, 1], normalization: nil, clip: nil), [9, 1], "identity")
+        ObjectiveCheck.expectClose(
+            PPOObjective.transformScores([9, 1], normalization: n, clip: 1.5), [1.5, -1.5], "clip")
+        ObjectiveCheck.expectClose(
+            PPOObjective.transformScores([9, 1], normalization: nil, clip: nil), [9, 1], "identity")
     }
 }

@@ -12,8 +12,9 @@ import Testing
         let a = 0.8658754297607016
         ObjectiveCheck.expectClose(adv, [a, -a, -a, a, 0, 0, 0, 0], tolerance: 1e-12, "advantages")
         // Without std scaling: r − mean.
-        let unscaled = GRPOObjective.groupAdvantages(rewards: [1, 0, 0, 1, 3, 1, 2, 2], groupSize: 4,
-                                                     scaleByStandardDeviation: false)
+        let unscaled = GRPOObjective.groupAdvantages(
+            rewards: [1, 0, 0, 1, 3, 1, 2, 2], groupSize: 4,
+            scaleByStandardDeviation: false)
         ObjectiveCheck.expectClose(unscaled, [0.5, -0.5, -0.5, 0.5, 1, -1, 0, 0], "unscaled")
     }
 
@@ -27,16 +28,20 @@ import Testing
         let logProbs: [Double] = [-1, -2, -0.5, -1.5]
         let reference: [Double] = [-1.2, -2, -0.4, -1.5]
         let mask: [Double] = [1, 1, 1, 1]
-        let out = GRPOObjective.loss(logProbs: logProbs, oldLogProbs: logProbs, referenceLogProbs: reference,
-                                     mask: mask, batchSize: 2, length: 2, advantages: [1, -1], klCoefficient: 0.1)
+        let out = GRPOObjective.loss(
+            logProbs: logProbs, oldLogProbs: logProbs, referenceLogProbs: reference,
+            mask: mask, batchSize: 2, length: 2, advantages: [1, -1], klCoefficient: 0.1)
         ObjectiveCheck.expectClose(out.loss, 0.0005975417788407378, tolerance: 1e-12, "loss")
-        ObjectiveCheck.expectClose(out.logProbGrad, [-0.24546826882694955, -0.25, 0.2473707270481088, 0.25], "dlogp")
+        ObjectiveCheck.expectClose(
+            out.logProbGrad, [-0.24546826882694955, -0.25, 0.2473707270481088, 0.25], "dlogp")
         ObjectiveCheck.expectClose(out.meanKL, (0.018730753077981832 + 0.005170918075647624) / 4, "mean KL")
         #expect(out.clipFraction == 0)
         // The KL part's gradient, with ρ held at the old log-probs (they are constants of the rollout).
         let numeric = ObjectiveCheck.numericalGradient(logProbs) {
-            GRPOObjective.loss(logProbs: $0, oldLogProbs: logProbs, referenceLogProbs: reference, mask: mask,
-                               batchSize: 2, length: 2, advantages: [1, -1], klCoefficient: 0.1).loss
+            GRPOObjective.loss(
+                logProbs: $0, oldLogProbs: logProbs, referenceLogProbs: reference, mask: mask,
+                batchSize: 2, length: 2, advantages: [1, -1], klCoefficient: 0.1
+            ).loss
         }
         ObjectiveCheck.expectClose(out.logProbGrad, numeric, "finite differences")
     }
@@ -46,8 +51,9 @@ import Testing
         // (sum over the group's 4 tokens / 4). Per-sequence averaging would give the short
         // completion's token −1/2 and each long one's −1/6.
         let lp: [Double] = [-1, 0, 0, -1, -1, -1]
-        let out = GRPOObjective.loss(logProbs: lp, oldLogProbs: lp, referenceLogProbs: nil, mask: [1, 0, 0, 1, 1, 1],
-                                     batchSize: 2, length: 3, advantages: [1, 1], klCoefficient: 0)
+        let out = GRPOObjective.loss(
+            logProbs: lp, oldLogProbs: lp, referenceLogProbs: nil, mask: [1, 0, 0, 1, 1, 1],
+            batchSize: 2, length: 3, advantages: [1, 1], klCoefficient: 0)
         ObjectiveCheck.expectClose(out.logProbGrad, [-0.25, 0, 0, -0.25, -0.25, -0.25], "dlogp")
         ObjectiveCheck.expectClose(out.tokenCount, 4, "tokens")
     }
@@ -60,15 +66,19 @@ import Testing
         let mask: [Double] = [1, 1, 1, 1, 1, 0]
         let advantages = [0.8, -1.2]
         for high in [nil, 0.28] as [Double?] {
-            let out = GRPOObjective.loss(logProbs: logProbs, oldLogProbs: old, referenceLogProbs: reference, mask: mask,
-                                         batchSize: 2, length: 3, advantages: advantages, clipRange: 0.2,
-                                         clipRangeHigh: high, klCoefficient: 0.05)
+            let out = GRPOObjective.loss(
+                logProbs: logProbs, oldLogProbs: old, referenceLogProbs: reference, mask: mask,
+                batchSize: 2, length: 3, advantages: advantages, clipRange: 0.2,
+                clipRangeHigh: high, klCoefficient: 0.05)
             let numeric = ObjectiveCheck.numericalGradient(logProbs) {
-                GRPOObjective.loss(logProbs: $0, oldLogProbs: old, referenceLogProbs: reference, mask: mask,
-                                   batchSize: 2, length: 3, advantages: advantages, clipRange: 0.2,
-                                   clipRangeHigh: high, klCoefficient: 0.05).loss
+                GRPOObjective.loss(
+                    logProbs: $0, oldLogProbs: old, referenceLogProbs: reference, mask: mask,
+                    batchSize: 2, length: 3, advantages: advantages, clipRange: 0.2,
+                    clipRangeHigh: high, klCoefficient: 0.05
+                ).loss
             }
-            ObjectiveCheck.expectClose(out.logProbGrad, numeric, "finite differences, clip high \(String(describing: high))")
+            ObjectiveCheck.expectClose(
+                out.logProbGrad, numeric, "finite differences, clip high \(String(describing: high))")
             // Token 0 (ρ = 1.25, A > 0) is clipped by 1 + 0.2 but not by clip-higher's 1 + 0.28; token 1 (ρ = 0.7,
             // A > 0) is never clipped (pessimistic side); row 1 has A < 0 and ρ = 0.9, 1.1 inside.
             ObjectiveCheck.expectClose(out.clipFraction, high == nil ? 0.2 : 0, "clip fraction")

@@ -9,11 +9,13 @@ import Testing
         // log π = −1, log π_ref = −2 → r = −1: k1 = 1, k2 = 0.5, k3 = e^−1 − 1 + 1 = e^−1.
         ObjectiveCheck.expectClose(KLEstimator.k1.value(logProb: -1, referenceLogProb: -2), 1, "k1")
         ObjectiveCheck.expectClose(KLEstimator.k2.value(logProb: -1, referenceLogProb: -2), 0.5, "k2")
-        ObjectiveCheck.expectClose(KLEstimator.k3.value(logProb: -1, referenceLogProb: -2), 0.36787944117144233, "k3")
+        ObjectiveCheck.expectClose(
+            KLEstimator.k3.value(logProb: -1, referenceLogProb: -2), 0.36787944117144233, "k3")
         // The sampled token is likelier under the reference (r = 1): k1 = −1 is negative on this
         // token, k3 = e − 2 = 0.7182818284590451 is not.
         ObjectiveCheck.expectClose(KLEstimator.k1.value(logProb: -2, referenceLogProb: -1), -1, "k1 sign")
-        ObjectiveCheck.expectClose(KLEstimator.k3.value(logProb: -2, referenceLogProb: -1), 0.7182818284590451, "k3")
+        ObjectiveCheck.expectClose(
+            KLEstimator.k3.value(logProb: -2, referenceLogProb: -1), 0.7182818284590451, "k3")
     }
 
     @Test func k3IsNeverNegativeAndZeroAtEquality() {
@@ -44,14 +46,16 @@ import Testing
 
     @Test func derivativesMatchFiniteDifferences() {
         // d k3/d logπ = 1 − e^r, e.g. r = 0.5: 1 − e^0.5 = −0.6487212707001282.
-        ObjectiveCheck.expectClose(KLEstimator.k3.derivative(logProb: -1.5, referenceLogProb: -1), -0.6487212707001282, "k3'")
+        ObjectiveCheck.expectClose(
+            KLEstimator.k3.derivative(logProb: -1.5, referenceLogProb: -1), -0.6487212707001282, "k3'")
         for estimator in KLEstimator.allCases {
             for (lp, ref) in [(-1.0, -2.0), (-2.0, -1.0), (-0.3, -0.3), (-4.0, -0.1)] {
                 let numeric = ObjectiveCheck.numericalGradient([lp]) {
                     estimator.value(logProb: $0[0], referenceLogProb: ref)
                 }
-                ObjectiveCheck.expectClose([estimator.derivative(logProb: lp, referenceLogProb: ref)], numeric,
-                                           "\(estimator) at (\(lp), \(ref))")
+                ObjectiveCheck.expectClose(
+                    [estimator.derivative(logProb: lp, referenceLogProb: ref)], numeric,
+                    "\(estimator) at (\(lp), \(ref))")
             }
         }
     }

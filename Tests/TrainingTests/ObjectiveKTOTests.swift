@@ -10,7 +10,8 @@ import Testing
         #expect(KTOObjective.mismatchedCompletionIndices(count: 3) == [1, 2, 0])
         // Log-ratios 0.5, 0.2, 0.3 → mean 1/3.
         ObjectiveCheck.expectClose(
-            KTOObjective.referencePoint(policyLogProbs: [-3, -4, -5], referenceLogProbs: [-3.5, -4.2, -5.3]),
+            KTOObjective.referencePoint(
+                policyLogProbs: [-3, -4, -5], referenceLogProbs: [-3.5, -4.2, -5.3]),
             1.0 / 3, "z0")
         // A negative mean estimate is clamped to 0 (KL ≥ 0).
         #expect(KTOObjective.referencePoint(policyLogProbs: [-4, -5], referenceLogProbs: [-3, -4.5]) == 0)
@@ -26,9 +27,10 @@ import Testing
     let labels = [true, true, false]
 
     func run(_ lp: [Double]) -> KTOObjective.Output<Double> {
-        KTOObjective.loss(policy: SequenceLogProbs(logProbs: lp, mask: mask, batchSize: 3, length: 2),
-                          referenceLogProbs: reference, desirable: labels, referencePoint: 1.0 / 3,
-                          beta: 0.5, desirableWeight: 1, undesirableWeight: 1.5)
+        KTOObjective.loss(
+            policy: SequenceLogProbs(logProbs: lp, mask: mask, batchSize: 3, length: 2),
+            referenceLogProbs: reference, desirable: labels, referencePoint: 1.0 / 3,
+            beta: 0.5, desirableWeight: 1, undesirableWeight: 1.5)
     }
 
     @Test func ktoByHand() {
@@ -41,10 +43,12 @@ import Testing
         //            +1.5βσ(v)σ(−v)/3 = 0.062430606963515156; spread to each example's tokens.
         let out = run(logProbs)
         ObjectiveCheck.expectClose(out.loss, 0.5901541213228597, "loss")
-        ObjectiveCheck.expectClose(out.logProbGrad, [
-            -0.04159441234590446, -0.04159441234590446, -0.040934617445671256, 0,
-            0.062430606963515156, 0.062430606963515156,
-        ], "dlogp")
+        ObjectiveCheck.expectClose(
+            out.logProbGrad,
+            [
+                -0.04159441234590446, -0.04159441234590446, -0.040934617445671256, 0,
+                0.062430606963515156, 0.062430606963515156,
+            ], "dlogp")
         // Rewards β·ρ: 0.25, −0.1, 0.1; desirable mean 0.075, undesirable 0.1, margin −0.025.
         ObjectiveCheck.expectClose(out.rewards, [0.25, -0.1, 0.1], "rewards")
         ObjectiveCheck.expectClose(out.margin, -0.025, "margin")
@@ -59,7 +63,7 @@ import Testing
     @Test func gradientRaisesDesirableAndLowersUndesirable() {
         let out = run(logProbs)
         #expect(out.logProbGrad[0] < 0 && out.logProbGrad[2] < 0)  // desirable: push log π up
-        #expect(out.logProbGrad[4] > 0)                            // undesirable: push log π down
-        #expect(out.logProbGrad[3] == 0)                           // padding
+        #expect(out.logProbGrad[4] > 0)  // undesirable: push log π down
+        #expect(out.logProbGrad[3] == 0)  // padding
     }
 }

@@ -37,9 +37,14 @@ import Testing
             logProbs: logProbs, referenceLogProbs: referenceLogProbs, mask: mask, batchSize: 2, length: 3,
             scores: [1, 2], finished: [true, false], klCoefficient: 0.1, estimator: .k3,
             unfinished: .replaceScore(-1))
-        ObjectiveCheck.expectClose(out.kl, [0, 0.10653065971263342, 0.1487212707001282, 0.018730753077981832, 0, 0], "k3")
-        ObjectiveCheck.expectClose(out.rewards, [0, -0.010653065971263342, 1 - 0.01487212707001282,
-                                                 -0.0018730753077981832, -1, 0], "rewards")
+        ObjectiveCheck.expectClose(
+            out.kl, [0, 0.10653065971263342, 0.1487212707001282, 0.018730753077981832, 0, 0], "k3")
+        ObjectiveCheck.expectClose(
+            out.rewards,
+            [
+                0, -0.010653065971263342, 1 - 0.01487212707001282,
+                -0.0018730753077981832, -1, 0,
+            ], "rewards")
         for k in out.kl { #expect(k >= 0) }
     }
 
@@ -49,7 +54,8 @@ import Testing
         let out = PPOObjective.shapeRewards(
             logProbs: logProbs, referenceLogProbs: referenceLogProbs, mask: mask, batchSize: 2, length: 3,
             scores: [1, 2], finished: [true, true], klCoefficient: 0, whitening: .scores)
-        ObjectiveCheck.expectClose(out.rewards, [0, 0, -0.7071067811865476, 0, 0.7071067811865476, 0], "rewards")
+        ObjectiveCheck.expectClose(
+            out.rewards, [0, 0, -0.7071067811865476, 0, 0.7071067811865476, 0], "rewards")
         // Token-reward whitening keeps the mean and rescales by the masked std.
         let tokens = PPOObjective.shapeRewards(
             logProbs: logProbs, referenceLogProbs: referenceLogProbs, mask: mask, batchSize: 2, length: 3,
@@ -57,7 +63,8 @@ import Testing
         // Masked rewards [0, 1, 0, 2]: mean 0.75, unbiased var (0.5625+0.0625+0.5625+1.5625)/3 = 11/12.
         let s = (11.0 / 12).squareRoot()
         let expected = [0.0, 1, 0, 2].map { ($0 - 0.75) / s + 0.75 }
-        ObjectiveCheck.expectClose(tokens.rewards, [0, expected[0], expected[1], expected[2], expected[3], 0], "token whitening")
+        ObjectiveCheck.expectClose(
+            tokens.rewards, [0, expected[0], expected[1], expected[2], expected[3], 0], "token whitening")
     }
 
     @Test func gaeMatchesHandUnrolledRecursion() {
@@ -80,8 +87,10 @@ import Testing
         // λ = 1, γ = 1: A_t = Σ_{s≥t} r_s − V_t (Monte Carlo): row 0 returns 1.5, 1, 2; row 1 1.25, 1.
         let (mc, mcReturns) = PPOObjective.generalizedAdvantages(
             rewards: rewards, values: values, mask: mask, batchSize: 2, length: 3, gamma: 1, lambda: 1)
-        ObjectiveCheck.expectClose(mcReturns, [1.5, 1, 2, 1.25, 1, 0], tolerance: 1e-12, "Monte Carlo returns")
-        ObjectiveCheck.expectClose(mc, [0.5, -1, -1, 0.75, 1.5, 0], tolerance: 1e-12, "Monte Carlo advantages")
+        ObjectiveCheck.expectClose(
+            mcReturns, [1.5, 1, 2, 1.25, 1, 0], tolerance: 1e-12, "Monte Carlo returns")
+        ObjectiveCheck.expectClose(
+            mc, [0.5, -1, -1, 0.75, 1.5, 0], tolerance: 1e-12, "Monte Carlo advantages")
         // λ = 0: A_t = δ_t = r_t + γV_{t+1} − V_t (one-step TD), γ = 0.5:
         // row 0: 0.5 + 1 − 1 = 0.5, −1 + 1.5 − 2 = −1.5, 2 − 3 = −1; row 1: 0.25 − 0.25 − 0.5 = −0.5, 1 + 0.5 = 1.5.
         let (td, _) = PPOObjective.generalizedAdvantages(
@@ -101,8 +110,9 @@ import Testing
         let logProbs = zip(old, [1.5, 0.5, 1.1, 1.5, 4]).map { $0 + log($1) }
         let advantages: [Double] = [1, 1, -2, -1, 5]
         let mask: [Double] = [1, 1, 1, 1, 0]
-        let out = PPOObjective.policyLoss(logProbs: logProbs, oldLogProbs: old, advantages: advantages,
-                                          mask: mask, clipRange: 0.2)
+        let out = PPOObjective.policyLoss(
+            logProbs: logProbs, oldLogProbs: old, advantages: advantages,
+            mask: mask, clipRange: 0.2)
         ObjectiveCheck.expectClose(out.loss, 0.5, "loss")
         ObjectiveCheck.expectClose(out.logProbGrad, [0, -0.125, 0.55, 0.375, 0], "dlogp")
         ObjectiveCheck.expectClose(out.clipFraction, 0.25, "clip fraction")
@@ -118,17 +128,22 @@ import Testing
 
     @Test func policyLossNormaliserAndEntropyMetric() {
         // Two micro-batches with the minibatch token count as normaliser sum to the whole minibatch.
-        let old: [Double] = [-1, -2, -0.7], new: [Double] = [-0.9, -2.3, -0.6], adv: [Double] = [0.4, -1.3, 2]
-        let whole = PPOObjective.policyLoss(logProbs: new, oldLogProbs: old, advantages: adv, mask: [1, 1, 1])
-        let a = PPOObjective.policyLoss(logProbs: Array(new[0..<2]), oldLogProbs: Array(old[0..<2]),
-                                        advantages: Array(adv[0..<2]), mask: [1, 1], normalizer: 3)
-        let b = PPOObjective.policyLoss(logProbs: [new[2]], oldLogProbs: [old[2]], advantages: [adv[2]],
-                                        mask: [1], normalizer: 3, entropy: [1.5])
+        let old: [Double] = [-1, -2, -0.7], new: [Double] = [-0.9, -2.3, -0.6],
+            adv: [Double] = [0.4, -1.3, 2]
+        let whole = PPOObjective.policyLoss(
+            logProbs: new, oldLogProbs: old, advantages: adv, mask: [1, 1, 1])
+        let a = PPOObjective.policyLoss(
+            logProbs: Array(new[0..<2]), oldLogProbs: Array(old[0..<2]),
+            advantages: Array(adv[0..<2]), mask: [1, 1], normalizer: 3)
+        let b = PPOObjective.policyLoss(
+            logProbs: [new[2]], oldLogProbs: [old[2]], advantages: [adv[2]],
+            mask: [1], normalizer: 3, entropy: [1.5])
         ObjectiveCheck.expectClose(a.loss + b.loss, whole.loss, "accumulated loss")
         ObjectiveCheck.expectClose(a.logProbGrad + b.logProbGrad, whole.logProbGrad, "accumulated gradient")
         #expect(b.meanEntropy == 1.5 && a.meanEntropy == nil)
         // On-policy (first epoch): ρ = 1, nothing clipped, dlogp = −A/N.
-        let first = PPOObjective.policyLoss(logProbs: old, oldLogProbs: old, advantages: adv, mask: [1, 1, 1])
+        let first = PPOObjective.policyLoss(
+            logProbs: old, oldLogProbs: old, advantages: adv, mask: [1, 1, 1])
         ObjectiveCheck.expectClose(first.logProbGrad, adv.map { -$0 / 3 }, "on-policy gradient")
         #expect(first.clipFraction == 0 && first.approxKL == 0)
     }
@@ -141,13 +156,15 @@ import Testing
         // loss = (0.5 + 0.5 + 0.32)/3 = 0.44; dV = [1, −1, 0]/3; clip fraction 1/3.
         let values: [Double] = [1, 0, 2], old: [Double] = [0.5, 0.5, 1], returns: [Double] = [0, 1, 2]
         let mask: [Double] = [1, 1, 1]
-        let out = PPOObjective.valueLoss(values: values, oldValues: old, returns: returns, mask: mask, clipRange: 0.2)
+        let out = PPOObjective.valueLoss(
+            values: values, oldValues: old, returns: returns, mask: mask, clipRange: 0.2)
         ObjectiveCheck.expectClose(out.loss, 0.44, "loss")
         ObjectiveCheck.expectClose(out.valueGrad, [1.0 / 3, -1.0 / 3, 0], "dV")
         ObjectiveCheck.expectClose(out.clipFraction, 1.0 / 3, "clip fraction")
         ObjectiveCheck.expectClose(out.meanValue, 1, "mean value")
         let numeric = ObjectiveCheck.numericalGradient(values) {
-            PPOObjective.valueLoss(values: $0, oldValues: old, returns: returns, mask: mask, clipRange: 0.2).loss
+            PPOObjective.valueLoss(values: $0, oldValues: old, returns: returns, mask: mask, clipRange: 0.2)
+                .loss
         }
         ObjectiveCheck.expectClose(out.valueGrad, numeric, "finite differences")
     }
@@ -155,14 +172,17 @@ import Testing
     @Test func valueLossFiniteDifferencesWithMask() {
         let values: [Double] = [0.3, -0.4, 1.7, 0.05, 9], old: [Double] = [0.2, 0.1, 1.0, 0.0, 0]
         let returns: [Double] = [1.0, -0.6, 0.2, 0.1, 0], mask: [Double] = [1, 1, 1, 1, 0]
-        let out = PPOObjective.valueLoss(values: values, oldValues: old, returns: returns, mask: mask, clipRange: 0.3)
+        let out = PPOObjective.valueLoss(
+            values: values, oldValues: old, returns: returns, mask: mask, clipRange: 0.3)
         let numeric = ObjectiveCheck.numericalGradient(values) {
-            PPOObjective.valueLoss(values: $0, oldValues: old, returns: returns, mask: mask, clipRange: 0.3).loss
+            PPOObjective.valueLoss(values: $0, oldValues: old, returns: returns, mask: mask, clipRange: 0.3)
+                .loss
         }
         ObjectiveCheck.expectClose(out.valueGrad, numeric, "finite differences")
         #expect(out.valueGrad[4] == 0)
         // A perfect value function explains all the variance.
-        let perfect = PPOObjective.valueLoss(values: returns, oldValues: returns, returns: returns, mask: mask)
+        let perfect = PPOObjective.valueLoss(
+            values: returns, oldValues: returns, returns: returns, mask: mask)
         ObjectiveCheck.expectClose(perfect.explainedVariance, 1, "explained variance")
         #expect(perfect.loss == 0)
     }

@@ -30,7 +30,8 @@ import Testing
         ObjectiveCheck.expectClose(out.chosenLogProbGrad[0], -0.060002081252106, "chosen token")
         base.expectGradientsMatch(.robust(beta: 0.1, labelSmoothing: 0.1))
         // ε = 0 is plain DPO.
-        ObjectiveCheck.expectClose(base.run(.robust(beta: 0.1, labelSmoothing: 0)).loss, base.run(.dpo(beta: 0.1)).loss, "ε=0")
+        ObjectiveCheck.expectClose(
+            base.run(.robust(beta: 0.1, labelSmoothing: 0)).loss, base.run(.dpo(beta: 0.1)).loss, "ε=0")
     }
 
     @Test func referenceFreeIgnoresTheReference() {
@@ -39,8 +40,10 @@ import Testing
         func run(_ kind: PreferenceObjective.Loss) -> PreferenceObjective.Output<Double> {
             PreferenceObjective.loss(
                 kind,
-                chosen: SequenceLogProbs(logProbs: base.chosenLogProbs, mask: base.chosenMask, batchSize: 1, length: 3),
-                rejected: SequenceLogProbs(logProbs: base.rejectedLogProbs, mask: base.rejectedMask, batchSize: 1, length: 3),
+                chosen: SequenceLogProbs(
+                    logProbs: base.chosenLogProbs, mask: base.chosenMask, batchSize: 1, length: 3),
+                rejected: SequenceLogProbs(
+                    logProbs: base.rejectedLogProbs, mask: base.rejectedMask, batchSize: 1, length: 3),
                 referenceChosen: [-1], referenceRejected: [-9])
         }
         #expect(!PreferenceObjective.Loss.referenceFree(beta: 0.1).needsReference)
@@ -53,19 +56,23 @@ import Testing
         // Two pairs: the fixture pair (ℓ₁ = 0.6443966600735709) with weight 1 and the same pair
         // swapped (h = −0.1, ℓ₂ = softplus(0.1) = 0.7443966600735709) with weight 1/3:
         // (ℓ₁ + ℓ₂/3) / (4/3).
-        let c = SequenceLogProbs(logProbs: base.chosenLogProbs + base.rejectedLogProbs,
-                                 mask: base.chosenMask + base.rejectedMask, batchSize: 2, length: 3)
-        let r = SequenceLogProbs(logProbs: base.rejectedLogProbs + base.chosenLogProbs,
-                                 mask: base.rejectedMask + base.chosenMask, batchSize: 2, length: 3)
+        let c = SequenceLogProbs(
+            logProbs: base.chosenLogProbs + base.rejectedLogProbs,
+            mask: base.chosenMask + base.rejectedMask, batchSize: 2, length: 3)
+        let r = SequenceLogProbs(
+            logProbs: base.rejectedLogProbs + base.chosenLogProbs,
+            mask: base.rejectedMask + base.chosenMask, batchSize: 2, length: 3)
         let out = PreferenceObjective.loss(
             .dpo(beta: 0.1), chosen: c, rejected: r, referenceChosen: [-3.5, -3.5],
             referenceRejected: [-3.5, -3.5], weights: [1, 1.0 / 3])
-        ObjectiveCheck.expectClose(out.loss, (0.6443966600735709 + 0.7443966600735709 / 3) / (4.0 / 3), "loss")
+        ObjectiveCheck.expectClose(
+            out.loss, (0.6443966600735709 + 0.7443966600735709 / 3) / (4.0 / 3), "loss")
         // The first pair's chosen token gradient: −0.047502081252106 scaled by 1 / (4/3).
         ObjectiveCheck.expectClose(out.chosenLogProbGrad[0], -0.047502081252106 * 0.75, "weighted grad")
 
         // A ranking of 3 responses gives 3 pairs of weight 1/3 (one unit); a pair keeps weight 1.
-        let ranking = RewardModelTraining.Comparison(prompt: [1], responses: [[2], [3], [4]], ranking: [2, 0, 1])
+        let ranking = RewardModelTraining.Comparison(
+            prompt: [1], responses: [[2], [3], [4]], ranking: [2, 0, 1])
         let third: Double = 1.0 / 3
         let weights: [Double] = ranking.pairs.map(\.weight)
         #expect(weights == [third, third, third])

@@ -8,8 +8,9 @@ import Testing
     @Test func singlePairValueAndGradient() {
         // r_c = 1, r_r = 0: loss = −log σ(1) = log(1 + e^−1) = 0.31326168751822286,
         // dℓ/dr_c = −σ(−1) = −0.2689414213699951, dℓ/dr_r = +0.2689414213699951.
-        let out = RewardModelObjective.bradleyTerry(rewards: [1.0, 0.0],
-                                                    pairs: [.init(chosen: 0, rejected: 1)])
+        let out = RewardModelObjective.bradleyTerry(
+            rewards: [1.0, 0.0],
+            pairs: [.init(chosen: 0, rejected: 1)])
         ObjectiveCheck.expectClose(out.loss, 0.31326168751822286, "loss")
         ObjectiveCheck.expectClose(out.rewardGrad, [-0.2689414213699951, 0.2689414213699951], "dr")
         #expect(out.accuracy == 1)
@@ -18,8 +19,9 @@ import Testing
 
     @Test func marginShiftsTheLoss() {
         // Margin 0.5: −log σ(1 − 0.5) = log(1 + e^−0.5) = 0.4740769841801067.
-        let out = RewardModelObjective.bradleyTerry(rewards: [1.0, 0.0],
-                                                    pairs: [.init(chosen: 0, rejected: 1, margin: 0.5)])
+        let out = RewardModelObjective.bradleyTerry(
+            rewards: [1.0, 0.0],
+            pairs: [.init(chosen: 0, rejected: 1, margin: 0.5)])
         ObjectiveCheck.expectClose(out.loss, 0.4740769841801067, "loss")
     }
 
@@ -34,7 +36,8 @@ import Testing
         #expect(four.count == 6)
         ObjectiveCheck.expectClose(four.reduce(0) { $0 + $1.weight }, 1, "total weight")
         // K = 2 is a plain pair of weight 1.
-        #expect(RewardModelObjective.rankingPairs(order: [1, 0]) == [.init(chosen: 1, rejected: 0, weight: 1)])
+        #expect(
+            RewardModelObjective.rankingPairs(order: [1, 0]) == [.init(chosen: 1, rejected: 0, weight: 1)])
     }
 
     @Test func eachPromptCountsAsOneUnit() {
@@ -43,7 +46,8 @@ import Testing
         // of the three prompt losses, each prompt loss being the mean over its own pairs — the
         // K=4 prompt does not count six times.
         let rewards: [Double] = [2, 1, 0, 0.3, 0.2, 0.1, 0.0, 1, 0]
-        let pairs = RewardModelObjective.rankingPairs(order: [0, 1, 2], firstIndex: 0)
+        let pairs =
+            RewardModelObjective.rankingPairs(order: [0, 1, 2], firstIndex: 0)
             + RewardModelObjective.rankingPairs(order: [0, 1, 2, 3], firstIndex: 3)
             + [RewardModelObjective.Pair(chosen: 7, rejected: 8)]
         let out = RewardModelObjective.bradleyTerry(rewards: rewards, pairs: pairs)
@@ -76,17 +80,21 @@ import Testing
         // (0,1) tie → 0.5, (0,2) right → 1, (2,1) wrong → 0: accuracy 1.5/3 = 0.5.
         let out = RewardModelObjective.bradleyTerry(
             rewards: [1.0, 1.0, 0.0],
-            pairs: [.init(chosen: 0, rejected: 1), .init(chosen: 0, rejected: 2), .init(chosen: 2, rejected: 1)])
+            pairs: [
+                .init(chosen: 0, rejected: 1), .init(chosen: 0, rejected: 2), .init(chosen: 2, rejected: 1),
+            ])
         ObjectiveCheck.expectClose(out.accuracy, 0.5, "accuracy")
         // A constant reward model is at chance, 50%.
-        let constant = RewardModelObjective.bradleyTerry(rewards: [0.0, 0, 0],
-                                                         pairs: RewardModelObjective.rankingPairs(order: [0, 1, 2]))
+        let constant = RewardModelObjective.bradleyTerry(
+            rewards: [0.0, 0, 0],
+            pairs: RewardModelObjective.rankingPairs(order: [0, 1, 2]))
         ObjectiveCheck.expectClose(constant.accuracy, 0.5, "constant model")
         ObjectiveCheck.expectClose(constant.loss, log(2.0), "loss at zero gap")
     }
 
     @Test func extremeRewardGapsStayFinite() {
-        let out = RewardModelObjective.bradleyTerry(rewards: [Float(-800), 800], pairs: [.init(chosen: 0, rejected: 1)])
+        let out = RewardModelObjective.bradleyTerry(
+            rewards: [Float(-800), 800], pairs: [.init(chosen: 0, rejected: 1)])
         ObjectiveCheck.expectClose(out.loss, 1600, "loss ≈ gap")
         #expect(out.rewardGrad == [Float(-1), 1])
     }

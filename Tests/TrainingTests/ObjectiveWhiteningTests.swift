@@ -11,7 +11,8 @@ import Testing
         ObjectiveCheck.expectClose(out, [-1, 0, 1, 0], "whitened")
         // Population variance 2/3 → ±sqrt(3/2) = ±1.224744871391589.
         let biased = Whitening.whiten([1.0, 2, 3, 100], mask: [1, 1, 1, 0], unbiased: false)
-        ObjectiveCheck.expectClose(biased, [-1.224744871391589, 0, 1.224744871391589, 0], "population variance")
+        ObjectiveCheck.expectClose(
+            biased, [-1.224744871391589, 0, 1.224744871391589, 0], "population variance")
     }
 
     @Test func scaleOnlyKeepsTheMean() {

@@ -10,11 +10,13 @@ import Tokenizers
 /// A run stopped between checkpoints (as by `kill -9`) and resumed ends bit-for-bit where an
 /// uninterrupted run ends: same weights, same losses, same metrics log.
 @Test func resumedPretrainingEqualsUninterrupted() throws {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-resume-\(UUID().uuidString)")
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "rlhf-resume-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: root) }
     let documents = DemoTasks.pretrainingDocuments(seed: 3, byteCount: 60_000)
     let tokenizer = try BPETrainer.train(texts: documents, parameters: .init(vocabularySize: 300))
-    let config = ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 2, contextLength: 32)
+    let config = ModelConfig(
+        vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 2, contextLength: 32)
     var p = Pretraining.Parameters()
     p.optimization = OptimizationSettings(learningRate: 3e-3, steps: 12, warmupSteps: 2)
     p.batchSize = 4
@@ -26,12 +28,14 @@ import Tokenizers
     func fresh(_ name: String) throws -> (RunDirectory, Transformer, Pretraining.Data) {
         let run = RunDirectory(root.appendingPathComponent(name))
         try run.create()
-        let data = try Pretraining.prepare(documents: documents, tokenizer: tokenizer, run: run, validationFraction: 0.1)
+        let data = try Pretraining.prepare(
+            documents: documents, tokenizer: tokenizer, run: run, validationFraction: 0.1)
         return (run, try Transformer(config: config, seed: 9), data)
     }
 
     let (runA, modelA, dataA) = try fresh("a")
-    let a = try Pretraining.train(model: modelA, tokenizer: tokenizer, data: dataA, run: runA, parameters: p, resume: false)
+    let a = try Pretraining.train(
+        model: modelA, tokenizer: tokenizer, data: dataA, run: runA, parameters: p, resume: false)
     #expect(a.history.count == 12)
     #expect(a.history.last!["loss"]! < a.history.first!["loss"]!)
 
@@ -39,11 +43,13 @@ import Tokenizers
     let (runB, modelB, dataB) = try fresh("b")
     var stopped = p
     stopped.stopAfterStep = 10
-    _ = try Pretraining.train(model: modelB, tokenizer: tokenizer, data: dataB, run: runB, parameters: stopped, resume: false)
+    _ = try Pretraining.train(
+        model: modelB, tokenizer: tokenizer, data: dataB, run: runB, parameters: stopped, resume: false)
     // A new process: a new model object with other initial weights, restored from disk.
     let (_, modelC, dataC) = try fresh("b")
-    let c = try Pretraining.train(model: try Transformer(config: config, seed: 123), tokenizer: tokenizer, data: dataC,
-                                  run: runB, parameters: p, resume: true)
+    let c = try Pretraining.train(
+        model: try Transformer(config: config, seed: 123), tokenizer: tokenizer, data: dataC,
+        run: runB, parameters: p, resume: true)
     _ = modelC
     #expect(c.resumedFrom == 8)
     #expect(c.history.count == 4)

@@ -6,11 +6,11 @@ private func near(_ a: Float, _ b: Double) -> Bool { abs(Double(a) - b) < 1e-6 }
 
 @Test func cosineScheduleWarmsUpThenDecaysToTheFloor() {
     let s = LearningRateSchedule.cosine(peak: 1, warmupSteps: 10, totalSteps: 110, minRatio: 0.1)
-    #expect(near(s.learningRate(at: 0), 0.1))      // never zero on the first step
+    #expect(near(s.learningRate(at: 0), 0.1))  // never zero on the first step
     #expect(near(s.learningRate(at: 4), 0.5))
     #expect(near(s.learningRate(at: 9), 1.0))
     #expect(near(s.learningRate(at: 10), 1.0))
-    #expect(near(s.learningRate(at: 60), 0.55))    // halfway: floor + (peak − floor)/2
+    #expect(near(s.learningRate(at: 60), 0.55))  // halfway: floor + (peak − floor)/2
     #expect(near(s.learningRate(at: 35), 0.1 + 0.9 * 0.5 * (1 + cos(Double.pi / 4))))
     #expect(near(s.learningRate(at: 110), 0.1))
     #expect(near(s.learningRate(at: 500), 0.1))

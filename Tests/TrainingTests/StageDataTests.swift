@@ -8,15 +8,19 @@ import Tokenizers
 /// StageData: records → token rows, with errors that name file, line and field.
 enum StageDataFixture {
     static let tokenizer: Tokenizer = {
-        let text = String(repeating: "the quick brown fox jumps over the lazy dog. reverse these words please. ", count: 40)
+        let text = String(
+            repeating: "the quick brown fox jumps over the lazy dog. reverse these words please. ", count: 40)
         return try! BPETrainer.train(texts: [text], parameters: .init(vocabularySize: 300))
     }()
 
-    static func data(context: Int = 256) -> StageData { try! StageData(tokenizer: tokenizer, contextLength: context) }
+    static func data(context: Int = 256) -> StageData {
+        try! StageData(tokenizer: tokenizer, contextLength: context)
+    }
 
     /// Writes `lines` to a fresh temporary .jsonl file.
     static func file(_ lines: [String]) -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("stagedata-\(UUID().uuidString).jsonl")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "stagedata-\(UUID().uuidString).jsonl")
         try! Data(lines.joined(separator: "\n").utf8).write(to: url)
         return url
     }
@@ -29,7 +33,9 @@ enum StageDataFixture {
 
 @Test func sftMaskCoversCompletionTokensOnlyAndEndsOnEndOfTurn() throws {
     let d = StageDataFixture.data()
-    let url = StageDataFixture.file([#"{"prompt": "reverse these words", "completion": "words these reverse"}"#])
+    let url = StageDataFixture.file([
+        #"{"prompt": "reverse these words", "completion": "words these reverse"}"#
+    ])
     let rows = try d.sftExamples(from: url)
     let chat = try #require(rows.rows.first)
     #expect(rows.lines == [1])
@@ -46,7 +52,7 @@ enum StageDataFixture {
 @Test func sftConversationTrainsEveryAssistantTurn() throws {
     let d = StageDataFixture.data()
     let url = StageDataFixture.file([
-        #"{"messages": [{"role": "user", "content": "the fox"}, {"role": "assistant", "content": "jumps"}, {"role": "user", "content": "the dog"}, {"role": "assistant", "content": "is lazy"}, {"role": "user", "content": "bye"}]}"#,
+        #"{"messages": [{"role": "user", "content": "the fox"}, {"role": "assistant", "content": "jumps"}, {"role": "user", "content": "the dog"}, {"role": "assistant", "content": "is lazy"}, {"role": "user", "content": "bye"}]}"#
     ])
     let chat = try #require(try d.sftExamples(from: url).rows.first)
     let trained = zip(chat.tokens, chat.lossMask).filter(\.1).map(\.0)
@@ -105,7 +111,10 @@ enum StageDataFixture {
     let d = StageDataFixture.data(context: 30)
     let long = String(repeating: "lazy dog ", count: 30)
     let cases: [(String, String?, String)] = [
-        (#"{"prompt": "q", "responses": ["a", "b", "c"], "ranking": [0, 0, 1]}"#, "ranking[1]", "not a permutation"),
+        (
+            #"{"prompt": "q", "responses": ["a", "b", "c"], "ranking": [0, 0, 1]}"#, "ranking[1]",
+            "not a permutation"
+        ),
         (#"{"prompt": "q", "responses": ["a", "b"], "ranking": [0, 2]}"#, "ranking[1]", "outside"),
         (#"{"prompt": "q", "responses": ["a", "b"], "ranking": [0]}"#, "ranking", "1 entries for 2"),
         (#"{"prompt": "q", "responses": ["a", "b"], "ranking": [0.5, 1]}"#, "ranking[0]", "not an integer"),
@@ -114,8 +123,14 @@ enum StageDataFixture {
         (#"{"prompt": "q", "chosen": "", "rejected": "b"}"#, "chosen", "empty"),
         (#"{"prompt": "q", "chosen": "a", "rejected": "a"}"#, "rejected", "identical"),
         (#"{"chosen": "a", "rejected": "b"}"#, "prompt", "missing field"),
-        (#"{"prompt": "q", "chosen": "a", "rejected": "\#(long)"}"#, "rejected", "longer than the model's context of 30"),
-        (#"{"prompt": "\#(long)", "chosen": "a", "rejected": "b"}"#, "prompt", "longer than the model's context"),
+        (
+            #"{"prompt": "q", "chosen": "a", "rejected": "\#(long)"}"#, "rejected",
+            "longer than the model's context of 30"
+        ),
+        (
+            #"{"prompt": "\#(long)", "chosen": "a", "rejected": "b"}"#, "prompt",
+            "longer than the model's context"
+        ),
         (#"["not", "an", "object"]"#, nil, "expected a JSON object"),
     ]
     for (record, field, reason) in cases {
@@ -141,18 +156,24 @@ enum StageDataFixture {
     #expect(e.line == 2 && e.field == "label" && e.reason.contains("true or false"))
     let rows = try d.ktoExamples(from: url, options: LoadOptions(lenient: true))
     #expect(rows.rows.map(\.desirable) == [true, false] && rows.lines == [1, 3] && rows.skippedCount == 1)
-    #expect(try rows.rows[0].completion == d.completionTokens("yes") && rows.rows[0].prompt == d.promptTokens("p"))
+    #expect(
+        try rows.rows[0].completion == d.completionTokens("yes") && rows.rows[0].prompt == d.promptTokens("p")
+    )
 }
 
 @Test func promptsMustLeaveRoomForGeneration() throws {
     let d = StageDataFixture.data(context: 32)
     let short = "the fox"
-    let url = StageDataFixture.file([#"{"prompt": "\#(short)", "answer": "dog"}"#, #"{"prompt": "\#(short) jumps over the lazy dog"}"#])
+    let url = StageDataFixture.file([
+        #"{"prompt": "\#(short)", "answer": "dog"}"#, #"{"prompt": "\#(short) jumps over the lazy dog"}"#,
+    ])
     let prompt = try d.promptTokens(short)
     // Room for exactly 32 − prompt tokens; one more fails on the first line.
-    let fits = try d.prompts(from: url, maxNewTokens: 32 - d.promptTokens("\(short) jumps over the lazy dog").count)
+    let fits = try d.prompts(
+        from: url, maxNewTokens: 32 - d.promptTokens("\(short) jumps over the lazy dog").count)
     #expect(fits.rows.map(\.record.answer) == ["dog", nil] && fits.rows[0].tokens == prompt)
-    let e = try #require(StageDataFixture.error { try d.prompts(from: url, maxNewTokens: 32 - prompt.count + 1) })
+    let e = try #require(
+        StageDataFixture.error { try d.prompts(from: url, maxNewTokens: 32 - prompt.count + 1) })
     #expect(e.line == 1 && e.field == "prompt" && e.reason.contains("does not fit the model's context of 32"))
     let missing = StageDataFixture.file([#"{"question": "x"}"#])
     let m = try #require(StageDataFixture.error { try d.prompts(from: missing, maxNewTokens: 4) })
@@ -173,14 +194,17 @@ enum StageDataFixture {
 
 @Test func grpoVerifierUsesTheAnswerAndNothingElse() throws {
     // With an answer: exact match after trimming.
-    #expect(StageData.verifierReward(PromptRecord(prompt: "Tell me x", answer: " 42 "), response: "42\n") == 1)
+    #expect(
+        StageData.verifierReward(PromptRecord(prompt: "Tell me x", answer: " 42 "), response: "42\n") == 1)
     #expect(StageData.verifierReward(PromptRecord(prompt: "Tell me x", answer: "42"), response: "42.") == 0)
     // Without one: no verifier, not even for a built-in demo task (the demo verifier is chosen
     // by name; see DemoTests).
     #expect(StageData.verifierReward(PromptRecord(prompt: "What is 3 plus 4?"), response: "7") == nil)
     #expect(StageData.verifierReward(PromptRecord(prompt: "Tell me a story"), response: "once") == nil)
     let d = StageDataFixture.data()
-    let url = StageDataFixture.file([#"{"prompt": "Say 2", "answer": "2"}"#, "", #"{"prompt": "Tell me a story"}"#])
+    let url = StageDataFixture.file([
+        #"{"prompt": "Say 2", "answer": "2"}"#, "", #"{"prompt": "Tell me a story"}"#,
+    ])
     let rows = try d.prompts(from: url, maxNewTokens: 8)
     let e = try #require(StageDataFixture.error { try StageData.requireVerifier(rows, file: url.path) })
     #expect(e.line == 3 && e.field == "answer" && e.reason.contains("exact answer verifier cannot judge"))
@@ -190,9 +214,11 @@ enum StageDataFixture {
 /// it and keeps the line numbers of the others right.
 @Test func sftNonUTF8LineIsReportedAndSkippedAlone() throws {
     let d = StageDataFixture.data()
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("stagedata-\(UUID().uuidString).jsonl")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "stagedata-\(UUID().uuidString).jsonl")
     defer { try? FileManager.default.removeItem(at: url) }
-    var bytes = Array(#"{"prompt": "reverse these words", "completion": "words these reverse"}"#.utf8) + [0x0A]
+    var bytes =
+        Array(#"{"prompt": "reverse these words", "completion": "words these reverse"}"#.utf8) + [0x0A]
     bytes += Array(#"{"prompt": "bad "#.utf8) + [0xC3, 0x28] + Array(#"", "completion": "x"}"#.utf8) + [0x0A]
     bytes += Array(#"{"prompt": "the lazy dog", "completion": "dog lazy the"}"#.utf8) + [0x0A]
     try Data(bytes).write(to: url)

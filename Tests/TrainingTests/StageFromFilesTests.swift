@@ -9,8 +9,10 @@ import Tokenizers
 /// stage's own metric must move the right way.
 enum StageFromFiles {
     static func model(_ d: StageData, seed: UInt64 = 1) throws -> Transformer {
-        try Transformer(config: ModelConfig(family: .llama, vocabSize: d.tokenizer.vocabularySize, hiddenSize: 32,
-                                            layerCount: 1, headCount: 2, contextLength: 64), seed: seed)
+        try Transformer(
+            config: ModelConfig(
+                family: .llama, vocabSize: d.tokenizer.vocabularySize, hiddenSize: 32,
+                layerCount: 1, headCount: 2, contextLength: 64), seed: seed)
     }
 }
 
@@ -26,7 +28,8 @@ enum StageFromFiles {
     p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 40)
     p.batchSize = 4
     p.packing = true
-    let history = try SupervisedFineTuning.train(model: model, examples: rows.rows, padToken: d.padToken, parameters: p)
+    let history = try SupervisedFineTuning.train(
+        model: model, examples: rows.rows, padToken: d.padToken, parameters: p)
     let first = history[0]["loss"]!, last = history.last!["loss"]!
     #expect(last < first * 0.5, "loss \(first) → \(last)")
 }
@@ -38,7 +41,9 @@ enum StageFromFiles {
     var lines: [String] = []
     for (i, w) in words.enumerated() {
         lines.append(#"{"prompt": "say something \#(i)", "chosen": "fox \#(w)", "rejected": "\#(w) dog"}"#)
-        lines.append(#"{"prompt": "rank \#(i)", "responses": ["\#(w) dog", "fox fox", "\#(w)"], "ranking": [1, 2, 0]}"#)
+        lines.append(
+            #"{"prompt": "rank \#(i)", "responses": ["\#(w) dog", "fox fox", "\#(w)"], "ranking": [1, 2, 0]}"#
+        )
     }
     let rows = try d.comparisons(from: StageDataFixture.file(lines))
     #expect(rows.rows.count == 12)
@@ -47,7 +52,8 @@ enum StageFromFiles {
     p.optimization = OptimizationSettings(learningRate: 3e-3, steps: 40)
     p.comparisonsPerStep = 4
     let before = RewardModelTraining.accuracy(model: rm, comparisons: rows.rows, padToken: d.padToken)
-    let summary = try RewardModelTraining.train(model: rm, comparisons: rows.rows, heldOut: rows.rows, padToken: d.padToken, parameters: p)
+    let summary = try RewardModelTraining.train(
+        model: rm, comparisons: rows.rows, heldOut: rows.rows, padToken: d.padToken, parameters: p)
     #expect(summary.heldOutAccuracy > max(before, 0.8), "accuracy \(before) → \(summary.heldOutAccuracy)")
 }
 
@@ -63,7 +69,8 @@ enum StageFromFiles {
     var p = PreferenceTraining.Parameters()
     p.optimization = OptimizationSettings(learningRate: 3e-3, steps: 15)
     p.pairsPerStep = 4
-    let history = try PreferenceTraining.train(policy: policy, reference: try policy.copy(), pairs: pairs, padToken: d.padToken, parameters: p)
+    let history = try PreferenceTraining.train(
+        policy: policy, reference: try policy.copy(), pairs: pairs, padToken: d.padToken, parameters: p)
     #expect(history[0]["reward_margin"]! == 0)
     #expect(history.last!["reward_margin"]! > 0.1 && history.last!["loss"]! < history[0]["loss"]!)
 }

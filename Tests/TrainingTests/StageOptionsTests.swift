@@ -14,13 +14,17 @@ import Testing
 
     /// Summed log-prob of `completion` after every prompt, one value per prompt.
     static func logProbs(_ model: Transformer, _ completion: [Int32]) -> [Double] {
-        let batch = SequenceBatch(prompts: D.prompts, completions: D.prompts.map { _ in completion }, padToken: D.pad)
-        return SequenceLogProbs(logProbs: model.scoreTargets(batch), mask: batch.mask, batchSize: batch.batchSize,
-                                length: batch.length).sums
+        let batch = SequenceBatch(
+            prompts: D.prompts, completions: D.prompts.map { _ in completion }, padToken: D.pad)
+        return SequenceLogProbs(
+            logProbs: model.scoreTargets(batch), mask: batch.mask, batchSize: batch.batchSize,
+            length: batch.length
+        ).sums
     }
 
     static func margin(_ model: Transformer) -> Double {
-        zip(logProbs(model, good), logProbs(model, bad)).map { $0 - $1 }.reduce(0, +) / Double(D.prompts.count)
+        zip(logProbs(model, good), logProbs(model, bad)).map { $0 - $1 }.reduce(0, +)
+            / Double(D.prompts.count)
     }
 
     func preferenceRaisesTheMargin(_ loss: PreferenceObjective.Loss) throws {
@@ -31,8 +35,11 @@ import Testing
         p.loss = loss
         p.optimization = OptimizationSettings(learningRate: 3e-3, steps: 15)
         p.pairsPerStep = 4
-        let pairs = D.prompts.map { PreferenceTraining.Pair(prompt: $0, chosen: Self.good, rejected: Self.bad) }
-        try PreferenceTraining.train(policy: policy, reference: reference, pairs: pairs, padToken: D.pad, parameters: p)
+        let pairs = D.prompts.map {
+            PreferenceTraining.Pair(prompt: $0, chosen: Self.good, rejected: Self.bad)
+        }
+        try PreferenceTraining.train(
+            policy: policy, reference: reference, pairs: pairs, padToken: D.pad, parameters: p)
         let after = Self.margin(policy)
         #expect(after > before + 1, "\(loss): log π(chosen) − log π(rejected) \(before) → \(after)")
     }
@@ -40,7 +47,9 @@ import Testing
     @Test func ipoRaisesTheMargin() throws { try preferenceRaisesTheMargin(.ipo(beta: 0.1)) }
     @Test func orpoRaisesTheMargin() throws { try preferenceRaisesTheMargin(.orpo(lambda: 0.1)) }
     @Test func hingeRaisesTheMargin() throws { try preferenceRaisesTheMargin(.hinge(beta: 0.1)) }
-    @Test func robustRaisesTheMargin() throws { try preferenceRaisesTheMargin(.robust(beta: 0.1, labelSmoothing: 0.1)) }
+    @Test func robustRaisesTheMargin() throws {
+        try preferenceRaisesTheMargin(.robust(beta: 0.1, labelSmoothing: 0.1))
+    }
 
     @Test func ktoRaisesTheDesirableLikelihood() throws {
         let policy = try Transformer(config: D.config, seed: 5)
@@ -51,10 +60,13 @@ import Testing
         p.optimization = OptimizationSettings(learningRate: 3e-3, steps: 15)
         p.examplesPerStep = 8
         let examples = D.prompts.flatMap {
-            [KTOTraining.Example(prompt: $0, completion: Self.good, desirable: true),
-             KTOTraining.Example(prompt: $0, completion: Self.bad, desirable: false)]
+            [
+                KTOTraining.Example(prompt: $0, completion: Self.good, desirable: true),
+                KTOTraining.Example(prompt: $0, completion: Self.bad, desirable: false),
+            ]
         }
-        try KTOTraining.train(policy: policy, reference: reference, examples: examples, padToken: D.pad, parameters: p)
+        try KTOTraining.train(
+            policy: policy, reference: reference, examples: examples, padToken: D.pad, parameters: p)
         let after = Self.logProbs(policy, Self.good).reduce(0, +)
         let badAfter = Self.logProbs(policy, Self.bad).reduce(0, +)
         #expect(after > before + 1, "log π(desirable): \(before) → \(after)")
@@ -75,8 +87,9 @@ import Testing
         p.epochs = 2
         p.optimization.learningRate = 1e-12
         p.klCoefficient = 0.1
-        let history = try GRPO.train(policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: D.eot,
-                                     padToken: D.pad, parameters: p, reward: { i, _ in Double(i) })
+        let history = try GRPO.train(
+            policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: D.eot,
+            padToken: D.pad, parameters: p, reward: { i, _ in Double(i) })
         let m = history[0]
         #expect(abs(m["ratio"]! - 1) < 1e-5, "ratio \(m["ratio"]!)")
         #expect(abs(m["kl"]!) < 1e-6, "kl \(m["kl"]!)")
@@ -86,7 +99,8 @@ import Testing
     @Test func ppoLogProbsUseTheSamplingTemperature() throws {
         let policy = try Transformer(config: D.config, seed: 7)
         let reward = ScalarModel(trunk: try policy.copy(), seed: 3)
-        let models = PPO.Models(policy: policy, reference: try policy.copy(), reward: reward, value: try reward.copy())
+        let models = PPO.Models(
+            policy: policy, reference: try policy.copy(), reward: reward, value: try reward.copy())
         var p = PPO.Parameters()
         p.steps = 1
         p.promptsPerStep = 4
@@ -119,9 +133,10 @@ import Testing
             p.klCoefficient = 0
             // An end token that is never sampled in practice: the vocabulary has no id 99, so
             // every completion runs to maxNewTokens.
-            let history = try GRPO.train(policy: policy, reference: try policy.copy(), prompts: D.prompts,
-                                         endOfTurn: 99, padToken: D.pad, parameters: p,
-                                         reward: { _, g in Double(g.tokens.first ?? 0) })
+            let history = try GRPO.train(
+                policy: policy, reference: try policy.copy(), prompts: D.prompts,
+                endOfTurn: 99, padToken: D.pad, parameters: p,
+                reward: { _, g in Double(g.tokens.first ?? 0) })
             let after = policy.parameters.map { $0.value.scalars }
             return (before != after, history[0])
         }
@@ -143,11 +158,13 @@ import Testing
         g.groupSize = 4
         g.maxNewTokens = 4
         g.extraStopTokens = everyID
-        let grpo = try GRPO.train(policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: 99,
-                                  padToken: D.pad, parameters: g, reward: { _, c in Double(c.tokens.count) })
+        let grpo = try GRPO.train(
+            policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: 99,
+            padToken: D.pad, parameters: g, reward: { _, c in Double(c.tokens.count) })
         #expect(grpo[0]["finished_fraction"] == 1)
         let reward = ScalarModel(trunk: try policy.copy(), seed: 3)
-        let models = PPO.Models(policy: policy, reference: try policy.copy(), reward: reward, value: try reward.copy())
+        let models = PPO.Models(
+            policy: policy, reference: try policy.copy(), reward: reward, value: try reward.copy())
         var p = PPO.Parameters()
         p.steps = 1
         p.promptsPerStep = 4
@@ -162,12 +179,14 @@ import Testing
     @Test func ppoRewardNormalizationIsFittedOnTheSFTRollouts() throws {
         let policy = try Transformer(config: D.config, seed: 9)
         let reward = ScalarModel(trunk: try policy.copy(), seed: 3)
-        let models = PPO.Models(policy: policy, reference: try policy.copy(), reward: reward, value: try reward.copy())
+        let models = PPO.Models(
+            policy: policy, reference: try policy.copy(), reward: reward, value: try reward.copy())
         var p = PPO.Parameters()
         p.promptsPerStep = 8
         p.maxNewTokens = 5
         p.rewardNormalizationSamples = 32
-        let fitted = PPO.fitRewardNormalization(models, prompts: D.prompts, endOfTurn: D.eot, padToken: D.pad, parameters: p)
+        let fitted = PPO.fitRewardNormalization(
+            models, prompts: D.prompts, endOfTurn: D.eot, padToken: D.pad, parameters: p)
         // The same rollouts again (same seed, same policy), scored by hand.
         var rng = RandomGenerator(seed: p.seed ^ 0x5EED_0F_5C0E)
         let drawn = (0..<32).map { _ in D.prompts[Int(rng.next() % UInt64(D.prompts.count))] }
@@ -175,9 +194,11 @@ import Testing
         var raw: [Double] = []
         for start in stride(from: 0, to: 32, by: 8) {
             let part = Array(drawn[start..<start + 8])
-            let gens = policy.generate(prompts: part, options: SamplingOptions(temperature: 1, maxNewTokens: 5, stopTokens: [D.eot]),
-                                       rng: &sampleRNG)
-            let batch = SequenceBatch(prompts: part, completions: gens.map { $0.completion(endOfTurn: D.eot) }, padToken: D.pad)
+            let gens = policy.generate(
+                prompts: part, options: SamplingOptions(temperature: 1, maxNewTokens: 5, stopTokens: [D.eot]),
+                rng: &sampleRNG)
+            let batch = SequenceBatch(
+                prompts: part, completions: gens.map { $0.completion(endOfTurn: D.eot) }, padToken: D.pad)
             raw += reward.sequenceScores(batch).map(Double.init)
         }
         let normalised = raw.map { fitted($0) }
@@ -209,15 +230,17 @@ import Testing
         p.miniBatchSize = 3
         p.clipRangeHigh = 0.28
         p.optimization.learningRate = 1e-2
-        let m = try GRPO.train(policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: D.eot,
-                               padToken: D.pad, parameters: p, reward: { _, g in Double(g.tokens.count) })[0]
+        let m = try GRPO.train(
+            policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: D.eot,
+            padToken: D.pad, parameters: p, reward: { _, g in Double(g.tokens.count) })[0]
         #expect(m["optimizer_steps"] == 6)
         #expect(abs(m["ratio"]! - 1) > 1e-6, "ratio \(m["ratio"]!)")
         p.miniBatchSize = nil
         p.epochs = 1
-        let whole = try GRPO.train(policy: try Transformer(config: D.config, seed: 10), reference: try policy.copy(),
-                                   prompts: D.prompts, endOfTurn: D.eot, padToken: D.pad, parameters: p,
-                                   reward: { _, g in Double(g.tokens.count) })[0]
+        let whole = try GRPO.train(
+            policy: try Transformer(config: D.config, seed: 10), reference: try policy.copy(),
+            prompts: D.prompts, endOfTurn: D.eot, padToken: D.pad, parameters: p,
+            reward: { _, g in Double(g.tokens.count) })[0]
         #expect(whole["optimizer_steps"] == 1)
         #expect(whole["ratio"] == 1)
     }
@@ -237,8 +260,9 @@ import Testing
             p.klCoefficient = 0
             p.advantage = estimator
             p.optimization.learningRate = 1e-2
-            try GRPO.train(policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: D.eot,
-                           padToken: D.pad, parameters: p, reward: { i, _ in Double(i) })
+            try GRPO.train(
+                policy: policy, reference: try policy.copy(), prompts: D.prompts, endOfTurn: D.eot,
+                padToken: D.pad, parameters: p, reward: { i, _ in Double(i) })
             return policy.parameters.map { $0.value.scalars } != before
         }
         #expect(try !changes(.grpo))

@@ -13,11 +13,14 @@ struct TrainingStepBenchmarkTests {
     /// What to time (comma-separated RLHF_BENCH_CONFIG): `sgemm`, training configs `S`,
     /// `S-llama`, `M`, and generation `generate-M`; everything by default.
     static let selected: [String] = {
-        let names = ProcessInfo.processInfo.environment["RLHF_BENCH_CONFIG"]?.split(separator: ",").map(String.init)
+        let names = ProcessInfo.processInfo.environment["RLHF_BENCH_CONFIG"]?.split(separator: ",").map(
+            String.init)
         return names ?? ["sgemm", "S", "S-llama", "M", "generate-M"]
     }()
     static let trainingConfigs = selected.filter { $0 != "sgemm" && !$0.hasPrefix("generate-") }
-    static let generationConfigs = selected.filter { $0.hasPrefix("generate-") }.map { String($0.dropFirst(9)) }
+    static let generationConfigs = selected.filter { $0.hasPrefix("generate-") }.map {
+        String($0.dropFirst(9))
+    }
 
     static func randomTokens(_ count: Int, vocab: Int, seed: UInt64) -> [Int32] {
         var rng = RandomGenerator(seed: seed)
@@ -31,9 +34,24 @@ struct TrainingStepBenchmarkTests {
 
     static func config(_ name: String) -> (ModelConfig, batch: Int, length: Int) {
         switch name {
-        case "S": (ModelConfig(family: .gpt2, vocabSize: 4096, hiddenSize: 256, layerCount: 4, headCount: 4, contextLength: 256), 16, 256)
-        case "S-llama": (ModelConfig(family: .llama, vocabSize: 4096, hiddenSize: 256, layerCount: 4, headCount: 4, contextLength: 256), 16, 256)
-        default: (ModelConfig(family: .gpt2, vocabSize: 8192, hiddenSize: 384, layerCount: 6, headCount: 6, contextLength: 256), 16, 256)
+        case "S":
+            (
+                ModelConfig(
+                    family: .gpt2, vocabSize: 4096, hiddenSize: 256, layerCount: 4, headCount: 4,
+                    contextLength: 256), 16, 256
+            )
+        case "S-llama":
+            (
+                ModelConfig(
+                    family: .llama, vocabSize: 4096, hiddenSize: 256, layerCount: 4, headCount: 4,
+                    contextLength: 256), 16, 256
+            )
+        default:
+            (
+                ModelConfig(
+                    family: .gpt2, vocabSize: 8192, hiddenSize: 384, layerCount: 6, headCount: 6,
+                    contextLength: 256), 16, 256
+            )
         }
     }
 
@@ -48,7 +66,10 @@ struct TrainingStepBenchmarkTests {
         let start = Self.now()
         for _ in 0..<5 { Tensor.matmul(a, b, transposeB: true, into: &c) }
         let per = (Self.now() - start) / 5
-        print(String(format: "bench sgemm 4096×256×4096: %.1f ms, %.0f GFLOP/s", per * 1000, 2.0 * 4096 * 4096 * 256 / per / 1e9))
+        print(
+            String(
+                format: "bench sgemm 4096×256×4096: %.1f ms, %.0f GFLOP/s", per * 1000,
+                2.0 * 4096 * 4096 * 256 / per / 1e9))
         #expect(c.count == 4096 * 4096)
     }
 
@@ -75,15 +96,18 @@ struct TrainingStepBenchmarkTests {
             // The training stages' path (LogProbPass): log-probs with saved normalizers, then the
             // logits turned into their gradient in place.
             var normalizers: [Float] = []
-            let (lp, _) = TokenLogProbs.forward(logits: model.forward(tokens: tokens, batchSize: b, length: t)
-                                                    .reshaped([b * t, config.vocabSize]),
-                                                targets: targets, temperature: 1, logNormalizers: &normalizers)
+            let (lp, _) = TokenLogProbs.forward(
+                logits: model.forward(tokens: tokens, batchSize: b, length: t)
+                    .reshaped([b * t, config.vocabSize]),
+                targets: targets, temperature: 1, logNormalizers: &normalizers)
             var t1 = Self.now(); parts[0] += t1 - t0; t0 = t1
-            model.backward(replacingLogitsWithGradient: { logits in
-                TokenLogProbs.backward(replacingLogits: &logits, targets: targets, temperature: 1,
-                                       logNormalizers: normalizers, logProbGrad: weights)
-                t1 = Self.now(); parts[1] += t1 - t0; t0 = t1
-            }, hiddenGrad: nil)
+            model.backward(
+                replacingLogitsWithGradient: { logits in
+                    TokenLogProbs.backward(
+                        replacingLogits: &logits, targets: targets, temperature: 1,
+                        logNormalizers: normalizers, logProbGrad: weights)
+                    t1 = Self.now(); parts[1] += t1 - t0; t0 = t1
+                }, hiddenGrad: nil)
             t1 = Self.now(); parts[2] += t1 - t0; t0 = t1
             optimizer.step(model.parameters, learningRate: 3e-4)
             parts[3] += Self.now() - t0
@@ -99,11 +123,16 @@ struct TrainingStepBenchmarkTests {
         let p = parts.map { String(format: "%.1f", $0 / Double(steps) * 1000) }
         // Model FLOPs as the peer counts them: 6·N (N without the position table) + 6·L·T·d.
         let positionTable = config.family == .gpt2 ? config.contextLength * config.hiddenSize : 0
-        let flopsPerToken = 6.0 * Double(model.parameterCount - positionTable)
+        let flopsPerToken =
+            6.0 * Double(model.parameterCount - positionTable)
             + 6.0 * Double(config.layerCount * t * config.hiddenSize)
-        print(String(format: "bench train %@: %d params, %.1f ms/step, %.0f tokens/s, %.1f model GFLOP/s (forward+logprobs %@, logprobs backward %@, backward %@, adamw %@ ms), loss %.3f",
-                     name, model.parameterCount, per * 1000, Double(b * t) / per, flopsPerToken * Double(b * t) / per / 1e9,
-                     p[0], p[1], p[2], p[3], loss))
+        print(
+            String(
+                format:
+                    "bench train %@: %d params, %.1f ms/step, %.0f tokens/s, %.1f model GFLOP/s (forward+logprobs %@, logprobs backward %@, backward %@, adamw %@ ms), loss %.3f",
+                name, model.parameterCount, per * 1000, Double(b * t) / per,
+                flopsPerToken * Double(b * t) / per / 1e9,
+                p[0], p[1], p[2], p[3], loss))
         #expect(loss.isFinite)
     }
 
@@ -117,18 +146,24 @@ struct TrainingStepBenchmarkTests {
         let prompt: [Int32] = [0]
         for batch in [1, 8] {
             let options = SamplingOptions(temperature: 0, maxNewTokens: config.contextLength - 1)
-            _ = model.generate(prompts: Array(repeating: prompt, count: batch), options: SamplingOptions(maxNewTokens: 16), rng: &rng)
+            _ = model.generate(
+                prompts: Array(repeating: prompt, count: batch), options: SamplingOptions(maxNewTokens: 16),
+                rng: &rng)
             var times: [Double] = []
             var n = 0
             for _ in 0..<3 {
                 let start = Self.now()
-                let out = model.generate(prompts: Array(repeating: prompt, count: batch), options: options, rng: &rng)
+                let out = model.generate(
+                    prompts: Array(repeating: prompt, count: batch), options: options, rng: &rng)
                 times.append(Self.now() - start)
                 n = out.reduce(0) { $0 + $1.tokens.count }
             }
             let elapsed = times.sorted()[1]
-            print(String(format: "bench generate %@ batch %d: %d tokens in %.2f s, %.0f tokens/s", name, batch, n, elapsed,
-                         Double(n) / elapsed))
+            print(
+                String(
+                    format: "bench generate %@ batch %d: %d tokens in %.2f s, %.0f tokens/s", name, batch, n,
+                    elapsed,
+                    Double(n) / elapsed))
             #expect(n > 0)
         }
     }

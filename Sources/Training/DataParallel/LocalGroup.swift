@@ -43,19 +43,25 @@ public final class LocalGroup: @unchecked Sendable {
         condition.unlock()
     }
 
-    func publish<T>(_ b: UnsafeMutableBufferPointer<T>, rank: Int,
-                    into slots: ReferenceWritableKeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>) {
+    func publish<T>(
+        _ b: UnsafeMutableBufferPointer<T>, rank: Int,
+        into slots: ReferenceWritableKeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>
+    ) {
         condition.lock(); self[keyPath: slots][rank] = b; condition.unlock()
     }
 
-    func published<T>(_ slots: KeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>) -> [UnsafeMutableBufferPointer<T>] {
+    func published<T>(_ slots: KeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>)
+        -> [UnsafeMutableBufferPointer<T>]
+    {
         condition.lock(); defer { condition.unlock() }
         return self[keyPath: slots].map { $0! }
     }
 
     func reduce<T: FloatingPoint>(_ buffers: [UnsafeMutableBufferPointer<T>], rank: Int) {
         let n = buffers[0].count
-        precondition(buffers.allSatisfy { $0.count == n }, "LocalGroup.allReduceSum: ranks passed buffers of different sizes")
+        precondition(
+            buffers.allSatisfy { $0.count == n },
+            "LocalGroup.allReduceSum: ranks passed buffers of different sizes")
         for i in (n * rank / size)..<(n * (rank + 1) / size) {
             var sum = buffers[0][i]
             for r in 1..<size { sum += buffers[r][i] }
@@ -77,7 +83,8 @@ public final class LocalGroup: @unchecked Sendable {
         func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) { allReduce(buffer, \.doubleBuffers) }
 
         private func allReduce<T: FloatingPoint>(
-            _ buffer: UnsafeMutableBufferPointer<T>, _ slots: ReferenceWritableKeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>
+            _ buffer: UnsafeMutableBufferPointer<T>,
+            _ slots: ReferenceWritableKeyPath<LocalGroup, [UnsafeMutableBufferPointer<T>?]>
         ) {
             guard size > 1 else { return }
             group.publish(buffer, rank: rank, into: slots)

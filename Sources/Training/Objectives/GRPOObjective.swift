@@ -17,8 +17,10 @@ public enum GRPOObjective {
     public static func groupAdvantages(
         rewards: [Double], groupSize: Int, scaleByStandardDeviation: Bool = true, epsilon: Double = 1e-4
     ) -> [Double] {
-        precondition(groupSize > 0 && rewards.count % groupSize == 0,
-                     "GRPOObjective.groupAdvantages: \(rewards.count) rewards do not split into groups of \(groupSize)")
+        precondition(
+            groupSize > 0 && rewards.count % groupSize == 0,
+            "GRPOObjective.groupAdvantages: \(rewards.count) rewards do not split into groups of \(groupSize)"
+        )
         var out = [Double](repeating: 0, count: rewards.count)
         for start in stride(from: 0, to: rewards.count, by: groupSize) {
             let group = rewards[start..<(start + groupSize)]
@@ -48,8 +50,10 @@ public enum GRPOObjective {
         public var tokenCount: Double
 
         public var metrics: [String: Double] {
-            ["loss": loss, "policy_loss": policyLoss, "kl": meanKL, "clip_fraction": clipFraction,
-             "ratio": meanRatio]
+            [
+                "loss": loss, "policy_loss": policyLoss, "kl": meanKL, "clip_fraction": clipFraction,
+                "ratio": meanRatio,
+            ]
         }
     }
 
@@ -88,14 +92,16 @@ public enum GRPOObjective {
         ObjectiveShape.count(mask, n, "mask", in: fn)
         ObjectiveShape.count(advantages, batchSize, "advantages", in: fn)
         if let referenceLogProbs { ObjectiveShape.count(referenceLogProbs, n, "referenceLogProbs", in: fn) }
-        precondition(referenceLogProbs != nil || klCoefficient == 0,
-                     "\(fn): klCoefficient \(klCoefficient) needs referenceLogProbs")
+        precondition(
+            referenceLogProbs != nil || klCoefficient == 0,
+            "\(fn): klCoefficient \(klCoefficient) needs referenceLogProbs")
         let count = mask.reduce(0.0) { $0 + Double($1) }
         let total = normalizer ?? count
         var grad = [Double](repeating: 0, count: n)
         guard total > 0 else {
-            return Output(loss: 0, logProbGrad: grad.narrowed(to: Scalar.self), policyLoss: 0, meanKL: 0,
-                          clipFraction: 0, meanRatio: 0, tokenCount: 0)
+            return Output(
+                loss: 0, logProbGrad: grad.narrowed(to: Scalar.self), policyLoss: 0, meanKL: 0,
+                clipFraction: 0, meanRatio: 0, tokenCount: 0)
         }
         var policy = 0.0, kl = 0.0, clipped = 0.0, ratio = 0.0
         for b in 0..<batchSize {
@@ -103,9 +109,10 @@ public enum GRPOObjective {
                 let i = b * length + t
                 let m = Double(mask[i])
                 let lp = Double(logProbs[i])
-                let s = ClippedSurrogate(logProb: lp, oldLogProb: Double(oldLogProbs[i]),
-                                         advantage: advantages[b], clipRange: clipRange,
-                                         clipRangeHigh: clipRangeHigh)
+                let s = ClippedSurrogate(
+                    logProb: lp, oldLogProb: Double(oldLogProbs[i]),
+                    advantage: advantages[b], clipRange: clipRange,
+                    clipRangeHigh: clipRangeHigh)
                 var d = s.derivative
                 policy += m * s.loss
                 if let referenceLogProbs, klCoefficient != 0 {

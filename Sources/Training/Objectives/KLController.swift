@@ -21,8 +21,9 @@ public struct KLController: Sendable, Codable, Equatable {
 
     /// Ziegler et al.'s proportional controller (their defaults: target 6 nats, horizon 10 000).
     public static func adaptive(initial: Double, target: Double, horizon: Double = 10_000) -> KLController {
-        precondition(target > 0 && horizon > 0,
-                     "KLController.adaptive: target and horizon must be > 0, got \(target), \(horizon)")
+        precondition(
+            target > 0 && horizon > 0,
+            "KLController.adaptive: target and horizon must be > 0, got \(target), \(horizon)")
         return KLController(coefficient: initial, target: target, horizon: horizon)
     }
 

@@ -25,9 +25,11 @@ public enum KTOObjective {
         public var accuracy: Double
 
         public var metrics: [String: Double] {
-            ["loss": loss, "kl": referencePoint, "reward_desirable": meanDesirableReward,
-             "reward_undesirable": meanUndesirableReward, "reward_margin": margin,
-             "reward_accuracy": accuracy]
+            [
+                "loss": loss, "kl": referencePoint, "reward_desirable": meanDesirableReward,
+                "reward_undesirable": meanUndesirableReward, "reward_margin": margin,
+                "reward_accuracy": accuracy,
+            ]
         }
     }
 
@@ -44,10 +46,13 @@ public enum KTOObjective {
     /// its gradient).
     /// `reducing` combines the partial sums of several holders of the pairs (data parallelism: a
     /// sum over the ranks); the default, the identity, uses these pairs alone.
-    public static func referencePoint(policyLogProbs: [Double], referenceLogProbs: [Double],
-                                      reducing: ([Double]) -> [Double] = { $0 }) -> Double {
-        ObjectiveShape.count(referenceLogProbs, policyLogProbs.count, "referenceLogProbs",
-                         in: "KTOObjective.referencePoint")
+    public static func referencePoint(
+        policyLogProbs: [Double], referenceLogProbs: [Double],
+        reducing: ([Double]) -> [Double] = { $0 }
+    ) -> Double {
+        ObjectiveShape.count(
+            referenceLogProbs, policyLogProbs.count, "referenceLogProbs",
+            in: "KTOObjective.referencePoint")
         let sum = zip(policyLogProbs, referenceLogProbs).reduce(0.0) { $0 + $1.0 - $1.1 }
         let totals = reducing([sum, Double(policyLogProbs.count)])
         guard totals[1] > 0 else { return 0 }

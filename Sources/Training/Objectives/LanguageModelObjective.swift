@@ -43,8 +43,10 @@ public enum LanguageModelObjective {
         logProbs: [Scalar], mask: [Scalar], normalizer: Double
     ) -> Output<Scalar> {
         ObjectiveShape.count(mask, logProbs.count, "mask", in: "LanguageModelObjective.negativeLogLikelihood")
-        precondition(normalizer >= 0 && normalizer.isFinite,
-                     "LanguageModelObjective.negativeLogLikelihood: normalizer must be finite and ≥ 0, got \(normalizer)")
+        precondition(
+            normalizer >= 0 && normalizer.isFinite,
+            "LanguageModelObjective.negativeLogLikelihood: normalizer must be finite and ≥ 0, got \(normalizer)"
+        )
         var sum = 0.0
         var count = 0.0
         for i in logProbs.indices {
@@ -54,12 +56,14 @@ public enum LanguageModelObjective {
             count += m
         }
         guard normalizer > 0 else {
-            return Output(loss: 0, logProbGrad: [Scalar](repeating: 0, count: logProbs.count),
-                          negativeLogLikelihoodSum: sum, tokenCount: count)
+            return Output(
+                loss: 0, logProbGrad: [Scalar](repeating: 0, count: logProbs.count),
+                negativeLogLikelihoodSum: sum, tokenCount: count)
         }
         let grad = mask.map { Scalar(-Double($0) / normalizer) }
-        return Output(loss: sum / normalizer, logProbGrad: grad,
-                      negativeLogLikelihoodSum: sum, tokenCount: count)
+        return Output(
+            loss: sum / normalizer, logProbGrad: grad,
+            negativeLogLikelihoodSum: sum, tokenCount: count)
     }
 
     /// PPO-ptx: the pretraining term of InstructGPT's objective is `coefficient × LM loss` on a

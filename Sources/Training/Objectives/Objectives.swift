@@ -67,8 +67,9 @@ enum ObjectiveShape {
     static func count<C: Collection>(
         _ array: C, _ expected: Int, _ name: String, in function: String
     ) {
-        precondition(array.count == expected,
-                     "\(function): `\(name)` has \(array.count) elements, expected \(expected)")
+        precondition(
+            array.count == expected,
+            "\(function): `\(name)` has \(array.count) elements, expected \(expected)")
     }
 }
 

@@ -14,7 +14,10 @@ struct ClippedSurrogate {
     var ratio: Double
 
     /// `clipRangeHigh` (DAPO's "clip-higher") defaults to `clipRange`, the symmetric PPO clip.
-    init(logProb: Double, oldLogProb: Double, advantage: Double, clipRange: Double, clipRangeHigh: Double? = nil) {
+    init(
+        logProb: Double, oldLogProb: Double, advantage: Double, clipRange: Double,
+        clipRangeHigh: Double? = nil
+    ) {
         let ratio = exp(logProb - oldLogProb)
         let unclipped = -advantage * ratio
         let clippedLoss = -advantage * min(max(ratio, 1 - clipRange), 1 + (clipRangeHigh ?? clipRange))
@@ -49,8 +52,10 @@ extension PPOObjective {
         public var tokenCount: Double
 
         public var metrics: [String: Double] {
-            var m = ["policy_loss": loss, "clip_fraction": clipFraction, "approx_kl": approxKL,
-                     "ratio": meanRatio]
+            var m = [
+                "policy_loss": loss, "clip_fraction": clipFraction, "approx_kl": approxKL,
+                "ratio": meanRatio,
+            ]
             if let meanEntropy { m["entropy"] = meanEntropy }
             return m
         }
@@ -80,15 +85,17 @@ extension PPOObjective {
         let total = normalizer ?? count
         var grad = [Double](repeating: 0, count: logProbs.count)
         guard total > 0 else {
-            return PolicyLossOutput(loss: 0, logProbGrad: grad.narrowed(to: Scalar.self), clipFraction: 0,
-                                    approxKL: 0, meanRatio: 0, meanEntropy: nil, tokenCount: 0)
+            return PolicyLossOutput(
+                loss: 0, logProbGrad: grad.narrowed(to: Scalar.self), clipFraction: 0,
+                approxKL: 0, meanRatio: 0, meanEntropy: nil, tokenCount: 0)
         }
         var loss = 0.0, clipped = 0.0, kl = 0.0, ratio = 0.0, entropySum = 0.0
         for i in logProbs.indices where mask[i] != 0 {
             let m = Double(mask[i])
             let new = Double(logProbs[i]), old = Double(oldLogProbs[i])
-            let s = ClippedSurrogate(logProb: new, oldLogProb: old,
-                                     advantage: Double(advantages[i]), clipRange: clipRange)
+            let s = ClippedSurrogate(
+                logProb: new, oldLogProb: old,
+                advantage: Double(advantages[i]), clipRange: clipRange)
             loss += m * s.loss
             grad[i] = m * s.derivative / total
             if s.clipped { clipped += m }

@@ -50,8 +50,10 @@ public enum PPOObjective {
         public var unfinishedFraction: Double
 
         public var metrics: [String: Double] {
-            ["kl": meanKL, "score": meanRawScore, "kl_reward": meanKLReward,
-             "unfinished_fraction": unfinishedFraction]
+            [
+                "kl": meanKL, "score": meanRawScore, "kl_reward": meanKLReward,
+                "unfinished_fraction": unfinishedFraction,
+            ]
         }
     }
 
@@ -97,7 +99,8 @@ public enum PPOObjective {
             var last = -1
             for t in 0..<length where mask[b * length + t] != 0 {
                 let i = b * length + t
-                let k = estimator.value(logProb: Double(logProbs[i]), referenceLogProb: Double(referenceLogProbs[i]))
+                let k = estimator.value(
+                    logProb: Double(logProbs[i]), referenceLogProb: Double(referenceLogProbs[i]))
                 kl[i] = k
                 rewards[i] = -klCoefficient * k
                 sequenceKL[b] += k

@@ -17,8 +17,10 @@ extension PPOObjective {
         public var explainedVariance: Double
 
         public var metrics: [String: Double] {
-            ["value_loss": loss, "value_clip_fraction": clipFraction, "value": meanValue,
-             "explained_variance": explainedVariance]
+            [
+                "value_loss": loss, "value_clip_fraction": clipFraction, "value": meanValue,
+                "explained_variance": explainedVariance,
+            ]
         }
     }
 
@@ -46,8 +48,9 @@ extension PPOObjective {
         let total = normalizer ?? count
         var grad = [Double](repeating: 0, count: values.count)
         guard total > 0 else {
-            return ValueLossOutput(loss: 0, valueGrad: grad.narrowed(to: Scalar.self), clipFraction: 0,
-                                   meanValue: 0, explainedVariance: 0)
+            return ValueLossOutput(
+                loss: 0, valueGrad: grad.narrowed(to: Scalar.self), clipFraction: 0,
+                meanValue: 0, explainedVariance: 0)
         }
         var loss = 0.0, clipped = 0.0, valueSum = 0.0
         for i in values.indices where mask[i] != 0 {
@@ -67,7 +70,8 @@ extension PPOObjective {
         }
         let residual = zip(returns, values).map { Double($0) - Double($1) }
         let returnVariance = Whitening.moments(returns, mask: mask, unbiased: false).variance
-        let residualVariance = Whitening.moments(residual, mask: mask.widenedToDouble, unbiased: false).variance
+        let residualVariance = Whitening.moments(residual, mask: mask.widenedToDouble, unbiased: false)
+            .variance
         let c = max(count, .leastNonzeroMagnitude)
         return ValueLossOutput(
             loss: loss / total, valueGrad: grad.narrowed(to: Scalar.self), clipFraction: clipped / c,

@@ -60,8 +60,10 @@ public enum PreferenceObjective {
         public var accuracy: Double
 
         public var metrics: [String: Double] {
-            ["loss": loss, "reward_margin": meanMargin, "reward_chosen": meanChosenReward,
-             "reward_rejected": meanRejectedReward, "reward_accuracy": accuracy]
+            [
+                "loss": loss, "reward_margin": meanMargin, "reward_chosen": meanChosenReward,
+                "reward_rejected": meanRejectedReward, "reward_accuracy": accuracy,
+            ]
         }
     }
 
@@ -148,12 +150,14 @@ public enum PreferenceObjective {
         let fn = "PreferenceObjective.loss"
         let pairs = chosen.batchSize
         precondition(pairs > 0, "\(fn): no pairs")
-        precondition(rejected.batchSize == pairs,
-                     "\(fn): \(pairs) chosen but \(rejected.batchSize) rejected completions")
+        precondition(
+            rejected.batchSize == pairs,
+            "\(fn): \(pairs) chosen but \(rejected.batchSize) rejected completions")
         let zeros = [Double](repeating: 0, count: pairs)
         if kind.needsReference {
-            precondition(referenceChosen != nil && referenceRejected != nil,
-                         "\(fn): \(kind) needs referenceChosen and referenceRejected")
+            precondition(
+                referenceChosen != nil && referenceRejected != nil,
+                "\(fn): \(kind) needs referenceChosen and referenceRejected")
         }
         let refC = kind.needsReference ? referenceChosen! : zeros
         let refR = kind.needsReference ? referenceRejected! : zeros
@@ -168,9 +172,10 @@ public enum PreferenceObjective {
         var loss = 0.0, correct = 0.0
         var dChosen = zeros, dRejected = zeros, rewardC = zeros, rewardR = zeros
         for i in 0..<pairs {
-            let p = pairLoss(kind, policyChosen: pc[i], policyRejected: pr[i],
-                             referenceChosen: refC[i], referenceRejected: refR[i],
-                             chosenCount: nc[i], rejectedCount: nr[i])
+            let p = pairLoss(
+                kind, policyChosen: pc[i], policyRejected: pr[i],
+                referenceChosen: refC[i], referenceRejected: refR[i],
+                chosenCount: nc[i], rejectedCount: nr[i])
             loss += w[i] * p.loss
             dChosen[i] = w[i] * p.dChosen / total
             dRejected[i] = w[i] * p.dRejected / total

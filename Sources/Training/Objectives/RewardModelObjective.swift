@@ -38,13 +38,16 @@ public enum RewardModelObjective {
     ///   - margin: margin applied to every pair (0 for none).
     public static func rankingPairs(order: [Int], firstIndex: Int = 0, margin: Double = 0) -> [Pair] {
         let k = order.count
-        precondition(k >= 2, "RewardModelObjective.rankingPairs: a ranking needs at least 2 responses, got \(k)")
-        precondition(Set(order) == Set(0..<k),
-                     "RewardModelObjective.rankingPairs: `order` \(order) is not a permutation of 0..<\(k)")
+        precondition(
+            k >= 2, "RewardModelObjective.rankingPairs: a ranking needs at least 2 responses, got \(k)")
+        precondition(
+            Set(order) == Set(0..<k),
+            "RewardModelObjective.rankingPairs: `order` \(order) is not a permutation of 0..<\(k)")
         let weight = 1 / Double(k * (k - 1) / 2)
         return RankingRecord.rankedPairs(order).map {
-            Pair(chosen: firstIndex + $0.better, rejected: firstIndex + $0.worse, weight: weight,
-                 margin: margin)
+            Pair(
+                chosen: firstIndex + $0.better, rejected: firstIndex + $0.worse, weight: weight,
+                margin: margin)
         }
     }
 
@@ -62,8 +65,10 @@ public enum RewardModelObjective {
         public var meanRejectedReward: Double
 
         public var metrics: [String: Double] {
-            ["loss": loss, "accuracy": accuracy, "margin": meanMargin,
-             "reward_chosen": meanChosenReward, "reward_rejected": meanRejectedReward]
+            [
+                "loss": loss, "accuracy": accuracy, "margin": meanMargin,
+                "reward_chosen": meanChosenReward, "reward_rejected": meanRejectedReward,
+            ]
         }
     }
 
@@ -85,8 +90,9 @@ public enum RewardModelObjective {
         var grad = [Double](repeating: 0, count: r.count)
         var correct = 0.0, margin = 0.0, chosen = 0.0, rejected = 0.0
         for p in pairs {
-            precondition(r.indices.contains(p.chosen) && r.indices.contains(p.rejected),
-                         "RewardModelObjective.bradleyTerry: pair \(p) indexes outside the \(r.count) rewards")
+            precondition(
+                r.indices.contains(p.chosen) && r.indices.contains(p.rejected),
+                "RewardModelObjective.bradleyTerry: pair \(p) indexes outside the \(r.count) rewards")
             let d = r[p.chosen] - r[p.rejected]
             let z = d - p.margin
             // ℓ = −log σ(z) = softplus(−z);  dℓ/dz = −σ(−z).
@@ -100,8 +106,9 @@ public enum RewardModelObjective {
             rejected += r[p.rejected]
         }
         let n = Double(pairs.count)
-        return Output(loss: loss / total, rewardGrad: grad.narrowed(to: Scalar.self),
-                      accuracy: correct / n, meanMargin: margin / n,
-                      meanChosenReward: chosen / n, meanRejectedReward: rejected / n)
+        return Output(
+            loss: loss / total, rewardGrad: grad.narrowed(to: Scalar.self),
+            accuracy: correct / n, meanMargin: margin / n,
+            meanChosenReward: chosen / n, meanRejectedReward: rejected / n)
     }
 }

@@ -41,12 +41,14 @@ public enum Whitening {
         epsilon: Double = 1e-8
     ) -> [Scalar] {
         let (mean, variance, _) = moments(values, mask: mask, unbiased: unbiased)
-        return whiten(values, mask: mask, mean: mean, variance: variance, shiftMean: shiftMean, epsilon: epsilon)
+        return whiten(
+            values, mask: mask, mean: mean, variance: variance, shiftMean: shiftMean, epsilon: epsilon)
     }
 
     /// The same with given statistics (data parallelism: the moments of all ranks' tokens).
     public static func whiten<Scalar: BinaryFloatingPoint>(
-        _ values: [Scalar], mask: [Scalar], mean: Double, variance: Double, shiftMean: Bool = true, epsilon: Double = 1e-8
+        _ values: [Scalar], mask: [Scalar], mean: Double, variance: Double, shiftMean: Bool = true,
+        epsilon: Double = 1e-8
     ) -> [Scalar] {
         let scale = 1 / (variance + epsilon).squareRoot()
         var out = [Scalar](repeating: 0, count: values.count)

@@ -34,12 +34,15 @@ enum OptimizerKernels {
     /// Adam/AdamW on one tensor (PyTorch's formulation):
     ///   g ← g + l2·w;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
     ///   w ← w·(1 − lr·decoupled);  w ← w − (lr/bc1) · m / (√v/√bc2 + ε)
-    static func adam(value: inout Tensor, grad: Tensor, m: inout Tensor, v: inout Tensor,
-                     learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float,
-                     biasCorrection1 bc1: Float, biasCorrection2 bc2: Float,
-                     l2: Float, decoupledDecay: Float) {
-        precondition(value.shape == grad.shape && value.shape == m.shape && value.shape == v.shape,
-                     "Adam: value \(value.shape), grad \(grad.shape), moments \(m.shape)/\(v.shape) differ")
+    static func adam(
+        value: inout Tensor, grad: Tensor, m: inout Tensor, v: inout Tensor,
+        learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float,
+        biasCorrection1 bc1: Float, biasCorrection2 bc2: Float,
+        l2: Float, decoupledDecay: Float
+    ) {
+        precondition(
+            value.shape == grad.shape && value.shape == m.shape && value.shape == v.shape,
+            "Adam: value \(value.shape), grad \(grad.shape), moments \(m.shape)/\(v.shape) differ")
         let stepSize = lr / bc1
         let invSqrtBC2 = 1 / bc2.squareRoot()
         let shrink = 1 - lr * decoupledDecay
@@ -61,7 +64,8 @@ enum OptimizerKernels {
                                 let vi = beta2 * V.load(v + i) + (1 - beta2) * gi * gi
                                 mi.store(to: m + i)
                                 vi.store(to: v + i)
-                                (wi * shrink - stepSize * mi / (vi.squareRoot() * invSqrtBC2 + epsilon)).store(to: w + i)
+                                (wi * shrink - stepSize * mi / (vi.squareRoot() * invSqrtBC2 + epsilon))
+                                    .store(to: w + i)
                                 i += 8
                             }
                             while i < range.upperBound {
@@ -70,7 +74,8 @@ enum OptimizerKernels {
                                 let vi = beta2 * v[i] + (1 - beta2) * gi * gi
                                 m[i] = mi
                                 v[i] = vi
-                                w[i] = w[i] * shrink - stepSize * mi / (vi.squareRoot() * invSqrtBC2 + epsilon)
+                                w[i] =
+                                    w[i] * shrink - stepSize * mi / (vi.squareRoot() * invSqrtBC2 + epsilon)
                                 i += 1
                             }
                         }
@@ -83,8 +88,10 @@ enum OptimizerKernels {
     /// SGD, optionally with (Nesterov) momentum, PyTorch's formulation:
     ///   g ← g + l2·w;  b ← μ·b + (1−dampening)·g (b ← g on the first step);
     ///   d ← nesterov ? g + μ·b : b;  w ← w − lr·d
-    static func sgd(value: inout Tensor, grad: Tensor, buffer: inout Tensor?, learningRate lr: Float,
-                    momentum mu: Float, dampening: Float, nesterov: Bool, l2: Float, firstStep: Bool) {
+    static func sgd(
+        value: inout Tensor, grad: Tensor, buffer: inout Tensor?, learningRate lr: Float,
+        momentum mu: Float, dampening: Float, nesterov: Bool, l2: Float, firstStep: Bool
+    ) {
         precondition(value.shape == grad.shape, "SGD: value \(value.shape) and grad \(grad.shape) differ")
         grad.withUnsafeBufferPointer { g in
             value.withUnsafeMutableBufferPointer { w in

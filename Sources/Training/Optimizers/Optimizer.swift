@@ -57,8 +57,9 @@ struct MomentTable: Sendable, Equatable {
         for k in moments.indices {
             while moments[k].count <= index { moments[k].append(Tensor(shape: [0])) }
             if moments[k][index].shape != shape {
-                precondition(moments[k][index].count == 0,
-                             "Optimizer: parameter \(index) changed shape from \(moments[k][index].shape) to \(shape)")
+                precondition(
+                    moments[k][index].count == 0,
+                    "Optimizer: parameter \(index) changed shape from \(moments[k][index].shape) to \(shape)")
                 moments[k][index] = Tensor(shape: shape)
             }
         }
@@ -81,7 +82,9 @@ struct MomentTable: Sendable, Equatable {
     func tensors(for parameters: [Parameter]) -> [(name: String, tensor: Tensor)] {
         parameters.enumerated().flatMap { i, p in
             suffixes.enumerated().map { k, suffix in
-                let t = i < moments[k].count && moments[k][i].shape == p.shape ? moments[k][i] : Tensor(shape: p.shape)
+                let t =
+                    i < moments[k].count && moments[k][i].shape == p.shape
+                    ? moments[k][i] : Tensor(shape: p.shape)
                 return (name: "\(p.name).\(suffix)", tensor: t)
             }
         }
@@ -89,7 +92,8 @@ struct MomentTable: Sendable, Equatable {
 
     /// `tensors` in `expected(for:)` order: parameter-major, moment-minor.
     mutating func restore(_ tensors: [Tensor], parameterCount: Int) {
-        precondition(tensors.count == parameterCount * suffixes.count, "Optimizer.restoreState: wrong tensor count")
+        precondition(
+            tensors.count == parameterCount * suffixes.count, "Optimizer.restoreState: wrong tensor count")
         moments = suffixes.indices.map { k in (0..<parameterCount).map { tensors[$0 * suffixes.count + k] } }
     }
 }

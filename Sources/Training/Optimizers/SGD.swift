@@ -13,7 +13,9 @@ public struct SGD: Optimizer {
 
     public init(momentum: Float = 0, nesterov: Bool = false, dampening: Float = 0, weightDecay: Float = 0) {
         precondition(momentum >= 0, "SGD: momentum must be non-negative, got \(momentum)")
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum > 0 and no dampening")
+        precondition(
+            !nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum > 0 and no dampening"
+        )
         self.momentum = momentum
         self.nesterov = nesterov
         self.dampening = dampening
@@ -30,9 +32,10 @@ public struct SGD: Optimizer {
             buffers.prepare(index: index, shape: parameter.shape)
             buffer = buffers.take(0, index)
         }
-        OptimizerKernels.sgd(value: &parameter.value, grad: parameter.grad, buffer: &buffer, learningRate: learningRate,
-                             momentum: momentum, dampening: dampening, nesterov: nesterov, l2: l2,
-                             firstStep: stepCount == 1)
+        OptimizerKernels.sgd(
+            value: &parameter.value, grad: parameter.grad, buffer: &buffer, learningRate: learningRate,
+            momentum: momentum, dampening: dampening, nesterov: nesterov, l2: l2,
+            firstStep: stepCount == 1)
         if let buffer { buffers.put(buffer, 0, index) }
     }
 

@@ -75,7 +75,8 @@ public enum GRPO {
         var stepper = OptimizerStepper(settings: settings)
         var rng = RandomGenerator(seed: p.seed)
         let sampling = SamplingOptions(
-            temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: p.extraStopTokens.union([endOfTurn]))
+            temperature: p.temperature, maxNewTokens: p.maxNewTokens,
+            stopTokens: p.extraStopTokens.union([endOfTurn]))
         let history = try TrainingLoop.run(
             stage: "grpo", steps: 0..<p.steps, totalSteps: p.steps, replicas: [policy.trainableParameters],
             communicator: communicator, progress: progress
@@ -114,7 +115,8 @@ public enum GRPO {
             var updates = 0
             for epoch in 0..<p.epochs {
                 let order =
-                    miniBatches == 1 ? Array(0..<(drawn.count * p.groupSize))
+                    miniBatches == 1
+                    ? Array(0..<(drawn.count * p.groupSize))
                     : Array(0..<(drawn.count * p.groupSize)).shuffled(using: &rng)
                 for (m, start) in stride(from: 0, to: order.count, by: miniBatch).enumerated() {
                     let rows = order[start..<min(start + miniBatch, order.count)]
@@ -182,6 +184,7 @@ public enum GRPO {
             for name in ["loss", "policy_loss"] { local.total(name, 0) }
             for name in ["kl", "clip_fraction", "ratio"] { local.mean(name, 0, weight: 0) }
         }
-        return try stepper.update(policy.trainableParameters, metrics: local, step: step, communicator: communicator)
+        return try stepper.update(
+            policy.trainableParameters, metrics: local, step: step, communicator: communicator)
     }
 }

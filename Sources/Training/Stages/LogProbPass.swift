@@ -23,25 +23,31 @@ public struct LogProbPass {
         self.temperature = temperature
         // The logits stay only in the model's buffer (not held here), so `backward` can turn them
         // into their gradient in place.
-        let logits = model.forward(tokens: batch.tokens, batchSize: batch.batchSize, length: batch.length,
-                                   segmentIDs: batch.segmentIDs)
+        let logits = model.forward(
+            tokens: batch.tokens, batchSize: batch.batchSize, length: batch.length,
+            segmentIDs: batch.segmentIDs)
         var normalizers: [Float] = []
-        (logProbs, entropy) = TokenLogProbs.forward(logits: logits.reshaped([batch.batchSize * batch.length, logits.shape.last!]),
-                                                    targets: batch.targets, temperature: temperature,
-                                                    logNormalizers: &normalizers)
+        (logProbs, entropy) = TokenLogProbs.forward(
+            logits: logits.reshaped([batch.batchSize * batch.length, logits.shape.last!]),
+            targets: batch.targets, temperature: temperature,
+            logNormalizers: &normalizers)
         logNormalizers = normalizers
     }
 
     /// Accumulates the gradients of a loss with dLoss/dlogp = `logProbGrad` (B,T) into the
     /// model's parameters. Must follow this pass's forward with no other forward in between.
     public func backward(model: Transformer, logProbGrad: [Float], hiddenGrad: Tensor? = nil) {
-        precondition(logProbGrad.count == logProbs.count, "LogProbPass.backward: \(logProbGrad.count) grads for \(logProbs.count) tokens")
+        precondition(
+            logProbGrad.count == logProbs.count,
+            "LogProbPass.backward: \(logProbGrad.count) grads for \(logProbs.count) tokens")
         var masked = logProbGrad
         for i in masked.indices where batch.mask[i] == 0 { masked[i] = 0 }
-        model.backward(replacingLogitsWithGradient: { logits in
-            TokenLogProbs.backward(replacingLogits: &logits, targets: batch.targets, temperature: temperature,
-                                   logNormalizers: logNormalizers, logProbGrad: masked)
-        }, hiddenGrad: hiddenGrad)
+        model.backward(
+            replacingLogitsWithGradient: { logits in
+                TokenLogProbs.backward(
+                    replacingLogits: &logits, targets: batch.targets, temperature: temperature,
+                    logNormalizers: logNormalizers, logProbGrad: masked)
+            }, hiddenGrad: hiddenGrad)
     }
 }
 

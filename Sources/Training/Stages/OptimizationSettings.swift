@@ -34,8 +34,9 @@ public struct OptimizationSettings: Codable, Sendable, Equatable {
     }
 
     public var schedule: LearningRateSchedule {
-        LearningRateSchedule(decay: decay, peakLearningRate: learningRate, warmupSteps: warmupSteps,
-                             totalSteps: steps, minRatio: decay == .constant ? 1 : minLearningRateRatio)
+        LearningRateSchedule(
+            decay: decay, peakLearningRate: learningRate, warmupSteps: warmupSteps,
+            totalSteps: steps, minRatio: decay == .constant ? 1 : minLearningRateRatio)
     }
 
     public func makeOptimizer() -> any Optimizer {
@@ -77,7 +78,8 @@ public struct OptimizerStepper: Sendable {
     /// `apply` already.)
     public func requireSavable() throws(SkippedStepsError) {
         guard stepGuard.consecutiveSkips > 0 else { return }
-        throw SkippedStepsError(steps: Array(stepGuard.skippedSteps.suffix(stepGuard.consecutiveSkips)).map { $0 + 1 })
+        throw SkippedStepsError(
+            steps: Array(stepGuard.skippedSteps.suffix(stepGuard.consecutiveSkips)).map { $0 + 1 })
     }
 
     public struct Outcome: Sendable {
@@ -92,11 +94,16 @@ public struct OptimizerStepper: Sendable {
     /// Throws `StepGuardError` after too many skipped steps in a row, and
     /// `WeightsDivergedError` when the update left a weight non-finite or beyond `weightLimit`.
     public mutating func apply(_ parameters: [Parameter], step: Int, loss: Float) throws -> Outcome {
-        if weightLimit == nil { weightLimit = WeightHealth.limit(initialMax: WeightHealth.scan(parameters).maxMagnitude) }
+        if weightLimit == nil {
+            weightLimit = WeightHealth.limit(initialMax: WeightHealth.scan(parameters).maxMagnitude)
+        }
         let lr = schedule.learningRate(at: step)
-        let norm = gradientClip.map { GradientClipping.clip(parameters, maxNorm: $0) }
+        let norm =
+            gradientClip.map { GradientClipping.clip(parameters, maxNorm: $0) }
             ?? GradientClipping.globalNorm(parameters)
-        if case .skip(let reason) = try stepGuard.check(step: step, loss: loss, gradientNorm: norm, parameters: parameters) {
+        if case .skip(let reason) = try stepGuard.check(
+            step: step, loss: loss, gradientNorm: norm, parameters: parameters)
+        {
             return Outcome(learningRate: lr, gradientNorm: norm, skipped: reason)
         }
         optimizer.step(parameters, learningRate: lr)
@@ -116,8 +123,11 @@ public struct SkippedStepsError: Error, CustomStringConvertible, Sendable, Equat
     /// 1-based steps skipped in a row, ending with the last step run.
     public var steps: [Int]
     public var description: String {
-        let list = steps.count > 5 ? "\(steps.first!)–\(steps.last!)" : steps.map(String.init).joined(separator: ", ")
-        return "training diverged: the last \(steps.count) step(s) (\(list)) were skipped for non-finite loss or gradients, "
+        let list =
+            steps.count > 5
+            ? "\(steps.first!)–\(steps.last!)" : steps.map(String.init).joined(separator: ", ")
+        return
+            "training diverged: the last \(steps.count) step(s) (\(list)) were skipped for non-finite loss or gradients, "
             + "so nothing was saved over the last good state; lower the learning rate, raise warmup or enable "
             + "gradient clipping, and resume from the last checkpoint"
     }

@@ -17,7 +17,8 @@ extension PPO {
         let mine = drawn[communicator.share(of: drawn.count)].map { prompts[$0] }
         var sampleRNG = RandomGenerator(seed: p.seed ^ 0x5EED_0F_5C0E &+ UInt64(communicator.rank + 1))
         let sampling = SamplingOptions(
-            temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: p.extraStopTokens.union([endOfTurn]))
+            temperature: p.temperature, maxNewTokens: p.maxNewTokens,
+            stopTokens: p.extraStopTokens.union([endOfTurn]))
         var scores: [Double] = []
         // Chunks of one step's size keep the memory of a scoring pass what training uses.
         for start in stride(from: 0, to: mine.count, by: max(p.promptsPerStep, 1)) {

@@ -38,7 +38,8 @@ extension PPO {
         let share = communicator.share(of: drawn.count)
         let promptIndices = Array(drawn[share])
         let sampling = SamplingOptions(
-            temperature: p.temperature, maxNewTokens: p.maxNewTokens, stopTokens: p.extraStopTokens.union([endOfTurn]))
+            temperature: p.temperature, maxNewTokens: p.maxNewTokens,
+            stopTokens: p.extraStopTokens.union([endOfTurn]))
         let generations =
             communicator.size > 1
             ? policy.generate(

@@ -132,7 +132,8 @@ extension Pretraining {
         try? FileManager.default.removeItem(at: keyURL)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         // Temporaries of a build killed half-way (`train.bin.tmp-<pid>`, `.tmp-…`) are garbage.
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where name.contains(".tmp-") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        where name.contains(".tmp-") {
             try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
         }
         let separator = try tokenizer.requireSpecialTokenID(SpecialTokens.endOfText)

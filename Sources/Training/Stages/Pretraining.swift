@@ -58,7 +58,8 @@ public enum Pretraining {
     /// Validation loss per token and bits per byte over the first `batches` batches of
     /// consecutive windows.
     public static func evaluate(model: Transformer, data: Data, batchSize: Int, batches: Int, padToken: Int32)
-        -> (loss: Double, bitsPerByte: Double) {
+        -> (loss: Double, bitsPerByte: Double)
+    {
         let t = model.config.contextLength
         let v = data.validation
         var rows: [[Int32]] = []
@@ -81,11 +82,15 @@ public enum Pretraining {
     /// and checkpoints into `run`. With several ranks (data parallelism) `batchSize` is the
     /// global batch, split over the ranks, so the run follows the single-process one; rank 0
     /// evaluates and writes metrics and checkpoints.
-    public static func train(model: Transformer, tokenizer: Tokenizer, data: Data, run: RunDirectory,
-                             parameters p: Parameters, resume: Bool, communicator: any Communicator = SingleProcess(),
-                             progress: ProgressHandler? = nil) throws -> Summary {
+    public static func train(
+        model: Transformer, tokenizer: Tokenizer, data: Data, run: RunDirectory,
+        parameters p: Parameters, resume: Bool, communicator: any Communicator = SingleProcess(),
+        progress: ProgressHandler? = nil
+    ) throws -> Summary {
         guard p.batchSize >= communicator.size else {
-            throw DataParallelError("--batch-size \(p.batchSize) is smaller than the \(communicator.size) ranks; each rank needs a row")
+            throw DataParallelError(
+                "--batch-size \(p.batchSize) is smaller than the \(communicator.size) ranks; each rank needs a row"
+            )
         }
         let pad = try tokenizer.requireSpecialTokenID(SpecialTokens.pad)
         let t = model.config.contextLength
@@ -95,70 +100,83 @@ public enum Pretraining {
         var resumedFrom: Int?
         var changes: [String] = []
         if resume, let plan = try resumePlan(run: run, parameters: p) {
-            let restored = try Checkpoint.resume(from: run, parameters: model.parameters, optimizer: &stepper.optimizer)
+            let restored = try Checkpoint.resume(
+                from: run, parameters: model.parameters, optimizer: &stepper.optimizer)
             if let guardState = restored.state.stepGuard { stepper.stepGuard = guardState }
             startStep = restored.state.step
             resumedFrom = startStep
             changes = plan.changes
         }
-        let sampler = try BatchSampler(seed: p.seed, batchSize: p.batchSize, length: t - 1, range: 0..<data.train.count)
-        let metrics = communicator.isRoot ? try MetricsLog(url: run.metrics, keepingStepsThrough: resumedFrom ?? 0) : nil
+        let sampler = try BatchSampler(
+            seed: p.seed, batchSize: p.batchSize, length: t - 1, range: 0..<data.train.count)
+        let metrics =
+            communicator.isRoot
+            ? try MetricsLog(url: run.metrics, keepingStepsThrough: resumedFrom ?? 0) : nil
         var lastValidation = (loss: Double.nan, bitsPerByte: Double.nan)
         var lastLoss: Double?
         // A checkpoint due at a skipped step waits for the next step that trains (see below).
         var checkpointPending = false
 
         func checkpoint(step: Int, stepper: OptimizerStepper) throws {
-            var state = TrainerState(stage: "pretrain", step: step, dataPosition: step * p.batchSize,
-                                     rng: RandomGenerator(seed: p.seed), schedule: stepper.schedule,
-                                     optimizer: stepper.optimizer.kind, stepGuard: stepper.stepGuard)
+            var state = TrainerState(
+                stage: "pretrain", step: step, dataPosition: step * p.batchSize,
+                rng: RandomGenerator(seed: p.seed), schedule: stepper.schedule,
+                optimizer: stepper.optimizer.kind, stepGuard: stepper.stepGuard)
             try state.setPayload(p)
-            try Checkpoint.save(to: run, config: model.config, parameters: model.parameters,
-                                optimizer: stepper.optimizer, trainerState: state)
+            try Checkpoint.save(
+                to: run, config: model.config, parameters: model.parameters,
+                optimizer: stepper.optimizer, trainerState: state)
         }
 
         var history: [[String: Double]] = []
         do {
             history = try LanguageModelTraining.train(
-            model: model, settings: p.optimization, startStep: startStep, stepper: &stepper, stage: "pretrain",
-            nextBatch: { step, micro in
-                let flat = sampler.batch(step: step * max(1, p.optimization.accumulationSteps) + micro, from: data.train)
-                return SequenceBatch(rows: (0..<p.batchSize).map { Array(flat[($0 * t)..<(($0 + 1) * t)]) }, padToken: pad)
-            },
-            communicator: communicator,
-            afterStep: { step, m, stepper in
-                let done = step + 1
-                lastLoss = m["loss"]
-                if done == p.stopAfterStep && !communicator.isRoot { throw StopRequested() }
-                guard communicator.isRoot else { return }
-                if done % p.evaluationInterval == 0 || done == p.optimization.steps {
-                    lastValidation = evaluate(model: model, data: data, batchSize: p.batchSize, batches: p.evaluationBatches,
-                                              padToken: pad)
-                    m["val_loss"] = lastValidation.loss
-                    m["val_bpb"] = lastValidation.bitsPerByte
-                }
-                try metrics?.append(step: done, metrics: m)
-                // A step skipped for a non-finite loss or gradient means the run is unstable: its
-                // state must not replace the last good checkpoint. The checkpoint is written at
-                // the next step that trains; a run that ends on skipped steps saves nothing.
-                if checkpointPending || done % p.checkpointInterval == 0 || done == p.optimization.steps {
-                    if stepper.lastStepSkipped {
-                        checkpointPending = true
-                        if done == p.optimization.steps { try stepper.requireSavable() }
-                    } else {
-                        try checkpoint(step: done, stepper: stepper)
-                        checkpointPending = false
+                model: model, settings: p.optimization, startStep: startStep, stepper: &stepper,
+                stage: "pretrain",
+                nextBatch: { step, micro in
+                    let flat = sampler.batch(
+                        step: step * max(1, p.optimization.accumulationSteps) + micro, from: data.train)
+                    return SequenceBatch(
+                        rows: (0..<p.batchSize).map { Array(flat[($0 * t)..<(($0 + 1) * t)]) }, padToken: pad)
+                },
+                communicator: communicator,
+                afterStep: { step, m, stepper in
+                    let done = step + 1
+                    lastLoss = m["loss"]
+                    if done == p.stopAfterStep && !communicator.isRoot { throw StopRequested() }
+                    guard communicator.isRoot else { return }
+                    if done % p.evaluationInterval == 0 || done == p.optimization.steps {
+                        lastValidation = evaluate(
+                            model: model, data: data, batchSize: p.batchSize, batches: p.evaluationBatches,
+                            padToken: pad)
+                        m["val_loss"] = lastValidation.loss
+                        m["val_bpb"] = lastValidation.bitsPerByte
                     }
-                }
-                if done == p.stopAfterStep { throw StopRequested() }
-            },
-            progress: communicator.isRoot ? progress : nil)
+                    try metrics?.append(step: done, metrics: m)
+                    // A step skipped for a non-finite loss or gradient means the run is unstable: its
+                    // state must not replace the last good checkpoint. The checkpoint is written at
+                    // the next step that trains; a run that ends on skipped steps saves nothing.
+                    if checkpointPending || done % p.checkpointInterval == 0 || done == p.optimization.steps {
+                        if stepper.lastStepSkipped {
+                            checkpointPending = true
+                            if done == p.optimization.steps { try stepper.requireSavable() }
+                        } else {
+                            try checkpoint(step: done, stepper: stepper)
+                            checkpointPending = false
+                        }
+                    }
+                    if done == p.stopAfterStep { throw StopRequested() }
+                },
+                progress: communicator.isRoot ? progress : nil)
         } catch is StopRequested {}
         if history.isEmpty && communicator.isRoot {
-            lastValidation = evaluate(model: model, data: data, batchSize: p.batchSize, batches: p.evaluationBatches, padToken: pad)
+            lastValidation = evaluate(
+                model: model, data: data, batchSize: p.batchSize, batches: p.evaluationBatches, padToken: pad)
         }
-        return Summary(finalLoss: lastLoss, validationLoss: lastValidation.loss,
-                       validationBitsPerByte: lastValidation.bitsPerByte, resumedFrom: resumedFrom, resumeChanges: changes,
-                       history: history)
+        return Summary(
+            finalLoss: lastLoss, validationLoss: lastValidation.loss,
+            validationBitsPerByte: lastValidation.bitsPerByte, resumedFrom: resumedFrom,
+            resumeChanges: changes,
+            history: history)
     }
 }

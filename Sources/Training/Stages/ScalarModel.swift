@@ -13,28 +13,33 @@ public final class ScalarModel {
     private var readPositions: [Int] = []
 
     public init(trunk: Transformer, head: ScalarHead) {
-        precondition(head.hiddenSize == trunk.config.hiddenSize, "ScalarModel: head width \(head.hiddenSize) ≠ trunk width \(trunk.config.hiddenSize)")
+        precondition(
+            head.hiddenSize == trunk.config.hiddenSize,
+            "ScalarModel: head width \(head.hiddenSize) ≠ trunk width \(trunk.config.hiddenSize)")
         self.trunk = trunk
         self.head = head
     }
 
     public convenience init(trunk: Transformer, seed: UInt64) {
-        self.init(trunk: trunk, head: ScalarHead(name: "score", hiddenSize: trunk.config.hiddenSize, seed: seed))
+        self.init(
+            trunk: trunk, head: ScalarHead(name: "score", hiddenSize: trunk.config.hiddenSize, seed: seed))
     }
 
     public var parameters: [Parameter] { trunk.parameters + head.parameters }
 
     /// Scores read at `positions` (indices into the (B,T) grid) after one trunk forward.
     public func forward(_ batch: SequenceBatch, positions: [Int]) -> [Float] {
-        _ = trunk.forward(tokens: batch.tokens, batchSize: batch.batchSize, length: batch.length,
-                          segmentIDs: batch.segmentIDs, computeLogits: false)
+        _ = trunk.forward(
+            tokens: batch.tokens, batchSize: batch.batchSize, length: batch.length,
+            segmentIDs: batch.segmentIDs, computeLogits: false)
         let c = trunk.config.hiddenSize
         let hidden = trunk.hidden
         var rows = Tensor(shape: [positions.count, c])
         hidden.withUnsafeBufferPointer { h in
             rows.withUnsafeMutableBufferPointer { r in
                 for (i, p) in positions.enumerated() {
-                    r.baseAddress!.advanced(by: i * c).update(from: h.baseAddress!.advanced(by: p * c), count: c)
+                    r.baseAddress!.advanced(by: i * c).update(
+                        from: h.baseAddress!.advanced(by: p * c), count: c)
                 }
             }
         }
@@ -54,7 +59,9 @@ public final class ScalarModel {
 
     /// Accumulates gradients for dLoss/dscore at the positions of the last `forward`.
     public func backward(scoreGrad: [Float]) {
-        precondition(scoreGrad.count == readPositions.count, "ScalarModel.backward: \(scoreGrad.count) grads for \(readPositions.count) scores")
+        precondition(
+            scoreGrad.count == readPositions.count,
+            "ScalarModel.backward: \(scoreGrad.count) grads for \(readPositions.count) scores")
         let dRows = head.backward(outputGrad: scoreGrad)
         let c = trunk.config.hiddenSize
         let hidden = trunk.hidden

@@ -7,9 +7,9 @@ import Models
 /// start at 0 in every row and causal attention keeps the padding invisible to real tokens; the
 /// same grid and mask are used for policy, reference, value and reward computations.
 public struct SequenceBatch: Sendable {
-    public private(set) var tokens: [Int32]   // (B,T)
+    public private(set) var tokens: [Int32]  // (B,T)
     public private(set) var targets: [Int32]  // (B,T)
-    public private(set) var mask: [Float]     // (B,T)
+    public private(set) var mask: [Float]  // (B,T)
     /// Real (unpadded) length of each row.
     public private(set) var lengths: [Int]
     /// Per-token document ids for packed rows (nil when each row is one document).
@@ -23,11 +23,15 @@ public struct SequenceBatch: Sendable {
     ///     never a target). Nil: every token after the first is a target.
     ///   - segments: per row, document id of each token (packing), or nil.
     ///   - padToken: id written after a row's end (never a target).
-    public init(rows: [[Int32]], targetMasks: [[Bool]]? = nil, segments: [[Int32]]? = nil,
-                padToken: Int32, length: Int? = nil) {
+    public init(
+        rows: [[Int32]], targetMasks: [[Bool]]? = nil, segments: [[Int32]]? = nil,
+        padToken: Int32, length: Int? = nil
+    ) {
         precondition(!rows.isEmpty, "SequenceBatch: no rows")
         let t = length ?? rows.map(\.count).max()!
-        precondition(rows.allSatisfy { $0.count <= t && !$0.isEmpty }, "SequenceBatch: a row is empty or longer than \(t)")
+        precondition(
+            rows.allSatisfy { $0.count <= t && !$0.isEmpty },
+            "SequenceBatch: a row is empty or longer than \(t)")
         self.length = t
         tokens = [Int32](repeating: padToken, count: rows.count * t)
         targets = [Int32](repeating: padToken, count: rows.count * t)
@@ -36,7 +40,8 @@ public struct SequenceBatch: Sendable {
         if segments != nil { segmentIDs = [Int32](repeating: -1, count: rows.count * t) }
         for (b, row) in rows.enumerated() {
             let m = targetMasks?[b]
-            precondition(m == nil || m!.count == row.count, "SequenceBatch: mask of row \(b) has the wrong length")
+            precondition(
+                m == nil || m!.count == row.count, "SequenceBatch: mask of row \(b) has the wrong length")
             for i in 0..<row.count {
                 tokens[b * t + i] = row[i]
                 if i > 0 {
@@ -80,7 +85,9 @@ extension SequenceBatch {
 
     /// The rows `indices` of any (B,T) grid laid out like this batch.
     public func gather<T>(_ grid: [T], rows indices: [Int]) -> [T] {
-        precondition(grid.count == batchSize * length, "SequenceBatch.gather: grid of \(grid.count) for (\(batchSize), \(length))")
+        precondition(
+            grid.count == batchSize * length,
+            "SequenceBatch.gather: grid of \(grid.count) for (\(batchSize), \(length))")
         var out: [T] = []
         out.reserveCapacity(indices.count * length)
         for b in indices { out += grid[(b * length)..<((b + 1) * length)] }
@@ -92,12 +99,15 @@ extension SequenceBatch {
     /// Prompt + completion rows in which only the completion tokens are targets (the layout of
     /// every preference and RL objective: policy, reference, value and reward read the same grid).
     public init(prompts: [[Int32]], completions: [[Int32]], padToken: Int32) {
-        precondition(prompts.count == completions.count, "SequenceBatch: \(prompts.count) prompts, \(completions.count) completions")
-        self.init(rows: zip(prompts, completions).map { $0 + $1 },
-                  targetMasks: zip(prompts, completions).map {
-                      [Bool](repeating: false, count: $0.count) + [Bool](repeating: true, count: $1.count)
-                  },
-                  padToken: padToken)
+        precondition(
+            prompts.count == completions.count,
+            "SequenceBatch: \(prompts.count) prompts, \(completions.count) completions")
+        self.init(
+            rows: zip(prompts, completions).map { $0 + $1 },
+            targetMasks: zip(prompts, completions).map {
+                [Bool](repeating: false, count: $0.count) + [Bool](repeating: true, count: $1.count)
+            },
+            padToken: padToken)
     }
 }
 

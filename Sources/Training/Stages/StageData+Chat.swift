@@ -8,7 +8,8 @@ extension StageData {
     /// turn's content and its closing end-of-turn token: `<|im_end|>`, or what the model's template
     /// writes), nothing after the last trained token.
     public func rendered(_ example: SFTExample) throws(RecordProblem) -> RenderedChat {
-        var chat = try rendering("messages") { () throws(TemplateError) in try format.render(example.messages) }
+        var chat = try rendering("messages") { () throws(TemplateError) in try format.render(example.messages)
+        }
         // The separator after the last end-of-turn token ("\n") is never a target: drop it (and
         // any trailing non-assistant turn) so rows end on the end-of-turn token.
         guard let last = chat.lossMask.lastIndex(of: true) else {
@@ -30,6 +31,8 @@ extension StageData {
     /// Reads SFT records (`{"prompt","completion"}` or `{"messages"}`) and renders them.
     public func sftExamples(from url: URL, options: LoadOptions = .strict) throws -> StageRows<RenderedChat> {
         let loaded = try SFTExample.load(from: url, options: LoadOptions(lenient: true))
-        return try Self.convert(loaded, file: url, options: options) { (e: SFTExample) throws(RecordProblem) in try rendered(e) }
+        return try Self.convert(loaded, file: url, options: options) {
+            (e: SFTExample) throws(RecordProblem) in try rendered(e)
+        }
     }
 }

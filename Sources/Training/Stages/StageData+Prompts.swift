@@ -12,12 +12,19 @@ extension StageData {
 
     /// Reads `{"prompt"[, "answer"]}` records. Every rendered prompt must leave room for
     /// `maxNewTokens` generated tokens in the context (else the completion would be cut).
-    public func prompts(from url: URL, maxNewTokens: Int, options: LoadOptions = .strict) throws -> StageRows<PromptRow> {
+    public func prompts(from url: URL, maxNewTokens: Int, options: LoadOptions = .strict) throws -> StageRows<
+        PromptRow
+    > {
         let loaded = try PromptRecord.load(from: url, options: LoadOptions(lenient: true))
-        return try Self.convert(loaded, file: url, options: options) { (r: PromptRecord) throws(RecordProblem) in
+        return try Self.convert(loaded, file: url, options: options) {
+            (r: PromptRecord) throws(RecordProblem) in
             let tokens = try promptTokens(r.prompt)
             guard tokens.count + maxNewTokens <= contextLength else {
-                throw RecordProblem(field: "prompt", reason: "the rendered prompt is \(tokens.count) tokens; with \(maxNewTokens) new tokens it does not fit the model's context of \(contextLength) tokens (shorten it or lower --max-new-tokens)")
+                throw RecordProblem(
+                    field: "prompt",
+                    reason:
+                        "the rendered prompt is \(tokens.count) tokens; with \(maxNewTokens) new tokens it does not fit the model's context of \(contextLength) tokens (shorten it or lower --max-new-tokens)"
+                )
             }
             return PromptRow(record: r, tokens: tokens)
         }

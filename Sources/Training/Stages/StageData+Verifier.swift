@@ -18,7 +18,8 @@ extension StageData {
         for (row, line) in zip(rows.rows, rows.lines) where verifier.reward(row.record, response: "") == nil {
             throw DatasetError(
                 file: file, line: line, field: "answer",
-                reason: "missing field: the \(verifier.name) verifier cannot judge this prompt (add \"answer\", "
+                reason:
+                    "missing field: the \(verifier.name) verifier cannot judge this prompt (add \"answer\", "
                     + "or choose another verifier, e.g. --verifier demo for the built-in demo tasks)")
         }
     }

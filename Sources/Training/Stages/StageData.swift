@@ -58,12 +58,15 @@ public struct StageData: Sendable {
 
     /// A user message rendered as a prompt (ChatML: `<|im_start|>user\n…<|im_end|>\n<|im_start|>assistant\n`).
     public func promptTokens(_ text: String) throws(RecordProblem) -> [Int32] {
-        try rendering("prompt") { () throws(TemplateError) in try format.prompt([ChatMessage(role: .user, content: text)]) }
+        try rendering("prompt") { () throws(TemplateError) in
+            try format.prompt([ChatMessage(role: .user, content: text)])
+        }
     }
 
     /// An assistant answer to the user message `prompt` as generated: its tokens through the
     /// end-of-turn token (ChatML ignores the prompt: `encode(text) + [<|im_end|>]`).
-    public func completionTokens(_ text: String, prompt: String = "", field: String = "completion") throws(RecordProblem)
+    public func completionTokens(_ text: String, prompt: String = "", field: String = "completion")
+        throws(RecordProblem)
         -> [Int32]
     {
         try rendering(field) { () throws(TemplateError) in
@@ -77,7 +80,11 @@ public struct StageData: Sendable {
     /// Runs a template rendering, turning its error into a problem with the record's field.
     func rendering<T>(_ field: String, _ body: () throws(TemplateError) -> T) throws(RecordProblem) -> T {
         do { return try body() } catch {
-            throw RecordProblem(field: field, reason: "the chat template refused it: \(error.kind == .raised ? error.message : error.description)")
+            throw RecordProblem(
+                field: field,
+                reason:
+                    "the chat template refused it: \(error.kind == .raised ? error.message : error.description)"
+            )
         }
     }
 }
@@ -117,14 +124,17 @@ extension StageData {
     ) throws -> StageRows<Row> {
         let skippedLines = Set(loaded.skipped.compactMap(\.line))
         let lines = try JSONLReader.lines(of: file).map(\.number).filter { !skippedLines.contains($0) }
-        precondition(lines.count == loaded.records.count, "StageData: \(lines.count) lines for \(loaded.records.count) records of \(file.path)")
+        precondition(
+            lines.count == loaded.records.count,
+            "StageData: \(lines.count) lines for \(loaded.records.count) records of \(file.path)")
         var result = StageRows<Row>(skipped: loaded.skipped)
         for (record, line) in zip(loaded.records, lines) {
             do {
                 result.rows.append(try transform(record))
                 result.lines.append(line)
             } catch {
-                result.skipped.append(DatasetError(file: file.path, line: line, field: error.field, reason: error.reason))
+                result.skipped.append(
+                    DatasetError(file: file.path, line: line, field: error.field, reason: error.reason))
             }
         }
         // File order, so strict loading reports the first bad line whichever check found it.
@@ -136,7 +146,10 @@ extension StageData {
     /// Throws unless `count` tokens fit the context.
     func requireFits(_ count: Int, field: String, what: String) throws(RecordProblem) {
         guard count <= contextLength else {
-            throw RecordProblem(field: field, reason: "\(what) is \(count) tokens, longer than the model's context of \(contextLength) tokens")
+            throw RecordProblem(
+                field: field,
+                reason:
+                    "\(what) is \(count) tokens, longer than the model's context of \(contextLength) tokens")
         }
     }
 }

@@ -19,13 +19,16 @@ public enum SupervisedFineTuning {
 
     /// Batches of examples for step `step`: a deterministic function of (seed, step), so resume
     /// is exact. Examples longer than `contextLength` must have been rejected or cut before.
-    public static func batch(_ examples: [RenderedChat], step: Int, micro: Int, parameters p: Parameters,
-                             contextLength: Int, padToken: Int32) -> SequenceBatch {
+    public static func batch(
+        _ examples: [RenderedChat], step: Int, micro: Int, parameters p: Parameters,
+        contextLength: Int, padToken: Int32
+    ) -> SequenceBatch {
         var rng = RandomGenerator(seed: p.seed &+ UInt64(step) &* 0x9E37_79B9 &+ UInt64(micro) &* 0x85EB_CA6B)
         let picks = (0..<p.batchSize).map { _ in examples[Int(rng.next() % UInt64(examples.count))] }
         guard p.packing else {
-            return SequenceBatch(rows: picks.map { $0.tokens }, targetMasks: picks.map(\.lossMask),
-                                 padToken: padToken)
+            return SequenceBatch(
+                rows: picks.map { $0.tokens }, targetMasks: picks.map(\.lossMask),
+                padToken: padToken)
         }
         // Greedy packing: fill rows of the context length with whole conversations.
         var rows: [[Int32]] = [], masks: [[Bool]] = [], segments: [[Int32]] = []
@@ -49,14 +52,20 @@ public enum SupervisedFineTuning {
     /// draws the same global batch and trains on its share of the rows (see
     /// `LanguageModelTraining.accumulate`).
     @discardableResult
-    public static func train(model: Transformer, examples: [RenderedChat], padToken: Int32, parameters p: Parameters,
-                             communicator: any Communicator = SingleProcess(),
-                             progress: ProgressHandler? = nil) throws -> [[String: Double]] {
+    public static func train(
+        model: Transformer, examples: [RenderedChat], padToken: Int32, parameters p: Parameters,
+        communicator: any Communicator = SingleProcess(),
+        progress: ProgressHandler? = nil
+    ) throws -> [[String: Double]] {
         precondition(!examples.isEmpty, "SFT: no examples")
         var stepper = OptimizerStepper(settings: p.optimization)
         return try LanguageModelTraining.train(
             model: model, settings: p.optimization, stepper: &stepper, stage: "sft",
-            nextBatch: { batch(examples, step: $0, micro: $1, parameters: p, contextLength: model.config.contextLength, padToken: padToken) },
+            nextBatch: {
+                batch(
+                    examples, step: $0, micro: $1, parameters: p, contextLength: model.config.contextLength,
+                    padToken: padToken)
+            },
             communicator: communicator, progress: progress)
     }
 }
