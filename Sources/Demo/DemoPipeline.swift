@@ -64,7 +64,7 @@ public enum DemoPipeline {
         }()
         public var dpo: PreferenceTraining.Parameters = {
             var dpo = PreferenceTraining.Parameters()
-            dpo.loss = .dpo(beta: 0.1)
+            dpo.loss = .dpo(beta: PreferenceObjective.Loss.defaultBeta)
             dpo.optimization = OptimizationSettings(learningRate: 5e-5, steps: 150, warmupSteps: 3)
             return dpo
         }()

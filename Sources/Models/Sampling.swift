@@ -2,26 +2,56 @@ import Foundation
 import TensorCore
 
 /// How `Transformer.generate` picks tokens.
-public struct SamplingOptions: Sendable, Equatable {
+/// How one token is drawn from a row of logits. Generations whose distributions are equal can
+/// share a batch (the server batches requests on it).
+public struct TokenDistribution: Sendable, Hashable {
     /// Logits are divided by this before the softmax; 0 means greedy (argmax).
     public var temperature: Float
     /// Keep only the k most likely tokens when sampling (log-probs are not affected).
     public var topK: Int?
     /// Keep the smallest set of most likely tokens whose probability reaches p (nucleus).
     public var topP: Float?
+
+    public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+    }
+}
+
+/// A generation: how each token is drawn, how many at most, and which tokens end a row.
+public struct SamplingOptions: Sendable, Equatable {
+    public var distribution: TokenDistribution
     public var maxNewTokens: Int
     /// Generation of a row ends after it produces one of these (the token is included).
     public var stopTokens: Set<Int32>
+
+    public var temperature: Float {
+        get { distribution.temperature }
+        set { distribution.temperature = newValue }
+    }
+    public var topK: Int? {
+        get { distribution.topK }
+        set { distribution.topK = newValue }
+    }
+    public var topP: Float? {
+        get { distribution.topP }
+        set { distribution.topP = newValue }
+    }
+
+    public init(_ distribution: TokenDistribution, maxNewTokens: Int = 64, stopTokens: Set<Int32> = []) {
+        self.distribution = distribution
+        self.maxNewTokens = maxNewTokens
+        self.stopTokens = stopTokens
+    }
 
     public init(
         temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, maxNewTokens: Int = 64,
         stopTokens: Set<Int32> = []
     ) {
-        self.temperature = temperature
-        self.topK = topK
-        self.topP = topP
-        self.maxNewTokens = maxNewTokens
-        self.stopTokens = stopTokens
+        self.init(
+            TokenDistribution(temperature: temperature, topK: topK, topP: topP), maxNewTokens: maxNewTokens,
+            stopTokens: stopTokens)
     }
 }
 

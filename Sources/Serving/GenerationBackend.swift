@@ -1,3 +1,4 @@
+import Models
 import Tokenizers
 
 /// What the server needs from a language model: a tokenizer, a chat template and batched sampling.
@@ -32,16 +33,6 @@ public protocol GenerationBackend: Sendable {
 /// (the name stays for the server's code and clients of this module).
 public typealias ChatTurn = ChatMessage
 
-/// How tokens are drawn. Requests with equal settings (and no seed) can share a batch.
-public struct SamplingSettings: Sendable, Hashable {
-    /// 0 means greedy (arg-max).
-    public var temperature: Float
-    public var topP: Float?
-    public var topK: Int?
-
-    public init(temperature: Float = 1, topP: Float? = nil, topK: Int? = nil) {
-        self.temperature = temperature
-        self.topP = topP
-        self.topK = topK
-    }
-}
+/// How tokens are drawn: Models' `TokenDistribution` (requests with equal settings and no seed
+/// can share a batch).
+public typealias SamplingSettings = TokenDistribution

@@ -1,4 +1,5 @@
 import Dispatch
+import Models
 import Synchronization
 
 /// The one owner of the model: queues generation jobs, batches compatible ones, and runs the

@@ -293,8 +293,8 @@ public struct OpenAIService: Sendable {
         return GenerationJob(
             prompts: prompts, choicesPerPrompt: n, maxTokens: tokens,
             sampling: SamplingSettings(
-                temperature: Float(temperature), topP: topP.flatMap { $0 < 1 ? Float($0) : nil },
-                topK: topK),
+                temperature: Float(temperature), topK: topK,
+                topP: topP.flatMap { $0 < 1 ? Float($0) : nil }),
             seed: seed.map { UInt64(bitPattern: $0) }, stop: stops.filter { !$0.isEmpty })
     }
 

@@ -66,9 +66,7 @@ public final class TransformerBackend: GenerationBackend, @unchecked Sendable {
         onToken: @escaping (Int, Int32) -> Bool
     ) throws {
         var rng = RandomGenerator(seed: seed)
-        let options = SamplingOptions(
-            temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP,
-            maxNewTokens: maxNewTokens, stopTokens: endTokens)
+        let options = SamplingOptions(sampling, maxNewTokens: maxNewTokens, stopTokens: endTokens)
         _ = model.generate(prompts: prompts, options: options, rng: &rng, onToken: onToken)
     }
 }

@@ -68,7 +68,7 @@ struct ChatCommand: AsyncParsableCommand {
                 GenerationJob(
                     prompts: [prompt], maxTokens: min(maxTokens, backend.contextLength - prompt.count),
                     sampling: SamplingSettings(
-                        temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK),
+                        temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP),
                     seed: seed.map { $0 &+ turn }))
             turn += 1
             var reply = ""

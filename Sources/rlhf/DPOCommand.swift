@@ -5,6 +5,8 @@ import Training
 
 /// `rlhf dpo`: direct preference optimisation (DPO, IPO, ORPO, SimPO) on pairs, no reward model.
 struct DPOCommand: ParsableCommand {
+    typealias Loss = PreferenceObjective.Loss
+
     static let configuration = CommandConfiguration(
         commandName: "dpo",
         abstract:
@@ -33,14 +35,17 @@ struct DPOCommand: ParsableCommand {
     )
     var loss: LossName = .dpo
 
-    @Option(help: "β (dpo default 0.1, ipo 0.1, simpo 2.0).")
+    @Option(
+        help: """
+            β (default \(Loss.defaultBeta) for dpo and ipo, \(Loss.defaultSimPOBeta) for simpo).
+            """)
     var beta: Double?
 
-    @Option(help: "SimPO target margin γ.")
-    var gamma = 0.5
+    @Option(help: "SimPO target margin γ (default \(Loss.defaultSimPOGamma)).")
+    var gamma: Double?
 
-    @Option(help: "ORPO weight λ of the odds-ratio term.")
-    var lambda = 0.1
+    @Option(help: "ORPO weight λ of the odds-ratio term (default \(Loss.defaultORPOLambda)).")
+    var lambda: Double?
 
     @Option(
         name: .customLong("label-smoothing"),
@@ -55,7 +60,7 @@ struct DPOCommand: ParsableCommand {
 
     func validate() throws {
         if let beta, !(beta > 0) { throw ValidationError("--beta must be positive") }
-        guard gamma >= 0, lambda >= 0 else {
+        guard (gamma ?? 0) >= 0, (lambda ?? 0) >= 0 else {
             throw ValidationError("--gamma and --lambda must not be negative")
         }
         guard (0..<0.5).contains(labelSmoothing) else {
@@ -68,10 +73,13 @@ struct DPOCommand: ParsableCommand {
 
     var objective: PreferenceObjective.Loss {
         switch loss {
-        case .dpo: .dpo(beta: beta ?? 0.1, labelSmoothing: labelSmoothing)
-        case .ipo: .ipo(beta: beta ?? 0.1)
-        case .orpo: .orpo(lambda: lambda)
-        case .simpo: .simpo(beta: beta ?? 2.0, gamma: gamma, labelSmoothing: labelSmoothing)
+        case .dpo: .dpo(beta: beta ?? Loss.defaultBeta, labelSmoothing: labelSmoothing)
+        case .ipo: .ipo(beta: beta ?? Loss.defaultBeta)
+        case .orpo: .orpo(lambda: lambda ?? Loss.defaultORPOLambda)
+        case .simpo:
+            .simpo(
+                beta: beta ?? Loss.defaultSimPOBeta, gamma: gamma ?? Loss.defaultSimPOGamma,
+                labelSmoothing: labelSmoothing)
         }
     }
 

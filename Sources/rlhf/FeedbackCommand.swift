@@ -24,8 +24,15 @@ struct FeedbackCommand: AsyncParsableCommand {
         )
         var format: FeedbackExportFormat
 
-        @Option(help: "Output JSONL file.")
-        var output: String
+        @Option(name: .customLong("out"), help: "Output JSONL file.")
+        var out: String?
+        @Option(name: .customLong("output"), help: .hidden)  // the old spelling
+        var outputAlias: String?
+        var output: String { out ?? outputAlias ?? "" }
+
+        func validate() throws {
+            guard !output.isEmpty else { throw ValidationError("Missing expected argument '--out <out>'") }
+        }
 
         func run() async throws {
             let store = try FeedbackStore(existingAt: db)

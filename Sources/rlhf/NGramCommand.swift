@@ -37,8 +37,11 @@ struct NGramCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Count n-grams of text files (.txt, or .jsonl with {\"text\"}).")
 
-        @Option(name: .long, parsing: .upToNextOption, help: "Training text files.")
-        var input: [String]
+        @Option(name: .customLong("data"), parsing: .upToNextOption, help: "Training text files.")
+        var data: [String] = []
+        @Option(name: .customLong("input"), parsing: .upToNextOption, help: .hidden)  // the old spelling
+        var inputAlias: [String] = []
+        var input: [String] { data + inputAlias }
 
         @Option(help: "n: predict each token from the n − 1 before it (1 = unigram, 2 = bigram).")
         var order = 3
@@ -54,10 +57,13 @@ struct NGramCommand: AsyncParsableCommand {
 
         @OptionGroup var tokenization: TokenizationOptions
 
-        @Option(help: "Where to write the model.")
-        var output: String
+        @Option(name: .customLong("out"), help: "Where to write the model.")
+        var out: String?
+        @Option(name: .customLong("output"), help: .hidden)  // the old spelling
+        var outputAlias: String?
+        var output: String { out ?? outputAlias ?? "" }
 
-        @Flag(help: "Replace --output if it exists.")
+        @Flag(help: "Replace --out if it exists.")
         var overwrite = false
 
         @Flag(
@@ -67,7 +73,8 @@ struct NGramCommand: AsyncParsableCommand {
         var lenient = false
 
         func validate() throws {
-            guard !input.isEmpty else { throw ValidationError("--input needs at least one file") }
+            guard !input.isEmpty else { throw ValidationError("--data needs at least one file") }
+            guard !output.isEmpty else { throw ValidationError("Missing expected argument '--out <out>'") }
             guard (1...16).contains(order) else { throw ValidationError("--order must be in 1...16") }
             guard k > 0, k.isFinite else { throw ValidationError("--k must be positive") }
             guard tokenization.tokenizer != nil || tokenization.bytes else {
@@ -148,9 +155,12 @@ struct NGramCommand: AsyncParsableCommand {
         var model: String
 
         @Option(
-            name: .long, parsing: .upToNextOption,
+            name: .customLong("data"), parsing: .upToNextOption,
             help: "Held-out text files (.txt, or .jsonl with {\"text\"}).")
-        var input: [String]
+        var data: [String] = []
+        @Option(name: .customLong("input"), parsing: .upToNextOption, help: .hidden)  // the old spelling
+        var inputAlias: [String] = []
+        var input: [String] { data + inputAlias }
 
         @OptionGroup var tokenization: TokenizationOptions
 
@@ -161,7 +171,7 @@ struct NGramCommand: AsyncParsableCommand {
         var lenient = false
 
         func validate() throws {
-            guard !input.isEmpty else { throw ValidationError("--input needs at least one file") }
+            guard !input.isEmpty else { throw ValidationError("--data needs at least one file") }
         }
 
         func run() async throws {

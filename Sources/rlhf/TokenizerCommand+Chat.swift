@@ -18,9 +18,12 @@ extension TokenizerCommand {
         var tokenizer: String
 
         @Option(
-            name: .long,
+            name: .customLong("data"),
             help: "Conversations, JSONL: one {\"messages\": [{\"role\", \"content\"}, …]} per line.")
-        var input: String
+        var data: String?
+        @Option(name: .customLong("input"), help: .hidden)  // the old spelling
+        var inputAlias: String?
+        var input: String { data ?? inputAlias ?? "" }
 
         @Flag(
             name: .customLong("add-generation-prompt"),
@@ -28,6 +31,10 @@ extension TokenizerCommand {
         var addGenerationPrompt = false
 
         private struct Record: Decodable { var messages: [ChatMessage] }
+
+        func validate() throws {
+            guard !input.isEmpty else { throw ValidationError("Missing expected argument '--data <data>'") }
+        }
 
         func run() throws {
             let format = try ConversationFormat.load(directory: URL(fileURLWithPath: tokenizer))

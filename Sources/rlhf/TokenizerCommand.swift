@@ -43,14 +43,22 @@ extension TokenizerCommand {
                 "Train a tokenizer on text files (.jsonl: one {\"text\": …} per line) and write tokenizer.json + tokenizer_config.json."
         )
 
-        @Option(name: .long, parsing: .upToNextOption, help: "Training files (plain text or .jsonl).")
-        var input: [String] = []
+        @Option(
+            name: .customLong("data"), parsing: .upToNextOption,
+            help: "Training files (plain text or .jsonl).")
+        var data: [String] = []
+        @Option(name: .customLong("input"), parsing: .upToNextOption, help: .hidden)  // the old spelling
+        var inputAlias: [String] = []
+        var input: [String] { data + inputAlias }
 
         @Option(name: .long, help: "Vocabulary size, special tokens included (at least 256 + specials).")
         var vocabSize: Int
 
-        @Option(name: .long, help: "Output directory.")
-        var output: String
+        @Option(name: .customLong("out"), help: "Output directory.")
+        var out: String?
+        @Option(name: .customLong("output"), help: .hidden)  // the old spelling
+        var outputAlias: String?
+        var output: String { out ?? outputAlias ?? "" }
 
         @Option(name: .long, help: "Pairs seen fewer times are never merged.")
         var minFrequency: Int = 2
@@ -58,11 +66,12 @@ extension TokenizerCommand {
         @Option(name: .long, parsing: .upToNextOption, help: "Special tokens, never split.")
         var specialTokens: [String] = SpecialTokens.default
 
-        @Flag(help: "Replace a tokenizer already in --output.")
+        @Flag(help: "Replace a tokenizer already in --out.")
         var overwrite = false
 
         func validate() throws {
-            guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+            guard !input.isEmpty else { throw ValidationError("give at least one --data file") }
+            guard !output.isEmpty else { throw ValidationError("Missing expected argument '--out <out>'") }
             guard minFrequency >= 1 else { throw ValidationError("--min-frequency must be at least 1") }
         }
 
@@ -109,8 +118,11 @@ extension TokenizerCommand {
 
         @OptionGroup var location: TokenizerLocation
 
-        @Option(name: .long, help: "Input file (default: standard input).")
-        var input: String?
+        @Option(name: .customLong("data"), help: "Input file (default: standard input).")
+        var data: String?
+        @Option(name: .customLong("input"), help: .hidden)  // the old spelling
+        var inputAlias: String?
+        var input: String? { data ?? inputAlias }
 
         @Flag(name: .long, help: "Recognise special tokens such as <|endoftext|> in the text.")
         var allowSpecial = false
@@ -128,8 +140,11 @@ extension TokenizerCommand {
 
         @OptionGroup var location: TokenizerLocation
 
-        @Option(name: .long, help: "Input file of ids (default: standard input).")
-        var input: String?
+        @Option(name: .customLong("data"), help: "Input file of ids (default: standard input).")
+        var data: String?
+        @Option(name: .customLong("input"), help: .hidden)  // the old spelling
+        var inputAlias: String?
+        var input: String? { data ?? inputAlias }
 
         func run() throws {
             let tokenizer = try location.load()

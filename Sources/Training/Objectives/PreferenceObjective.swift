@@ -30,6 +30,14 @@ public enum PreferenceObjective {
         /// h = β·(log π(c) − log π(r)) on summed log-probs.
         case referenceFree(beta: Double, labelSmoothing: Double = 0)
 
+        /// Default coefficients, defined once here (the CLI reads them): β 0.1 for the DPO family
+        /// and IPO (TRL's), SimPO's β 2.0 and γ 0.5 (the paper's, TRL's `simpo_gamma`), ORPO's λ 0.1
+        /// (the paper's, TRL's `beta` for ORPO).
+        public static let defaultBeta = 0.1
+        public static let defaultSimPOBeta = 2.0
+        public static let defaultSimPOGamma = 0.5
+        public static let defaultORPOLambda = 0.1
+
         /// Whether the loss needs the reference model's log-probs.
         public var needsReference: Bool {
             switch self {

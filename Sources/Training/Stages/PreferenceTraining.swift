@@ -24,7 +24,7 @@ public enum PreferenceTraining {
     }
 
     public struct Parameters: Sendable {
-        public var loss: PreferenceObjective.Loss = .dpo(beta: 0.1)
+        public var loss: PreferenceObjective.Loss = .dpo(beta: PreferenceObjective.Loss.defaultBeta)
         public var optimization = OptimizationSettings(learningRate: 5e-5, steps: 100, warmupSteps: 5)
         public var pairsPerStep = 8
         public var seed: UInt64 = 0
