@@ -97,36 +97,16 @@ public struct PreferenceGroup: Sendable, Equatable {
 }
 
 extension PreferenceGroup {
-    private struct Raw: Decodable {
-        var prompt: String
-        var chosen: String?
-        var rejected: String?
-        var responses: [String]?
-        /// Decoded as numbers so a fractional index gets its own message.
-        var ranking: [Double]?
-    }
-
     /// Reads preference data where each line is either a pair `{"prompt","chosen","rejected"}`
-    /// (a group of one) or a ranking `{"prompt","responses","ranking"}` (a group of K·(K−1)/2 pairs).
+    /// (a group of one) or a ranking `{"prompt","responses","ranking"}` (a group of K·(K−1)/2
+    /// pairs), with `PreferenceRecord`'s rules.
     public static func load(from url: URL, options: LoadOptions = .strict) throws -> LoadedRecords<
         PreferenceGroup
     > {
-        try JSONLReader.load(url, as: Raw.self, options: options) { (raw: Raw) throws(RecordProblem) in
-            if raw.responses != nil || raw.ranking != nil {
-                guard let responses = raw.responses else {
-                    throw RecordProblem(field: "responses", reason: "missing field (ranking given)")
-                }
-                guard let numbers = raw.ranking else {
-                    throw RecordProblem(field: "ranking", reason: "missing field (responses given)")
-                }
-                let ranking = try RankingRecord.indices(numbers)
-                let record = try RankingRecord(prompt: raw.prompt, responses: responses, ranking: ranking)
-                return PreferenceGroup(prompt: record.prompt, pairs: record.pairs)
-            }
-            let pair = try PreferencePair.validated(
-                prompt: raw.prompt, chosen: raw.chosen, rejected: raw.rejected)
-            return PreferenceGroup(prompt: pair.prompt, pairs: [pair])
-        }
+        let loaded = try PreferenceRecord.load(from: url, options: options)
+        return LoadedRecords(
+            records: loaded.records.map { PreferenceGroup(prompt: $0.prompt, pairs: $0.pairs) },
+            skipped: loaded.skipped)
     }
 }
 

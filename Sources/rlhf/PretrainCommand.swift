@@ -43,11 +43,12 @@ struct PretrainCommand: ParsableCommand {
     var kvHeads: Int?
     @Option(help: "Hidden width.") var width: Int?
     @Option(help: "Context length (tokens).") var context: Int?
-    @Option(help: "Micro-batches accumulated per optimizer step.") var accumulation: Int = 1
-    @Option(name: .customLong("eval-interval"), help: "Held-out evaluation every N steps.") var evalInterval =
-        100
-    @Option(name: .customLong("checkpoint-interval"), help: "Checkpoint every N steps.")
-    var checkpointInterval = 100
+    // Defaults live in `Pretraining.Parameters`; an option left out keeps them.
+    @Option(help: "Micro-batches accumulated per optimizer step (default 1).") var accumulation: Int?
+    @Option(name: .customLong("eval-interval"), help: "Held-out evaluation every N steps (default 100).")
+    var evalInterval: Int?
+    @Option(name: .customLong("checkpoint-interval"), help: "Checkpoint every N steps (default 100).")
+    var checkpointInterval: Int?
     @Option(
         name: .customLong("stop-after"),
         help: "Stop after this step (the schedule still spans --steps); resume later.")
@@ -65,7 +66,11 @@ struct PretrainCommand: ParsableCommand {
                 "unknown --config \(config); choose one of \(Self.presets.keys.sorted().joined(separator: ", "))"
             )
         }
-        if accumulation < 1 { throw ValidationError("--accumulation must be at least 1") }
+        if let accumulation, accumulation < 1 { throw ValidationError("--accumulation must be at least 1") }
+        if let evalInterval, evalInterval < 1 { throw ValidationError("--eval-interval must be at least 1") }
+        if let checkpointInterval, checkpointInterval < 1 {
+            throw ValidationError("--checkpoint-interval must be at least 1")
+        }
         // Pretraining checkpoints hold the float32 weights it resumes from exactly.
         if stage.saveDType != .auto && stage.saveDType != .f32 {
             throw ValidationError(
@@ -82,13 +87,12 @@ struct PretrainCommand: ParsableCommand {
         let preset = Self.presets[config]!
         let run = RunDirectory(path: out)
         var p = Pretraining.Parameters()
-        p.optimization = stage.apply(
-            to: OptimizationSettings(learningRate: 1e-3, steps: 1000, warmupSteps: 50))
-        p.optimization.accumulationSteps = accumulation
-        p.batchSize = stage.batchSize ?? 16
+        p.optimization = stage.apply(to: p.optimization)
+        p.optimization.accumulationSteps = accumulation ?? p.optimization.accumulationSteps
+        p.batchSize = stage.batchSize ?? p.batchSize
         p.seed = stage.seed
-        p.evaluationInterval = evalInterval
-        p.checkpointInterval = checkpointInterval
+        p.evaluationInterval = evalInterval ?? p.evaluationInterval
+        p.checkpointInterval = checkpointInterval ?? p.checkpointInterval
         p.stopAfterStep = stopAfter
         // Before anything is written: a new run never replaces an old one by accident, and a
         // resume that cannot continue its run stops here with what differs.

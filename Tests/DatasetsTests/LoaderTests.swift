@@ -170,6 +170,15 @@ func loadError<T>(_ body: () throws -> T) -> DatasetError? {
                 #"{"prompt": "p", "responses": ["a", 2], "ranking": [0, 1]}"#, "responses[1]",
                 "expected a string"
             ),
+            // The rules of `PreferenceRecord`, shared with the reward model's loader and the server.
+            (
+                #"{"prompt": "p", "responses": ["a", "b", "a"], "ranking": [0, 1, 2]}"#, "responses[2]",
+                "identical"
+            ),
+            (
+                #"{"prompt": "p", "chosen": "a", "rejected": "b", "responses": ["a", "b"], "ranking": [0, 1]}"#,
+                "responses", "not both"
+            ),
         ]
         for (bad, field, reason) in cases {
             let url = try scratch.file("bad.jsonl", ["", bad])

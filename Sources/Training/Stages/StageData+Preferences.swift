@@ -3,64 +3,8 @@ import Foundation
 import Tokenizers
 
 extension StageData {
-    private struct RawPreference: Decodable {
-        var prompt: String
-        var chosen: String?
-        var rejected: String?
-        var responses: [String]?
-        /// Numbers, so a fractional index gets its own message.
-        var ranking: [Double]?
-    }
-
-    /// A checked ranking or pair, still as text.
-    struct TextComparison: Sendable {
-        var prompt: String
-        var responses: [String]
-        var ranking: [Int]
-        /// Field name of each response, for messages.
-        var fields: [String]
-    }
-
-    private static func validate(_ raw: RawPreference) throws(RecordProblem) -> TextComparison {
-        if raw.responses != nil || raw.ranking != nil {
-            guard raw.chosen == nil, raw.rejected == nil else {
-                throw RecordProblem(
-                    field: "responses", reason: "give either responses/ranking or chosen/rejected, not both")
-            }
-            guard let responses = raw.responses else {
-                throw RecordProblem(field: "responses", reason: "missing field (ranking given)")
-            }
-            guard let numbers = raw.ranking else {
-                throw RecordProblem(field: "ranking", reason: "missing field (responses given)")
-            }
-            let ranking = try RankingRecord.indices(numbers)
-            // Checks ≥ 2 non-empty, distinct responses and that the ranking is a permutation of
-            // their indices (the rules every ranking maker uses).
-            let record = try RankingRecord.validated(
-                prompt: raw.prompt, responses: responses, ranking: ranking)
-            return TextComparison(
-                prompt: record.prompt, responses: record.responses, ranking: record.ranking,
-                fields: responses.indices.map { "responses[\($0)]" })
-        }
-        guard let chosen = raw.chosen else {
-            throw RecordProblem(field: "chosen", reason: "missing field (or give responses and ranking)")
-        }
-        guard let rejected = raw.rejected else {
-            throw RecordProblem(field: "rejected", reason: "missing field")
-        }
-        try RecordProblem.requireText(raw.prompt, "prompt")
-        try RecordProblem.requireText(chosen, "chosen")
-        try RecordProblem.requireText(rejected, "rejected")
-        guard chosen != rejected else {
-            throw RecordProblem(field: "rejected", reason: "identical to chosen (nothing to learn)")
-        }
-        return TextComparison(
-            prompt: raw.prompt, responses: [chosen, rejected], ranking: [0, 1],
-            fields: ["chosen", "rejected"])
-    }
-
     /// Tokens of one checked comparison; every prompt + response must fit the context.
-    func comparison(_ c: TextComparison) throws(RecordProblem) -> RewardModelTraining.Comparison {
+    func comparison(_ c: PreferenceRecord) throws(RecordProblem) -> RewardModelTraining.Comparison {
         let prompt = try promptTokens(c.prompt)
         try requireFits(
             prompt.count + 1, field: "prompt", what: "the rendered prompt (plus the end-of-turn token)")
@@ -83,12 +27,9 @@ extension StageData {
     public func comparisons(from url: URL, options: LoadOptions = .strict) throws -> StageRows<
         RewardModelTraining.Comparison
     > {
-        let loaded = try JSONLReader.load(url, as: RawPreference.self, options: LoadOptions(lenient: true)) {
-            (raw: RawPreference) throws(RecordProblem) in
-            try Self.validate(raw)
-        }
+        let loaded = try PreferenceRecord.load(from: url, options: LoadOptions(lenient: true))
         return try Self.convert(loaded, file: url, options: options) {
-            (c: TextComparison) throws(RecordProblem) in try comparison(c)
+            (c: PreferenceRecord) throws(RecordProblem) in try comparison(c)
         }
     }
 
