@@ -82,7 +82,10 @@ public struct RunDirectory: Sendable, Equatable {
     }
 }
 
-public struct RunDirectoryError: Error, CustomStringConvertible, Sendable {
+/// An error about a file or folder of a run: its path and what is wrong. One definition for every
+/// kind; the `Kind` tag keeps the kinds distinct types, so callers and tests can tell a refused
+/// overwrite (`RunOutputError`) from a broken checkpoint (`CheckpointError`).
+public struct RunFileError<Kind: Sendable>: Error, CustomStringConvertible, Sendable, Equatable {
     public var path: String
     public var reason: String
     public init(path: String, reason: String) {
@@ -91,3 +94,20 @@ public struct RunDirectoryError: Error, CustomStringConvertible, Sendable {
     }
     public var description: String { "\(path): \(reason)" }
 }
+
+/// The kinds of `RunFileError`.
+public enum RunFileErrorKind {
+    /// A run directory that cannot be read or created.
+    public enum Directory: Sendable {}
+    /// A checkpoint that cannot be written, read or recovered.
+    public enum Checkpoint: Sendable {}
+    /// A resume that cannot continue the run it names.
+    public enum Resume: Sendable {}
+    /// An output that would replace an existing run without `--overwrite`.
+    public enum Output: Sendable {}
+}
+
+public typealias RunDirectoryError = RunFileError<RunFileErrorKind.Directory>
+public typealias CheckpointError = RunFileError<RunFileErrorKind.Checkpoint>
+public typealias ResumeError = RunFileError<RunFileErrorKind.Resume>
+public typealias RunOutputError = RunFileError<RunFileErrorKind.Output>

@@ -167,13 +167,3 @@ public enum Checkpoint {
         try AtomicFileWriter.syncDirectory(run.url)
     }
 }
-
-public struct CheckpointError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var reason: String
-    public init(path: String, reason: String) {
-        self.path = path
-        self.reason = reason
-    }
-    public var description: String { "\(path): \(reason)" }
-}

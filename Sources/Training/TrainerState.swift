@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import TensorCore
 
 /// Everything besides weights and moments that a run needs to continue exactly where it

@@ -67,7 +67,7 @@ public enum LanguageModelTraining {
     ) throws -> [[String: Double]] {
         guard startStep <= settings.steps else {
             throw ResumeError(
-                source: stage,
+                path: stage,
                 reason: "the run is already at step \(startStep); \(settings.steps) steps "
                     + "end before it (give more steps to train further)")
         }

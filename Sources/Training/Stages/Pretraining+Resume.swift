@@ -64,24 +64,17 @@ extension Pretraining {
         }
         if !refused.isEmpty {
             throw ResumeError(
-                source: source,
+                path: source,
                 reason: "cannot resume: \(refused.joined(separator: ", ")) "
                     + "\(refused.count == 1 ? "differs" : "differ") from the run's own settings, and an exact "
                     + "continuation needs the same; give the original values, or start a new run")
         }
         if p.optimization.steps < step {
             throw ResumeError(
-                source: source,
+                path: source,
                 reason: "the run is already at step \(step); --steps \(p.optimization.steps) "
                     + "ends before it (give --steps above \(step) to train further)")
         }
         return ResumePlan(step: step, changes: changes)
     }
-}
-
-/// A resume that cannot continue the run it names.
-public struct ResumeError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var source: String
-    public var reason: String
-    public var description: String { "\(source): \(reason)" }
 }

@@ -56,9 +56,3 @@ public enum RunOutput {
         }
     }
 }
-
-public struct RunOutputError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var path: String
-    public var reason: String
-    public var description: String { "\(path): \(reason)" }
-}
