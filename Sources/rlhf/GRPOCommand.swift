@@ -34,19 +34,24 @@ struct GRPOCommand: ParsableCommand {
     @Option(
         name: .customLong("group-size"),
         help: "Completions sampled per prompt (advantages are relative to the group).")
-    var groupSize = 8
+    var groupSizeOption: Int?
+    var groupSize: Int { groupSizeOption ?? GRPO.Parameters().groupSize }
 
     @Option(name: .customLong("max-new-tokens"), help: "Longest completion.")
-    var maxNewTokens = 32
+    var maxNewTokensOption: Int?
+    var maxNewTokens: Int { maxNewTokensOption ?? GRPO.Parameters().maxNewTokens }
 
-    @Option(help: "Sampling temperature.")
-    var temperature: Float = 1
+    @Option(name: .customLong("temperature"), help: "Sampling temperature.")
+    var temperatureOption: Float?
+    var temperature: Float { temperatureOption ?? GRPO.Parameters().temperature }
 
     @Option(name: .customLong("kl-coef"), help: "β of the k3 KL penalty to the reference (0: none).")
-    var klCoef = 0.04
+    var klCoefOption: Double?
+    var klCoef: Double { klCoefOption ?? GRPO.Parameters().klCoefficient }
 
-    @Option(help: "Updates per generation batch (with 1 the clip is inactive).")
-    var epochs = 1
+    @Option(name: .customLong("epochs"), help: "Updates per generation batch (with 1 the clip is inactive).")
+    var epochsOption: Int?
+    var epochs: Int { epochsOption ?? GRPO.Parameters().epochs }
 
     enum VerifierChoice: String, ExpressibleByArgument, CaseIterable {
         /// The record's "answer", exact after trimming.

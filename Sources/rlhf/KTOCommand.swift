@@ -23,16 +23,19 @@ struct KTOCommand: ParsableCommand {
     @Option(help: "Output run directory.")
     var out: String
 
-    @Option(help: "β: scale of the implied reward.")
-    var beta = 0.1
+    @Option(name: .customLong("beta"), help: "β: scale of the implied reward.")
+    var betaOption: Double?
+    var beta: Double { betaOption ?? KTOTraining.Parameters().beta }
 
     @Option(
         name: .customLong("desirable-weight"),
         help: "Weight of desirable examples (raise it when they are rarer).")
-    var desirableWeight = 1.0
+    var desirableWeightOption: Double?
+    var desirableWeight: Double { desirableWeightOption ?? KTOTraining.Parameters().desirableWeight }
 
     @Option(name: .customLong("undesirable-weight"), help: "Weight of undesirable examples.")
-    var undesirableWeight = 1.0
+    var undesirableWeightOption: Double?
+    var undesirableWeight: Double { undesirableWeightOption ?? KTOTraining.Parameters().undesirableWeight }
 
     @OptionGroup var stage: StageOptions
 

@@ -50,7 +50,8 @@ struct PPOCommand: ParsableCommand {
     @Option(
         name: .customLong("kl-estimator"),
         help: "Per-token KL estimator: k1 (log-ratio) or k3 (never negative).")
-    var klEstimator: KLEstimator = .k1
+    var klEstimatorOption: KLEstimator?
+    var klEstimator: KLEstimator { klEstimatorOption ?? PPO.Parameters().klEstimator }
 
     @Option(help: "Minibatch passes over each rollout batch.")
     var epochs: Int?
@@ -66,15 +67,20 @@ struct PPOCommand: ParsableCommand {
     @Option(
         name: .customLong("max-new-tokens"),
         help: "Longest completion; completions that never end are penalised.")
-    var maxNewTokens = 32
+    var maxNewTokensOption: Int?
+    var maxNewTokens: Int { maxNewTokensOption ?? PPO.Parameters().maxNewTokens }
 
-    @Option(help: "Sampling temperature (every log-prob is taken at the same temperature).")
-    var temperature: Float = 1
+    @Option(
+        name: .customLong("temperature"),
+        help: "Sampling temperature (every log-prob is taken at the same temperature).")
+    var temperatureOption: Float?
+    var temperature: Float { temperatureOption ?? PPO.Parameters().temperature }
 
     @Option(
         name: .customLong("ptx-coef"), help: "PPO-ptx: weight of the pretraining loss on --ptx-data (0: off)."
     )
-    var ptxCoef = 0.0
+    var ptxCoefOption: Double?
+    var ptxCoef: Double { ptxCoefOption ?? PPO.Parameters().ptxCoefficient }
 
     @Option(name: .customLong("ptx-data"), help: "Plain text (.txt, or .jsonl {\"text\"}) for PPO-ptx.")
     var ptxData: String?

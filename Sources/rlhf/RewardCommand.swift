@@ -32,8 +32,9 @@ struct RewardCommand: ParsableCommand {
     @Option(help: "Output run directory (with score.weight).")
     var out: String
 
-    @Option(help: "Required score gap for every pair (0: plain Bradley–Terry).")
-    var margin = 0.0
+    @Option(name: .customLong("margin"), help: "Required score gap for every pair (0: plain Bradley–Terry).")
+    var marginOption: Double?
+    var margin: Double { marginOption ?? RewardModelTraining.Parameters().margin }
 
     @OptionGroup var stage: StageOptions
 
