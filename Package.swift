@@ -13,48 +13,59 @@ import PackageDescription
 // dependent's release build still optimises everything, its debug build runs the kernels slower.
 // `RLHF_UNSAFE_FLAGS=0|1` overrides the guess.
 let environment = ProcessInfo.processInfo.environment
-let builtAsDependency = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent()
+let builtAsDependency =
+    URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent()
     .lastPathComponent == "checkouts"
 let useUnsafeFlags = environment["RLHF_UNSAFE_FLAGS"].map { $0 != "0" } ?? !builtAsDependency
 #if arch(x86_64)
-let targetCPU = environment["RLHF_TARGET_CPU"] ?? "haswell"
-let optimized: [SwiftSetting] = useUnsafeFlags ? [.unsafeFlags(["-O", "-target-cpu", targetCPU])] : []
-// The command-line tool checks at start-up that the CPU has what the default build assumes, and
-// says how to rebuild instead of dying on an illegal instruction.
-let executableSettings: [SwiftSetting] =
-    useUnsafeFlags && targetCPU == "haswell" ? [.define("RLHF_REQUIRES_AVX2_FMA")] : []
+    let targetCPU = environment["RLHF_TARGET_CPU"] ?? "haswell"
+    let optimized: [SwiftSetting] = useUnsafeFlags ? [.unsafeFlags(["-O", "-target-cpu", targetCPU])] : []
+    // The command-line tool checks at start-up that the CPU has what the default build assumes, and
+    // says how to rebuild instead of dying on an illegal instruction.
+    let executableSettings: [SwiftSetting] =
+        useUnsafeFlags && targetCPU == "haswell" ? [.define("RLHF_REQUIRES_AVX2_FMA")] : []
 #else
-let optimized: [SwiftSetting] = useUnsafeFlags ? [.unsafeFlags(["-O"])] : []
-let executableSettings: [SwiftSetting] = []
+    let optimized: [SwiftSetting] = useUnsafeFlags ? [.unsafeFlags(["-O"])] : []
+    let executableSettings: [SwiftSetting] = []
 #endif
 
 // Library targets, in dependency order (dependencies point down the pipeline only).
 var targets: [Target] = [
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
-    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+    .systemLibrary(
+        name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
     // oneDNN: bf16 matrix products (mixed precision); Debian libdnnl-dev.
     .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
     .target(name: "TensorCore", dependencies: ["CBLAS", "CDNNL"], swiftSettings: optimized),
     .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimized),
     .target(name: "Tokenizers", swiftSettings: optimized),
     .target(name: "Templates", swiftSettings: optimized),
-    .target(name: "Models", dependencies: ["NN", "TensorCore", "Tokenizers", "Templates"], swiftSettings: optimized),
+    .target(
+        name: "Models", dependencies: ["NN", "TensorCore", "Tokenizers", "Templates"],
+        swiftSettings: optimized),
     .target(name: "Datasets", dependencies: ["Tokenizers"], swiftSettings: optimized),
-    .target(name: "Training", dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers", "Templates"],
-            swiftSettings: optimized),
+    .target(
+        name: "Training",
+        dependencies: ["Models", "Datasets", "NN", "TensorCore", "Tokenizers", "Templates"],
+        swiftSettings: optimized),
     // The built-in demo: tasks, their verifier, simulated labelers, the whole pipeline and its report.
-    .target(name: "Demo", dependencies: ["Datasets", "Training", "Models", "NN", "TensorCore", "Tokenizers"],
-            swiftSettings: optimized),
+    .target(
+        name: "Demo", dependencies: ["Datasets", "Training", "Models", "NN", "TensorCore", "Tokenizers"],
+        swiftSettings: optimized),
     .target(name: "MPIBackend", dependencies: ["CMPI", "Training", "TensorCore"]),
-    .target(name: "Serving", dependencies: [
-        "Models", "Tokenizers", "Templates",
-        .product(name: "Hummingbird", package: "hummingbird"),
-        .product(name: "GRDB", package: "GRDB.swift"),
-    ]),
-    .executableTarget(name: "rlhf", dependencies: [
-        "Tokenizers", "Templates", "Models", "Datasets", "Training", "Demo", "Serving", "MPIBackend",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
-    ], swiftSettings: executableSettings),
+    .target(
+        name: "Serving",
+        dependencies: [
+            "Models", "Tokenizers", "Templates",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+    .executableTarget(
+        name: "rlhf",
+        dependencies: [
+            "Tokenizers", "Templates", "Models", "Datasets", "Training", "Demo", "Serving", "MPIBackend",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: executableSettings),
 ]
 
 let testTargets: [Target] = [
@@ -62,16 +73,24 @@ let testTargets: [Target] = [
     .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
-    .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"], exclude: ["Fixtures"]),
+    .testTarget(
+        name: "ModelsTests", dependencies: ["Models", "NN", "TensorCore", "Tokenizers"], exclude: ["Fixtures"]
+    ),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
-    .testTarget(name: "TrainingTests", dependencies: [
-        "Training", "Demo", "Models", "Datasets", "TensorCore", "NN", "Tokenizers", "Templates",
-    ]),
-    .testTarget(name: "DemoTests", dependencies: ["Demo", "Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
-    .testTarget(name: "ServingTests", dependencies: [
-        "Serving", "Models", "Tokenizers",
-        .product(name: "Hummingbird", package: "hummingbird"),
-    ]),
+    .testTarget(
+        name: "TrainingTests",
+        dependencies: [
+            "Training", "Demo", "Models", "Datasets", "TensorCore", "NN", "Tokenizers", "Templates",
+        ]),
+    .testTarget(
+        name: "DemoTests",
+        dependencies: ["Demo", "Training", "Models", "Datasets", "TensorCore", "NN", "Tokenizers"]),
+    .testTarget(
+        name: "ServingTests",
+        dependencies: [
+            "Serving", "Models", "Tokenizers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
 ]
 
 // Developer convenience: `RLHF_ONLY="Tokenizers Datasets" swift test --scratch-path .build-x`
@@ -103,7 +122,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rlhf", targets: ["rlhf"]),
-        .library(name: "RLHF", targets: ["TensorCore", "NN", "Tokenizers", "Templates", "Models", "Datasets", "Training"]),
+        .library(
+            name: "RLHF",
+            targets: ["TensorCore", "NN", "Tokenizers", "Templates", "Models", "Datasets", "Training"]),
     ].filter { _ in only == nil },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
