@@ -190,7 +190,7 @@ struct HuggingFaceConfigReader {
     mutating func int(_ field: String) throws(ModelConfigError) -> Int? {
         switch value(field) {
         case nil: return nil
-        case .integer(let i)?: return i
+        case .integer(let i)?: return Int(i)
         case .number(let d)? where d.rounded() == d && abs(d) < 0x1p62: return Int(d)
         case let other?: throw fail(field, "expected an integer, got \(other.text)")
         }
@@ -240,14 +240,14 @@ struct HuggingFaceConfigReader {
     mutating func integers(_ field: String) throws(ModelConfigError) -> [Int]? {
         switch value(field) {
         case nil: return nil
-        case .integer(let i)?: return [i]
+        case .integer(let i)?: return [Int(i)]
         case .array(let items)?:
             var ids: [Int] = []
             for item in items {
                 guard case .integer(let i) = item else {
                     throw fail(field, "expected an integer or a list of integers")
                 }
-                ids.append(i)
+                ids.append(Int(i))
             }
             return ids
         case let other?: throw fail(field, "expected an integer or a list of integers, got \(other.text)")

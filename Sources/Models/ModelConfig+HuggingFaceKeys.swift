@@ -53,36 +53,7 @@ extension ModelConfig {
     ]
 }
 
-/// A JSON value as `config.json` holds it (for keys whose type varies: `eos_token_id` may be an
-/// integer or a list, `rope_parameters` an object of mixed values).
-enum JSONValue: Decodable, Equatable {
-    case null
-    case bool(Bool)
-    case integer(Int)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int.self) {
-            self = .integer(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .number(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
-
+extension JSONValue {
     var isNull: Bool { self == .null }
 
     /// Short rendering for error messages.
@@ -91,6 +62,7 @@ enum JSONValue: Decodable, Equatable {
         case .null: "null"
         case .bool(let b): "\(b)"
         case .integer(let i): "\(i)"
+        case .unsignedInteger(let u): "\(u)"
         case .number(let d): "\(d)"
         case .string(let s): "\"\(s)\""
         case .array(let a): "[" + a.map(\.text).joined(separator: ", ") + "]"
