@@ -38,8 +38,10 @@ var targets: [Target] = [
     .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
     .target(name: "TensorCore", dependencies: ["CBLAS", "CDNNL"], swiftSettings: optimized),
     .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimized),
-    .target(name: "Tokenizers", swiftSettings: optimized),
-    .target(name: "Templates", swiftSettings: optimized),
+    // Order- and byte-preserving JSON, read by both tokenizer.json and chat-template data.
+    .target(name: "OrderedJSON", swiftSettings: optimized),
+    .target(name: "Tokenizers", dependencies: ["OrderedJSON"], swiftSettings: optimized),
+    .target(name: "Templates", dependencies: ["OrderedJSON"], swiftSettings: optimized),
     .target(
         name: "Models", dependencies: ["NN", "TensorCore", "Tokenizers", "Templates"],
         swiftSettings: optimized),
@@ -71,6 +73,7 @@ var targets: [Target] = [
 let testTargets: [Target] = [
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
+    .testTarget(name: "OrderedJSONTests", dependencies: ["OrderedJSON"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
     .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import OrderedJSON
 
 /// Hugging Face `tokenizer.json` (byte-level BPE, as GPT-2's) and `tokenizer_config.json`.
 extension Tokenizer {
@@ -106,9 +107,10 @@ extension Tokenizer {
         }
         let reader = HuggingFaceComponents(path: path)
         let corrupt = reader.corrupt
-        let tree: TokenizerJSON
-        do { tree = try TokenizerJSON.parse(data) } catch let error as TokenizerJSON.SyntaxError {
-            throw corrupt("(root)", "not valid JSON: \(error.reason) at byte \(error.offset)")
+        let tree: JSONNode
+        do { tree = try JSONNode.parse(data) } catch {
+            throw corrupt(
+                "(root)", "not valid JSON: \(error.reason) at line \(error.line), column \(error.column)")
         }
         guard case .object(let members) = tree else { throw corrupt("(root)", "expected a JSON object") }
         // Small parts as Foundation values; the vocabulary and merges stay as exact bytes.
@@ -136,7 +138,7 @@ extension Tokenizer {
         var ids: [[UInt8]: Int] = [:]
         ids.reserveCapacity(vocab.count)
         for (name, value) in vocab {
-            guard case .number(let number) = value, let id = Int(exactly: number), id >= 0, id < 1 << 30
+            guard case .integer(let id) = value, id >= 0, id < 1 << 30
             else {
                 throw corrupt(
                     "model.vocab[\(JSON.quote(String(decoding: name, as: UTF8.self)))]",

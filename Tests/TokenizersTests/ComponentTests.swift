@@ -9,29 +9,6 @@ import Testing
         Array(s.utf8).withUnsafeBufferPointer { NormalizedText($0.baseAddress!, $0.count, offset: 0) }
     }
 
-    /// Vocabulary keys are exact bytes: canonically equivalent spellings stay two tokens, and
-    /// U+FEFF survives (both were lost through `JSONSerialization`).
-    @Test func jsonKeepsExactStrings() throws {
-        let json =
-            #"{"\#u{FEFF}": 1, "é": 2, "e\#u{301}": 3, "\u00e9\ud83e\udd16\n\"": [true, null, -1.5e2]}"#
-        let tree = try TokenizerJSON.parse(Data(json.utf8))
-        guard case .object(let members) = tree else {
-            Issue.record("not an object")
-            return
-        }
-        #expect(
-            members.map(\.key) == [
-                [0xEF, 0xBB, 0xBF], Array("é".utf8), Array("e\u{301}".utf8), Array("é🤖\n\"".utf8),
-            ])
-        guard case .array(let items) = members[3].value, case .number(let x) = items[2] else {
-            Issue.record("bad array")
-            return
-        }
-        #expect(x == -150)
-        #expect(throws: TokenizerJSON.SyntaxError.self) { try TokenizerJSON.parse(Data("{\"a\": }".utf8)) }
-        #expect(throws: TokenizerJSON.SyntaxError.self) { try TokenizerJSON.parse(Data("[1] x".utf8)) }
-    }
-
     @Test func unicodeNormalizationKeepsOrigins() {
         var t = text("cafe\u{301}!")
         Normalizer.unicode(.nfc).apply(&t)
