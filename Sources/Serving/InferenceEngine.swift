@@ -1,31 +1,41 @@
 import Dispatch
 import Models
 import Synchronization
+import TensorCore
 
-/// The one owner of the model: queues generation jobs, batches compatible ones, and runs the
-/// backend on a dedicated worker thread so the HTTP event loops and the cooperative thread pool
-/// never block on a forward pass.
+/// The one owner of the model: queues generation jobs and decodes them with continuous batching
+/// on a dedicated worker thread, so the HTTP event loops and the cooperative thread pool never
+/// block on a forward pass.
 ///
-/// Batching: jobs without a seed and with equal sampling settings share one call of
-/// `GenerationBackend.generate` (up to `maxBatchRows` rows); a job with a seed runs alone, so the
-/// same seed gives the same text whatever else the server is doing. Jobs that arrive while a batch
-/// runs wait for the next one (the backend cannot add rows to a running batch).
+/// Continuous batching: the unit is a row (one choice of one prompt). Between decode steps, rows
+/// waiting in line take the free slots of the backend's decoder (up to `maxBatchRows`, first come
+/// first served), each step gives every running row one token, and a row leaves as soon as it is
+/// done (end token, stop sequence, `maxTokens`) or its consumer went away, freeing its slot for
+/// the next step. A request arriving mid-run thus starts at the next step instead of waiting for
+/// the batch. Every row draws from its own random stream, seeded from the job's seed (or a fresh
+/// one), so the same seed gives the same text whatever else the server is doing.
 public actor InferenceEngine {
     public nonisolated let backend: any GenerationBackend
     public nonisolated let maxBatchRows: Int
     public private(set) var statistics = Statistics()
 
-    private var pending: [PendingJob] = []
-    private var draining = false
+    private var waiting: [WaitingRow] = []
+    private var running = false
+    /// Rows in the decoder (as of the last step).
+    private var active = 0
     private let worker = DispatchQueue(label: "rlhf.serving.generation", qos: .userInitiated)
+    private let batch: RunningBatch
     private var seedSource = SystemRandomNumberGenerator()
 
     public struct Statistics: Sendable, Equatable {
-        public var batches = 0
+        /// Decode steps run (each gives every running row one token).
+        public var steps = 0
+        /// Rows admitted (prefilled) into the running batch.
         public var rows = 0
+        /// Most rows in one step.
         public var largestBatch = 0
         public var jobs = 0
-        /// Rows stopped because their consumer went away (client disconnected).
+        /// Rows stopped because their consumer went away (client disconnected), waiting or running.
         public var cancelledRows = 0
     }
 
@@ -33,6 +43,7 @@ public actor InferenceEngine {
         precondition(maxBatchRows >= 1, "maxBatchRows must be positive")
         self.backend = backend
         self.maxBatchRows = maxBatchRows
+        self.batch = RunningBatch(backend: backend, slots: maxBatchRows)
     }
 
     /// Queues a job; its events arrive on the returned handle. Throws if the job cannot fit the
@@ -50,71 +61,50 @@ public actor InferenceEngine {
         let flag = CancellationFlag()
         // A consumer that goes away (task cancelled, stream dropped) stops its rows.
         continuation.onTermination = { _ in flag.cancel() }
-        pending.append(PendingJob(job: job, continuation: continuation, flag: flag))
+        let pending = PendingJob(job: job, continuation: continuation, flag: flag)
+        // Row r of the job draws from the r-th seed of a generator seeded with the job's seed.
+        var seeds = RandomGenerator(seed: job.seed ?? seedSource.next())
+        for (p, prompt) in job.prompts.enumerated() {
+            for c in 0..<job.choicesPerPrompt {
+                waiting.append(
+                    WaitingRow(
+                        job: pending, choice: p * job.choicesPerPrompt + c,
+                        request: DecodeRequest(
+                            prompt: prompt, distribution: job.sampling, seed: seeds.next(),
+                            maxNewTokens: job.maxTokens)))
+            }
+        }
         statistics.jobs += 1
-        if !draining {
-            draining = true
-            Task { await self.drain() }
+        if !running {
+            running = true
+            Task { await self.loop() }
         }
         return GenerationHandle(events: stream, flag: flag)
     }
 
-    private func drain() async {
-        while let batch = nextBatch() {
-            statistics.batches += 1
-            let rows = batch.reduce(0) { $0 + $1.job.rowCount }
-            statistics.rows += rows
-            statistics.largestBatch = max(statistics.largestBatch, rows)
-            await run(batch)
-        }
-        draining = false
-    }
-
-    private func nextBatch() -> [PendingJob]? {
-        pending.removeAll { job in
-            guard job.flag.isCancelled else { return false }
-            job.continuation.finish()
-            return true
-        }
-        guard !pending.isEmpty else { return nil }
-        let first = pending.removeFirst()
-        guard first.job.seed == nil else { return [first] }
-        var batch = [first]
-        var rows = first.job.rowCount
-        var index = 0
-        while index < pending.count {
-            let candidate = pending[index]
-            if candidate.job.seed == nil, candidate.job.sampling == first.job.sampling,
-                rows + candidate.job.rowCount <= maxBatchRows
-            {
-                batch.append(pending.remove(at: index))
-                rows += candidate.job.rowCount
-            } else {
-                index += 1
+    /// Admit, step, deliver, release; until no row waits or runs.
+    private func loop() async {
+        while true {
+            let cancelled = waiting.filter { $0.job.flag.isCancelled }
+            if !cancelled.isEmpty {
+                waiting.removeAll { $0.job.flag.isCancelled }
+                for row in cancelled { row.job.closeRow() }
+                statistics.cancelledRows += cancelled.count
             }
-        }
-        return batch
-    }
-
-    private func run(_ batch: [PendingJob]) async {
-        let run = BatchRun(jobs: batch, backend: backend)
-        let seed = batch[0].job.seed ?? seedSource.next()
-        let sampling = batch[0].job.sampling
-        let backend = self.backend
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            worker.async {
-                do {
-                    try backend.generate(
-                        prompts: run.prompts, sampling: sampling, maxNewTokens: run.maxNewTokens,
-                        seed: seed, onToken: run.receive)
-                    run.finishRemaining()
-                } catch {
-                    run.fail(error)
-                }
-                done.resume()
+            let admitted = Array(waiting.prefix(maxBatchRows - active))
+            waiting.removeFirst(admitted.count)
+            guard !admitted.isEmpty || active > 0 else { break }
+            let batch = self.batch
+            let report = await withCheckedContinuation { (done: CheckedContinuation<StepReport, Never>) in
+                worker.async { done.resume(returning: batch.advance(admitting: admitted)) }
             }
+            active = report.active
+            statistics.rows += admitted.count
+            if report.steppedRows > 0 { statistics.steps += 1 }
+            statistics.largestBatch = max(statistics.largestBatch, report.steppedRows)
+            statistics.cancelledRows += report.cancelledRows
         }
-        statistics.cancelledRows += run.cancelledRows
+        running = false
     }
 }
 
@@ -194,130 +184,4 @@ final class CancellationFlag: Sendable {
     private let value = Atomic<Bool>(false)
     func cancel() { value.store(true, ordering: .relaxed) }
     var isCancelled: Bool { value.load(ordering: .relaxed) }
-}
-
-final class PendingJob: Sendable {
-    let job: GenerationJob
-    let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
-    let flag: CancellationFlag
-
-    init(
-        job: GenerationJob, continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation,
-        flag: CancellationFlag
-    ) {
-        self.job = job
-        self.continuation = continuation
-        self.flag = flag
-    }
-}
-
-/// The per-row state of one backend call.
-/// @unchecked Sendable: created by the engine, then touched only on the engine's serial worker
-/// queue (the backend calls `receive` from inside `generate`, which runs there).
-final class BatchRun: @unchecked Sendable {
-    private struct Row {
-        let job: Int
-        let choice: Int
-        var tokens: [Int32] = []
-        var text: CompletionText
-        var done = false
-    }
-
-    let prompts: [[Int32]]
-    let maxNewTokens: Int
-    private let jobs: [PendingJob]
-    private let backend: any GenerationBackend
-    private var rows: [Row] = []
-    private var openRows: [Int]
-    private(set) var cancelledRows = 0
-
-    init(jobs: [PendingJob], backend: any GenerationBackend) {
-        self.jobs = jobs
-        self.backend = backend
-        var prompts: [[Int32]] = []
-        for (j, pending) in jobs.enumerated() {
-            for (p, prompt) in pending.job.prompts.enumerated() {
-                for c in 0..<pending.job.choicesPerPrompt {
-                    prompts.append(prompt)
-                    rows.append(
-                        Row(
-                            job: j, choice: p * pending.job.choicesPerPrompt + c,
-                            text: CompletionText(stops: pending.job.stop)))
-                }
-            }
-        }
-        self.prompts = prompts
-        self.maxNewTokens = jobs.map(\.job.maxTokens).max() ?? 1
-        self.openRows = jobs.map(\.job.rowCount)
-    }
-
-    func receive(row: Int, token: Int32) -> Bool {
-        guard rows.indices.contains(row), !rows[row].done else { return false }
-        let pending = jobs[rows[row].job]
-        if pending.flag.isCancelled {
-            cancelledRows += 1
-            close(row)
-            return false
-        }
-        if backend.endTokens.contains(token) {
-            finish(row, reason: .stop)
-            return false
-        }
-        rows[row].tokens.append(token)
-        switch rows[row].text.advance(decoded: backend.decode(rows[row].tokens)) {
-        case .stopped(let delta):
-            emit(delta, row: row)
-            finish(row, reason: .stop, flush: false)
-            return false
-        case .more(let delta):
-            emit(delta, row: row)
-        }
-        if rows[row].tokens.count >= pending.job.maxTokens {
-            finish(row, reason: .length)
-            return false
-        }
-        return true
-    }
-
-    /// Rows the backend ended by itself (end token not reported, or its own length limit).
-    func finishRemaining() {
-        for row in rows.indices where !rows[row].done {
-            if jobs[rows[row].job].flag.isCancelled {
-                cancelledRows += 1
-                close(row)
-            } else {
-                let limit = jobs[rows[row].job].job.maxTokens
-                finish(row, reason: rows[row].tokens.count >= min(limit, maxNewTokens) ? .length : .stop)
-            }
-        }
-    }
-
-    func fail(_ error: any Error) {
-        for (j, pending) in jobs.enumerated() where openRows[j] > 0 {
-            openRows[j] = 0
-            pending.continuation.finish(throwing: error)
-        }
-        for row in rows.indices { rows[row].done = true }
-    }
-
-    private func emit(_ delta: String, row: Int) {
-        guard !delta.isEmpty else { return }
-        jobs[rows[row].job].continuation.yield(.text(choice: rows[row].choice, delta))
-    }
-
-    private func finish(_ row: Int, reason: FinishReason, flush: Bool = true) {
-        if flush {
-            emit(rows[row].text.finish(decoded: backend.decode(rows[row].tokens)), row: row)
-        }
-        jobs[rows[row].job].continuation.yield(
-            .finished(choice: rows[row].choice, reason: reason, completionTokens: rows[row].tokens.count))
-        close(row)
-    }
-
-    private func close(_ row: Int) {
-        rows[row].done = true
-        let j = rows[row].job
-        openRows[j] -= 1
-        if openRows[j] == 0 { jobs[j].continuation.finish() }
-    }
 }
