@@ -5,7 +5,9 @@ import TensorCore
 
 /// The one owner of the model: queues generation jobs and decodes them with continuous batching
 /// on a dedicated worker thread, so the HTTP event loops and the cooperative thread pool never
-/// block on a forward pass.
+/// block on a forward pass. The worker loops by itself while rows run (no hop back to the actor
+/// per step: on a busy machine every hop waits to be scheduled); it takes waiting rows from the
+/// line between steps.
 ///
 /// Continuous batching: the unit is a row (one choice of one prompt). Between decode steps, rows
 /// waiting in line take the free slots of the backend's decoder (up to `maxBatchRows`, first come
@@ -17,15 +19,13 @@ import TensorCore
 public actor InferenceEngine {
     public nonisolated let backend: any GenerationBackend
     public nonisolated let maxBatchRows: Int
-    public private(set) var statistics = Statistics()
-
-    private var waiting: [WaitingRow] = []
-    private var running = false
-    /// Rows in the decoder (as of the last step).
-    private var active = 0
+    private let line = WorkLine()
     private let worker = DispatchQueue(label: "rlhf.serving.generation", qos: .userInitiated)
     private let batch: RunningBatch
     private var seedSource = SystemRandomNumberGenerator()
+
+    /// Counters since start.
+    public var statistics: Statistics { line.state.withLock { $0.statistics } }
 
     public struct Statistics: Sendable, Equatable {
         /// Decode steps run (each gives every running row one token).
@@ -64,9 +64,10 @@ public actor InferenceEngine {
         let pending = PendingJob(job: job, continuation: continuation, flag: flag)
         // Row r of the job draws from the r-th seed of a generator seeded with the job's seed.
         var seeds = RandomGenerator(seed: job.seed ?? seedSource.next())
+        var rows: [WaitingRow] = []
         for (p, prompt) in job.prompts.enumerated() {
             for c in 0..<job.choicesPerPrompt {
-                waiting.append(
+                rows.append(
                     WaitingRow(
                         job: pending, choice: p * job.choicesPerPrompt + c,
                         request: DecodeRequest(
@@ -74,38 +75,60 @@ public actor InferenceEngine {
                             maxNewTokens: job.maxTokens)))
             }
         }
-        statistics.jobs += 1
-        if !running {
-            running = true
-            Task { await self.loop() }
+        let start = line.state.withLock { state in
+            state.waiting += rows
+            state.statistics.jobs += 1
+            defer { state.running = true }
+            return !state.running
+        }
+        if start {
+            let (line, batch, slots) = (self.line, self.batch, maxBatchRows)
+            worker.async { Self.work(line: line, batch: batch, slots: slots) }
         }
         return GenerationHandle(events: stream, flag: flag)
     }
 
-    /// Admit, step, deliver, release; until no row waits or runs.
-    private func loop() async {
+    /// The worker's loop: admit, step, deliver, release; until no row waits or runs.
+    private static func work(line: WorkLine, batch: RunningBatch, slots: Int) {
+        var active = 0
         while true {
-            let cancelled = waiting.filter { $0.job.flag.isCancelled }
-            if !cancelled.isEmpty {
-                waiting.removeAll { $0.job.flag.isCancelled }
-                for row in cancelled { row.job.closeRow() }
-                statistics.cancelledRows += cancelled.count
+            var dropped: [WaitingRow] = []
+            let admitted: [WaitingRow]? = line.state.withLock { state in
+                dropped = state.waiting.filter { $0.job.flag.isCancelled }
+                state.waiting.removeAll { $0.job.flag.isCancelled }
+                state.statistics.cancelledRows += dropped.count
+                let admitted = Array(state.waiting.prefix(slots - active))
+                state.waiting.removeFirst(admitted.count)
+                guard !admitted.isEmpty || active > 0 else {
+                    state.running = false
+                    return nil
+                }
+                state.statistics.rows += admitted.count
+                return admitted
             }
-            let admitted = Array(waiting.prefix(maxBatchRows - active))
-            waiting.removeFirst(admitted.count)
-            guard !admitted.isEmpty || active > 0 else { break }
-            let batch = self.batch
-            let report = await withCheckedContinuation { (done: CheckedContinuation<StepReport, Never>) in
-                worker.async { done.resume(returning: batch.advance(admitting: admitted)) }
-            }
+            for row in dropped { row.job.closeRow() }
+            guard let admitted else { return }
+            let report = batch.advance(admitting: admitted)
             active = report.active
-            statistics.rows += admitted.count
-            if report.steppedRows > 0 { statistics.steps += 1 }
-            statistics.largestBatch = max(statistics.largestBatch, report.steppedRows)
-            statistics.cancelledRows += report.cancelledRows
+            line.state.withLock { state in
+                if report.steppedRows > 0 { state.statistics.steps += 1 }
+                state.statistics.largestBatch = max(state.statistics.largestBatch, report.steppedRows)
+                state.statistics.cancelledRows += report.cancelledRows
+            }
         }
-        running = false
     }
+}
+
+/// Rows waiting for a slot, whether the worker runs, and the counters; shared by the engine and
+/// its worker.
+final class WorkLine: Sendable {
+    struct State {
+        var waiting: [WaitingRow] = []
+        var running = false
+        var statistics = InferenceEngine.Statistics()
+    }
+
+    let state = Mutex(State())
 }
 
 /// A unit of work: `choicesPerPrompt` completions of each prompt. Choice `c` of prompt `p` is
