@@ -1,31 +1,41 @@
 import Dispatch
 import Models
 import Synchronization
+import TensorCore
 
-/// The one owner of the model: queues generation jobs, batches compatible ones, and runs the
-/// backend on a dedicated worker thread so the HTTP event loops and the cooperative thread pool
-/// never block on a forward pass.
+/// The one owner of the model: queues generation jobs and decodes them with continuous batching
+/// on a dedicated worker thread, so the HTTP event loops and the cooperative thread pool never
+/// block on a forward pass. The worker loops by itself while rows run (no hop back to the actor
+/// per step: on a busy machine every hop waits to be scheduled); it takes waiting rows from the
+/// line between steps.
 ///
-/// Batching: jobs without a seed and with equal sampling settings share one call of
-/// `GenerationBackend.generate` (up to `maxBatchRows` rows); a job with a seed runs alone, so the
-/// same seed gives the same text whatever else the server is doing. Jobs that arrive while a batch
-/// runs wait for the next one (the backend cannot add rows to a running batch).
+/// Continuous batching: the unit is a row (one choice of one prompt). Between decode steps, rows
+/// waiting in line take the free slots of the backend's decoder (up to `maxBatchRows`, first come
+/// first served), each step gives every running row one token, and a row leaves as soon as it is
+/// done (end token, stop sequence, `maxTokens`) or its consumer went away, freeing its slot for
+/// the next step. A request arriving mid-run thus starts at the next step instead of waiting for
+/// the batch. Every row draws from its own random stream, seeded from the job's seed (or a fresh
+/// one), so the same seed gives the same text whatever else the server is doing.
 public actor InferenceEngine {
     public nonisolated let backend: any GenerationBackend
     public nonisolated let maxBatchRows: Int
-    public private(set) var statistics = Statistics()
-
-    private var pending: [PendingJob] = []
-    private var draining = false
+    private let line = WorkLine()
     private let worker = DispatchQueue(label: "rlhf.serving.generation", qos: .userInitiated)
+    private let batch: RunningBatch
     private var seedSource = SystemRandomNumberGenerator()
 
+    /// Counters since start.
+    public var statistics: Statistics { line.state.withLock { $0.statistics } }
+
     public struct Statistics: Sendable, Equatable {
-        public var batches = 0
+        /// Decode steps run (each gives every running row one token).
+        public var steps = 0
+        /// Rows admitted (prefilled) into the running batch.
         public var rows = 0
+        /// Most rows in one step.
         public var largestBatch = 0
         public var jobs = 0
-        /// Rows stopped because their consumer went away (client disconnected).
+        /// Rows stopped because their consumer went away (client disconnected), waiting or running.
         public var cancelledRows = 0
     }
 
@@ -33,6 +43,7 @@ public actor InferenceEngine {
         precondition(maxBatchRows >= 1, "maxBatchRows must be positive")
         self.backend = backend
         self.maxBatchRows = maxBatchRows
+        self.batch = RunningBatch(backend: backend, slots: maxBatchRows)
     }
 
     /// Queues a job; its events arrive on the returned handle. Throws if the job cannot fit the
@@ -50,72 +61,74 @@ public actor InferenceEngine {
         let flag = CancellationFlag()
         // A consumer that goes away (task cancelled, stream dropped) stops its rows.
         continuation.onTermination = { _ in flag.cancel() }
-        pending.append(PendingJob(job: job, continuation: continuation, flag: flag))
-        statistics.jobs += 1
-        if !draining {
-            draining = true
-            Task { await self.drain() }
+        let pending = PendingJob(job: job, continuation: continuation, flag: flag)
+        // Row r of the job draws from the r-th seed of a generator seeded with the job's seed.
+        var seeds = RandomGenerator(seed: job.seed ?? seedSource.next())
+        var rows: [WaitingRow] = []
+        for (p, prompt) in job.prompts.enumerated() {
+            for c in 0..<job.choicesPerPrompt {
+                rows.append(
+                    WaitingRow(
+                        job: pending, choice: p * job.choicesPerPrompt + c,
+                        request: DecodeRequest(
+                            prompt: prompt, distribution: job.sampling, seed: seeds.next(),
+                            maxNewTokens: job.maxTokens)))
+            }
+        }
+        let start = line.state.withLock { state in
+            state.waiting += rows
+            state.statistics.jobs += 1
+            defer { state.running = true }
+            return !state.running
+        }
+        if start {
+            let (line, batch, slots) = (self.line, self.batch, maxBatchRows)
+            worker.async { Self.work(line: line, batch: batch, slots: slots) }
         }
         return GenerationHandle(events: stream, flag: flag)
     }
 
-    private func drain() async {
-        while let batch = nextBatch() {
-            statistics.batches += 1
-            let rows = batch.reduce(0) { $0 + $1.job.rowCount }
-            statistics.rows += rows
-            statistics.largestBatch = max(statistics.largestBatch, rows)
-            await run(batch)
-        }
-        draining = false
-    }
-
-    private func nextBatch() -> [PendingJob]? {
-        pending.removeAll { job in
-            guard job.flag.isCancelled else { return false }
-            job.continuation.finish()
-            return true
-        }
-        guard !pending.isEmpty else { return nil }
-        let first = pending.removeFirst()
-        guard first.job.seed == nil else { return [first] }
-        var batch = [first]
-        var rows = first.job.rowCount
-        var index = 0
-        while index < pending.count {
-            let candidate = pending[index]
-            if candidate.job.seed == nil, candidate.job.sampling == first.job.sampling,
-                rows + candidate.job.rowCount <= maxBatchRows
-            {
-                batch.append(pending.remove(at: index))
-                rows += candidate.job.rowCount
-            } else {
-                index += 1
-            }
-        }
-        return batch
-    }
-
-    private func run(_ batch: [PendingJob]) async {
-        let run = BatchRun(jobs: batch, backend: backend)
-        let seed = batch[0].job.seed ?? seedSource.next()
-        let sampling = batch[0].job.sampling
-        let backend = self.backend
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            worker.async {
-                do {
-                    try backend.generate(
-                        prompts: run.prompts, sampling: sampling, maxNewTokens: run.maxNewTokens,
-                        seed: seed, onToken: run.receive)
-                    run.finishRemaining()
-                } catch {
-                    run.fail(error)
+    /// The worker's loop: admit, step, deliver, release; until no row waits or runs.
+    private static func work(line: WorkLine, batch: RunningBatch, slots: Int) {
+        var active = 0
+        while true {
+            var dropped: [WaitingRow] = []
+            let admitted: [WaitingRow]? = line.state.withLock { state in
+                dropped = state.waiting.filter { $0.job.flag.isCancelled }
+                state.waiting.removeAll { $0.job.flag.isCancelled }
+                state.statistics.cancelledRows += dropped.count
+                let admitted = Array(state.waiting.prefix(slots - active))
+                state.waiting.removeFirst(admitted.count)
+                guard !admitted.isEmpty || active > 0 else {
+                    state.running = false
+                    return nil
                 }
-                done.resume()
+                state.statistics.rows += admitted.count
+                return admitted
+            }
+            for row in dropped { row.job.closeRow() }
+            guard let admitted else { return }
+            let report = batch.advance(admitting: admitted)
+            active = report.active
+            line.state.withLock { state in
+                if report.steppedRows > 0 { state.statistics.steps += 1 }
+                state.statistics.largestBatch = max(state.statistics.largestBatch, report.steppedRows)
+                state.statistics.cancelledRows += report.cancelledRows
             }
         }
-        statistics.cancelledRows += run.cancelledRows
     }
+}
+
+/// Rows waiting for a slot, whether the worker runs, and the counters; shared by the engine and
+/// its worker.
+final class WorkLine: Sendable {
+    struct State {
+        var waiting: [WaitingRow] = []
+        var running = false
+        var statistics = InferenceEngine.Statistics()
+    }
+
+    let state = Mutex(State())
 }
 
 /// A unit of work: `choicesPerPrompt` completions of each prompt. Choice `c` of prompt `p` is
@@ -194,130 +207,4 @@ final class CancellationFlag: Sendable {
     private let value = Atomic<Bool>(false)
     func cancel() { value.store(true, ordering: .relaxed) }
     var isCancelled: Bool { value.load(ordering: .relaxed) }
-}
-
-final class PendingJob: Sendable {
-    let job: GenerationJob
-    let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
-    let flag: CancellationFlag
-
-    init(
-        job: GenerationJob, continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation,
-        flag: CancellationFlag
-    ) {
-        self.job = job
-        self.continuation = continuation
-        self.flag = flag
-    }
-}
-
-/// The per-row state of one backend call.
-/// @unchecked Sendable: created by the engine, then touched only on the engine's serial worker
-/// queue (the backend calls `receive` from inside `generate`, which runs there).
-final class BatchRun: @unchecked Sendable {
-    private struct Row {
-        let job: Int
-        let choice: Int
-        var tokens: [Int32] = []
-        var text: CompletionText
-        var done = false
-    }
-
-    let prompts: [[Int32]]
-    let maxNewTokens: Int
-    private let jobs: [PendingJob]
-    private let backend: any GenerationBackend
-    private var rows: [Row] = []
-    private var openRows: [Int]
-    private(set) var cancelledRows = 0
-
-    init(jobs: [PendingJob], backend: any GenerationBackend) {
-        self.jobs = jobs
-        self.backend = backend
-        var prompts: [[Int32]] = []
-        for (j, pending) in jobs.enumerated() {
-            for (p, prompt) in pending.job.prompts.enumerated() {
-                for c in 0..<pending.job.choicesPerPrompt {
-                    prompts.append(prompt)
-                    rows.append(
-                        Row(
-                            job: j, choice: p * pending.job.choicesPerPrompt + c,
-                            text: CompletionText(stops: pending.job.stop)))
-                }
-            }
-        }
-        self.prompts = prompts
-        self.maxNewTokens = jobs.map(\.job.maxTokens).max() ?? 1
-        self.openRows = jobs.map(\.job.rowCount)
-    }
-
-    func receive(row: Int, token: Int32) -> Bool {
-        guard rows.indices.contains(row), !rows[row].done else { return false }
-        let pending = jobs[rows[row].job]
-        if pending.flag.isCancelled {
-            cancelledRows += 1
-            close(row)
-            return false
-        }
-        if backend.endTokens.contains(token) {
-            finish(row, reason: .stop)
-            return false
-        }
-        rows[row].tokens.append(token)
-        switch rows[row].text.advance(decoded: backend.decode(rows[row].tokens)) {
-        case .stopped(let delta):
-            emit(delta, row: row)
-            finish(row, reason: .stop, flush: false)
-            return false
-        case .more(let delta):
-            emit(delta, row: row)
-        }
-        if rows[row].tokens.count >= pending.job.maxTokens {
-            finish(row, reason: .length)
-            return false
-        }
-        return true
-    }
-
-    /// Rows the backend ended by itself (end token not reported, or its own length limit).
-    func finishRemaining() {
-        for row in rows.indices where !rows[row].done {
-            if jobs[rows[row].job].flag.isCancelled {
-                cancelledRows += 1
-                close(row)
-            } else {
-                let limit = jobs[rows[row].job].job.maxTokens
-                finish(row, reason: rows[row].tokens.count >= min(limit, maxNewTokens) ? .length : .stop)
-            }
-        }
-    }
-
-    func fail(_ error: any Error) {
-        for (j, pending) in jobs.enumerated() where openRows[j] > 0 {
-            openRows[j] = 0
-            pending.continuation.finish(throwing: error)
-        }
-        for row in rows.indices { rows[row].done = true }
-    }
-
-    private func emit(_ delta: String, row: Int) {
-        guard !delta.isEmpty else { return }
-        jobs[rows[row].job].continuation.yield(.text(choice: rows[row].choice, delta))
-    }
-
-    private func finish(_ row: Int, reason: FinishReason, flush: Bool = true) {
-        if flush {
-            emit(rows[row].text.finish(decoded: backend.decode(rows[row].tokens)), row: row)
-        }
-        jobs[rows[row].job].continuation.yield(
-            .finished(choice: rows[row].choice, reason: reason, completionTokens: rows[row].tokens.count))
-        close(row)
-    }
-
-    private func close(_ row: Int) {
-        rows[row].done = true
-        let j = rows[row].job
-        openRows[j] -= 1
-        if openRows[j] == 0 { jobs[j].continuation.finish() }
-    }
 }

@@ -48,19 +48,19 @@ public struct OpenAIService: Sendable {
         return .json(status: 200, body: Self.encode(model))
     }
 
-    /// Liveness plus the engine's counters (batches, rows, cancelled rows), for load tests.
+    /// Liveness plus the engine's counters (decode steps, rows, cancelled rows), for load tests.
     public func health() async -> Output {
         struct Health: Encodable {
             var status = "ok"
             var model: String
-            var jobs, batches, rows, largestBatch, cancelledRows: Int
+            var jobs, steps, rows, largestBatch, cancelledRows: Int
         }
         let s = await engine.statistics
         return .json(
             status: 200,
             body: Self.encode(
                 Health(
-                    model: engine.backend.modelID, jobs: s.jobs, batches: s.batches, rows: s.rows,
+                    model: engine.backend.modelID, jobs: s.jobs, steps: s.steps, rows: s.rows,
                     largestBatch: s.largestBatch, cancelledRows: s.cancelledRows)))
     }
 

@@ -33,12 +33,10 @@ public enum ServingRouter {
             response(service.model(id: context.parameters.get("id") ?? ""))
         }
         v1.post("chat/completions") { request, _ in
-            let body = try await request.body.collect(upTo: limit)
-            return response(await service.chatCompletions(body: Data(buffer: body)))
+            try await generation(request, limit: limit) { await service.chatCompletions(body: $0) }
         }
         v1.post("completions") { request, _ in
-            let body = try await request.body.collect(upTo: limit)
-            return response(await service.completions(body: Data(buffer: body)))
+            try await generation(request, limit: limit) { await service.completions(body: $0) }
         }
         if let labels {
             api.get("next") { request, _ in
@@ -76,6 +74,23 @@ public enum ServingRouter {
             onServerRunning: { channel in
                 await onServerRunning(channel.localAddress?.port ?? configuration.port)
             })
+    }
+
+    /// A generation endpoint. A non-streamed answer is generated inside the handler, so the
+    /// handler runs cancelled when the client closes its side of the connection: the engine's
+    /// stream sees its consumer go away and stops the job's rows, freeing their slots. (Streamed
+    /// answers stop when writing an event fails.) Hummingbird then closes the connection after
+    /// each such answer, so it says so in `Connection: close`. The body is read here, before any
+    /// middleware could have replaced it (which `consumeWithCancellationOnInboundClose` needs).
+    static func generation(
+        _ request: Request, limit: Int, _ operation: @Sendable (Data) async -> OpenAIService.Output
+    ) async throws -> Response {
+        var answer = try await request.body.consumeWithCancellationOnInboundClose { body in
+            let bytes = try await body.collect(upTo: limit)
+            return response(await operation(Data(buffer: bytes)))
+        }
+        answer.headers[.connection] = "close"
+        return answer
     }
 
     static func response(_ output: OpenAIService.Output) -> Response {

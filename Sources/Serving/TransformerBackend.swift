@@ -6,8 +6,8 @@ import Tokenizers
 /// ChatML template.
 ///
 /// `@unchecked Sendable`: the transformer keeps activation buffers and is not thread-safe, but
-/// the `InferenceEngine` calls `generate` only from its one serial worker queue; every other
-/// member (tokenizer, template, ids) is an immutable value.
+/// the `InferenceEngine` uses its decoder (which drives the model) only from its one serial
+/// worker queue; every other member (tokenizer, template, ids) is an immutable value.
 public final class TransformerBackend: GenerationBackend, @unchecked Sendable {
     public let modelID: String
     public let contextLength: Int
@@ -61,12 +61,9 @@ public final class TransformerBackend: GenerationBackend, @unchecked Sendable {
         return encode(transcript + "Assistant:")
     }
 
-    public func generate(
-        prompts: [[Int32]], sampling: SamplingSettings, maxNewTokens: Int, seed: UInt64,
-        onToken: @escaping (Int, Int32) -> Bool
-    ) throws {
-        var rng = RandomGenerator(seed: seed)
-        let options = SamplingOptions(sampling, maxNewTokens: maxNewTokens, stopTokens: endTokens)
-        _ = model.generate(prompts: prompts, options: options, rng: &rng, onToken: onToken)
+    /// Slots of a `DecodeSession` over the model; its KV cache grows with the longest row, up to
+    /// the context length per slot.
+    public func makeDecoder(slots: Int) throws -> any TokenDecoder {
+        DecodeSession(model: model, slots: slots)
     }
 }

@@ -62,10 +62,9 @@ import Testing
         #expect(seen.count > 2, "different seeds should draw different replies")
     }
 
-    @Test func concurrentJobsShareABatch() async throws {
+    @Test func concurrentJobsShareSteps() async throws {
         let slow = ScriptedBackend(contextLength: 128, stepDelay: .milliseconds(2))
         let engine = InferenceEngine(backend: slow, maxBatchRows: 8)
-        // The first job starts alone; the next five arrive while it runs and share the next batch.
         var handles: [GenerationHandle] = []
         for i in 0..<6 {
             handles.append(
@@ -81,26 +80,91 @@ import Testing
         let statistics = await engine.statistics
         #expect(statistics.jobs == 6)
         #expect(statistics.rows == 6)
-        #expect(statistics.batches < 6)
-        #expect(slow.batchSizes.max()! >= 2)
+        #expect(statistics.largestBatch >= 2)
+        // Six rows of 20 tokens (the first from the prefill): fewer steps than one at a time.
+        #expect(statistics.steps < 6 * 19)
+        #expect(slow.stepSizes.max()! >= 2)
     }
 
-    @Test func seededJobsRunAloneAndSamplingSettingsDoNotMix() async throws {
+    /// The point of continuous batching: a job that arrives while another runs starts at the next
+    /// step, not when the running one ends. Measured in the backend's steps.
+    @Test func aJobArrivingMidRunStartsBeforeTheRunningOneEnds() async throws {
+        let slow = ScriptedBackend(contextLength: 256, stepDelay: .milliseconds(20))
+        let engine = InferenceEngine(backend: slow, maxBatchRows: 4)
+        let long = String(repeating: "long ", count: 8)
+        let a = try await engine.submit(
+            GenerationJob(
+                prompts: [slow.encode(long)], maxTokens: 100, sampling: SamplingSettings(temperature: 0)))
+        var events = a.events.makeAsyncIterator()
+        _ = try await events.next()  // A is running
+        let b = try await engine.submit(
+            GenerationJob(
+                prompts: [slow.encode("b")], maxTokens: 100, sampling: SamplingSettings(temperature: 0)))
+        #expect(try await b.collect().map(\.text) == ["You said: b. That is all I know."])
+        var finished = false
+        while let event = try await events.next() {
+            if case .finished(_, .stop, _) = event { finished = true }
+        }
+        #expect(finished)
+        let trace = slow.trace
+        let firstB = try #require(trace.filter { $0.prompt == "b" }.map(\.step).min())
+        let lastA = try #require(trace.filter { $0.prompt == long }.map(\.step).max())
+        let lastB = try #require(trace.filter { $0.prompt == "b" }.map(\.step).max())
+        #expect(firstB < lastA, "B's first token came at step \(firstB), A's last at \(lastA)")
+        // B (33 tokens with its end) also left before A: it did not wait for A either.
+        #expect(lastB < lastA)
+        #expect(slow.stepSizes.contains(2))
+    }
+
+    @Test func rowsLeaveTheBatchIndependently() async throws {
         let slow = ScriptedBackend(contextLength: 128, stepDelay: .milliseconds(2))
-        let engine = InferenceEngine(backend: slow)
-        let a = try await engine.submit(GenerationJob(prompts: [slow.encode("a")], maxTokens: 10))
-        let b = try await engine.submit(GenerationJob(prompts: [slow.encode("b")], maxTokens: 10, seed: 1))
-        let c = try await engine.submit(
+        let engine = InferenceEngine(backend: slow, maxBatchRows: 4)
+        let short = try await engine.submit(
             GenerationJob(
-                prompts: [slow.encode("c")], maxTokens: 10,
-                sampling: SamplingSettings(temperature: 0.5)))
-        let d = try await engine.submit(
+                prompts: [slow.encode("s")], maxTokens: 3, sampling: SamplingSettings(temperature: 0)))
+        let long = try await engine.submit(
             GenerationJob(
-                prompts: [slow.encode("d")], maxTokens: 10,
-                sampling: SamplingSettings(temperature: 0.5)))
-        for handle in [a, b, c, d] { _ = try await handle.collect() }
-        // a alone (started at once), b alone (seeded), c and d together.
-        #expect(slow.batchSizes == [1, 1, 2])
+                prompts: [slow.encode("l")], maxTokens: 20, sampling: SamplingSettings(temperature: 0)))
+        #expect(try await short.collect().map(\.completionTokens) == [3])
+        #expect(try await long.collect().map(\.completionTokens) == [20])
+        // The short row took part in at most two steps (its first token comes from the prefill);
+        // the long one went on alone.
+        #expect(slow.stepSizes.filter { $0 == 2 }.count <= 2)
+        #expect(slow.stepSizes.suffix(10).allSatisfy { $0 == 1 })
+        #expect(slow.trace.filter { $0.prompt == "s" }.count == 3)
+        #expect(slow.trace.filter { $0.prompt == "l" }.count == 20)
+    }
+
+    @Test func aSeededJobGivesTheSameTextAloneAndAlongsideOthers() async throws {
+        let slow = ScriptedBackend(contextLength: 128, stepDelay: .milliseconds(10))
+        let engine = InferenceEngine(backend: slow, maxBatchRows: 8)
+        let seeded = GenerationJob(
+            prompts: [slow.encode("a"), slow.encode("b")], choicesPerPrompt: 2, maxTokens: 60, seed: 5)
+        let alone = try await engine.submit(seeded).collect()
+        var others: [GenerationHandle] = []
+        for i in 0..<3 {
+            others.append(
+                try await engine.submit(GenerationJob(prompts: [slow.encode("other \(i)")], maxTokens: 60)))
+        }
+        let together = try await engine.submit(seeded).collect()
+        for other in others { _ = try await other.collect() }
+        #expect(together == alone)
+        #expect(slow.stepSizes.max()! > 4, "the seeded rows ran alongside the others")
+    }
+
+    @Test func aJobWithMoreRowsThanSlotsRunsInTurns() async throws {
+        let engine = InferenceEngine(backend: backend, maxBatchRows: 2)
+        let choices = try await engine.submit(
+            GenerationJob(
+                prompts: [backend.encode("a"), backend.encode("b")], choicesPerPrompt: 3, maxTokens: 60,
+                sampling: SamplingSettings(temperature: 0))
+        ).collect()
+        #expect(choices.map(\.index) == Array(0..<6))
+        #expect(
+            choices.map(\.text) == Array(repeating: "You said: a. That is all I know.", count: 3)
+                + Array(repeating: "You said: b. That is all I know.", count: 3))
+        #expect(await engine.statistics.largestBatch == 2)
+        #expect(backend.stepSizes.allSatisfy { $0 <= 2 })
     }
 
     @Test func cancellingStopsTheRowEarly() async throws {
@@ -108,7 +172,7 @@ import Testing
         // so a cancel that lands late on a busy 2-core machine (the demo test may hold both
         // cooperative threads) still lands before the reply's end.
         let slow = ScriptedBackend(contextLength: 256, stepDelay: .milliseconds(40))
-        let engine = InferenceEngine(backend: slow)
+        let engine = InferenceEngine(backend: slow, maxBatchRows: 1)
         let topic = String(repeating: "long ", count: 8)
         let handle = try await engine.submit(GenerationJob(prompts: [slow.encode(topic)], maxTokens: 100))
         var received = "", finished = false
@@ -125,6 +189,8 @@ import Testing
         // The engine is free again: another job runs to completion.
         let next = try await engine.submit(GenerationJob(prompts: [slow.encode("x")], maxTokens: 3))
         #expect(try await next.collect().map(\.completionTokens) == [3])
+        #expect(await engine.statistics.cancelledRows == 1)
+        #expect(slow.trace.filter { $0.prompt == topic }.count < 61)
     }
 
     @Test func rejectsJobsThatDoNotFitTheContext() async throws {

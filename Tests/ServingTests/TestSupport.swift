@@ -13,10 +13,10 @@ struct TestServer {
     init(
         apiKey: String? = nil, maxBodyBytes: Int = 1 << 16, contextLength: Int = 128,
         candidates: [LabelService.LabelCandidate] = [], prompts: [String] = [],
-        stepDelay: Duration = .zero, idleTimeout: Duration? = .seconds(30)
+        stepDelay: Duration = .zero, idleTimeout: Duration? = .seconds(30), maxBatchRows: Int = 8
     ) throws {
         backend = ScriptedBackend(modelID: "tiny", contextLength: contextLength, stepDelay: stepDelay)
-        engine = InferenceEngine(backend: backend)
+        engine = InferenceEngine(backend: backend, maxBatchRows: maxBatchRows)
         store = try FeedbackStore()
         labels = LabelService(
             store: store, engine: engine, candidates: candidates, prompts: prompts,

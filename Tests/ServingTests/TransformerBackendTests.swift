@@ -94,4 +94,27 @@ extension TransformerBackendTests {
             _ = try TransformerBackend.load(runDirectory: directory.path + "-missing")
         }
     }
+
+    /// Continuous batching with the real model: a seeded request gives the same text alone and
+    /// while other requests (sampled, greedy, longer prompts) join and leave around it.
+    @Test func aSeededRequestIgnoresTheRequestsAroundIt() async throws {
+        let backend = try Self.makeBackend()
+        let engine = InferenceEngine(backend: backend, maxBatchRows: 4)
+        let seeded = GenerationJob(
+            prompts: [backend.encode("hello"), backend.encode("how are")], choicesPerPrompt: 2, maxTokens: 12,
+            seed: 21)
+        let alone = try await engine.submit(seeded).collect()
+        var others: [GenerationHandle] = []
+        for (i, text) in ["I am fine, thank you", "there", "hello hello there, how"].enumerated() {
+            others.append(
+                try await engine.submit(
+                    GenerationJob(
+                        prompts: [backend.encode(text)], maxTokens: 4 + 6 * i,
+                        sampling: SamplingSettings(temperature: i == 1 ? 0 : 1))))
+        }
+        let together = try await engine.submit(seeded).collect()
+        for other in others { _ = try await other.collect() }
+        #expect(together == alone)
+        #expect(await engine.statistics.largestBatch > 1)
+    }
 }

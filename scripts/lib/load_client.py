@@ -59,6 +59,54 @@ def disconnect_check(url, model, auth):
     return 0
 
 
+def stream_benchmark(url, model, auth, clients, requests_per_client, max_tokens):
+    """`clients` threads each send `requests_per_client` streamed chats one after another (so
+    requests keep arriving while others run); returns time-to-first-token of every request and
+    the completion tokens per second of the whole run (usage counts, not chunks)."""
+    parts = urllib.parse.urlsplit(url)
+    ttfts, tokens, failures = [], [], []
+    lock = threading.Lock()
+
+    def client(c):
+        for r in range(requests_per_client):
+            body = json.dumps({"model": model, "stream": True, "max_tokens": max_tokens, "temperature": 1,
+                               "stream_options": {"include_usage": True},
+                               "messages": [{"role": "user", "content": f"client {c} request {r}: go on"}]})
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+            start = time.perf_counter()
+            first, used = None, 0
+            try:
+                conn.request("POST", "/v1/chat/completions", body=body,
+                             headers={"Content-Type": "application/json", **auth})
+                response = conn.getresponse()
+                for line in response:
+                    if not line.startswith(b"data: {"):
+                        continue
+                    chunk = json.loads(line[6:])
+                    if chunk.get("usage"):
+                        used = chunk["usage"]["completion_tokens"]
+                    elif first is None and any(ch.get("delta", {}).get("content") for ch in chunk["choices"]):
+                        first = time.perf_counter() - start
+            except Exception as error:  # noqa: BLE001 - reported
+                with lock:
+                    failures.append(str(error))
+            finally:
+                conn.close()
+            with lock:
+                if first is not None:
+                    ttfts.append(first)
+                tokens.append(used)
+
+    wall = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - wall
+    return ttfts, sum(tokens), wall, failures
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -67,6 +115,9 @@ def main():
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=8)
     parser.add_argument("--api-key", default=None)
+    parser.add_argument("--stream-clients", type=int, default=0,
+                        help="only the streaming benchmark: this many concurrent clients")
+    parser.add_argument("--stream-requests", type=int, default=4, help="streamed requests per client")
     args = parser.parse_args()
 
     auth = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
@@ -89,6 +140,29 @@ def main():
         if kind == 8:
             return "broken-json", "POST", "/v1/chat/completions", b'{"model": "x", "messages": [', 400
         return "wrong-type", "POST", "/v1/chat/completions", {**chat, "max_tokens": "many"}, 400
+
+    if args.stream_clients > 0:
+        before = health(args.url)
+        ttfts, tokens, wall, failures = stream_benchmark(
+            args.url, model, auth, args.stream_clients, args.stream_requests, args.max_tokens)
+        after = health(args.url)
+        ttfts.sort()
+        p = lambda q: ttfts[min(len(ttfts) - 1, int(q * len(ttfts)))] * 1000
+        steps = after.get("steps", 0) - before.get("steps", 0)
+        print(f"stream benchmark: {args.stream_clients} clients x {args.stream_requests} requests, "
+              f"max_tokens {args.max_tokens}: {wall:.1f} s, {tokens} completion tokens, "
+              f"{tokens / wall:.1f} tokens/s")
+        print(f"  time to first token: p50 {p(0.5):.0f} ms  p95 {p(0.95):.0f} ms  max {ttfts[-1] * 1000:.0f} ms"
+              f"  (n={len(ttfts)})")
+        if "steps" in after:
+            print(f"  engine: {steps} decode steps, {tokens / max(steps, 1):.2f} tokens a step, "
+                  f"largest batch {after['largestBatch']} rows")
+        else:
+            print(f"  engine: {after['batches'] - before['batches']} batches, "
+                  f"largest batch {after['largestBatch']} rows")
+        for failure in failures[:5]:
+            print("   ", failure)
+        sys.exit(1 if failures else 0)
 
     cancelled = disconnect_check(args.url, model, auth)
     print(f"disconnect check: {cancelled} row(s) stopped after the client hung up mid-stream"
@@ -143,8 +217,8 @@ def main():
         print(f"  {name:12s} n={len(values):4d}  p50 {p(0.5):7.1f} ms  p95 {p(0.95):7.1f} ms  "
               f"max {values[-1] * 1000:7.1f} ms  mean {statistics.mean(values) * 1000:7.1f} ms")
     print(f"  unexpected results: {len(failures)}")
-    print(f"  engine: {engine['jobs']} jobs in {engine['batches']} batches, {engine['rows']} rows, "
-          f"largest batch {engine['largestBatch']} rows")
+    print(f"  engine: {engine['jobs']} jobs, {engine['rows']} rows in {engine['steps']} decode steps, "
+          f"largest batch {engine['largestBatch']} rows, {engine['cancelledRows']} rows cancelled")
     for failure in failures[:10]:
         print("   ", failure)
     print(f"  server RSS: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB after "
