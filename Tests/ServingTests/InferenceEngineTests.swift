@@ -168,10 +168,11 @@ import Testing
     }
 
     @Test func cancellingStopsTheRowEarly() async throws {
-        // A 39-character topic: every scripted reply is at least 61 bytes, 2.5 s at 40 ms a token,
-        // so a cancel that lands late on a busy 2-core machine (the demo test may hold both
-        // cooperative threads) still lands before the reply's end.
-        let slow = ScriptedBackend(contextLength: 256, stepDelay: .milliseconds(40))
+        // A 39-character topic: every scripted reply is at least 61 bytes, 9 s at 150 ms a token,
+        // so a cancel that lands late on a busy 2-core machine (other tests may hold both
+        // cooperative threads for seconds, starving this reader while the worker thread keeps
+        // decoding) still lands before the reply's end.
+        let slow = ScriptedBackend(contextLength: 256, stepDelay: .milliseconds(150))
         let engine = InferenceEngine(backend: slow, maxBatchRows: 1)
         let topic = String(repeating: "long ", count: 8)
         let handle = try await engine.submit(GenerationJob(prompts: [slow.encode(topic)], maxTokens: 100))
