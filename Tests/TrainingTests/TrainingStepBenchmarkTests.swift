@@ -138,13 +138,24 @@ struct TrainingStepBenchmarkTests {
 
     /// As the peer: a one-token prompt, greedy decoding with the KV cache to the full context
     /// (255 new tokens; the peer's 256 includes the prompt position), median of three runs.
+    /// RLHF_DECODE_WEIGHTS=bf16|int8 decodes with those copies (labelled `M-int8`); batch 1 also
+    /// prints the weights read per token and the read bandwidth of an array that size, measured
+    /// right after (the floor).
     @Test(arguments: Self.generationConfigs)
     func generation(name: String) throws {
         let (config, _, _) = Self.config(name)
         let model = try Transformer(config: config, seed: 1)
+        let format = ProcessInfo.processInfo.environment["RLHF_DECODE_WEIGHTS"].flatMap {
+            QuantizedWeights.Format(rawValue: $0)
+        }
+        model.quantizeForDecoding(format)
+        let name = name + (format.map { "-\($0)" } ?? "")
         var rng = RandomGenerator(seed: 3)
         let prompt: [Int32] = [0]
-        for batch in [1, 8] {
+        let batches = ProcessInfo.processInfo.environment["RLHF_BENCH_BATCHES"].map {
+            $0.split(separator: ",").compactMap { Int($0) }
+        }
+        for batch in batches ?? [1, 8] {
             let options = SamplingOptions(temperature: 0, maxNewTokens: config.contextLength - 1)
             _ = model.generate(
                 prompts: Array(repeating: prompt, count: batch), options: SamplingOptions(maxNewTokens: 16),
@@ -164,6 +175,18 @@ struct TrainingStepBenchmarkTests {
                     format: "bench generate %@ batch %d: %d tokens in %.2f s, %.0f tokens/s", name, batch, n,
                     elapsed,
                     Double(n) / elapsed))
+            if batch == 1 {
+                let bytes = model.decodeWeightByteCount
+                let bandwidth = MemoryBandwidth.read(bytes: bytes)
+                let floor = bandwidth.best * 1e9 / Double(bytes)
+                print(
+                    String(
+                        format:
+                            "bench floor %@: %.1f MB of weights per token, read %.1f GB/s (median %.1f), "
+                            + "floor %.0f tokens/s, reached %.0f%% (%@ kernels)",
+                        name, Double(bytes) / 1e6, bandwidth.best, bandwidth.median, floor,
+                        100 * Double(n) / elapsed / floor, QuantizedKernelPath.current.description))
+            }
             #expect(n > 0)
         }
     }
