@@ -35,6 +35,10 @@ extension QuantizedWeights {
     /// them once); above it the weights are widened once into fp32 and go to sgemm (prefill).
     public static let streamedRowLimit = 16
 
+    /// Weight bytes that justify one more worker in a product (decoding's matrices are small).
+    nonisolated(unsafe) public static var bytesPerWorker: Int =
+        ProcessInfo.processInfo.environment["RLHF_DECODE_BYTES_PER_WORKER"].flatMap { Int($0) } ?? 1 << 20
+
     /// y (=|+=) x · Wᵀ with W this copy dequantized: x (rows, inputs) with row stride `xStride`,
     /// y (rows, outputs) with row stride `yStride`. Parallel over output rows.
     public func multiply(
@@ -54,9 +58,11 @@ extension QuantizedWeights {
         precondition(path.isSupported, "QuantizedWeights.multiply: this CPU cannot run the \(path) kernels")
         let isa = path.rawValue, n = Int64(inputs), m = Int64(rows), add: Int32 = accumulate ? 1 : 0
         let xs = Int64(xStride), ys = Int64(yStride)
-        // Blocks of 8 rows keep each worker's range aligned with the kernels' row blocks.
+        // Blocks of 8 rows keep each worker's range aligned with the kernels' row blocks. A
+        // worker is woken per `bytesPerWorker` of weights only: waking one costs tens of
+        // microseconds on a busy machine, the time one core streams a few hundred KB.
         let blocks = (outputs + 7) / 8
-        let cost = 8 * inputs * rows * format.bytesPerWeight
+        let cost = max(1, 8 * inputs * format.bytesPerWeight * 32_768 / max(1, Self.bytesPerWorker))
         switch format {
         case .int8:
             let w = storage.assumingMemoryBound(to: Int8.self)
