@@ -29,6 +29,10 @@ let useUnsafeFlags = environment["RLHF_UNSAFE_FLAGS"].map { $0 != "0" } ?? !buil
     let executableSettings: [SwiftSetting] = []
 #endif
 
+// C is compiled optimised too (its vector code is selected per function with `target` attributes,
+// so no architecture flag is needed).
+let optimizedC: [CSetting] = useUnsafeFlags ? [.unsafeFlags(["-O3"])] : []
+
 // Library targets, in dependency order (dependencies point down the pipeline only).
 var targets: [Target] = [
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -36,7 +40,10 @@ var targets: [Target] = [
         name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
     // oneDNN: bf16 matrix products (mixed precision); Debian libdnnl-dev.
     .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
-    .target(name: "TensorCore", dependencies: ["CBLAS", "CDNNL"], swiftSettings: optimized),
+    // C kernels that need per-function instruction sets chosen at run time (AVX2 / AVX-512):
+    // the weight-only quantized products of decoding.
+    .target(name: "CKernels", path: "Sources/CKernels", cSettings: optimizedC),
+    .target(name: "TensorCore", dependencies: ["CBLAS", "CDNNL", "CKernels"], swiftSettings: optimized),
     .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimized),
     // Order- and byte-preserving JSON, read by both tokenizer.json and chat-template data.
     .target(name: "OrderedJSON", swiftSettings: optimized),

@@ -21,9 +21,17 @@ extension Transformer {
     /// `maxNewTokens`, when prompt + new tokens fill the context length, or when `onToken(row, token)` returns false.
     /// Prompts longer than the context keep their last `contextLength − 1` tokens; an empty
     /// prompt starts from the BOS token (or token 0 when the config has none).
+    /// With `quantizeForDecoding`, prefill and decode multiply by the bf16 / int8 copies.
     public func generate(
         prompts: [[Int32]], options: SamplingOptions, rng: inout RandomGenerator,
         onToken: ((_ row: Int, _ token: Int32) -> Bool)? = nil
+    ) -> [Generation] {
+        withDecodeWeights { generateTokens(prompts: prompts, options: options, rng: &rng, onToken: onToken) }
+    }
+
+    private func generateTokens(
+        prompts: [[Int32]], options: SamplingOptions, rng: inout RandomGenerator,
+        onToken: ((_ row: Int, _ token: Int32) -> Bool)?
     ) -> [Generation] {
         let rows = prompts.count
         guard rows > 0 else { return [] }

@@ -12,6 +12,8 @@ public final class Transformer {
     public private(set) var config: ModelConfig
     /// Every parameter, in a fixed order, under its Hugging Face name.
     public private(set) var parameters: [Parameter]
+    /// The format of the projections' decoding copies (Transformer+DecodeWeights.swift); nil: fp32.
+    public internal(set) var decodeWeightFormat: QuantizedWeights.Format?
 
     let tokenEmbedding: Embedding
     let positionEmbedding: Embedding?

@@ -15,6 +15,12 @@ public final class Linear {
     /// A low-rank adapter (LoRA.swift): when present the base weight and bias are frozen (no
     /// gradients) and the adapter's output is added to the layer's.
     public var lora: LoRAAdapter?
+    /// A bf16 or int8 copy of the weight for decoding (Linear+DecodeWeights.swift), used by forward
+    /// only while `usesDecodeWeights` is set; training always multiplies by the fp32 weight.
+    public internal(set) var decodeWeights: QuantizedWeights?
+    /// `weight.version` when `decodeWeights` was made (a later optimizer step makes it stale).
+    var decodeWeightsVersion = -1
+    public var usesDecodeWeights = false
 
     /// A new layer named `name` (parameters `name.weight`, `name.bias`), weights N(0, std²), bias 0
     /// (std 0: zeros without drawing, for weights about to be loaded).
@@ -62,6 +68,13 @@ public final class Linear {
         x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
         accumulate: Bool
     ) {
+        if usesDecodeWeights, let q = decodeWeights {
+            q.multiply(x: x, rows: rows, xStride: inputSize, y: y, yStride: yStride, accumulate: accumulate)
+            bias?.value.withUnsafeBufferPointer { b in
+                Kernels.addBias(y, rows: rows, n: outputSize, stride: yStride, bias: b.baseAddress!)
+            }
+            return
+        }
         weight.value.withUnsafeBufferPointer { w in
             if rows == 1 {
                 // One token (generation): a matrix–vector product streams the weight once;

@@ -74,6 +74,13 @@ struct GRPOCommand: ParsableCommand {
             """)
     var verifier: VerifierChoice = .answer
 
+    @Option(
+        name: .customLong("rollout-weights"),
+        help:
+            "Weights rollouts generate with: f32, or bf16 / int8 (per-output-channel) copies remade after each optimizer step; losses score in training precision."
+    )
+    var rolloutWeights: DecodeWeights = .f32
+
     @OptionGroup(title: "GRPO algorithm") var algorithm: GRPOAlgorithmOptions
 
     @OptionGroup var stage: StageOptions
@@ -127,6 +134,7 @@ struct GRPOCommand: ParsableCommand {
 
         // With adapters the reference is the same model with them bypassed: one copy of the base.
         let reference = sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())
+        rolloutWeights.apply(to: sft.model)  // scoring (policy and reference) stays fp32
         let judge = verifier.verifier
         let reward: (Int, Generation) -> Double = { i, generation in
             judge.reward(records[i], response: data.text(of: generation.tokens)) ?? 0

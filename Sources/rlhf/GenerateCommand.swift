@@ -39,6 +39,12 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(
         help:
+            "Weights generation multiplies by: f32 (as loaded), or bf16 / int8 (per-output-channel scale) copies; activations stay f32."
+    )
+    var weights: DecodeWeights = .f32
+
+    @Option(
+        help:
             "Reference run directory: also report the mean over answers of Σ (log π − log π_ref) on the answer's tokens (log-probs at temperature 1); with --temperature 1 and no --top-k/--top-p it estimates KL(π ‖ π_ref) per answer."
     )
     var reference: String?
@@ -50,6 +56,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let run = try StageRun.load(model, role: "model")
+        weights.apply(to: run.model)
         let tokenizer = run.tokenizer
         // The model's own conversation format: ChatML for ours, its Jinja template for a published one.
         let format = chat ? run.format : nil

@@ -88,6 +88,13 @@ struct PPOCommand: ParsableCommand {
     @Option(name: .customLong("value-lr"), help: "Value-model learning rate (default: the policy's --lr).")
     var valueLR: Float?
 
+    @Option(
+        name: .customLong("rollout-weights"),
+        help:
+            "Weights rollouts generate with: f32, or bf16 / int8 (per-output-channel) copies remade after each optimizer step; losses score in training precision."
+    )
+    var rolloutWeights: DecodeWeights = .f32
+
     @OptionGroup(title: "PPO algorithm") var algorithm: PPOAlgorithmOptions
 
     @OptionGroup var stage: StageOptions
@@ -175,6 +182,7 @@ struct PPOCommand: ParsableCommand {
         }
 
         let reference = StageOptions.frozen(try sft.model.copy())
+        rolloutWeights.apply(to: sft.model)  // after the copy: the reference only scores
         guard let rewardModel = rm.scalarModel else { throw CommandError("\(reward) has no score head") }
         let models = PPO.Models(
             policy: sft.model, reference: reference, reward: rewardModel, value: try rewardModel.copy())

@@ -131,6 +131,12 @@ struct ModelSourceOptions: ParsableArguments {
         help: "With --demo: milliseconds per generated token (simulated compute).")
     var demoStepMilliseconds = 0
 
+    @Option(
+        help:
+            "Weights generation multiplies by: f32 (as loaded), or bf16 / int8 (per-output-channel scale) copies; activations stay f32."
+    )
+    var weights: DecodeWeights = .f32
+
     func validate() throws {
         if model != nil && demo { throw ValidationError("give either --model DIR or --demo, not both") }
         if model == nil && !demo { throw ValidationError("give --model DIR (or --demo)") }
@@ -142,6 +148,8 @@ struct ModelSourceOptions: ParsableArguments {
             return ScriptedBackend(
                 modelID: "demo", contextLength: 1024, stepDelay: .milliseconds(demoStepMilliseconds))
         }
-        return try TransformerBackend.load(runDirectory: model!)
+        let backend = try TransformerBackend.load(runDirectory: model!, decodeWeights: weights.format)
+        weights.announce()
+        return backend
     }
 }

@@ -138,13 +138,24 @@ struct TrainingStepBenchmarkTests {
 
     /// As the peer: a one-token prompt, greedy decoding with the KV cache to the full context
     /// (255 new tokens; the peer's 256 includes the prompt position), median of three runs.
+    /// RLHF_DECODE_WEIGHTS=bf16|int8 decodes with those copies (labelled `M-int8`); with
+    /// RLHF_BENCH_FLOOR, batch 1 also prints the weights read per token and the read bandwidth
+    /// measured right after (the floor). RLHF_BENCH_BATCHES=1,8 chooses the batch sizes.
     @Test(arguments: Self.generationConfigs)
     func generation(name: String) throws {
         let (config, _, _) = Self.config(name)
         let model = try Transformer(config: config, seed: 1)
+        let format = ProcessInfo.processInfo.environment["RLHF_DECODE_WEIGHTS"].flatMap {
+            QuantizedWeights.Format(rawValue: $0)
+        }
+        model.quantizeForDecoding(format)
+        let name = name + (format.map { "-\($0)" } ?? "")
         var rng = RandomGenerator(seed: 3)
         let prompt: [Int32] = [0]
-        for batch in [1, 8] {
+        let batches = ProcessInfo.processInfo.environment["RLHF_BENCH_BATCHES"].map {
+            $0.split(separator: ",").compactMap { Int($0) }
+        }
+        for batch in batches ?? [1, 8] {
             let options = SamplingOptions(temperature: 0, maxNewTokens: config.contextLength - 1)
             _ = model.generate(
                 prompts: Array(repeating: prompt, count: batch), options: SamplingOptions(maxNewTokens: 16),
@@ -164,6 +175,27 @@ struct TrainingStepBenchmarkTests {
                     format: "bench generate %@ batch %d: %d tokens in %.2f s, %.0f tokens/s", name, batch, n,
                     elapsed,
                     Double(n) / elapsed))
+            if batch == 1 && ProcessInfo.processInfo.environment["RLHF_BENCH_FLOOR"] != nil {
+                // (Its own process in scripts/bench-train: the 256 MB array would be the peak memory.)
+                // The floor as measured before (a 2-thread read of an array larger than the
+                // caches: 256 MB, DRAM), and of an array the size of the weights (int8's and
+                // bf16's fit a 32 MiB L3, so that read is the cache's bandwidth).
+                let bytes = model.decodeWeightByteCount
+                let dram = MemoryBandwidth.read(bytes: 256 << 20, repeats: 5)
+                let same = MemoryBandwidth.read(bytes: bytes)
+                let rate = Double(n) / elapsed
+                print(
+                    String(
+                        format:
+                            "bench floor %@: %.1f MB of weights per token; read 256 MB %.1f GB/s (median %.1f): "
+                            + "floor %.0f tokens/s, reached %.0f%%; read %.1f MB %.1f GB/s (median %.1f): "
+                            + "floor %.0f tokens/s, reached %.0f%% (%@ kernels)",
+                        name, Double(bytes) / 1e6, dram.best, dram.median, dram.best * 1e9 / Double(bytes),
+                        100 * rate / (dram.best * 1e9 / Double(bytes)), Double(bytes) / 1e6, same.best,
+                        same.median, same.best * 1e9 / Double(bytes),
+                        100 * rate / (same.best * 1e9 / Double(bytes)),
+                        QuantizedKernelPath.current.description))
+            }
             #expect(n > 0)
         }
     }
