@@ -85,7 +85,13 @@ public final class DecodeSession {
     /// and draws its first token. Prompts are treated as `generate` treats them: an empty one
     /// starts from the BOS token, a longer-than-context one keeps its last `contextLength − 1`.
     /// Precondition: no more requests than free slots.
+    /// Like `generate`, prefill and decoding multiply by the model's bf16/int8 decoding copies when
+    /// it has a format (`quantizeForDecoding`).
     public func admit(_ requests: [DecodeRequest]) -> [DecodedToken] {
+        model.withDecodeWeights { admitRows(requests) }
+    }
+
+    private func admitRows(_ requests: [DecodeRequest]) -> [DecodedToken] {
         guard !requests.isEmpty else { return [] }
         let free = freeSlots
         precondition(
@@ -156,6 +162,10 @@ public final class DecodeSession {
     /// One token for every occupied slot that has room (`hasRoom`); a full row gets none and
     /// waits for its release.
     public func step() -> [DecodedToken] {
+        model.withDecodeWeights { stepRows() }
+    }
+
+    private func stepRows() -> [DecodedToken] {
         let active = rows.indices.filter { hasRoom(slot: $0) }
         guard !active.isEmpty else { return [] }
         reserve(min(model.config.contextLength, active.map { cache.lengths[$0] + 1 }.max()!))

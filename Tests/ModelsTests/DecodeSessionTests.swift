@@ -32,6 +32,35 @@ import TensorCore
         }
     }
 
+    /// With int8 decoding copies, a session decodes as `generate` does with them: the copies are
+    /// used in the session's prefill and steps too. One large weight in (nearly) every row makes
+    /// int8's per-row step coarse enough that fp32 decoding draws other tokens.
+    @Test func int8RowsMatchInt8Generate() throws {
+        let config = TinyConfigs.llama
+        let model = try Transformer(config: config, seed: 5)
+        scramble(model, seed: 6)
+        for p in model.parameters where p.shape.count == 2 && p.decays {
+            let columns = p.shape[1]
+            p.value.withUnsafeMutableBufferPointer { w in
+                for i in stride(from: 0, to: w.count, by: columns + 1) { w[i] *= 300 }
+            }
+        }
+        let prompt = randomTokens(5, vocab: config.vocabSize, seed: 7)
+        let sampled = TokenDistribution(temperature: 1)
+        func generated() -> [Int32] {
+            var rng = RandomGenerator(seed: 42)
+            return model.generate(
+                prompts: [prompt], options: SamplingOptions(sampled, maxNewTokens: 16), rng: &rng)[0].tokens
+        }
+        let fp32 = generated()
+        model.quantizeForDecoding(.int8)
+        let expected = generated()
+        try #require(expected != fp32, "the int8 copies must change the draw for this test to mean anything")
+        let session = DecodeSession(model: model, slots: 2)
+        let request = DecodeRequest(prompt: prompt, distribution: sampled, seed: 42, maxNewTokens: 16)
+        #expect(Self.run(session, request, count: 16) == expected)
+    }
+
     /// A seeded row draws the same tokens alone and when rows join and leave around it.
     @Test func aSeededRowIgnoresItsNeighbours() throws {
         let config = TinyConfigs.llama
