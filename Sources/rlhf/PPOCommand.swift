@@ -88,7 +88,17 @@ struct PPOCommand: ParsableCommand {
     @Option(name: .customLong("value-lr"), help: "Value-model learning rate (default: the policy's --lr).")
     var valueLR: Float?
 
+    @Option(
+        help: """
+            Also log each rollout batch's verifier accuracy beside the reward-model score (not trained \
+            on): 'answer' (the record's "answer", exact after trimming) or 'demo' (the built-in demo \
+            tasks); default 'answer' when every prompt has an "answer", else none.
+            """)
+    var verifier: GRPOCommand.VerifierChoice?
+
     @OptionGroup(title: "PPO algorithm") var algorithm: PPOAlgorithmOptions
+
+    @OptionGroup(title: "Over-optimisation warnings") var monitorOptions: MonitorOptions
 
     @OptionGroup var stage: StageOptions
 
@@ -138,6 +148,8 @@ struct PPOCommand: ParsableCommand {
             )
         }
 
+        let inspect = try verifierAccuracy(rows, data: data)
+
         var p = PPO.Parameters()
         let given = stage.apply(to: p.policyOptimization)
         p.steps = stage.steps ?? p.steps
@@ -184,15 +196,16 @@ struct PPOCommand: ParsableCommand {
         guard communicator.isRoot else {
             try PPO.train(
                 models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
-                parameters: p, pretrainingBatch: ptxSource, communicator: communicator)
+                parameters: p, pretrainingBatch: ptxSource, inspect: inspect, communicator: communicator)
             return
         }
         let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
         let history = try PPO.train(
             models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
-            parameters: p, pretrainingBatch: ptxSource, communicator: communicator,
-            progress: StageRun.progress(renderer, log))
+            parameters: p, pretrainingBatch: ptxSource, inspect: inspect, communicator: communicator,
+            progress: StageRun.progress(
+                renderer, log, watching: monitorOptions.monitor(stage: "ppo"), text: data.text(of:)))
         renderer.finish()
         try sft.derived(directory: directory, model: models.policy).save(dtype: stage.saveDType.storageDType)
         let first = history.prefix(max(1, history.count / 5)),
@@ -205,5 +218,24 @@ struct PPOCommand: ParsableCommand {
         print(
             "ppo: \(rows.rows.count) prompts (\(rows.skippedCount) skipped), \(history.count) rollout batches of \(p.promptsPerStep); reward \(StageRun.format(mean(first, "reward"))) → \(StageRun.format(mean(last, "reward"))) (first/last fifth), KL \(StageRun.format(mean(last, "kl"))) (\(klEstimator.rawValue), β \(StageRun.format(history.last?["kl_coefficient"]))), unfinished \(StageRun.format(mean(last, "unfinished_fraction"), 2))\(ptx); wrote \(directory.url.path)"
         )
+    }
+
+    /// The rollout hook that logs "verifier_accuracy" (the mean verifier reward of the batch's
+    /// answers), or nil when no verifier applies; a chosen verifier must judge every prompt.
+    func verifierAccuracy(_ rows: StageRows<StageData.PromptRow>, data: StageData) throws
+        -> ((PPO.Rollout) -> [String: Double])?
+    {
+        let everyAnswer = rows.rows.allSatisfy { $0.record.answer != nil }
+        guard let judge = verifier?.verifier ?? (everyAnswer ? ExactAnswerVerifier() : nil) else {
+            return nil
+        }
+        try StageData.requireVerifier(rows, file: dataPath, verifier: judge)
+        let records = rows.rows.map(\.record)
+        return { rollout in
+            let rewards = zip(rollout.promptIndices, rollout.completions).map { i, generation in
+                judge.reward(records[i], response: data.text(of: generation.tokens)) ?? 0
+            }
+            return ["verifier_accuracy": rewards.reduce(0, +) / Double(max(rewards.count, 1))]
+        }
     }
 }
