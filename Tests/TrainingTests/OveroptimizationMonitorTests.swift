@@ -68,14 +68,18 @@ import Testing
         #expect(Self.replay(small).isEmpty)
     }
 
-    @Test func aSignThatClearsAndReturnsWarnsAgain() {
+    @Test func aSignWarnsAgainOnlyAfterItHasBeenAbsentLongEnough() {
         var p = OveroptimizationMonitor.Parameters()
         p.window = 1
         p.klLimit = 3
-        let kl: [Double] = [1, 1, 4, 4, 1, 1, 5]
+        let kl: [Double] = [1, 1, 4, 4, 1, 1, 5, 1, 5]
         let steps = kl.map { ["reward": 0.0, "kl": $0] }
-        let warnings = Self.replay(steps, OveroptimizationMonitor(parameters: p))
-        #expect(warnings.map(\.step) == [3, 7])
+        // Absent two steps before step 7, one before step 9.
+        p.rearmSteps = 2
+        #expect(Self.replay(steps, OveroptimizationMonitor(parameters: p)).map(\.step) == [3, 7])
+        // By default a flickering sign warns once.
+        p.rearmSteps = OveroptimizationMonitor.Parameters().rearmSteps
+        #expect(Self.replay(steps, OveroptimizationMonitor(parameters: p)).map(\.step) == [3])
     }
 
     @Test func eachStageWatchesItsOwnMetrics() {

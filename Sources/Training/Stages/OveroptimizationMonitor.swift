@@ -8,7 +8,7 @@ import Foundation
 ///
 /// Each sign is judged on the mean of the last `window` logged values against the mean of the
 /// first `window` (the start of the run, close to the reference policy), and warned about once
-/// when it appears; it may warn again after it has cleared.
+/// when it appears; it warns again only after it has been absent for `rearmSteps` steps.
 public struct OveroptimizationMonitor: Sendable {
     public struct Parameters: Sendable, Equatable {
         /// Logged steps averaged for the start of the run and for the current value.
@@ -28,6 +28,9 @@ public struct OveroptimizationMonitor: Sendable {
         public var klGrowthFactor = 2.0
         public var klGrowthSteps = 10
         public var klGrowthFloor = 1.0
+        /// A sign warned about warns again only after it has been absent this many logged steps
+        /// (noisy batch metrics flicker around a threshold).
+        public var rearmSteps = 10
         public init() {}
     }
 
@@ -53,7 +56,8 @@ public struct OveroptimizationMonitor: Sendable {
     public var repeatedKey = "repeated_answer_share"
 
     private var history: [String: [Double]] = [:]
-    private var active: Set<Kind> = []
+    /// The last step at which each sign was present.
+    private var lastSeen: [Kind: Int] = [:]
     private var steps = 0
 
     public init(parameters: Parameters = Parameters(), rewardKey: String = "reward", klKey: String = "kl") {
@@ -115,8 +119,11 @@ public struct OveroptimizationMonitor: Sendable {
                 }
             }
         }
-        let appeared = Kind.allCases.filter { now[$0] != nil && !active.contains($0) }
-        active = Set(now.keys)
+        let appeared = Kind.allCases.filter { kind in
+            guard now[kind] != nil else { return false }
+            defer { lastSeen[kind] = steps }
+            return lastSeen[kind].map { steps - $0 - 1 >= p.rearmSteps } ?? true
+        }
         return appeared.map { Warning(kind: $0, step: steps, message: now[$0]!) }
     }
 
