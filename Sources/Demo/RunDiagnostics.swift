@@ -131,7 +131,7 @@ public struct RunDiagnostics: Sendable {
                 "answer_length.svg",
                 LinePlot(
                     title: "Answer length", xLabel: "step", yLabel: "tokens per answer",
-                    series: each("answer_length"))
+                    series: each("answer_length", " sampled") + each("greedy_answer_length", " greedy"))
             ))
         out.append(
             (
@@ -139,7 +139,9 @@ public struct RunDiagnostics: Sendable {
                 LinePlot(
                     title: "Distinct answers and the most repeated one", xLabel: "step", yLabel: "share",
                     series: each("distinct_answers", " distinct")
-                        + each("repeated_answer_share", " most repeated"))
+                        + each("greedy_distinct_answers", " distinct greedy")
+                        + each("repeated_answer_share", " most repeated")
+                        + each("greedy_repeated_answer_share", " most repeated greedy"))
             ))
         out.append(
             (
@@ -220,10 +222,11 @@ public struct RunDiagnostics: Sendable {
     /// A markdown section: the table of first → last fifth, the warnings and the plots.
     public var markdown: String {
         var s = "## Diagnostics of the RL runs\n\n"
-        s += "First → last fifth of each run's logged steps (training prompts, sampled answers).\n\n"
+        s += "First → last fifth of each run's logged steps (training prompts).\n\n"
         s += "| run | reward | verifier accuracy | KL (nats/answer) | answer length | distinct answers "
-        s += "| most repeated answer | distinct-2 | entropy | clip fraction | explained variance |\n"
-        s += "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        s += "| most repeated answer | distinct-2 | distinct greedy answers | most repeated greedy answer "
+        s += "| entropy | clip fraction | explained variance |\n"
+        s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         for run in runs {
             let h = run.history
             let cells = [
@@ -234,6 +237,8 @@ public struct RunDiagnostics: Sendable {
                 Self.change(h, percent: true) { $0["distinct_answers"] },
                 Self.change(h, percent: true) { $0["repeated_answer_share"] },
                 Self.change(h) { $0["distinct_2"] },
+                Self.change(h, percent: true) { $0["greedy_distinct_answers"] },
+                Self.change(h, percent: true) { $0["greedy_repeated_answer_share"] },
                 Self.change(h) { $0["entropy"] },
                 Self.change(h) { $0["clip_fraction"] },
                 Self.change(h) { $0["explained_variance"] },
@@ -242,7 +247,8 @@ public struct RunDiagnostics: Sendable {
         }
         s +=
             "\nReward: PPO the reward-model score, GRPO the verifier reward, DPO the implicit reward margin "
-            + "on its pairs (its answer statistics are greedy answers to a few prompts, when sampled).\n\n"
+            + "on its pairs. Sampled answers are the run's rollouts; greedy answers (`--greedy-every`, "
+            + "`--sample-every`) answer a fixed set of prompts.\n\n"
         let found = warnings
         if found.isEmpty {
             s += "No over-optimisation warning.\n\n"

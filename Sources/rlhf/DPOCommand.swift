@@ -57,7 +57,7 @@ struct DPOCommand: ParsableCommand {
     @Option(
         name: .customLong("sample-every"),
         help:
-            "Every N steps answer a few of the pairs' prompts greedily and log the answers' length and diversity (default: never)."
+            "Every N steps answer 16 of the pairs' prompts greedily and log those answers' length and diversity (greedy_…; default: never)."
     )
     var sampleEvery: Int?
 
@@ -110,7 +110,7 @@ struct DPOCommand: ParsableCommand {
         parameters.pairsPerStep = stage.batchSize ?? parameters.pairsPerStep
         parameters.seed = stage.seed
         parameters.sampling = sampleEvery.map {
-            PreferenceTraining.SampleDiagnostics(
+            RolloutDiagnostics.GreedySample(
                 every: $0, stopTokens: data.stopTokens.union([data.endOfTurn]))
         }
 

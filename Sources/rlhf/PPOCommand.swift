@@ -96,6 +96,13 @@ struct PPOCommand: ParsableCommand {
             """)
     var verifier: GRPOCommand.VerifierChoice?
 
+    @Option(
+        name: .customLong("greedy-every"),
+        help:
+            "Every N rollout batches answer 16 of the prompts greedily and log those answers' length and diversity (greedy_…; default: never)."
+    )
+    var greedyEvery: Int?
+
     @OptionGroup(title: "PPO algorithm") var algorithm: PPOAlgorithmOptions
 
     @OptionGroup(title: "Over-optimisation warnings") var monitorOptions: MonitorOptions
@@ -116,6 +123,7 @@ struct PPOCommand: ParsableCommand {
         }
         if let klCoef, !(klCoef >= 0) { throw ValidationError("--kl-coef must not be negative") }
         if let targetKL, !(targetKL > 0) { throw ValidationError("--target-kl must be positive") }
+        if let greedyEvery, greedyEvery < 1 { throw ValidationError("--greedy-every must be positive") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be positive") }
         if let rolloutBatch, rolloutBatch < 1 { throw ValidationError("--rollout-batch must be positive") }
         if let minibatch, minibatch < 1 { throw ValidationError("--minibatch must be positive") }
@@ -148,7 +156,7 @@ struct PPOCommand: ParsableCommand {
             )
         }
 
-        let inspect = try verifierAccuracy(rows, data: data)
+        let inspect = try rolloutInspector(rows, data: data, policy: sft.model)
 
         var p = PPO.Parameters()
         let given = stage.apply(to: p.policyOptimization)
@@ -218,6 +226,30 @@ struct PPOCommand: ParsableCommand {
         print(
             "ppo: \(rows.rows.count) prompts (\(rows.skippedCount) skipped), \(history.count) rollout batches of \(p.promptsPerStep); reward \(StageRun.format(mean(first, "reward"))) → \(StageRun.format(mean(last, "reward"))) (first/last fifth), KL \(StageRun.format(mean(last, "kl"))) (\(klEstimator.rawValue), β \(StageRun.format(history.last?["kl_coefficient"]))), unfinished \(StageRun.format(mean(last, "unfinished_fraction"), 2))\(ptx); wrote \(directory.url.path)"
         )
+    }
+
+    /// The rollout hook: the verifier's accuracy (see `verifierAccuracy`) and, every
+    /// `--greedy-every` steps, the greedy answers' statistics of `policy` (after the step's update).
+    func rolloutInspector(_ rows: StageRows<StageData.PromptRow>, data: StageData, policy: Transformer) throws
+        -> ((PPO.Rollout) -> [String: Double])?
+    {
+        let accuracy = try verifierAccuracy(rows, data: data)
+        let greedy = greedyEvery.map {
+            RolloutDiagnostics.GreedySample(every: $0, stopTokens: data.stopTokens.union([data.endOfTurn]))
+        }
+        guard accuracy != nil || greedy != nil else { return nil }
+        let prompts = greedy?.prompts(from: rows.rows.map(\.tokens)) ?? []
+        var step = 0
+        return { rollout in
+            var metrics = accuracy?(rollout) ?? [:]
+            if let greedy, greedy.isDue(step: step) {
+                metrics.merge(greedy.statistics(of: policy, prompts: prompts).values(prefix: "greedy_")) {
+                    $1
+                }
+            }
+            step += 1
+            return metrics
+        }
     }
 
     /// The rollout hook that logs "verifier_accuracy" (the mean verifier reward of the batch's

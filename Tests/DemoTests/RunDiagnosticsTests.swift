@@ -13,12 +13,14 @@ import Training
     /// A PPO run that games its reward model: score up, verifier accuracy and diversity down.
     static let ppo: [[String: Double]] = (0..<20).map { i in
         let t = Double(i)
-        return [
+        let greedy: [String: Double] =
+            i % 5 == 0 ? ["greedy_distinct_answers": 0.6, "greedy_repeated_answer_share": 0.1] : [:]
+        return greedy.merging([
             "reward": 0.1 * t, "accuracy": 0.5 - 0.012 * t, "kl": 0.1 * t, "answer_length": 8 - 0.2 * t,
             "distinct_answers": 0.9 - 0.04 * t, "repeated_answer_share": 0.05, "distinct_1": 0.5,
             "distinct_2": 0.8, "entropy": 2 - 0.05 * t, "clip_fraction": 0.1, "value_clip_fraction": 0.2,
             "explained_variance": -0.5 + 0.05 * t,
-        ]
+        ]) { $1 }
     }
     static let grpo: [[String: Double]] = (0..<10).map { i in
         [
@@ -45,6 +47,12 @@ import Training
         #expect(plots["overoptimization.svg"]!.series[1].points.count == 20)
         #expect(plots["entropy.svg"]!.series.map(\.name) == ["PPO", "GRPO"])
         #expect(plots["explained_variance.svg"]!.series.map(\.name) == ["PPO"])
+        #expect(
+            plots["diversity.svg"]!.series.map(\.name) == [
+                "PPO distinct", "GRPO distinct", "PPO distinct greedy", "PPO most repeated",
+                "PPO most repeated greedy",
+            ])
+        #expect(plots["diversity.svg"]!.series[2].points.map(\.x) == [1, 6, 11, 16])
         let frontier = plots["kl_reward.svg"]!.series
         #expect(frontier.map(\.name) == ["PPO reward-model score", "PPO verifier accuracy", "GRPO reward"])
         // Five-step trailing means: at step 5 KL (0+.1+.2+.3+.4)/5 = 0.2 and reward the same.

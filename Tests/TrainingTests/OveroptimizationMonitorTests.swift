@@ -35,6 +35,18 @@ import Testing
         #expect(warnings.first?.message.contains("distinct") == true)
     }
 
+    @Test func greedyAnswersCollapsingWarnToo() {
+        // Sampled answers stay distinct; greedy ones (logged every 5th step) collapse.
+        let steps = (0..<40).map { i -> [String: Double] in
+            var m = ["reward": 0.05 * Double(i), "distinct_answers": 1.0, "kl": 0.2]
+            if i % 5 == 0 { m["greedy_distinct_answers"] = 0.8 - 0.1 * Double(i / 5) }
+            return m
+        }
+        let warnings = Self.replay(steps)
+        #expect(warnings.map(\.kind) == [.diversityCollapse])
+        #expect(warnings.first?.message.contains("distinct greedy answers") == true)
+    }
+
     @Test func diversityFallingWithoutRewardGainIsNotOveroptimisation() {
         let steps = Self.run(reward: { -0.1 * Double($0) }, distinct: { 0.8 - 0.035 * Double($0) })
         #expect(Self.replay(steps).isEmpty)

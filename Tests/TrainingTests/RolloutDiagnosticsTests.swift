@@ -121,6 +121,22 @@ import Testing
 }
 
 extension RolloutDiagnosticsTests {
+    @Test func greedySamplesTakeTheFirstDistinctPromptsAndAreDeterministic() throws {
+        let policy = try Transformer(config: StageDirectionTests.config, seed: 7)
+        var greedy = RolloutDiagnostics.GreedySample(every: 3, stopTokens: [StageDirectionTests.eot])
+        greedy.promptCount = 2
+        #expect(greedy.prompts(from: [[1], [1], [2], [3]]) == [[1], [2]])
+        #expect((0..<7).filter(greedy.isDue(step:)) == [0, 2, 5])
+        let a = greedy.statistics(of: policy, prompts: StageDirectionTests.prompts)
+        let b = greedy.statistics(of: policy, prompts: StageDirectionTests.prompts)
+        #expect(a == b && a.count == StageDirectionTests.prompts.count)
+        #expect(
+            Set(a.values(prefix: "greedy_").keys) == [
+                "greedy_answer_length", "greedy_distinct_answers", "greedy_distinct_1", "greedy_distinct_2",
+                "greedy_repeated_answer_share",
+            ])
+    }
+
     @Test func dpoLogsGreedyAnswerDiversityWhenAsked() throws {
         let policy = try Transformer(config: StageDirectionTests.config, seed: 6)
         let eot = StageDirectionTests.eot
@@ -131,19 +147,21 @@ extension RolloutDiagnosticsTests {
         p.optimization.steps = 5
         p.optimization.warmupSteps = 0
         p.pairsPerStep = 2
-        p.sampling = .init(every: 2, stopTokens: [eot])
+        p.sampling = RolloutDiagnostics.GreedySample(every: 2, stopTokens: [eot])
         p.sampling?.maxNewTokens = 3
         var sequences: [[Int32]?] = []
         let history = try PreferenceTraining.train(
             policy: policy, reference: try policy.copy(), pairs: pairs, padToken: StageDirectionTests.pad,
-            parameters: p, progress: { sequences.append($0.sequences["most_repeated_answer"]) })
+            parameters: p, progress: { sequences.append($0.sequences["greedy_most_repeated_answer"]) })
         // After the first step, then every second one (steps 2 and 4).
-        #expect(history.map { $0["distinct_answers"] != nil } == [true, true, false, true, false])
+        #expect(history.map { $0["greedy_distinct_answers"] != nil } == [true, true, false, true, false])
         #expect(sequences.map { $0 != nil } == [true, true, false, true, false])
-        for m in history where m["distinct_answers"] != nil {
-            #expect((0...3).contains(m["answer_length"]!))
+        for m in history where m["greedy_distinct_answers"] != nil {
+            #expect((0...3).contains(m["greedy_answer_length"]!))
             // Four distinct prompts, one greedy answer each.
-            #expect([0.25, 0.5, 0.75, 1].contains(m["distinct_answers"]!))
+            #expect([0.25, 0.5, 0.75, 1].contains(m["greedy_distinct_answers"]!))
+            #expect(m["greedy_distinct_2"] != nil && m["greedy_repeated_answer_share"] != nil)
+            #expect(m["distinct_answers"] == nil)  // no sampled answers in DPO
         }
     }
 }

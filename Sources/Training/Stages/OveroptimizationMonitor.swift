@@ -52,8 +52,9 @@ public struct OveroptimizationMonitor: Sendable {
     /// Metric names: the reward that should rise, the KL per answer, the diversity measures.
     public let rewardKey: String
     public let klKey: String
-    public var distinctKey = "distinct_answers"
-    public var repeatedKey = "repeated_answer_share"
+    /// Prefixes of the answer statistics watched: "" for the sampled answers, "greedy_" for
+    /// greedy answers (`RolloutDiagnostics.GreedySample`); the first that shows a sign names it.
+    public var answerPrefixes = ["", "greedy_"]
 
     private var history: [String: [Double]] = [:]
     /// The last step at which each sign was present.
@@ -82,7 +83,8 @@ public struct OveroptimizationMonitor: Sendable {
     /// Takes one logged step's metrics; returns the signs that appeared at this step.
     public mutating func observe(_ metrics: [String: Double]) -> [Warning] {
         steps += 1
-        for key in [rewardKey, klKey, distinctKey, repeatedKey] {
+        let answerKeys = answerPrefixes.flatMap { [$0 + "distinct_answers", $0 + "repeated_answer_share"] }
+        for key in [rewardKey, klKey] + answerKeys {
             if let value = metrics[key], value.isFinite { history[key, default: []].append(value) }
         }
         var now: [Kind: String] = [:]
@@ -91,20 +93,25 @@ public struct OveroptimizationMonitor: Sendable {
             guard let (start, current) = startAndCurrent(rewardKey), current > start else { return nil }
             return (start, current)
         }()
-        if let reward = rewardRose, let (start, current) = startAndCurrent(distinctKey),
-            current < p.diversityCollapseRatio * start
-        {
-            now[.diversityCollapse] =
-                "reward rose \(fmt(reward.start)) → \(fmt(reward.current)) while the share of distinct "
-                + "answers fell \(percent(start)) → \(percent(current)) (below \(percent(p.diversityCollapseRatio)) "
-                + "of its start): the policy may be collapsing onto what the reward model likes"
-        }
-        if let reward = rewardRose, let (start, current) = startAndCurrent(repeatedKey),
-            current > p.stockPhraseShare, current > p.stockPhraseGrowth * start
-        {
-            now[.stockPhrase] =
-                "reward rose \(fmt(reward.start)) → \(fmt(reward.current)) while one answer now answers "
-                + "\(percent(current)) of prompts (\(percent(start)) at the start): a stock phrase"
+        for prefix in answerPrefixes.reversed() {
+            let answers = prefix.isEmpty ? "answers" : "\(prefix.dropLast()) answers"
+            if let reward = rewardRose, let (start, current) = startAndCurrent(prefix + "distinct_answers"),
+                current < p.diversityCollapseRatio * start
+            {
+                now[.diversityCollapse] =
+                    "reward rose \(fmt(reward.start)) → \(fmt(reward.current)) while the share of distinct "
+                    + "\(answers) fell \(percent(start)) → \(percent(current)) (below "
+                    + "\(percent(p.diversityCollapseRatio)) of its start): the policy may be collapsing onto "
+                    + "what the reward model likes"
+            }
+            if let reward = rewardRose,
+                let (start, current) = startAndCurrent(prefix + "repeated_answer_share"),
+                current > p.stockPhraseShare, current > p.stockPhraseGrowth * start
+            {
+                now[.stockPhrase] =
+                    "reward rose \(fmt(reward.start)) → \(fmt(reward.current)) while one of the \(answers) now "
+                    + "answers \(percent(current)) of prompts (\(percent(start)) at the start): a stock phrase"
+            }
         }
         if let values = history[klKey], let (_, current) = startAndCurrent(klKey) {
             if current > p.klLimit {

@@ -28,8 +28,9 @@ public enum PreferenceTraining {
         public var optimization = OptimizationSettings(learningRate: 5e-5, steps: 100, warmupSteps: 5)
         public var pairsPerStep = 8
         public var seed: UInt64 = 0
-        /// Greedy answers to a few prompts every so many steps, for length and diversity; nil: none.
-        public var sampling: SampleDiagnostics?
+        /// Greedy answers to a few of the pairs' prompts every so many steps, for length and
+        /// diversity ("greedy_…" metrics); nil: none.
+        public var sampling: RolloutDiagnostics.GreedySample?
         public init() {}
     }
 
@@ -125,9 +126,10 @@ public enum PreferenceTraining {
                 policy.trainableParameters, metrics: local, step: step, communicator: communicator)
             var sequences: [String: [Int32]] = [:]
             if let sampling = p.sampling, sampling.isDue(step: step) {
-                let sampled = sampleDiagnostics(policy: policy, pairs: pairs, settings: sampling)
-                update.metrics.merge(sampled.metrics) { $1 }
-                sequences["most_repeated_answer"] = sampled.mostRepeated
+                let greedy = sampling.statistics(
+                    of: policy, prompts: sampling.prompts(from: pairs.map(\.prompt)))
+                update.metrics.merge(greedy.values(prefix: "greedy_")) { $1 }
+                sequences["greedy_most_repeated_answer"] = greedy.mostRepeated
             }
             return TrainingLoop.Step(
                 metrics: update.metrics, note: update.outcome.note(step: step), sequences: sequences)
