@@ -57,7 +57,7 @@ struct DPOCommand: ParsableCommand {
     @Option(
         name: .customLong("sample-every"),
         help:
-            "Every N steps answer 16 of the pairs' prompts greedily and log those answers' length and diversity (greedy_…; default: never)."
+            "Every N steps answer a fixed set of the pairs' prompts greedily and log those answers' length and diversity (greedy_…; default: never)."
     )
     var sampleEvery: Int?
 

@@ -99,7 +99,7 @@ struct PPOCommand: ParsableCommand {
     @Option(
         name: .customLong("greedy-every"),
         help:
-            "Every N rollout batches answer 16 of the prompts greedily and log those answers' length and diversity (greedy_…; default: never)."
+            "Every N rollout batches answer a fixed set of the prompts greedily and log those answers' length and diversity (greedy_…; default: never)."
     )
     var greedyEvery: Int?
 

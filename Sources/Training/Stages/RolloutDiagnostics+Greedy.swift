@@ -11,7 +11,9 @@ extension RolloutDiagnostics {
     public struct GreedySample: Sendable, Equatable {
         /// Steps between samples (also sampled after the first step).
         public var every: Int
-        public var promptCount = 16
+        /// Duplicates grow with the number of prompts: 16 greedy answers stayed 81–94% distinct
+        /// through a real-data PPO run whose 198 held-out greedy answers were 49% distinct.
+        public var promptCount = 64
         public var maxNewTokens = 16
         /// Tokens that end an answer (the end-of-turn token and any other stop token).
         public var stopTokens: Set<Int32>
