@@ -141,7 +141,9 @@ public struct RunDiagnostics: Sendable {
                     series: each("distinct_answers", " distinct")
                         + each("greedy_distinct_answers", " distinct greedy")
                         + each("repeated_answer_share", " most repeated")
-                        + each("greedy_repeated_answer_share", " most repeated greedy"))
+                        + each("greedy_repeated_answer_share", " most repeated greedy")
+                        + each("repeated_ending_share", " most repeated ending")
+                        + each("greedy_repeated_ending_share", " most repeated greedy ending"))
             ))
         out.append(
             (
@@ -224,9 +226,10 @@ public struct RunDiagnostics: Sendable {
         var s = "## Diagnostics of the RL runs\n\n"
         s += "First → last fifth of each run's logged steps (training prompts).\n\n"
         s += "| run | reward | verifier accuracy | KL (nats/answer) | answer length | distinct answers "
-        s += "| most repeated answer | distinct-2 | distinct greedy answers | most repeated greedy answer "
-        s += "| entropy | clip fraction | explained variance |\n"
-        s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        s += "| most repeated answer | most repeated ending | distinct-2 | distinct greedy answers "
+        s += "| most repeated greedy answer | most repeated greedy ending | entropy | clip fraction "
+        s += "| explained variance |\n"
+        s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         for run in runs {
             let h = run.history
             let cells = [
@@ -236,9 +239,11 @@ public struct RunDiagnostics: Sendable {
                 Self.change(h) { $0["answer_length"] },
                 Self.change(h, percent: true) { $0["distinct_answers"] },
                 Self.change(h, percent: true) { $0["repeated_answer_share"] },
+                Self.change(h, percent: true) { $0["repeated_ending_share"] },
                 Self.change(h) { $0["distinct_2"] },
                 Self.change(h, percent: true) { $0["greedy_distinct_answers"] },
                 Self.change(h, percent: true) { $0["greedy_repeated_answer_share"] },
+                Self.change(h, percent: true) { $0["greedy_repeated_ending_share"] },
                 Self.change(h) { $0["entropy"] },
                 Self.change(h) { $0["clip_fraction"] },
                 Self.change(h) { $0["explained_variance"] },

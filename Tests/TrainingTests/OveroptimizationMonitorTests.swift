@@ -60,6 +60,18 @@ import Testing
         #expect(Self.replay(steady).isEmpty)
     }
 
+    @Test func aStockEndingWarnsLikeAStockAnswer() {
+        let steps = (0..<20).map { i in
+            [
+                "reward": 0.05 * Double(i), "repeated_answer_share": 0.05,
+                "repeated_ending_share": 0.1 + 0.03 * Double(i),
+            ]
+        }
+        let warnings = Self.replay(steps)
+        #expect(warnings.map(\.kind) == [.stockPhrase])
+        #expect(warnings.first?.message.contains("one ending (last 3 tokens) of the answers") == true)
+    }
+
     @Test func klAboveTheLimitOrGrowingFastWarns() {
         var p = OveroptimizationMonitor.Parameters()
         p.klLimit = 5

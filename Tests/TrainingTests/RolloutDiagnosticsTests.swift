@@ -35,6 +35,21 @@ import Testing
         #expect(again.mostRepeatedShare == 0.5)
     }
 
+    @Test func differentAnswersWithOneEndingShareAStockEnding() {
+        // "…, my lord." as tokens 7 8 9 ends three different answers to three prompts of four.
+        let s = RolloutDiagnostics.AnswerStatistics(
+            answers: [[1, 7, 8, 9], [2, 3, 7, 8, 9], [4, 7, 8, 9], [5, 6], [1, 7, 8, 9]],
+            prompts: [0, 1, 2, 3, 0])
+        #expect(s.mostRepeatedEnding == [7, 8, 9])
+        #expect(s.mostRepeatedEndingShare == 3.0 / 4)
+        #expect(s.mostRepeatedShare == 1.0 / 4)  // the one repeated answer is one prompt's
+        var metrics = StepMetrics()
+        s.record(into: &metrics)
+        #expect(metrics["repeated_ending_share"] == 0.75)
+        // Answers shorter than an ending have none.
+        #expect(RolloutDiagnostics.AnswerStatistics(answers: [[1], [1, 2]]).mostRepeatedEndingShare == 0)
+    }
+
     @Test func aGroupAnsweringItsPromptAlikeIsNoStockPhrase() {
         // GRPO: 2 prompts × 3 answers; each group agrees on its own answer.
         let s = RolloutDiagnostics.AnswerStatistics(
@@ -133,7 +148,7 @@ extension RolloutDiagnosticsTests {
         #expect(
             Set(a.values(prefix: "greedy_").keys) == [
                 "greedy_answer_length", "greedy_distinct_answers", "greedy_distinct_1", "greedy_distinct_2",
-                "greedy_repeated_answer_share",
+                "greedy_repeated_answer_share", "greedy_repeated_ending_share",
             ])
     }
 

@@ -16,7 +16,7 @@ public struct OveroptimizationMonitor: Sendable {
         /// Diversity collapse: the share of distinct answers falls below this fraction of its
         /// start while the reward is above its start.
         public var diversityCollapseRatio = 0.5
-        /// Stock phrase: the most repeated answer's share of prompts exceeds this and
+        /// Stock phrase: the most repeated answer's (or answer ending's) share of prompts exceeds this and
         /// `stockPhraseGrowth` × its start while the reward is above its start (the start
         /// matters: tasks with few possible answers repeat them legitimately).
         public var stockPhraseShare = 0.25
@@ -83,7 +83,9 @@ public struct OveroptimizationMonitor: Sendable {
     /// Takes one logged step's metrics; returns the signs that appeared at this step.
     public mutating func observe(_ metrics: [String: Double]) -> [Warning] {
         steps += 1
-        let answerKeys = answerPrefixes.flatMap { [$0 + "distinct_answers", $0 + "repeated_answer_share"] }
+        let answerKeys = answerPrefixes.flatMap {
+            [$0 + "distinct_answers", $0 + "repeated_answer_share", $0 + "repeated_ending_share"]
+        }
         for key in [rewardKey, klKey] + answerKeys {
             if let value = metrics[key], value.isFinite { history[key, default: []].append(value) }
         }
@@ -104,13 +106,18 @@ public struct OveroptimizationMonitor: Sendable {
                     + "\(percent(p.diversityCollapseRatio)) of its start): the policy may be collapsing onto "
                     + "what the reward model likes"
             }
-            if let reward = rewardRose,
-                let (start, current) = startAndCurrent(prefix + "repeated_answer_share"),
-                current > p.stockPhraseShare, current > p.stockPhraseGrowth * start
-            {
-                now[.stockPhrase] =
-                    "reward rose \(fmt(reward.start)) → \(fmt(reward.current)) while one of the \(answers) now "
-                    + "answers \(percent(current)) of prompts (\(percent(start)) at the start): a stock phrase"
+            // Whole answers first: a repeated answer also repeats its ending.
+            for (key, what) in [
+                ("repeated_ending_share", "one ending (last 3 tokens) of the \(answers) now ends"),
+                ("repeated_answer_share", "one of the \(answers) now answers"),
+            ] {
+                if let reward = rewardRose, let (start, current) = startAndCurrent(prefix + key),
+                    current > p.stockPhraseShare, current > p.stockPhraseGrowth * start
+                {
+                    now[.stockPhrase] =
+                        "reward rose \(fmt(reward.start)) → \(fmt(reward.current)) while \(what) "
+                        + "\(percent(current)) of prompts (\(percent(start)) at the start): a stock phrase"
+                }
             }
         }
         if let values = history[klKey], let (_, current) = startAndCurrent(klKey) {

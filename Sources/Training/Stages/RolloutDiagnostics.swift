@@ -10,7 +10,8 @@ import Models
 /// `answer_length` (mean tokens, stop token excluded), `distinct_answers` (distinct answers /
 /// answers), `distinct_1`, `distinct_2` (distinct n-grams / n-grams over the batch, Li et al.
 /// 2016), `repeated_answer_share` (share of the batch's distinct prompts answered with its most
-/// repeated answer), `explained_variance` (PPO).
+/// repeated answer), `repeated_ending_share` (the same for the answers' last 3 tokens),
+/// `explained_variance` (PPO).
 public enum RolloutDiagnostics {
     /// The answer tokens of each generation: its new tokens without the stop token that ended it.
     public static func answers(_ generations: [Generation]) -> [[Int32]] {
@@ -46,6 +47,11 @@ public enum RolloutDiagnostics {
         /// prompts, not answers, keeps GRPO's groups (several answers to one prompt, often the same
         /// correct one) from looking like a stock phrase.
         public var mostRepeatedShare: Double
+        /// The same for answers' endings (their last `endingLength` tokens; shorter answers have
+        /// none): different answers that all end in one stock phrase ("…, my lord.").
+        public var mostRepeatedEnding: [Int32]
+        public var mostRepeatedEndingShare: Double
+        public static let endingLength = 3
 
         /// - Parameters:
         ///   - answers: answer tokens (see `answers(_:)`), at least one.
@@ -60,18 +66,13 @@ public enum RolloutDiagnostics {
             meanLength = Double(answers.reduce(0) { $0 + $1.count }) / Double(answers.count)
             distinct1 = RolloutDiagnostics.distinctNGrams(answers, n: 1)
             distinct2 = RolloutDiagnostics.distinctNGrams(answers, n: 2)
-            var promptsOf: [[Int32]: Set<Int>] = [:], order: [[Int32]] = []
-            for (answer, prompt) in zip(answers, promptIDs) {
-                if promptsOf[answer] == nil { order.append(answer) }
-                promptsOf[answer, default: []].insert(prompt)
-            }
-            distinctShare = Double(order.count) / Double(answers.count)
-            var best = order[0]
-            for answer in order.dropFirst() where promptsOf[answer]!.count > promptsOf[best]!.count {
-                best = answer
-            }
-            mostRepeated = best
-            mostRepeatedShare = Double(promptsOf[best]!.count) / Double(Set(promptIDs).count)
+            distinctShare = Double(Set(answers).count) / Double(answers.count)
+            let promptCount = Double(Set(promptIDs).count)
+            (mostRepeated, mostRepeatedShare) = Self.mostShared(answers, promptIDs, promptCount: promptCount)
+            let n = Self.endingLength
+            (mostRepeatedEnding, mostRepeatedEndingShare) = Self.mostShared(
+                answers.map { $0.count >= n ? Array($0.suffix(n)) : nil }, promptIDs, promptCount: promptCount
+            )
         }
 
         /// The statistics as metrics, each a mean weighted by the answer count. With several ranks
@@ -84,6 +85,22 @@ public enum RolloutDiagnostics {
             metrics.mean("distinct_1", distinct1, weight: weight)
             metrics.mean("distinct_2", distinct2, weight: weight)
             metrics.mean("repeated_answer_share", mostRepeatedShare, weight: weight)
+            metrics.mean("repeated_ending_share", mostRepeatedEndingShare, weight: weight)
+        }
+
+        /// The key (answer or ending) shared by the most distinct prompts, the first seen among
+        /// ties, and that count / `promptCount`; ([], 0) when no answer has a key.
+        static func mostShared(_ keys: [[Int32]?], _ prompts: [Int], promptCount: Double) -> ([Int32], Double)
+        {
+            var promptsOf: [[Int32]: Set<Int>] = [:], order: [[Int32]] = []
+            for (key, prompt) in zip(keys, prompts) {
+                guard let key else { continue }
+                if promptsOf[key] == nil { order.append(key) }
+                promptsOf[key, default: []].insert(prompt)
+            }
+            guard var best = order.first else { return ([], 0) }
+            for key in order.dropFirst() where promptsOf[key]!.count > promptsOf[best]!.count { best = key }
+            return (best, Double(promptsOf[best]!.count) / promptCount)
         }
     }
 
