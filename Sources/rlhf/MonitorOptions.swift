@@ -21,7 +21,9 @@ struct MonitorOptions: ParsableArguments {
 
     @Option(
         name: .customLong("warn-repeated"),
-        help: "Warn when the reward rises while one answer answers more than this share of prompts.")
+        help:
+            "Warn when the reward rises while one answer, or one answer ending, takes more than this share of prompts."
+    )
     var repeatedShare: Double?
 
     func validate() throws {

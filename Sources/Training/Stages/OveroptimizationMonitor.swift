@@ -2,7 +2,7 @@ import Foundation
 
 /// Watches an RL run's logged metrics, step by step, for the signs that the policy is gaming its
 /// reward rather than getting better: the reward rises while the answers' diversity collapses,
-/// one stock answer takes over, or the KL to the reference runs away. A pure value fed one
+/// one stock answer or ending takes over, or the KL to the reference runs away. A pure value fed one
 /// step's metrics at a time, so the CLI can warn while training and a report can replay a
 /// finished run's history.
 ///
@@ -16,9 +16,9 @@ public struct OveroptimizationMonitor: Sendable {
         /// Diversity collapse: the share of distinct answers falls below this fraction of its
         /// start while the reward is above its start.
         public var diversityCollapseRatio = 0.5
-        /// Stock phrase: the most repeated answer's (or answer ending's) share of prompts exceeds this and
-        /// `stockPhraseGrowth` × its start while the reward is above its start (the start
-        /// matters: tasks with few possible answers repeat them legitimately).
+        /// Stock phrase: the most repeated answer's (or answer ending's) share of prompts exceeds
+        /// this and `stockPhraseGrowth` × its start while the reward is above its start (the
+        /// start matters: tasks with few possible answers repeat them legitimately).
         public var stockPhraseShare = 0.25
         public var stockPhraseGrowth = 2.0
         /// KL runaway: the KL per answer (nats) exceeds this, …
