@@ -65,5 +65,6 @@ extension DemoReport {
             ),
         ]
         for (file, plot) in plots { try plot.write(to: directory.appendingPathComponent(file)) }
+        try diagnostics.writePlots(to: directory)
     }
 }

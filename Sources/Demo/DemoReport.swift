@@ -166,6 +166,7 @@ public struct DemoReport: Sendable {
         s +=
             "## Plots\n\n![pretraining loss](pretrain_loss.svg)\n![SFT loss](sft_loss.svg)\n![reward model](reward_accuracy.svg)\n"
         s += "![PPO reward and KL](ppo.svg)\n![DPO](dpo.svg)\n![GRPO](grpo.svg)\n\n"
+        s += diagnostics.markdown  // DemoReport+Diagnostics.swift
         s += "## Samples (SFT → held-out prompts)\n\n"
         for line in sft.samples { s += "- \(line)\n" }
         if let ppo { s += "\nPPO:\n\n"; for line in ppo.samples { s += "- \(line)\n" } }

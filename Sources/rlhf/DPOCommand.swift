@@ -54,12 +54,22 @@ struct DPOCommand: ParsableCommand {
 
     @OptionGroup var variant: DPOVariantOptions
 
+    @Option(
+        name: .customLong("sample-every"),
+        help:
+            "Every N steps answer a fixed set of the pairs' prompts greedily and log those answers' length and diversity (greedy_…; default: never)."
+    )
+    var sampleEvery: Int?
+
+    @OptionGroup(title: "Over-optimisation warnings") var monitorOptions: MonitorOptions
+
     @OptionGroup var stage: StageOptions
 
     @OptionGroup var lora: LoRAOptions
 
     func validate() throws {
         if let beta, !(beta > 0) { throw ValidationError("--beta must be positive") }
+        if let sampleEvery, sampleEvery < 1 { throw ValidationError("--sample-every must be positive") }
         guard (gamma ?? 0) >= 0, (lambda ?? 0) >= 0 else {
             throw ValidationError("--gamma and --lambda must not be negative")
         }
@@ -99,6 +109,10 @@ struct DPOCommand: ParsableCommand {
         parameters.optimization = stage.apply(to: parameters.optimization)
         parameters.pairsPerStep = stage.batchSize ?? parameters.pairsPerStep
         parameters.seed = stage.seed
+        parameters.sampling = sampleEvery.map {
+            RolloutDiagnostics.GreedySample(
+                every: $0, stopTokens: data.stopTokens.union([data.endOfTurn]))
+        }
 
         // With adapters the reference is the same model with them bypassed: one copy of the base.
         let reference =
@@ -115,7 +129,9 @@ struct DPOCommand: ParsableCommand {
         let history = try PreferenceTraining.train(
             policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,
             parameters: parameters, communicator: communicator,
-            progress: StageRun.progress(renderer, log))
+            progress: StageRun.progress(
+                renderer, log, watching: monitorOptions.monitor(stage: parameters.loss.stageName),
+                text: data.text(of:)))
         renderer.finish()
         try sft.derived(directory: directory, model: sft.model).save(dtype: stage.saveDType.storageDType)
         let tail = history.suffix(max(1, history.count / 5))

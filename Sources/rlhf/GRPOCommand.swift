@@ -83,6 +83,8 @@ struct GRPOCommand: ParsableCommand {
 
     @OptionGroup(title: "GRPO algorithm") var algorithm: GRPOAlgorithmOptions
 
+    @OptionGroup(title: "Over-optimisation warnings") var monitorOptions: MonitorOptions
+
     @OptionGroup var stage: StageOptions
 
     @OptionGroup var lora: LoRAOptions
@@ -152,7 +154,8 @@ struct GRPOCommand: ParsableCommand {
             policy: sft.model, reference: reference, prompts: rows.rows.map(\.tokens),
             endOfTurn: data.endOfTurn,
             padToken: data.padToken, parameters: parameters, reward: reward, communicator: communicator,
-            progress: StageRun.progress(renderer, log))
+            progress: StageRun.progress(
+                renderer, log, watching: monitorOptions.monitor(stage: "grpo"), text: data.text(of:)))
         renderer.finish()
         try sft.derived(directory: directory, model: sft.model).save(dtype: stage.saveDType.storageDType)
         let n = max(1, history.count / 5)

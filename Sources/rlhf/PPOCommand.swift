@@ -95,7 +95,24 @@ struct PPOCommand: ParsableCommand {
     )
     var rolloutWeights: DecodeWeights = .f32
 
+    @Option(
+        help: """
+            Also log each rollout batch's verifier accuracy beside the reward-model score (not trained \
+            on): 'answer' (the record's "answer", exact after trimming) or 'demo' (the built-in demo \
+            tasks); default 'answer' when every prompt has an "answer", else none.
+            """)
+    var verifier: GRPOCommand.VerifierChoice?
+
+    @Option(
+        name: .customLong("greedy-every"),
+        help:
+            "Every N rollout batches answer a fixed set of the prompts greedily and log those answers' length and diversity (greedy_…; default: never)."
+    )
+    var greedyEvery: Int?
+
     @OptionGroup(title: "PPO algorithm") var algorithm: PPOAlgorithmOptions
+
+    @OptionGroup(title: "Over-optimisation warnings") var monitorOptions: MonitorOptions
 
     @OptionGroup var stage: StageOptions
 
@@ -113,6 +130,7 @@ struct PPOCommand: ParsableCommand {
         }
         if let klCoef, !(klCoef >= 0) { throw ValidationError("--kl-coef must not be negative") }
         if let targetKL, !(targetKL > 0) { throw ValidationError("--target-kl must be positive") }
+        if let greedyEvery, greedyEvery < 1 { throw ValidationError("--greedy-every must be positive") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be positive") }
         if let rolloutBatch, rolloutBatch < 1 { throw ValidationError("--rollout-batch must be positive") }
         if let minibatch, minibatch < 1 { throw ValidationError("--minibatch must be positive") }
@@ -144,6 +162,8 @@ struct PPOCommand: ParsableCommand {
                 "the reward model's context (\(rm.model.config.contextLength)) is shorter than prompt + --max-new-tokens"
             )
         }
+
+        let inspect = try rolloutInspector(rows, data: data, policy: sft.model)
 
         var p = PPO.Parameters()
         let given = stage.apply(to: p.policyOptimization)
@@ -192,15 +212,16 @@ struct PPOCommand: ParsableCommand {
         guard communicator.isRoot else {
             try PPO.train(
                 models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
-                parameters: p, pretrainingBatch: ptxSource, communicator: communicator)
+                parameters: p, pretrainingBatch: ptxSource, inspect: inspect, communicator: communicator)
             return
         }
         let (directory, log) = try StageRun.prepareOutput(out, stage)
         let renderer = ProgressRenderer()
         let history = try PPO.train(
             models, prompts: rows.rows.map(\.tokens), endOfTurn: data.endOfTurn, padToken: data.padToken,
-            parameters: p, pretrainingBatch: ptxSource, communicator: communicator,
-            progress: StageRun.progress(renderer, log))
+            parameters: p, pretrainingBatch: ptxSource, inspect: inspect, communicator: communicator,
+            progress: StageRun.progress(
+                renderer, log, watching: monitorOptions.monitor(stage: "ppo"), text: data.text(of:)))
         renderer.finish()
         try sft.derived(directory: directory, model: models.policy).save(dtype: stage.saveDType.storageDType)
         let first = history.prefix(max(1, history.count / 5)),
@@ -213,5 +234,48 @@ struct PPOCommand: ParsableCommand {
         print(
             "ppo: \(rows.rows.count) prompts (\(rows.skippedCount) skipped), \(history.count) rollout batches of \(p.promptsPerStep); reward \(StageRun.format(mean(first, "reward"))) → \(StageRun.format(mean(last, "reward"))) (first/last fifth), KL \(StageRun.format(mean(last, "kl"))) (\(klEstimator.rawValue), β \(StageRun.format(history.last?["kl_coefficient"]))), unfinished \(StageRun.format(mean(last, "unfinished_fraction"), 2))\(ptx); wrote \(directory.url.path)"
         )
+    }
+
+    /// The rollout hook: the verifier's accuracy (see `verifierAccuracy`) and, every
+    /// `--greedy-every` steps, the greedy answers' statistics of `policy` (after the step's update).
+    func rolloutInspector(_ rows: StageRows<StageData.PromptRow>, data: StageData, policy: Transformer) throws
+        -> ((PPO.Rollout) -> [String: Double])?
+    {
+        let accuracy = try verifierAccuracy(rows, data: data)
+        let greedy = greedyEvery.map {
+            RolloutDiagnostics.GreedySample(every: $0, stopTokens: data.stopTokens.union([data.endOfTurn]))
+        }
+        guard accuracy != nil || greedy != nil else { return nil }
+        let prompts = greedy?.prompts(from: rows.rows.map(\.tokens)) ?? []
+        var step = 0
+        return { rollout in
+            var metrics = accuracy?(rollout) ?? [:]
+            if let greedy, greedy.isDue(step: step) {
+                metrics.merge(greedy.statistics(of: policy, prompts: prompts).values(prefix: "greedy_")) {
+                    $1
+                }
+            }
+            step += 1
+            return metrics
+        }
+    }
+
+    /// The rollout hook that logs "verifier_accuracy" (the mean verifier reward of the batch's
+    /// answers), or nil when no verifier applies; a chosen verifier must judge every prompt.
+    func verifierAccuracy(_ rows: StageRows<StageData.PromptRow>, data: StageData) throws
+        -> ((PPO.Rollout) -> [String: Double])?
+    {
+        let everyAnswer = rows.rows.allSatisfy { $0.record.answer != nil }
+        guard let judge = verifier?.verifier ?? (everyAnswer ? ExactAnswerVerifier() : nil) else {
+            return nil
+        }
+        try StageData.requireVerifier(rows, file: dataPath, verifier: judge)
+        let records = rows.rows.map(\.record)
+        return { rollout in
+            let rewards = zip(rollout.promptIndices, rollout.completions).map { i, generation in
+                judge.reward(records[i], response: data.text(of: generation.tokens)) ?? 0
+            }
+            return ["verifier_accuracy": rewards.reduce(0, +) / Double(max(rewards.count, 1))]
+        }
     }
 }

@@ -141,8 +141,12 @@ public enum GRPO {
             rollout.mean(
                 "finished_fraction", Double(generations.filter(\.finished).count) / count, weight: count)
             rollout.mean("completion_tokens", completionTokens / count, weight: count)
+            let repeated = recordDiagnostics(
+                promptIndices: promptIndices, generations: generations, into: &rollout)
             metrics.merge(communicator.reduce(rollout)) { $1 }
-            return TrainingLoop.Step(metrics: metrics, note: note)
+            metrics["kl_per_answer"] = klPerAnswer(metrics, parameters: p)
+            return TrainingLoop.Step(
+                metrics: metrics, note: note, sequences: ["most_repeated_answer": repeated])
         }
         try stepper.requireSavable()
         return history
@@ -171,6 +175,8 @@ public enum GRPO {
                 clipRange: p.clipRange, clipRangeHigh: p.clipRangeHigh, klCoefficient: p.klCoefficient,
                 normalizer: tokens)
             pass.backward(model: policy, logProbGrad: out.logProbGrad)
+            local.mean(
+                "entropy", RolloutDiagnostics.maskedMean(pass.entropy, mask: sub.mask), weight: localTokens)
             // loss and policy_loss are already divided by the global token count; the per-token
             // means (kl, clip fraction, ratio) are weighted by each rank's tokens.
             for (name, value) in out.metrics {
@@ -182,7 +188,7 @@ public enum GRPO {
             }
         } else {
             for name in ["loss", "policy_loss"] { local.total(name, 0) }
-            for name in ["kl", "clip_fraction", "ratio"] { local.mean(name, 0, weight: 0) }
+            for name in ["kl", "clip_fraction", "ratio", "entropy"] { local.mean(name, 0, weight: 0) }
         }
         return try stepper.update(
             policy.trainableParameters, metrics: local, step: step, communicator: communicator)

@@ -146,6 +146,7 @@ public enum PPO {
             local.mean("unfinished_fraction", experience.shaped.unfinishedFraction, weight: rows)
             local.total("completion_tokens", Double(experience.batch.targetCount) / drawn)
             for (name, value) in inspect?(rollout.asRollout) ?? [:] { local.mean(name, value, weight: rows) }
+            let repeated = recordDiagnostics(rollout, experience, into: &local, communicator: communicator)
             metrics.merge(communicator.reduce(local)) { $1 }
             state.kl.update(currentKL: metrics["kl"]!, sampleCount: rollout.drawnCount)
             metrics["kl_coefficient"] = state.kl.coefficient
@@ -153,7 +154,7 @@ public enum PPO {
                 metrics["reward_gain"] = normalization.gain
                 metrics["reward_bias"] = normalization.bias
             }
-            return TrainingLoop.Step(metrics: metrics)
+            return TrainingLoop.Step(metrics: metrics, sequences: ["most_repeated_answer": repeated])
         }
         try state.policyStepper.requireSavable()
         try state.valueStepper.requireSavable()

@@ -28,6 +28,9 @@ public enum PreferenceTraining {
         public var optimization = OptimizationSettings(learningRate: 5e-5, steps: 100, warmupSteps: 5)
         public var pairsPerStep = 8
         public var seed: UInt64 = 0
+        /// Greedy answers to a few of the pairs' prompts every so many steps, for length and
+        /// diversity ("greedy_…" metrics); nil: none.
+        public var sampling: RolloutDiagnostics.GreedySample?
         public init() {}
     }
 
@@ -119,9 +122,17 @@ public enum PreferenceTraining {
 
             var local = StepMetrics()
             for (name, value) in out.metrics { local.mean(name, value, weight: Double(n)) }
-            let update = try stepper.update(
+            var update = try stepper.update(
                 policy.trainableParameters, metrics: local, step: step, communicator: communicator)
-            return TrainingLoop.Step(metrics: update.metrics, note: update.outcome.note(step: step))
+            var sequences: [String: [Int32]] = [:]
+            if let sampling = p.sampling, sampling.isDue(step: step) {
+                let greedy = sampling.statistics(
+                    of: policy, prompts: sampling.prompts(from: pairs.map(\.prompt)))
+                update.metrics.merge(greedy.values(prefix: "greedy_")) { $1 }
+                sequences["greedy_most_repeated_answer"] = greedy.mostRepeated
+            }
+            return TrainingLoop.Step(
+                metrics: update.metrics, note: update.outcome.note(step: step), sequences: sequences)
         }
         try stepper.requireSavable()
         return history

@@ -8,13 +8,19 @@ public struct StageProgress: Sendable {
     public var metrics: [String: Double]
     /// A line for the log (a skipped step, an evaluation, a checkpoint), or nil.
     public var note: String?
+    /// Named token sequences of this step (e.g. "most_repeated_answer"), for the caller to decode.
+    public var sequences: [String: [Int32]]
 
-    public init(stage: String, step: Int, totalSteps: Int, metrics: [String: Double], note: String? = nil) {
+    public init(
+        stage: String, step: Int, totalSteps: Int, metrics: [String: Double], note: String? = nil,
+        sequences: [String: [Int32]] = [:]
+    ) {
         self.stage = stage
         self.step = step
         self.totalSteps = totalSteps
         self.metrics = metrics
         self.note = note
+        self.sequences = sequences
     }
 }
 

@@ -18,6 +18,8 @@ enum TrainingLoop {
         var metrics: [String: Double]
         /// A line for the log (a skipped step), or nil.
         var note: String? = nil
+        /// Token sequences for the progress report (e.g. the most repeated answer).
+        var sequences: [String: [Int32]] = [:]
     }
 
     /// Runs `body` for each step in `steps` (0-based, of `totalSteps`). Rank 0's weights of
@@ -47,7 +49,7 @@ enum TrainingLoop {
             progress?(
                 StageProgress(
                     stage: stage, step: step + 1, totalSteps: totalSteps, metrics: result.metrics,
-                    note: result.note))
+                    note: result.note, sequences: result.sequences))
         }
         return history
     }
