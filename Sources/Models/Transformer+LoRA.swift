@@ -42,6 +42,9 @@ extension Transformer {
         where config.targets.contains(String(layer.moduleName.split(separator: ".").last!)) {
             layer.attachLoRA(rank: config.rank, alpha: config.alpha, dropout: config.dropout, rng: &rng)
         }
+        // Every base weight is frozen (norms, embeddings and head too): backward computes input
+        // gradients through them, never their own.
+        for p in parameters { p.requiresGradient = false }
     }
 
     /// Dropout on (training) or off (evaluation, reference passes, generation).
@@ -60,6 +63,7 @@ extension Transformer {
     /// Folds every adapter into its weight (W += α/r · BA) and removes the adapters.
     public func mergeLoRA() {
         for layer in projections { layer.mergeLoRA() }
+        for p in parameters { p.requiresGradient = true }
     }
 
     /// Whether PEFT stores this family's projections as `Conv1D` (`fan_in_fan_out: true`).

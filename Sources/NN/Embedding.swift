@@ -50,6 +50,7 @@ public final class Embedding {
     public func backward(_ ids: [Int32], outputGrad dy: Tensor) {
         let c = size
         precondition(dy.count == ids.count * c, "Embedding(\(weight.name)).backward: grad \(dy.shape)")
+        guard weight.requiresGradient else { return }  // frozen (LoRA): nothing flows past the lookup
         dy.withUnsafeBufferPointer { d in
             weight.grad.withUnsafeMutableBufferPointer { g in
                 for (n, id) in ids.enumerated() {

@@ -120,6 +120,14 @@ public final class Linear {
             if lora.enabled { lora.backward(x: x, rows: rows, dy: dy, dyStride: dyStride, dx: dx) }
             return
         }
+        if let bias, bias.requiresGradient {
+            bias.grad.withUnsafeMutableBufferPointer { g in
+                Kernels.biasGradient(dy, rows: rows, n: outputSize, stride: dyStride, dBias: g.baseAddress!)
+            }
+        }
+        // A frozen weight (a LoRA run's head or embedding) passes the input gradient only: no
+        // weight-gradient GEMM, no buffer of W's size.
+        guard weight.requiresGradient else { return }
         weight.grad.withUnsafeMutableBufferPointer { g in
             switch layout {
             case .outputMajor:  // dW[out,in] += dyᵀ · x
@@ -131,9 +139,6 @@ public final class Linear {
                     transposeA: true, m: inputSize, n: outputSize, k: rows, a: x, lda: inputSize,
                     b: dy, ldb: dyStride, beta: 1, c: g.baseAddress!, ldc: outputSize, mixed: true)
             }
-        }
-        bias?.grad.withUnsafeMutableBufferPointer { g in
-            Kernels.biasGradient(dy, rows: rows, n: outputSize, stride: dyStride, dBias: g.baseAddress!)
         }
     }
 

@@ -15,6 +15,10 @@ public final class Parameter: @unchecked Sendable {
     private let roundedCopy = BF16Copy()
     /// False for norms' gains and biases: AdamW applies no weight decay to them.
     public let decays: Bool
+    /// False for a frozen parameter (a LoRA run's base weights), as PyTorch's `requires_grad`:
+    /// layers still pass gradients through to their input, but neither compute nor allocate
+    /// this parameter's gradient (for a Linear, the weight-gradient GEMM is skipped).
+    public var requiresGradient = true
     /// Allocated on the first write: a model that is only evaluated (a reference or reward
     /// model, a served model) never holds a second copy of its weights' size.
     private var storedGrad: Tensor?
@@ -49,4 +53,13 @@ public final class Parameter: @unchecked Sendable {
     public var bf16Value: UnsafePointer<UInt16> { roundedCopy.of(value, version: version) }
 
     public func zeroGrad() { storedGrad?.zero() }
+
+    /// `body` on the gradient to accumulate into, or, for a frozen parameter, on a zero buffer
+    /// that is then dropped: for small parameters (norm gains) whose kernels compute their
+    /// gradient together with the input's.
+    public func withGradientBuffer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        if requiresGradient { return try grad.withUnsafeMutableBufferPointer { try body($0) } }
+        var discarded = [Float](repeating: 0, count: gradShape.reduce(1, *))
+        return try discarded.withUnsafeMutableBufferPointer { try body($0) }
+    }
 }

@@ -213,4 +213,72 @@ import Tokenizers
         #expect(StageDirectionTests.targetRate(policy, seed: 99) > before + 0.2)
         #expect(policy.parameters.map(\.value.scalars) == base)
     }
+
+    /// PPO with adapters on the policy and on the value model (`--lora-rank … --value-lora`): the
+    /// reference is the policy itself with its adapters bypassed, the frozen reward model is the
+    /// value model's trunk with them bypassed; the reward rises, no base weight moves or gets a
+    /// gradient, and the optimizers hold state for the adapters (and the value head) only.
+    @Test func ppoTrainsAdaptersOnPolicyAndValue() throws {
+        let policy = try Transformer(config: StageDirectionTests.config, seed: 2)
+        let (reward, accuracy) = try StageDirectionTests.rewardModelPreferringToken3(trunk: policy)
+        #expect(accuracy > 0.9)
+        Self.widenHead(policy, by: 5)  // a frozen head of 0.02² weights leaves adapters little to move
+        let separateReference = try policy.copy()
+        let policyBase = policy.parameters.map(\.value.scalars)
+        let trunkBase = reward.trunk.parameters.map(\.value.scalars)
+        let rewardHead = reward.head.weight.value.scalars
+        _ = try Self.attach(policy)
+        _ = try Self.attach(reward.trunk)
+        let value = reward.sharingTrunk()
+        #expect(value.trunk === reward.trunk && value.head !== reward.head)
+        let models = PPO.Models(policy: policy, reference: policy, reward: reward, value: value)
+        var p = PPO.Parameters()
+        p.steps = 15
+        p.promptsPerStep = 16
+        p.miniBatchSize = 8
+        p.maxNewTokens = 6
+        p.klCoefficient = 0.01
+        p.unfinished = .keepScore
+        p.policyOptimization.learningRate = 1e-2
+        p.valueOptimization.learningRate = 1e-2
+
+        // One step by hand: optimizer state exists for the adapters (and the value head) only.
+        var state = PPO.State(parameters: p, rank: 0)
+        let rollout = PPO.rollout(
+            policy, prompts: StageDirectionTests.prompts, endOfTurn: StageDirectionTests.eot, state: &state,
+            communicator: SingleProcess())
+        let experience = PPO.score(
+            rollout, models: models, prompts: StageDirectionTests.prompts, endOfTurn: StageDirectionTests.eot,
+            padToken: StageDirectionTests.pad, klCoefficient: p.klCoefficient, parameters: p,
+            communicator: SingleProcess())
+        #expect(experience.shaped.meanKL == 0)  // B = 0: the policy is its base
+        _ = try PPO.update(
+            models, experience: experience, pretrainingBatch: nil, state: &state,
+            communicator: SingleProcess())
+        let policyMoments = try #require(state.policyStepper.optimizer as? Adam).moments.moments
+        let valueMoments = try #require(state.valueStepper.optimizer as? Adam).moments.moments
+        #expect(policyMoments.allSatisfy { $0.count == policy.loraParameters.count })
+        #expect(valueMoments.allSatisfy { $0.count == value.trunk.loraParameters.count + 1 })
+
+        let history = try PPO.train(
+            models, prompts: StageDirectionTests.prompts, endOfTurn: StageDirectionTests.eot,
+            padToken: StageDirectionTests.pad, parameters: p)
+        let early = history.prefix(3).map { $0["reward"]! }.reduce(0, +) / 3
+        let late = history.suffix(3).map { $0["reward"]! }.reduce(0, +) / 3
+        #expect(late > early, "PPO reward \(early) → \(late)")
+        #expect(policy.parameters.map(\.value.scalars) == policyBase)
+        #expect(reward.trunk.parameters.map(\.value.scalars) == trunkBase)
+        #expect(reward.head.weight.value.scalars == rewardHead)
+        #expect(value.head.weight.value.scalars != rewardHead)
+        #expect(!policy.parameters.contains { $0.hasGradient })
+        // (The reward trunk's base has gradients from training the reward model: all still zero.)
+        #expect(reward.trunk.parameters.allSatisfy { $0.grad.scalars.allSatisfy { $0 == 0 } })
+
+        // The reference the run used is the base model's log-probs, bit for bit, while the
+        // trained policy's own differ.
+        let batch = SequenceBatch(rows: [[1, 2, 3, 3, 15], [4, 5, 3]], padToken: StageDirectionTests.pad)
+        let baseLogProbs = separateReference.scoreTargets(batch)
+        #expect(policy.baseScoreTargets(batch) == baseLogProbs)
+        #expect(policy.scoreTargets(batch) != baseLogProbs)
+    }
 }
