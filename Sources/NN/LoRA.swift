@@ -24,6 +24,10 @@ public final class LoRAAdapter {
     private var rng: RandomGenerator
     /// Tests turn this off to probe one fixed mask with finite differences.
     var redrawsMask = true
+    /// True while activation recomputation re-runs the forward of this adapter's block before
+    /// its backward: the forward reuses the mask the original forward drew, so the gradient is
+    /// that of the loss that was computed.
+    public var replaysMask = false
     /// The last training forward's dropout multipliers (0 or 1/(1-p)) per input scalar; backward
     /// uses the mask of the forward that precedes it.
     private var mask: [Float] = []
@@ -60,7 +64,7 @@ public final class LoRAAdapter {
     ) {
         guard dropout > 0, training else { return body(x) }
         let n = rows * inputSize
-        if (drawing && redrawsMask) || mask.count != n {
+        if (drawing && redrawsMask && !replaysMask) || mask.count != n {
             mask = [Float](repeating: 0, count: n)
             let keep = 1 / (1 - dropout)
             for i in 0..<n where rng.nextUniform() >= dropout { mask[i] = keep }

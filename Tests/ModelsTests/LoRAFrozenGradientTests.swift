@@ -81,4 +81,35 @@ import TensorCore
             logitsGrad: randomWeights([1, 4, TinyConfigs.llamaTied.vocabSize], seed: 8), hiddenGrad: nil)
         #expect(model.parameters.allSatisfy { $0.hasGradient })
     }
+
+    /// LoRA dropout under activation recomputation: the recomputed forward replays the masks the
+    /// first forward drew, so the adapter gradients are bitwise those of keeping the activations.
+    @Test(arguments: TinyConfigs.all)
+    func recomputationReplaysDropoutMasks(config: ModelConfig) throws {
+        func run(recompute: Bool) throws -> [[Float]] {
+            let model = try Transformer(config: config, seed: 1)
+            scramble(model, seed: 2)
+            try model.attachLoRA(
+                LoRAConfig(
+                    rank: 2, alpha: 3, dropout: 0.3, targets: LoRAConfig.defaultTargets(for: config.family),
+                    baseModel: "b"), seed: 3)
+            var rng = RandomGenerator(seed: 4)
+            for a in model.loraAdapters { a.b.value = .randomNormal(shape: a.b.shape, std: 0.3, rng: &rng) }
+            model.setLoRATraining(true)
+            model.recomputeActivations = recompute
+            var grads: [[Float]] = []
+            for seed: UInt64 in [5, 6] {  // two steps: the second draws fresh masks
+                let tokens = randomTokens(2 * 5, vocab: config.vocabSize, seed: seed)
+                _ = model.forward(tokens: tokens, batchSize: 2, length: 5)
+                model.backward(
+                    logitsGrad: randomWeights([2, 5, config.vocabSize], seed: seed + 10), hiddenGrad: nil)
+                grads += model.loraParameters.map(\.grad.scalars)
+                for p in model.loraParameters { p.zeroGrad() }
+            }
+            return grads
+        }
+        let kept = try run(recompute: false)
+        #expect(try run(recompute: true) == kept)
+        #expect(kept.allSatisfy { $0.contains { $0 != 0 } })
+    }
 }

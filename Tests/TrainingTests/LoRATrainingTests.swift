@@ -281,4 +281,34 @@ import Tokenizers
         #expect(policy.baseScoreTargets(batch) == baseLogProbs)
         #expect(policy.scoreTargets(batch) != baseLogProbs)
     }
+
+    /// GRPO honours --lora-dropout in its updates: the same run with dropout trains different
+    /// adapters, from the same first rollouts, and leaves dropout off afterwards.
+    @Test func grpoAppliesAdapterDropoutInUpdates() throws {
+        func run(dropout: Float) throws -> (
+            history: [[String: Double]], adapters: [[Float]], policy: Transformer
+        ) {
+            let policy = try Transformer(config: StageDirectionTests.config, seed: 1)
+            Self.widenHead(policy, by: 5)
+            try policy.attachLoRA(
+                LoRAConfig(
+                    rank: 4, alpha: 8, dropout: dropout,
+                    targets: LoRAConfig.defaultTargets(for: policy.config.family), baseModel: "b"), seed: 5)
+            var p = GRPO.Parameters()
+            p.steps = 2
+            p.promptsPerStep = 2
+            p.groupSize = 4
+            p.maxNewTokens = 4
+            p.optimization.learningRate = 1e-2
+            let history = try GRPO.train(
+                policy: policy, reference: policy, prompts: StageDirectionTests.prompts,
+                endOfTurn: StageDirectionTests.eot, padToken: StageDirectionTests.pad, parameters: p,
+                reward: { _, g in Double(g.tokens.filter { $0 == 3 }.count) })
+            return (history, policy.loraParameters.map(\.value.scalars), policy)
+        }
+        let plain = try run(dropout: 0), dropped = try run(dropout: 0.5)
+        #expect(plain.history[0]["reward"] == dropped.history[0]["reward"])
+        #expect(plain.adapters != dropped.adapters)
+        #expect(dropped.policy.loraAdapters.allSatisfy { !$0.training })
+    }
 }
