@@ -94,10 +94,26 @@ extension RunDirectory {
         precondition(
             (scoreHead != nil) == config.savesScoreHead, "writeLoRAAdapter: score head and config disagree")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let files = Self.loraAdapterFiles(of: model, config: config, scoreHead: scoreHead)
+        try AtomicFileWriter.write(files[1].data, to: loraWeights)
+        try AtomicFileWriter.write(files[0].data, to: loraConfig)
+    }
+
+    /// The contents of `adapter_config.json` and `adapter_model.safetensors` (in that order), as
+    /// `writeLoRAAdapter` writes them; a checkpoint stages them with its other files.
+    public static func loraAdapterFiles(
+        of model: Transformer, config: LoRAConfig, scoreHead: Parameter? = nil,
+        metadata: [String: String] = [:]
+    ) -> [(name: String, data: Data)] {
         var tensors = model.loraParameters.map { (name: LoRAConfig.tensorPrefix + $0.name, tensor: $0.value) }
         if let scoreHead { tensors.append((LoRAConfig.tensorPrefix + "score.weight", scoreHead.value)) }
-        try SafeTensors.write(tensors, metadata: ["format": "pt"], to: loraWeights)
-        try AtomicFileWriter.write(config.json(fanInFanOut: model.loraFanInFanOut), to: loraConfig)
+        return [
+            (LoRAConfig.fileName, config.json(fanInFanOut: model.loraFanInFanOut)),
+            (
+                LoRAConfig.weightsFileName,
+                SafeTensors.encode(tensors, metadata: metadata.merging(["format": "pt"]) { $1 })
+            ),
+        ]
     }
 
     /// Attaches the adapter stored here to `model` (its base weights already loaded) and loads

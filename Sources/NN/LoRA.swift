@@ -21,7 +21,9 @@ public final class LoRAAdapter {
     public var training = false
     public var scale: Float { alpha / Float(rank) }
 
-    private var rng: RandomGenerator
+    /// The dropout masks' random stream (a checkpoint saves it so a resumed run draws the masks
+    /// an uninterrupted one would).
+    public var dropoutGenerator: RandomGenerator
     /// Tests turn this off to probe one fixed mask with finite differences.
     var redrawsMask = true
     /// True while activation recomputation re-runs the forward of this adapter's block before
@@ -50,7 +52,7 @@ public final class LoRAAdapter {
         self.rank = rank
         self.alpha = alpha
         self.dropout = dropout
-        self.rng = rng.split(stream: UInt64(truncatingIfNeeded: module.hashValueStable))
+        self.dropoutGenerator = rng.split(stream: UInt64(truncatingIfNeeded: module.hashValueStable))
     }
 
     public var parameters: [Parameter] { [a, b] }
@@ -67,7 +69,7 @@ public final class LoRAAdapter {
         if (drawing && redrawsMask && !replaysMask) || mask.count != n {
             mask = [Float](repeating: 0, count: n)
             let keep = 1 / (1 - dropout)
-            for i in 0..<n where rng.nextUniform() >= dropout { mask[i] = keep }
+            for i in 0..<n where dropoutGenerator.nextUniform() >= dropout { mask[i] = keep }
         }
         var xd = [Float](repeating: 0, count: n)
         for i in 0..<n { xd[i] = x[i] * mask[i] }

@@ -311,4 +311,90 @@ import Tokenizers
         #expect(plain.adapters != dropped.adapters)
         #expect(dropped.policy.loraAdapters.allSatisfy { !$0.training })
     }
+
+    /// SFT interrupted after step 3 and resumed in a fresh model (as a new process would) ends
+    /// bit for bit where the uninterrupted run does: LoRA with dropout (adapters, their moments
+    /// and dropout streams restored) and a full run.
+    @Test(arguments: [true, false])
+    func sftResumeEqualsUninterrupted(lora: Bool) throws {
+        let d = StageDataFixture.data(context: 64)
+        let rows = try Self.sftRows(d)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lora-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = LoRAConfig(
+            rank: 4, alpha: 8, dropout: 0.2, targets: ["q_proj", "v_proj", "up_proj"], baseModel: "b")
+        func fresh() throws -> Transformer {
+            let model = try StageFromFiles.model(d)
+            Self.widenHead(model)
+            if lora { try model.attachLoRA(config, seed: 3) }
+            return model
+        }
+        var p = SupervisedFineTuning.Parameters()
+        p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 6, warmupSteps: 2)
+        p.batchSize = 2
+        p.seed = 7
+        func train(_ model: Transformer, _ dir: String, stopAfter: Int? = nil, resume: Bool = false)
+            throws -> [Double]
+        {
+            let c = SupervisedFineTuning.Checkpointing(
+                run: RunDirectory(root.appendingPathComponent(dir)), interval: 2, stopAfterStep: stopAfter,
+                resume: resume, lora: lora ? config : nil)
+            return try SupervisedFineTuning.train(
+                model: model, examples: rows, padToken: d.padToken, parameters: p, checkpointing: c
+            ).map { $0["loss"]! }
+        }
+        let whole = try fresh()
+        let wholeLosses = try train(whole, "whole")
+        let first = try train(try fresh(), "cut", stopAfter: 3)
+        #expect(first.count == 3)
+        let resumed = try fresh()
+        let rest = try train(resumed, "cut", resume: true)
+        #expect(first + rest == wholeLosses)
+        let trained = lora ? \Transformer.loraParameters : \Transformer.parameters
+        #expect(
+            resumed[keyPath: trained].map(\.value.scalars) == whole[keyPath: trained].map(\.value.scalars))
+        if lora {
+            // The checkpoint is the adapter run itself: PEFT's two files, no base weights.
+            let cut = RunDirectory(root.appendingPathComponent("cut"))
+            #expect(cut.hasLoRAAdapter && !cut.hasModel)
+        }
+    }
+
+    /// A LoRA resume with other adapter settings (or another seed) is refused, naming each.
+    @Test func sftResumeRefusesChangedAdapters() throws {
+        let d = StageDataFixture.data(context: 64)
+        let rows = try Self.sftRows(d)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lora-refuse-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = RunDirectory(root)
+        let config = LoRAConfig(rank: 4, alpha: 8, targets: ["q_proj", "v_proj"], baseModel: "b")
+        var p = SupervisedFineTuning.Parameters()
+        p.optimization = OptimizationSettings(learningRate: 1e-2, steps: 4)
+        p.batchSize = 2
+        func train(_ lora: LoRAConfig, seed: UInt64 = 0, resume: Bool) throws {
+            let model = try StageFromFiles.model(d)
+            try model.attachLoRA(lora, seed: 3)
+            var q = p
+            q.seed = seed
+            try SupervisedFineTuning.train(
+                model: model, examples: rows, padToken: d.padToken, parameters: q,
+                checkpointing: .init(run: run, interval: 1, stopAfterStep: 2, resume: resume, lora: lora))
+        }
+        try train(config, resume: false)
+        var changed = config
+        changed.rank = 8
+        #expect { try train(changed, resume: true) } throws: { "\($0)".contains("lora rank 4 → 8") }
+        changed = config
+        changed.alpha = 4
+        #expect { try train(changed, resume: true) } throws: { "\($0)".contains("lora alpha 8.0 → 4.0") }
+        changed = config
+        changed.targets = ["q_proj"]
+        #expect { try train(changed, resume: true) } throws: {
+            "\($0)".contains("lora targets q_proj,v_proj → q_proj")
+        }
+        #expect { try train(config, seed: 5, resume: true) } throws: { "\($0)".contains("seed 0 → 5") }
+        try train(config, resume: true)  // the same settings continue
+    }
 }
