@@ -62,6 +62,24 @@ public final class Linear {
         x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
         accumulate: Bool
     ) {
+        if weight.holdsBF16Only {
+            BLAS.gemm(
+                transposeB: layout == .outputMajor, m: rows, n: outputSize, k: inputSize, a: x,
+                lda: inputSize,
+                bBF16Only: weight.bf16Value, ldb: layout == .outputMajor ? inputSize : outputSize,
+                beta: accumulate ? 1 : 0, c: y, ldc: yStride)
+        } else {
+            fp32Forward(x: x, rows: rows, y: y, yStride: yStride, accumulate: accumulate)
+        }
+        bias?.value.withUnsafeBufferPointer { b in
+            Kernels.addBias(y, rows: rows, n: outputSize, stride: yStride, bias: b.baseAddress!)
+        }
+    }
+
+    private func fp32Forward(
+        x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+        accumulate: Bool
+    ) {
         weight.value.withUnsafeBufferPointer { w in
             if rows == 1 {
                 // One token (generation): a matrix–vector product streams the weight once;
@@ -87,9 +105,6 @@ public final class Linear {
                     mixed: true, bBF16: w16)
             }
         }
-        bias?.value.withUnsafeBufferPointer { b in
-            Kernels.addBias(y, rows: rows, n: outputSize, stride: yStride, bias: b.baseAddress!)
-        }
     }
 
     /// Accumulates ∂L/∂W (and ∂L/∂b) from dy; writes (or adds, `accumulateInput`) ∂L/∂x into dx.
@@ -97,6 +112,8 @@ public final class Linear {
         x: UnsafePointer<Float>, rows: Int, dy: UnsafePointer<Float>, dyStride: Int,
         dx: UnsafeMutablePointer<Float>?, accumulateInput: Bool = false
     ) {
+        precondition(
+            !weight.holdsBF16Only, "Linear(\(weight.name)): a bf16-only frozen weight has no backward")
         if let dx {
             let w16 = roundedWeight(m: rows, n: inputSize, k: outputSize)
             weight.value.withUnsafeBufferPointer { w in

@@ -46,11 +46,37 @@ public final class Parameter: @unchecked Sendable {
     /// Whether a gradient has been allocated (a backward or an explicit write happened).
     public var hasGradient: Bool { storedGrad != nil }
 
-    public var shape: [Int] { value.shape }
+    public var shape: [Int] { bf16Only == nil ? value.shape : gradShape }
 
     /// `value` rounded to bf16 (raw bits, same layout), remade after each change of `value`; the
-    /// pointer is valid until the next call.
-    public var bf16Value: UnsafePointer<UInt16> { roundedCopy.of(value, version: version) }
+    /// pointer is valid until the next call. For a parameter held in bf16 only, its bits.
+    public var bf16Value: UnsafePointer<UInt16> {
+        if let bf16Only { return UnsafePointer(bf16Only.baseAddress!) }
+        return roundedCopy.of(value, version: version)
+    }
+
+    /// The weights of a frozen model that only runs forward (a reference or reward model), held
+    /// as bf16 only: half the memory, `value` empty. Layers that meet such a parameter use
+    /// `bf16Value` (`Linear`, `Embedding`); it never trains again.
+    private var bf16Only: UnsafeMutableBufferPointer<UInt16>?
+
+    /// Whether `holdInBF16Only` has dropped the fp32 values.
+    public var holdsBF16Only: Bool { bf16Only != nil }
+
+    /// Rounds the value to bf16 (nearest even), keeps only those bits and frees the fp32 value.
+    public func holdInBF16Only() {
+        guard bf16Only == nil else { return }
+        let bits = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: max(1, value.count))
+        value.withUnsafeBufferPointer { v in
+            for i in v.indices { bits[i] = BF16Matmul.bf16(v[i]) }
+        }
+        bf16Only = bits
+        requiresGradient = false
+        storedGrad = nil
+        value = Tensor(shape: [0])
+    }
+
+    deinit { bf16Only?.deallocate() }
 
     public func zeroGrad() { storedGrad?.zero() }
 

@@ -187,7 +187,7 @@ struct PPOCommand: ParsableCommand {
         }
 
         // With adapters the reference is the policy with them bypassed: one copy of the base.
-        let reference = sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())
+        let reference = sft.lora != nil ? sft.model : stage.frozen(try sft.model.copy())
         guard let rewardModel = rm.scalarModel else { throw CommandError("\(reward) has no score head") }
         let value: ScalarModel
         if valueLoRA {
@@ -197,7 +197,7 @@ struct PPOCommand: ParsableCommand {
         } else {
             value = try rewardModel.copy()
             // After the copy: the value model trains, as --recompute-activations says.
-            _ = StageOptions.frozen(rewardModel.trunk)
+            _ = stage.frozen(rewardModel.trunk)
         }
         let models = PPO.Models(policy: sft.model, reference: reference, reward: rewardModel, value: value)
         stage.configure(models.value.trunk)

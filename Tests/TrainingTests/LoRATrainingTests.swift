@@ -397,4 +397,20 @@ import Tokenizers
         #expect { try train(config, seed: 5, resume: true) } throws: { "\($0)".contains("seed 0 → 5") }
         try train(config, resume: true)  // the same settings continue
     }
+
+    /// `--frozen-dtype bf16`: the reference held in bf16 gives the fp32 reference's log-probs
+    /// within bf16 tolerance.
+    @Test func bf16FrozenReferenceLogProbs() throws {
+        let d = StageDataFixture.data(context: 64)
+        let model = try StageFromFiles.model(d)
+        Self.widenHead(model, by: 5)
+        let reference = try model.copy()
+        reference.holdFrozenWeightsInBF16()
+        let batch = SequenceBatch(rows: [[1, 5, 9, 3, 7, 2, 4, 8], [4, 8, 2, 6, 1]], padToken: d.padToken)
+        let expected = model.scoreTargets(batch), got = reference.scoreTargets(batch)
+        let error = zip(expected, got).map { abs($0 - $1) }.max()!
+        #expect(
+            error <= 0.05 && error > 0,
+            "max |Δ log p| \(error); log-probs \(expected.min()!)…\(expected.max()!)")
+    }
 }
