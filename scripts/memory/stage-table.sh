@@ -8,7 +8,7 @@
 #                                                           # smollm2-360m:sft-lora  llama-3.2-1b:sft:1
 # Without ROWs: the rows measured on the shared machine (estimated peak ≤ 8 GB). BIG=1 adds the
 # rows estimated above that (run them on a quiet machine with the memory to spare):
-# llama-3.2-1b full SFT (≈ 21 GB) and PPO LoRA (≈ 12 GB).
+# llama-3.2-1b full SFT (≈ 21 GB) and PPO LoRA (≈ 15 GB).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$1; shift
