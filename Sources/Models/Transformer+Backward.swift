@@ -38,9 +38,13 @@ extension Transformer {
             let block = blocks[l]
             if recomputing {
                 block.swapActivations(with: &sharedBuffers)
+                // LoRA dropout: the recomputed forward uses the masks of the forward it redoes.
+                let adapters = (block.attention.projections + block.mlp.projections).compactMap(\.lora)
+                for a in adapters { a.replaysMask = true }
                 block.forward(
                     residuals[l], batch: batchSize, length: length, positions: positions,
                     segments: segmentIDs, into: &recomputedOutput)
+                for a in adapters { a.replaysMask = false }
             }
             // The backward scratch is overwritten by every block: one set serves all of them.
             block.swapGradientScratch(with: &sharedBuffers)

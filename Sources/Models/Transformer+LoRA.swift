@@ -42,6 +42,9 @@ extension Transformer {
         where config.targets.contains(String(layer.moduleName.split(separator: ".").last!)) {
             layer.attachLoRA(rank: config.rank, alpha: config.alpha, dropout: config.dropout, rng: &rng)
         }
+        // Every base weight is frozen (norms, embeddings and head too): backward computes input
+        // gradients through them, never their own.
+        for p in parameters { p.requiresGradient = false }
     }
 
     /// Dropout on (training) or off (evaluation, reference passes, generation).
@@ -60,6 +63,7 @@ extension Transformer {
     /// Folds every adapter into its weight (W += α/r · BA) and removes the adapters.
     public func mergeLoRA() {
         for layer in projections { layer.mergeLoRA() }
+        for p in parameters { p.requiresGradient = true }
     }
 
     /// Whether PEFT stores this family's projections as `Conv1D` (`fan_in_fan_out: true`).
@@ -90,10 +94,26 @@ extension RunDirectory {
         precondition(
             (scoreHead != nil) == config.savesScoreHead, "writeLoRAAdapter: score head and config disagree")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let files = Self.loraAdapterFiles(of: model, config: config, scoreHead: scoreHead)
+        try AtomicFileWriter.write(files[1].data, to: loraWeights)
+        try AtomicFileWriter.write(files[0].data, to: loraConfig)
+    }
+
+    /// The contents of `adapter_config.json` and `adapter_model.safetensors` (in that order), as
+    /// `writeLoRAAdapter` writes them; a checkpoint stages them with its other files.
+    public static func loraAdapterFiles(
+        of model: Transformer, config: LoRAConfig, scoreHead: Parameter? = nil,
+        metadata: [String: String] = [:]
+    ) -> [(name: String, data: Data)] {
         var tensors = model.loraParameters.map { (name: LoRAConfig.tensorPrefix + $0.name, tensor: $0.value) }
         if let scoreHead { tensors.append((LoRAConfig.tensorPrefix + "score.weight", scoreHead.value)) }
-        try SafeTensors.write(tensors, metadata: ["format": "pt"], to: loraWeights)
-        try AtomicFileWriter.write(config.json(fanInFanOut: model.loraFanInFanOut), to: loraConfig)
+        return [
+            (LoRAConfig.fileName, config.json(fanInFanOut: model.loraFanInFanOut)),
+            (
+                LoRAConfig.weightsFileName,
+                SafeTensors.encode(tensors, metadata: metadata.merging(["format": "pt"]) { $1 })
+            ),
+        ]
     }
 
     /// Attaches the adapter stored here to `model` (its base weights already loaded) and loads

@@ -24,6 +24,18 @@ public final class Embedding {
         } else {
             y.resize(to: [ids.count, c])
         }
+        if weight.holdsBF16Only {
+            let bits = weight.bf16Value
+            y.withUnsafeMutableBufferPointer { out in
+                for (n, id) in ids.enumerated() {
+                    precondition(
+                        id >= 0 && Int(id) < v, "Embedding(\(weight.name)): id \(id) outside 0..<\(v)")
+                    let src = bits + Int(id) * c, dst = out.baseAddress! + n * c
+                    for i in 0..<c { dst[i] = (accumulate ? dst[i] : 0) + BF16Matmul.float(src[i]) }
+                }
+            }
+            return
+        }
         weight.value.withUnsafeBufferPointer { w in
             y.withUnsafeMutableBufferPointer { out in
                 ids.withUnsafeBufferPointer { idp in
@@ -50,6 +62,7 @@ public final class Embedding {
     public func backward(_ ids: [Int32], outputGrad dy: Tensor) {
         let c = size
         precondition(dy.count == ids.count * c, "Embedding(\(weight.name)).backward: grad \(dy.shape)")
+        guard weight.requiresGradient else { return }  // frozen (LoRA): nothing flows past the lookup
         dy.withUnsafeBufferPointer { d in
             weight.grad.withUnsafeMutableBufferPointer { g in
                 for (n, id) in ids.enumerated() {

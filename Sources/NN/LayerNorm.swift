@@ -53,8 +53,8 @@ public final class LayerNorm: Normalization {
                     rstd.withUnsafeBufferPointer { rp in
                         dy.withUnsafeBufferPointer { dyp in
                             dx.withUnsafeMutableBufferPointer { dxp in
-                                weight.grad.withUnsafeMutableBufferPointer { gw in
-                                    bias.grad.withUnsafeMutableBufferPointer { gb in
+                                weight.withGradientBuffer { gw in
+                                    bias.withGradientBuffer { gb in
                                         Kernels.layerNormBackward(
                                             x: xp.baseAddress!, weight: wp.baseAddress!,
                                             mean: mp.baseAddress!,

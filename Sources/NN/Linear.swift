@@ -70,11 +70,24 @@ public final class Linear {
     ) {
         if usesDecodeWeights, let q = decodeWeights {
             q.multiply(x: x, rows: rows, xStride: inputSize, y: y, yStride: yStride, accumulate: accumulate)
-            bias?.value.withUnsafeBufferPointer { b in
-                Kernels.addBias(y, rows: rows, n: outputSize, stride: yStride, bias: b.baseAddress!)
-            }
-            return
+        } else if weight.holdsBF16Only {
+            BLAS.gemm(
+                transposeB: layout == .outputMajor, m: rows, n: outputSize, k: inputSize, a: x,
+                lda: inputSize,
+                bBF16Only: weight.bf16Value, ldb: layout == .outputMajor ? inputSize : outputSize,
+                beta: accumulate ? 1 : 0, c: y, ldc: yStride)
+        } else {
+            fp32Forward(x: x, rows: rows, y: y, yStride: yStride, accumulate: accumulate)
         }
+        bias?.value.withUnsafeBufferPointer { b in
+            Kernels.addBias(y, rows: rows, n: outputSize, stride: yStride, bias: b.baseAddress!)
+        }
+    }
+
+    private func fp32Forward(
+        x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+        accumulate: Bool
+    ) {
         weight.value.withUnsafeBufferPointer { w in
             if rows == 1 {
                 // One token (generation): a matrix–vector product streams the weight once;
@@ -100,9 +113,6 @@ public final class Linear {
                     mixed: true, bBF16: w16)
             }
         }
-        bias?.value.withUnsafeBufferPointer { b in
-            Kernels.addBias(y, rows: rows, n: outputSize, stride: yStride, bias: b.baseAddress!)
-        }
     }
 
     /// Accumulates ∂L/∂W (and ∂L/∂b) from dy; writes (or adds, `accumulateInput`) ∂L/∂x into dx.
@@ -110,6 +120,8 @@ public final class Linear {
         x: UnsafePointer<Float>, rows: Int, dy: UnsafePointer<Float>, dyStride: Int,
         dx: UnsafeMutablePointer<Float>?, accumulateInput: Bool = false
     ) {
+        precondition(
+            !weight.holdsBF16Only, "Linear(\(weight.name)): a bf16-only frozen weight has no backward")
         if let dx {
             let w16 = roundedWeight(m: rows, n: inputSize, k: outputSize)
             weight.value.withUnsafeBufferPointer { w in
@@ -133,6 +145,14 @@ public final class Linear {
             if lora.enabled { lora.backward(x: x, rows: rows, dy: dy, dyStride: dyStride, dx: dx) }
             return
         }
+        if let bias, bias.requiresGradient {
+            bias.grad.withUnsafeMutableBufferPointer { g in
+                Kernels.biasGradient(dy, rows: rows, n: outputSize, stride: dyStride, dBias: g.baseAddress!)
+            }
+        }
+        // A frozen weight (a LoRA run's head or embedding) passes the input gradient only: no
+        // weight-gradient GEMM, no buffer of W's size.
+        guard weight.requiresGradient else { return }
         weight.grad.withUnsafeMutableBufferPointer { g in
             switch layout {
             case .outputMajor:  // dW[out,in] += dyᵀ · x
@@ -144,9 +164,6 @@ public final class Linear {
                     transposeA: true, m: inputSize, n: outputSize, k: rows, a: x, lda: inputSize,
                     b: dy, ldb: dyStride, beta: 1, c: g.baseAddress!, ldc: outputSize, mixed: true)
             }
-        }
-        bias?.grad.withUnsafeMutableBufferPointer { g in
-            Kernels.biasGradient(dy, rows: rows, n: outputSize, stride: dyStride, dBias: g.baseAddress!)
         }
     }
 

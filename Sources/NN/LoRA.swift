@@ -21,9 +21,15 @@ public final class LoRAAdapter {
     public var training = false
     public var scale: Float { alpha / Float(rank) }
 
-    private var rng: RandomGenerator
+    /// The dropout masks' random stream (a checkpoint saves it so a resumed run draws the masks
+    /// an uninterrupted one would).
+    public var dropoutGenerator: RandomGenerator
     /// Tests turn this off to probe one fixed mask with finite differences.
     var redrawsMask = true
+    /// True while activation recomputation re-runs the forward of this adapter's block before
+    /// its backward: the forward reuses the mask the original forward drew, so the gradient is
+    /// that of the loss that was computed.
+    public var replaysMask = false
     /// The last training forward's dropout multipliers (0 or 1/(1-p)) per input scalar; backward
     /// uses the mask of the forward that precedes it.
     private var mask: [Float] = []
@@ -46,7 +52,7 @@ public final class LoRAAdapter {
         self.rank = rank
         self.alpha = alpha
         self.dropout = dropout
-        self.rng = rng.split(stream: UInt64(truncatingIfNeeded: module.hashValueStable))
+        self.dropoutGenerator = rng.split(stream: UInt64(truncatingIfNeeded: module.hashValueStable))
     }
 
     public var parameters: [Parameter] { [a, b] }
@@ -60,10 +66,10 @@ public final class LoRAAdapter {
     ) {
         guard dropout > 0, training else { return body(x) }
         let n = rows * inputSize
-        if (drawing && redrawsMask) || mask.count != n {
+        if (drawing && redrawsMask && !replaysMask) || mask.count != n {
             mask = [Float](repeating: 0, count: n)
             let keep = 1 / (1 - dropout)
-            for i in 0..<n where rng.nextUniform() >= dropout { mask[i] = keep }
+            for i in 0..<n where dropoutGenerator.nextUniform() >= dropout { mask[i] = keep }
         }
         var xd = [Float](repeating: 0, count: n)
         for i in 0..<n { xd[i] = x[i] * mask[i] }

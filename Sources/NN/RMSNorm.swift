@@ -43,7 +43,7 @@ public final class RMSNorm: Normalization {
                 rstd.withUnsafeBufferPointer { rp in
                     dy.withUnsafeBufferPointer { dyp in
                         dx.withUnsafeMutableBufferPointer { dxp in
-                            weight.grad.withUnsafeMutableBufferPointer { gp in
+                            weight.withGradientBuffer { gp in
                                 Kernels.rmsNormBackward(
                                     x: xp.baseAddress!, weight: wp.baseAddress!, rstd: rp.baseAddress!,
                                     dy: dyp.baseAddress!, dx: dxp.baseAddress!,

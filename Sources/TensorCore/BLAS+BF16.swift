@@ -260,3 +260,32 @@ public final class BF16Copy: @unchecked Sendable {
         return UnsafePointer(buffer.baseAddress!)
     }
 }
+
+extension BLAS {
+    /// C = op(A) · op(B) + beta · C with B held only as bf16 bits (a frozen model's weight, no
+    /// fp32 copy): the bf16 product (fp32 accumulation) when a product of this size runs in
+    /// bf16, otherwise B widened to fp32 for this one call.
+    public static func gemm(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, bBF16Only b16: UnsafePointer<UInt16>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        // `b` is never read when `bBF16` is given; `a` stands in for it.
+        if usesBF16(m: m, n: n, k: k)
+            && BF16Matmul.gemmRounding(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+                b: a, ldb: ldb, bBF16: b16, beta: beta, c: c, ldc: ldc)
+        {
+            return
+        }
+        let bRows = transposeB ? n : k
+        var wide = [Float](repeating: 0, count: bRows * ldb)
+        for i in wide.indices { wide[i] = BF16Matmul.float(b16[i]) }
+        wide.withUnsafeBufferPointer { w in
+            gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                b: w.baseAddress!, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+}

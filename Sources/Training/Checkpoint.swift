@@ -94,7 +94,21 @@ public enum Checkpoint {
             if let optimizer { state.optimizer = optimizer.kind }
             files.append(("trainer_state.json", try state.encoded()))
         }
+        return try stage(files: files, to: run, id: id)
+    }
 
+    /// Writes `files` (name in the run directory, contents) as one atomic checkpoint: a LoRA
+    /// run's adapter files with its optimizer and trainer state. Put `trainer_state.json` last.
+    public static func save(files: [(name: String, data: Data)], to run: RunDirectory) throws {
+        try run.create()
+        try recover(in: run)
+        let id = "\(UInt64(Date().timeIntervalSince1970 * 1000))-\(UInt32.random(in: 0...UInt32.max))"
+        try commit(try stage(files: files, to: run, id: id))
+    }
+
+    private static func stage(files: [(name: String, data: Data)], to run: RunDirectory, id: String) throws
+        -> Pending
+    {
         var entries: [Journal.Entry] = []
         do {
             for (name, data) in files {

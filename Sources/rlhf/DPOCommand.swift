@@ -117,7 +117,7 @@ struct DPOCommand: ParsableCommand {
         // With adapters the reference is the same model with them bypassed: one copy of the base.
         let reference =
             objective.needsReference
-            ? (sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())) : nil
+            ? (sft.lora != nil ? sft.model : stage.frozen(try sft.model.copy())) : nil
         guard communicator.isRoot else {
             try PreferenceTraining.train(
                 policy: sft.model, reference: reference, pairs: pairs, padToken: data.padToken,

@@ -135,7 +135,7 @@ struct GRPOCommand: ParsableCommand {
         algorithm.apply(to: &parameters)
 
         // With adapters the reference is the same model with them bypassed: one copy of the base.
-        let reference = sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())
+        let reference = sft.lora != nil ? sft.model : stage.frozen(try sft.model.copy())
         rolloutWeights.apply(to: sft.model)  // scoring (policy and reference) stays fp32
         let judge = verifier.verifier
         let reward: (Int, Generation) -> Double = { i, generation in

@@ -72,7 +72,7 @@ struct KTOCommand: ParsableCommand {
         parameters.seed = stage.seed
 
         // With adapters the reference is the same model with them bypassed: one copy of the base.
-        let reference = sft.lora != nil ? sft.model : StageOptions.frozen(try sft.model.copy())
+        let reference = sft.lora != nil ? sft.model : stage.frozen(try sft.model.copy())
         guard communicator.isRoot else {
             try KTOTraining.train(
                 policy: sft.model, reference: reference, examples: rows.rows, padToken: data.padToken,

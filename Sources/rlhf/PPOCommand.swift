@@ -116,6 +116,15 @@ struct PPOCommand: ParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
+    @OptionGroup var lora: LoRAOptions
+
+    @Flag(
+        name: .customLong("value-lora"),
+        help:
+            "Train the value model as LoRA adapters too (the --lora-* settings; its score head trains in full); the frozen reward model is its trunk with the adapters bypassed."
+    )
+    var valueLoRA = false
+
     /// `--model`, or its old name `--policy`.
     var modelPath: String { model ?? policy ?? "" }
     /// `--data`, or its old name `--prompts`.
@@ -140,14 +149,17 @@ struct PPOCommand: ParsableCommand {
         }
         guard ptxCoef >= 0 else { throw ValidationError("--ptx-coef must not be negative") }
         if ptxCoef > 0, ptxData == nil { throw ValidationError("--ptx-coef needs --ptx-data FILE") }
+        if valueLoRA, lora.rank == nil { throw ValidationError("--value-lora needs --lora-rank") }
     }
 
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
     func train(communicator: any Communicator) throws {
-        let sft = try StageRun.load(modelPath, role: "policy (SFT)")
+        var sft = try StageRun.load(modelPath, role: "policy (SFT)", keepingAdapters: true)
+        try lora.prepare(&sft, path: modelPath, seed: stage.seed)
         stage.configure(sft.model)
-        let rm = try StageRun.load(reward, scoreHead: true, role: "reward-model")
+        var rm = try StageRun.load(reward, scoreHead: true, role: "reward-model")
+        if valueLoRA { try lora.prepare(&rm, path: reward, seed: stage.seed &+ 1) }
         guard rm.tokenizer == sft.tokenizer else {
             throw CommandError(
                 "the reward model \(reward) and the policy \(modelPath) use different tokenizers: the reward model cannot score the policy's tokens"
@@ -201,13 +213,21 @@ struct PPOCommand: ParsableCommand {
             ptxSource = { windows.randomBatch(rows: rowsPerBatch, length: length, rng: &rng) }
         }
 
-        let reference = StageOptions.frozen(try sft.model.copy())
+        // With adapters the reference is the policy with them bypassed: one copy of the base.
+        let reference = sft.lora != nil ? sft.model : stage.frozen(try sft.model.copy())
         rolloutWeights.apply(to: sft.model)  // after the copy: the reference only scores
         guard let rewardModel = rm.scalarModel else { throw CommandError("\(reward) has no score head") }
-        let models = PPO.Models(
-            policy: sft.model, reference: reference, reward: rewardModel, value: try rewardModel.copy())
-        // After the copy: the value model trains, as --recompute-activations says.
-        _ = StageOptions.frozen(rewardModel.trunk)
+        let value: ScalarModel
+        if valueLoRA {
+            // The value model is the reward trunk with adapters and its own copy of the score head
+            // (trained in full); the frozen reward model reads the same trunk with them bypassed.
+            value = rewardModel.sharingTrunk()
+        } else {
+            value = try rewardModel.copy()
+            // After the copy: the value model trains, as --recompute-activations says.
+            _ = stage.frozen(rewardModel.trunk)
+        }
+        let models = PPO.Models(policy: sft.model, reference: reference, reward: rewardModel, value: value)
         stage.configure(models.value.trunk)
         guard communicator.isRoot else {
             try PPO.train(

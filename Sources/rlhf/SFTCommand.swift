@@ -28,9 +28,35 @@ struct SFTCommand: ParsableCommand {
     )
     var packing = false
 
+    @Option(
+        name: .customLong("checkpoint-interval"),
+        help:
+            "Checkpoint into --out every N steps and at the end (weights or adapters, optimizer and trainer state), so --resume can continue the run."
+    )
+    var checkpointInterval: Int?
+
+    @Option(
+        name: .customLong("stop-after"),
+        help: "Stop after this step, its checkpoint written (the schedule still spans --steps); resume later."
+    )
+    var stopAfter: Int?
+
+    @Flag(
+        help:
+            "Continue the run in --out from its last checkpoint (same seed, batch size, data and LoRA settings)."
+    )
+    var resume = false
+
     @OptionGroup var stage: StageOptions
 
     @OptionGroup var lora: LoRAOptions
+
+    func validate() throws {
+        if let checkpointInterval, checkpointInterval < 1 {
+            throw ValidationError("--checkpoint-interval must be positive")
+        }
+        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive") }
+    }
 
     func run() throws { try DataParallelLaunch.run(train(communicator:)) }
 
@@ -53,19 +79,43 @@ struct SFTCommand: ParsableCommand {
                 "--batch-size \(parameters.batchSize) is smaller than the \(communicator.size) ranks; each rank needs a row"
             )
         }
+        let output = RunDirectory(path: out)
+        var checkpointing: SupervisedFineTuning.Checkpointing?
+        if checkpointInterval != nil || stopAfter != nil || resume {
+            checkpointing = .init(
+                run: output, interval: checkpointInterval ?? parameters.optimization.steps,
+                stopAfterStep: stopAfter, resume: resume, lora: base.lora)
+        }
         guard communicator.isRoot else {
             try SupervisedFineTuning.train(
                 model: base.model, examples: rows.rows, padToken: data.padToken,
-                parameters: parameters, communicator: communicator)
+                parameters: parameters, checkpointing: checkpointing, communicator: communicator)
             return
         }
-        let (directory, log) = try StageRun.prepareOutput(out, stage)
+        let directory: RunDirectory, log: MetricsLog
+        if resume {
+            guard FileManager.default.fileExists(atPath: output.trainerState.path) else {
+                throw CommandError(
+                    "\(out): --resume found no checkpoint (trainer_state.json) to continue; "
+                        + "start the run with --checkpoint-interval N (or --stop-after N)")
+            }
+            let step = try Checkpoint.loadTrainerState(from: output).step
+            (directory, log) = (output, try MetricsLog(url: output.metrics, keepingStepsThrough: step))
+        } else {
+            (directory, log) = try StageRun.prepareOutput(out, stage)
+        }
         let renderer = ProgressRenderer()
         let history = try SupervisedFineTuning.train(
             model: base.model, examples: rows.rows, padToken: data.padToken,
-            parameters: parameters, communicator: communicator,
+            parameters: parameters, checkpointing: checkpointing, communicator: communicator,
             progress: StageRun.progress(renderer, log))
         renderer.finish()
+        if let stopAfter, stopAfter < parameters.optimization.steps {
+            print(
+                "sft: stopped after step \(stopAfter) (checkpoint in \(directory.url.path)); continue with --resume"
+            )
+            return
+        }
         try base.derived(directory: directory, model: base.model).save(dtype: stage.saveDType.storageDType)
         let targets = rows.rows.reduce(0) { $0 + $1.lossMask.filter { $0 }.count }
         print(

@@ -83,14 +83,25 @@ struct StageOptions: ParsableArguments {
         help: "Recompute each block's activations in backward from its input: less memory, more compute.")
     var recomputeActivations = false
 
+    @Option(
+        name: .customLong("frozen-dtype"),
+        help:
+            "Weights of the frozen models (a separate reference, PPO's reward model): f32, or bf16 (half their memory; log-probs within bf16 rounding). A LoRA run's reference is the trained model's own base and stays f32."
+    )
+    var frozenDType: FrozenDType = .f32
+
+    enum FrozenDType: String, ExpressibleByArgument, CaseIterable { case f32, bf16 }
+
     /// Applies the memory options to the model being trained.
     func configure(_ model: Transformer) { model.recomputeActivations = recomputeActivations }
 
     /// `model`, set up as a frozen model (reference, reward) that only runs forward: recomputation
     /// costs it nothing (there is no backward to redo blocks for) and its forward then keeps one
-    /// block's activations instead of every block's.
-    static func frozen(_ model: Transformer) -> Transformer {
+    /// block's activations instead of every block's; with `--frozen-dtype bf16` its matrices are
+    /// held in bf16 only.
+    func frozen(_ model: Transformer) -> Transformer {
         model.recomputeActivations = true
+        if frozenDType == .bf16 { model.holdFrozenWeightsInBF16() }
         return model
     }
 

@@ -110,6 +110,10 @@ public enum GRPO {
             // Update: `epochs` passes of clipped policy-gradient steps on the same rollouts, each
             // over minibatches of the step's rows (all ranks' rows; each rank trains on its own).
             let firstRow = share.lowerBound * p.groupSize
+            // LoRA dropout in the update's forward/backward only (rollouts, old-policy and
+            // reference log-probs above ran with it off).
+            policy.setLoRATraining(true)
+            defer { policy.setLoRATraining(false) }
             var metrics: [String: Double] = [:]
             var note: String?
             var updates = 0

@@ -65,4 +65,12 @@ extension ScalarModel {
         head.weight.value = self.head.weight.value
         return ScalarModel(trunk: try trunk.copy(), head: head)
     }
+
+    /// A model on this same trunk object with its own copy of the head: PPO's LoRA value model
+    /// (adapters on the shared trunk, the head trained in full) beside the frozen reward model.
+    public func sharingTrunk() -> ScalarModel {
+        let head = ScalarHead(name: "score", hiddenSize: self.head.hiddenSize, seed: 0)
+        head.weight.value = self.head.weight.value
+        return ScalarModel(trunk: trunk, head: head)
+    }
 }

@@ -27,7 +27,7 @@ extension PPO {
             let batch = SequenceBatch(
                 prompts: part, completions: generations.map { $0.completion(endOfTurn: endOfTurn) },
                 padToken: padToken)
-            scores += models.reward.sequenceScores(batch).map(Double.init)
+            scores += models.reward.baseSequenceScores(batch).map(Double.init)
         }
         return .fit(scores: scores, reducing: communicator.allReduceSum)
     }

@@ -62,10 +62,10 @@ extension PPO {
             padToken: padToken)
         let (b, t) = (batch.batchSize, batch.length)
         let oldLogProbs = models.policy.scoreTargets(batch, temperature: p.temperature)
-        let referenceLogProbs = models.reference.scoreTargets(batch, temperature: p.temperature)
+        let referenceLogProbs = models.reference.baseScoreTargets(batch, temperature: p.temperature)
         let oldValues = models.value.values(batch)
         let scores = PPOObjective.transformScores(
-            models.reward.sequenceScores(batch).map(Double.init), normalization: normalization,
+            models.reward.baseSequenceScores(batch).map(Double.init), normalization: normalization,
             clip: p.rewardClip)
         let shaped = PPOObjective.shapeRewards(
             logProbs: oldLogProbs, referenceLogProbs: referenceLogProbs, mask: batch.mask, batchSize: b,

@@ -77,7 +77,7 @@ extension PPO {
         }
         policy.total("loss", loss)
         let policyUpdate = try state.policyStepper.update(
-            models.policy.parameters, metrics: policy,
+            models.policy.trainableParameters, metrics: policy,
             step: state.optimizerStep, communicator: communicator)
 
         // Value: clipped value loss toward the GAE returns, one data-parallel block, one step.
@@ -95,7 +95,7 @@ extension PPO {
             value.mean("value_clip_fraction", 0, weight: 0)
         }
         let valueUpdate = try state.valueStepper.update(
-            models.value.parameters, metrics: value,
+            models.value.trainableParameters, metrics: value,
             step: state.optimizerStep, communicator: communicator,
             lossName: "value_loss")
         state.optimizerStep += 1

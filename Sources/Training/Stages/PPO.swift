@@ -60,6 +60,10 @@ public enum PPO {
     }
 
     /// The four models of PPO. Policy and value are trained; reference and reward are frozen.
+    ///
+    /// With LoRA the frozen models may be the trained ones themselves: the reference the policy
+    /// object and the reward model's trunk the value model's, each read with its adapters
+    /// bypassed (`baseScoreTargets`, `baseSequenceScores`), so the base weights are held once.
     public struct Models {
         public var policy: Transformer
         public var reference: Transformer
@@ -70,6 +74,12 @@ public enum PPO {
             self.reference = reference
             self.reward = reward
             self.value = value
+        }
+
+        /// Adapter dropout on (updates) or off (rollouts, scoring) for both trained models.
+        func setLoRATraining(_ training: Bool) {
+            policy.setLoRATraining(training)
+            value.trunk.setLoRATraining(training)
         }
     }
 
@@ -124,7 +134,8 @@ public enum PPO {
             : nil
         let history = try TrainingLoop.run(
             stage: "ppo", steps: 0..<p.steps, totalSteps: p.steps,
-            replicas: [models.policy.parameters, models.value.parameters], communicator: communicator,
+            replicas: [models.policy.trainableParameters, models.value.trainableParameters],
+            communicator: communicator,
             progress: progress
         ) { _ in
             let rollout = self.rollout(
@@ -134,6 +145,10 @@ public enum PPO {
                 rollout, models: models, prompts: prompts, endOfTurn: endOfTurn, padToken: padToken,
                 klCoefficient: state.kl.coefficient, normalization: normalization, parameters: p,
                 communicator: communicator)
+            // Adapter dropout only in the update's forward/backward (rollouts and scoring run
+            // with it off, as the reference and the old policy must).
+            models.setLoRATraining(true)
+            defer { models.setLoRATraining(false) }
             var metrics = try update(
                 models, experience: experience, pretrainingBatch: pretrainingBatch,
                 state: &state, communicator: communicator)

@@ -50,22 +50,45 @@ public enum SupervisedFineTuning {
 
     /// Fine-tunes `model` in place; returns per-step metrics. With several ranks, every rank
     /// draws the same global batch and trains on its share of the rows (see
-    /// `LanguageModelTraining.accumulate`).
+    /// `LanguageModelTraining.accumulate`). With `checkpointing`, rank 0 writes checkpoints and
+    /// a run with `resume` continues from its checkpoint (`SupervisedFineTuning+Checkpoint.swift`);
+    /// the metrics are those of the steps trained in this call.
     @discardableResult
     public static func train(
         model: Transformer, examples: [RenderedChat], padToken: Int32, parameters p: Parameters,
-        communicator: any Communicator = SingleProcess(),
+        checkpointing: Checkpointing? = nil, communicator: any Communicator = SingleProcess(),
         progress: ProgressHandler? = nil
     ) throws -> [[String: Double]] {
         precondition(!examples.isEmpty, "SFT: no examples")
         var stepper = OptimizerStepper(settings: p.optimization)
+        var startStep = 0
+        let key = checkpointing == nil ? "" : dataKey(examples)
+        if let c = checkpointing, c.resume, FileManager.default.fileExists(atPath: c.run.trainerState.path) {
+            startStep = try restoreCheckpoint(c, model: model, parameters: p, dataKey: key, stepper: &stepper)
+        }
+        // A stop ends the loop early; the stepper's schedule still spans every step.
+        var loop = p.optimization
+        if let stop = checkpointing?.stopAfterStep { loop.steps = max(min(loop.steps, stop), startStep) }
         return try LanguageModelTraining.train(
-            model: model, settings: p.optimization, stepper: &stepper, stage: "sft",
+            model: model, settings: loop, startStep: startStep, stepper: &stepper, stage: "sft",
             nextBatch: {
                 batch(
-                    examples, step: $0, micro: $1, parameters: p, contextLength: model.config.contextLength,
-                    padToken: padToken)
+                    examples, step: $0, micro: $1, parameters: p,
+                    contextLength: model.config.contextLength, padToken: padToken)
             },
-            communicator: communicator, progress: progress)
+            communicator: communicator,
+            afterStep: checkpointing.map { c in
+                { step, _, stepper in
+                    let done = step + 1
+                    let due =
+                        done % c.interval == 0 || done == p.optimization.steps || done == c.stopAfterStep
+                    // A skipped (non-finite) step never replaces the last good checkpoint.
+                    if communicator.isRoot, due, !stepper.lastStepSkipped {
+                        try saveCheckpoint(
+                            c, model: model, parameters: p, dataKey: key, step: done, stepper: stepper)
+                    }
+                }
+            },
+            progress: progress)
     }
 }

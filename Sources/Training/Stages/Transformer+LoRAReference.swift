@@ -8,3 +8,11 @@ extension Transformer {
         withLoRADisabled { scoreTargets(batch, temperature: temperature) }
     }
 }
+
+extension ScalarModel {
+    /// `sequenceScores` with the trunk's adapters bypassed: PPO's frozen reward model when it
+    /// shares its trunk with the value model's LoRA adapters (one copy of the base weights).
+    public func baseSequenceScores(_ batch: SequenceBatch) -> [Float] {
+        trunk.withLoRADisabled { sequenceScores(batch) }
+    }
+}
