@@ -19,6 +19,7 @@ public final class ScriptedBackend: GenerationBackend {
     public static let endToken: Int32 = 256
 
     private let log = Mutex(Log())
+    private let held = Atomic<Bool>(false)
 
     private struct Log {
         var stepSizes: [Int] = []
@@ -84,7 +85,13 @@ public final class ScriptedBackend: GenerationBackend {
 
     func recordStep(rows: Int) { log.withLock { $0.stepSizes.append(rows) } }
 
+    /// While held, decoding steps wait (admission still answers): a test can line up work while
+    /// a running row cannot advance, however the threads are scheduled.
+    public func holdSteps() { held.store(true, ordering: .releasing) }
+    public func releaseSteps() { held.store(false, ordering: .releasing) }
+
     func sleepOneStep() {
+        while held.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.001) }
         guard stepDelay > .zero else { return }
         Thread.sleep(
             forTimeInterval: Double(stepDelay.components.attoseconds) / 1e18

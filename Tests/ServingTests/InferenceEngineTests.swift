@@ -89,17 +89,21 @@ import Testing
     /// The point of continuous batching: a job that arrives while another runs starts at the next
     /// step, not when the running one ends. Measured in the backend's steps.
     @Test func aJobArrivingMidRunStartsBeforeTheRunningOneEnds() async throws {
-        let slow = ScriptedBackend(contextLength: 256, stepDelay: .milliseconds(20))
+        let slow = ScriptedBackend(contextLength: 256, stepDelay: .milliseconds(2))
         let engine = InferenceEngine(backend: slow, maxBatchRows: 4)
         let long = String(repeating: "long ", count: 8)
+        // A's steps wait until B is in line, so a test thread starved by other tests cannot let A
+        // run to its end first.
+        slow.holdSteps()
         let a = try await engine.submit(
             GenerationJob(
                 prompts: [slow.encode(long)], maxTokens: 100, sampling: SamplingSettings(temperature: 0)))
         var events = a.events.makeAsyncIterator()
-        _ = try await events.next()  // A is running
+        _ = try await events.next()  // A is running (admitted; its steps wait)
         let b = try await engine.submit(
             GenerationJob(
                 prompts: [slow.encode("b")], maxTokens: 100, sampling: SamplingSettings(temperature: 0)))
+        slow.releaseSteps()
         #expect(try await b.collect().map(\.text) == ["You said: b. That is all I know."])
         var finished = false
         while let event = try await events.next() {
