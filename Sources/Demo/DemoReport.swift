@@ -200,8 +200,11 @@ public struct DemoReport: Sendable {
             s += "| \(task) | " + cells.joined(separator: " | ") + " |\n"
         }
         s +=
-            "\n## Reward model\n\n\(reward.comparisons) rankings of \(parameters.responsesPerPrompt) answers each "
-        s += "(simulated labelers, adjacent-swap noise \(parameters.labelerNoise)).\n"
+            "\n## Reward model\n\n\(reward.comparisons) rankings of up to \(parameters.responsesPerPrompt) answers each "
+        s +=
+            "(simulated labelers grading by \(parameters.labelerGrading == .correctness ? "correctness" : "correctness, then partial credit")"
+        s += parameters.labelersRankDistinctGrades ? ", answers of equal grade shown once" : ""
+        s += ", adjacent-swap noise \(parameters.labelerNoise)).\n"
         s +=
             "Held-out pair accuracy \(pct(reward.heldOutAccuracy)); the labelers agree with the noiseless order on \(pct(reward.labelerAgreement)) of pairs.\n\n"
         s += "| held-out pairs | pairs | reward model agrees with labelers |\n|---|---|---|\n"
