@@ -57,13 +57,16 @@ public struct DemoReport: Sendable {
     /// One line per claim: what improved over what (true when it did).
     public var checks: [(claim: String, passed: Bool)] {
         var out: [(String, Bool)] = []
-        out.append(
-            (
-                String(
-                    format: "pretraining: %.3f bits/byte < best n-gram %.3f", pretraining.bitsPerByte,
-                    bestNGramBitsPerByte),
-                pretraining.bitsPerByte < bestNGramBitsPerByte
-            ))
+        // Not measured when the alignment stages ran on an earlier run's base and SFT models.
+        if !pretraining.bitsPerByte.isNaN {
+            out.append(
+                (
+                    String(
+                        format: "pretraining: %.3f bits/byte < best n-gram %.3f", pretraining.bitsPerByte,
+                        bestNGramBitsPerByte),
+                    pretraining.bitsPerByte < bestNGramBitsPerByte
+                ))
+        }
         if let base {
             out.append(
                 (
