@@ -88,7 +88,8 @@ extension DemoPipeline {
             }
         }
         var result = RewardDiagnostics()
-        result.slices = order.map {
+        // Grouped: "all pairs", then the length, task and verifier slices.
+        result.slices = order.sorted().map {
             let t = tallies[$0]!
             return .init(name: $0, pairs: t.count, accuracy: t.right / Double(max(t.count, 1)))
         }
