@@ -43,10 +43,9 @@ struct DemoCommand: ParsableCommand {
     var settings: [String] = []
 
     func validate() throws {
-        guard let choice = TensorCore.Precision(rawValue: precision) else {
+        guard TensorCore.Precision(rawValue: precision) != nil else {
             throw ValidationError("--precision must be auto, fp32 or bf16")
         }
-        print(MatmulPrecision.configure(choice).summary)
         let stages = Set(skip.split(separator: ",").map(String.init))
         guard stages.isSubset(of: ["ppo", "dpo", "grpo"]) else {
             throw ValidationError("--skip takes ppo, dpo and grpo")
@@ -54,6 +53,8 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Validated above; settled here so `--help` and usage errors change nothing.
+        print(MatmulPrecision.configure(TensorCore.Precision(rawValue: precision) ?? .auto).summary)
         var parameters: DemoPipeline.Parameters = quick ? .quick : .init()
         parameters.seed = seed
         parameters.skippedStages = Set(skip.split(separator: ",").map(String.init))
