@@ -14,6 +14,8 @@ extension DemoPipeline.Parameters {
     /// The keys `apply` knows, each with how it sets the parameters.
     static let setters: [String: @Sendable (inout DemoPipeline.Parameters, Double) -> Void] = [
         "labelerNoise": { $0.labelerNoise = $1 },
+        "sftLR": { $0.sft.optimization.learningRate = Float($1) },
+        "sftSteps": { $0.sft.optimization.steps = Int($1) },
         "responsesPerPrompt": { $0.responsesPerPrompt = Int($1) },
         "rewardPrompts": { $0.rewardPrompts = Int($1) },
         "rewardSteps": { $0.reward.optimization.steps = Int($1) },
