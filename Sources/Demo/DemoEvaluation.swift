@@ -35,6 +35,9 @@ public struct DemoEvaluator {
         public var samples: [String]
         /// Held-out prompts answered.
         public var promptCount = 0
+        /// Whether each held-out prompt (the evaluator's order) was answered correctly: models
+        /// are compared prompt by prompt (`pairedDifference`).
+        public var correct: [Bool] = []
         /// What GRPO is trained on: 1 per correct answer plus 0.2 × partial credit.
         public var verifierReward: Double { accuracy + 0.2 * quality }
     }
@@ -56,10 +59,12 @@ public struct DemoEvaluator {
         var correct = 0.0, quality = 0.0
         var byTask: [String: (Double, Double)] = [:]
         var samples: [String] = []
+        var perPrompt: [Bool] = []
         for (e, g) in zip(examples, generations) {
             let answer = text(g)
             let s = DemoVerifier.score(task: e.task, prompt: e.prompt, response: answer)
             correct += s.correct ? 1 : 0
+            perPrompt.append(s.correct)
             quality += s.quality
             byTask[e.task.rawValue, default: (0, 0)].0 += s.correct ? 1 : 0
             byTask[e.task.rawValue, default: (0, 0)].1 += 1
@@ -86,7 +91,7 @@ public struct DemoEvaluator {
         return Result(
             accuracy: correct / n, quality: quality / n,
             accuracyByTask: byTask.mapValues { $0.0 / max($0.1, 1) }, reward: reward, samples: samples,
-            promptCount: examples.count)
+            promptCount: examples.count, correct: perPrompt)
     }
 
     /// Mean over held-out prompts of Σ_t (log π − log π_ref) on completions sampled from the

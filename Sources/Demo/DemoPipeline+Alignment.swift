@@ -42,6 +42,10 @@ extension DemoPipeline {
         public var heldOutComparisons: [RewardModelTraining.Comparison] = []
         public var pairs: [PreferenceTraining.Pair] = []
         public var heldOutPairs: [PreferenceTraining.Pair] = []
+        /// The task and the verifier's scores of each held-out comparison (same order).
+        public var heldOutDetails: [LabelledDetail] = []
+        /// The best and the worst answer of each held-out comparison by the verifier (the truth).
+        public var heldOutTruthPairs: [PreferenceTraining.Pair] = []
         public var labelerAgreement = Double.nan
         public var count: Int { comparisons.count + heldOutComparisons.count }
     }
@@ -50,11 +54,13 @@ extension DemoPipeline {
     /// labelers rank them. Prompts whose answers are all equally good teach nothing and are skipped.
     public static func labelledData(_ c: AlignmentContext) -> LabelledData {
         let p = c.parameters
-        var labeler = SimulatedLabeler(noise: p.labelerNoise, seed: p.seed)
+        var labeler = SimulatedLabeler(noise: p.labelerNoise, seed: p.seed, grading: p.labelerGrading)
         var rng = RandomGenerator(seed: p.seed ^ 0x5EED)
         let records = DemoTasks.rlPrompts(seed: p.seed ^ 0xAB, count: p.rewardPrompts)
         var comparisons: [RewardModelTraining.Comparison] = []
         var pairs: [PreferenceTraining.Pair] = []
+        var details: [LabelledDetail] = []
+        var truthPairs: [PreferenceTraining.Pair] = []
         let sampling = SamplingOptions(
             temperature: 1, maxNewTokens: p.maxNewTokens, stopTokens: [c.endOfTurn])
         for start in stride(from: 0, to: records.count, by: 16) {
@@ -66,23 +72,41 @@ extension DemoPipeline {
                 let group = Array(generations[(i * p.responsesPerPrompt)..<((i + 1) * p.responsesPerPrompt)])
                 guard let task = DemoTasks.task(of: record.prompt) else { continue }
                 // Labelers see each distinct answer once.
-                var seen = Set<String>(), texts: [String] = [], completions: [[Int32]] = []
+                var seen = Set<String>()
+                var texts: [String] = [], completions: [[Int32]] = []
                 for g in group {
                     let text = c.evaluator.text(g)
                     guard !text.isEmpty, seen.insert(text).inserted else { continue }
                     texts.append(text)
                     completions.append(g.tokens.last == c.endOfTurn ? g.tokens : g.tokens + [c.endOfTurn])
                 }
-                let scores = texts.map { DemoVerifier.score(task: task, prompt: record.prompt, response: $0) }
-                guard texts.count >= 2, Set(scores.map { "\($0.correct)\($0.quality)" }).count >= 2 else {
-                    continue
+                var scores = texts.map { DemoVerifier.score(task: task, prompt: record.prompt, response: $0) }
+                if p.labelersRankDistinctGrades {
+                    // Answers the labelers cannot tell apart are shown once: their order would be
+                    // arbitrary, pairs the reward model can only get half right.
+                    var grades = Set<Double>()
+                    let keep = scores.indices.filter {
+                        grades.insert(SimulatedLabeler.grade(scores[$0], p.labelerGrading)).inserted
+                    }
+                    texts = keep.map { texts[$0] }
+                    completions = keep.map { completions[$0] }
+                    scores = keep.map { scores[$0] }
                 }
+                let distinct = Set(scores.map { SimulatedLabeler.grade($0, p.labelerGrading) })
+                guard texts.count >= 2, distinct.count >= 2 else { continue }
                 let ranking = labeler.rank(task: task, prompt: record.prompt, responses: texts)
                 comparisons.append(.init(prompt: prompts[i], responses: completions, ranking: ranking))
+                details.append(LabelledDetail(task: task, scores: scores))
                 pairs.append(
                     .init(
                         prompt: prompts[i], chosen: completions[ranking.first!],
                         rejected: completions[ranking.last!]))
+                let ideal = SimulatedLabeler.idealRanking(
+                    task: task, prompt: record.prompt, responses: texts, grading: p.labelerGrading)
+                truthPairs.append(
+                    .init(
+                        prompt: prompts[i], chosen: completions[ideal.first!],
+                        rejected: completions[ideal.last!]))
             }
         }
         let heldOut = max(1, comparisons.count / 5)
@@ -90,6 +114,8 @@ extension DemoPipeline {
             comparisons: Array(comparisons.dropLast(heldOut)),
             heldOutComparisons: Array(comparisons.suffix(heldOut)),
             pairs: Array(pairs.dropLast(heldOut)), heldOutPairs: Array(pairs.suffix(heldOut)),
+            heldOutDetails: Array(details.suffix(heldOut)),
+            heldOutTruthPairs: Array(truthPairs.suffix(heldOut)),
             labelerAgreement: labeler.agreementRate)
     }
 
@@ -141,7 +167,7 @@ extension DemoPipeline {
     }
 
     /// DPO from the SFT model on the labelers' best/worst pairs; also the implicit reward's
-    /// accuracy on the held-out pairs.
+    /// accuracy on the held-out pairs ordered by the verifier.
     public static func trainDPO(_ c: AlignmentContext, data: LabelledData, progress: ProgressHandler? = nil)
         throws
         -> (policy: Transformer, history: [[String: Double]], heldOutAccuracy: Double)
@@ -154,7 +180,7 @@ extension DemoPipeline {
             policy: policy, reference: c.sft, pairs: data.pairs, padToken: c.padToken,
             parameters: dpo, progress: progress)
         let accuracy = PreferenceTraining.implicitRewardAccuracy(
-            policy: policy, reference: c.sft, pairs: data.heldOutPairs,
+            policy: policy, reference: c.sft, pairs: data.heldOutTruthPairs,
             padToken: c.padToken)
         return (policy, history, accuracy)
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Demo
 import Foundation
+import TensorCore
 import Training
 
 /// `rlhf demo`: the whole pipeline on built-in data, then a report.
@@ -20,13 +21,48 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
 
+    @Option(
+        help:
+            "Matrix products: auto (bf16 when the CPU has AVX512-BF16 or AMX-BF16), fp32 or bf16 (fp32 accumulation)."
+    )
+    var precision: String = "auto"
+
+    @Flag(
+        help: ArgumentHelp(
+            "Read the base and SFT runs of an earlier demo in --out instead of training them again.",
+            visibility: .hidden))
+    var reuseSft = false
+
+    @Option(
+        help: ArgumentHelp("RL stages to leave out (ppo, dpo, grpo), comma-separated.", visibility: .hidden))
+    var skip: String = ""
+
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp("Override a demo parameter, key=number (repeatable).", visibility: .hidden))
+    var settings: [String] = []
+
+    func validate() throws {
+        guard TensorCore.Precision(rawValue: precision) != nil else {
+            throw ValidationError("--precision must be auto, fp32 or bf16")
+        }
+        let stages = Set(skip.split(separator: ",").map(String.init))
+        guard stages.isSubset(of: ["ppo", "dpo", "grpo"]) else {
+            throw ValidationError("--skip takes ppo, dpo and grpo")
+        }
+    }
+
     func run() throws {
+        // Validated above; settled here so `--help` and usage errors change nothing.
+        print(MatmulPrecision.configure(TensorCore.Precision(rawValue: precision) ?? .auto).summary)
         var parameters: DemoPipeline.Parameters = quick ? .quick : .init()
         parameters.seed = seed
+        parameters.skippedStages = Set(skip.split(separator: ",").map(String.init))
+        for setting in settings { try parameters.apply(setting) }
         let url = URL(fileURLWithPath: out, isDirectory: true)
         let renderer = ProgressRenderer()
         let report = try DemoPipeline.run(
-            output: url, parameters: parameters, log: { renderer.line($0) },
+            output: url, parameters: parameters, reuseTrainedModels: reuseSft, log: { renderer.line($0) },
             progress: { renderer.update($0) })
         renderer.finish()
         print(report.summary)
