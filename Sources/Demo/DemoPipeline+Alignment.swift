@@ -166,19 +166,23 @@ extension DemoPipeline {
         return (models.policy, history)
     }
 
-    /// DPO from the SFT model on the labelers' best/worst pairs; also the implicit reward's
-    /// accuracy on the held-out pairs ordered by the verifier.
+    /// DPO from the SFT model on the labelers' best/worst pairs (with `lora`, adapters on it,
+    /// returned attached); also the implicit reward's accuracy on the held-out pairs ordered by
+    /// the verifier.
     public static func trainDPO(_ c: AlignmentContext, data: LabelledData, progress: ProgressHandler? = nil)
         throws
         -> (policy: Transformer, history: [[String: Double]], heldOutAccuracy: Double)
     {
         let p = c.parameters
         let policy = try c.sft.copy()
+        if let lora = p.lora { try policy.attachLoRA(lora, seed: p.seed ^ 0xD0) }
         var dpo = p.dpo
         dpo.seed = p.seed
+        // With adapters the reference is the policy with them bypassed (`baseScoreTargets`), as
+        // `rlhf dpo --lora-rank` does: one copy of the SFT weights.
         let history = try PreferenceTraining.train(
-            policy: policy, reference: c.sft, pairs: data.pairs, padToken: c.padToken,
-            parameters: dpo, progress: progress)
+            policy: policy, reference: policy.hasLoRA ? policy : c.sft, pairs: data.pairs,
+            padToken: c.padToken, parameters: dpo, progress: progress)
         let accuracy = PreferenceTraining.implicitRewardAccuracy(
             policy: policy, reference: c.sft, pairs: data.heldOutTruthPairs,
             padToken: c.padToken)

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Training
 
 /// A setting of `DemoPipeline.Parameters` that `key=value` could not apply.
@@ -43,6 +44,17 @@ extension DemoPipeline.Parameters {
         "grpoStd": { $0.grpo.scaleByStandardDeviation = $1 != 0 },
         "distinctGrades": { $0.labelersRankDistinctGrades = $1 != 0 },
         "correctnessGrading": { $0.labelerGrading = $1 != 0 ? .correctness : .partialCredit },
+        // LoRA rank R for SFT and DPO (alpha 2R, every projection; 0: full fine-tuning); loraAlpha
+        // after it changes alpha.
+        "loraRank": { p, rank in
+            p.lora =
+                rank >= 1
+                ? LoRAConfig(
+                    rank: Int(rank), alpha: Float(2 * Int(rank)),
+                    targets: LoRAConfig.defaultTargets(for: .llama), baseModel: "../base") : nil
+        },
+        "loraAlpha": { $0.lora?.alpha = Float($1) },
+        "stagePeaks": { $0.stagePeaks = $1 != 0 },
     ]
 
     /// Applies one `key=value` (a number; booleans as 0 or 1).

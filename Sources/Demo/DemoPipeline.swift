@@ -94,6 +94,14 @@ public enum DemoPipeline {
         public var grpoPartialCredit = 0.0
         /// RL stages not to run ("ppo", "dpo", "grpo"): for iterating on the others.
         public var skippedStages: Set<String> = []
+        /// LoRA adapters instead of every weight for SFT and DPO (nil: full fine-tuning). SFT's
+        /// adapters are folded into its model afterwards (as `rlhf merge`), so the reward model, PPO
+        /// and GRPO start from a plain SFT model; DPO trains fresh adapters on it, its reference
+        /// being the same model with them bypassed. A developer comparison (docs/lora.md).
+        public var lora: LoRAConfig?
+        /// Resets the process's peak resident size at the start of every stage, so each stage's
+        /// `peak_rss_mb` is its own rather than the largest so far (Linux only).
+        public var stagePeaks = false
 
         public init() {}
 
@@ -225,16 +233,16 @@ public enum DemoPipeline {
             examples: DemoTasks.evaluationExamples(seed: p.seed, countPerTask: p.evaluationPerTask),
             maxNewTokens: p.maxNewTokens)
         report.base = evaluator.evaluate(base, padToken: pad)
-        let sft = try base.copy()
         let demonstrations = DemoTasks.sftExamples(seed: p.seed, count: p.sftExamples).map {
             template.render($0.messages)
         }
-        var sftParameters = p.sft
-        sftParameters.seed = p.seed
-        report.sftHistory = try SupervisedFineTuning.train(
-            model: sft, examples: demonstrations, padToken: pad,
-            parameters: sftParameters, progress: progress)
+        if p.stagePeaks { ResourceUsage.resetPeak() }
+        let sft: Transformer
+        (sft, report.sftHistory) = try trainSFT(
+            base: base, demonstrations: demonstrations, padToken: pad, parameters: p, progress: progress)
         report.sft = evaluator.evaluate(sft, padToken: pad)
+        // The later stages start from a plain model: adapters folded in (W += α/r·BA).
+        if sft.hasLoRA { sft.mergeLoRA() }
         try save(sft, tokenizer, to: output.appendingPathComponent("sft"))
         lap("sft", t0)
 
@@ -244,6 +252,22 @@ public enum DemoPipeline {
         report.seconds["total"] = Date().timeIntervalSince(clock)
         try report.write(to: output)
         return report
+    }
+
+    /// SFT of a copy of `base` on the rendered demonstrations: every weight, or with `p.lora` only
+    /// fresh adapters (returned attached, `base` untouched either way).
+    static func trainSFT(
+        base: Transformer, demonstrations: [RenderedChat], padToken: Int32, parameters p: Parameters,
+        progress: ProgressHandler?
+    ) throws -> (model: Transformer, history: [[String: Double]]) {
+        let sft = try base.copy()
+        if let lora = p.lora { try sft.attachLoRA(lora, seed: p.seed) }
+        var sftParameters = p.sft
+        sftParameters.seed = p.seed
+        let history = try SupervisedFineTuning.train(
+            model: sft, examples: demonstrations, padToken: padToken,
+            parameters: sftParameters, progress: progress)
+        return (sft, history)
     }
 
     /// Stages 5–8 from the base and SFT runs an earlier `run` wrote to `output`.
@@ -283,6 +307,7 @@ public enum DemoPipeline {
         let pad = try tokenizer.requireSpecialTokenID(SpecialTokens.pad)
         // 5. Reward model from simulated labelers ranking K sampled answers per prompt.
         var t0 = Date()
+        if p.stagePeaks { ResourceUsage.resetPeak() }
         let context = AlignmentContext(
             sft: sft, template: evaluator.template, evaluator: evaluator, padToken: pad, parameters: p)
         let data = labelledData(context)
@@ -300,6 +325,7 @@ public enum DemoPipeline {
         // 6. PPO from SFT against the reward model.
         t0 = Date()
         if !p.skippedStages.contains("ppo") {
+            if p.stagePeaks { ResourceUsage.resetPeak() }
             let ppo = try trainPPO(context, rewardModel: rewardModel, progress: progress)
             report.ppoHistory = ppo.history
             report.ppo = evaluator.evaluate(ppo.policy, rewardModel: rewardModel, padToken: pad)
@@ -311,11 +337,13 @@ public enum DemoPipeline {
         // 7. DPO on the labelers' best/worst pairs, from SFT.
         t0 = Date()
         if !p.skippedStages.contains("dpo") {
+            if p.stagePeaks { ResourceUsage.resetPeak() }
             let dpo = try trainDPO(context, data: data, progress: progress)
             report.dpoHistory = dpo.history
             report.dpoHeldOutAccuracy = dpo.heldOutAccuracy
             report.dpo = evaluator.evaluate(dpo.policy, rewardModel: rewardModel, padToken: pad)
             report.dpoKL = evaluator.klDivergence(policy: dpo.policy, reference: sft, padToken: pad)
+            if dpo.policy.hasLoRA { dpo.policy.mergeLoRA() }
             try save(dpo.policy, tokenizer, to: output.appendingPathComponent("dpo"))
             lap("dpo", t0)
         }
@@ -323,6 +351,7 @@ public enum DemoPipeline {
         // 8. GRPO with the verifier as reward, from SFT.
         t0 = Date()
         if !p.skippedStages.contains("grpo") {
+            if p.stagePeaks { ResourceUsage.resetPeak() }
             let grpo = try trainGRPO(context, progress: progress)
             report.grpoHistory = grpo.history
             report.grpo = evaluator.evaluate(grpo.policy, rewardModel: rewardModel, padToken: pad)

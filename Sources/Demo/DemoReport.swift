@@ -247,7 +247,8 @@ public struct DemoReport: Sendable {
 
     /// The headline numbers as JSON (`results.json`): seconds, held-out prompts, labeler
     /// agreement, the reward model's held-out pair accuracy, and per model its held-out accuracy,
-    /// reward-model score and KL to SFT; each RL model's paired difference to SFT.
+    /// reward-model score, KL to SFT and which prompts it answered correctly; each RL model's
+    /// paired difference to SFT.
     public func resultsJSON() throws -> Data {
         func number(_ x: Double?) -> Any { x.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }
         var models: [String: Any] = [:]
@@ -260,6 +261,8 @@ public struct DemoReport: Sendable {
             models[name] = [
                 "accuracy": number(result.accuracy), "reward_model_score": number(result.reward),
                 "kl_to_sft": number(kl),
+                // Per held-out prompt (the evaluator's order), so runs can be compared paired.
+                "correct": result.correct.map { $0 ? 1 : 0 },
             ]
         }
         var differenceObject: [String: Any] = [:]

@@ -28,6 +28,17 @@ public enum ResourceUsage {
         #endif
     }
 
+    /// Resets the peak (`VmHWM`) to the current resident size, so the next reading is the peak
+    /// from now on: Linux's `echo 5 > /proc/self/clear_refs`. Elsewhere (or where refused) nothing
+    /// changes and the peak stays the process's.
+    public static func resetPeak() {
+        #if os(Linux)
+            guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return }
+            try? handle.write(contentsOf: Data("5".utf8))
+            try? handle.close()
+        #endif
+    }
+
     /// Current resident set size in bytes (`VmRSS`), or nil where `/proc` is not available.
     public static var residentBytes: Int? {
         statusField("VmRSS").map { $0 * 1024 }

@@ -66,6 +66,7 @@ import Training
         #expect(models["ppo"]?["kl_to_sft"] as? Double == 0.5)
         #expect(models["sft"]?["kl_to_sft"] as? Double == 0)
         #expect(models["base"]?["kl_to_sft"] is NSNull)
+        #expect(models["ppo"]?["correct"] as? [Int] == [1, 1, 0, 0])
         let differences = try #require(object["differences_to_sft"] as? [String: [String: Any]])
         #expect(differences["ppo"]?["difference"] as? Double == 0.25)
         // The checks judge the verifier: PPO's +25 points pass the 3-point goal.
