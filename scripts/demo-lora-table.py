@@ -20,12 +20,26 @@ def paired(a, b):
     return f"{100 * mean:+.1f} ({100 * (mean - half):+.1f} to {100 * (mean + half):+.1f})"
 
 
+def stage_seconds(run):
+    seconds, in_table = {}, False
+    for line in open(f"{run}/report.md"):
+        if line.startswith("## Time"):
+            in_table = True
+        elif in_table and line.startswith("| ") and not line.startswith("| stage"):
+            name, value = [c.strip() for c in line.strip().strip("|").split("|")]
+            seconds[name] = float(value)
+        elif in_table and line.startswith("##"):
+            break
+    return seconds
+
+
 def stages(run):
+    wall = stage_seconds(run)
     out = {}
     for line in open(f"{run}/metrics.jsonl"):
         m = json.loads(line)
-        s = out.setdefault(m["stage"], {"seconds": 0.0, "steps": 0, "rss": 0.0, "tps": []})
-        s["seconds"] += m.get("seconds", 0.0)
+        s = out.setdefault(m["stage"], {"seconds": wall.get(m["stage"], math.nan), "steps": 0, "rss": 0.0,
+                                         "rss1": m.get("peak_rss_mb", 0.0), "tps": []})
         s["steps"] += 1
         s["rss"] = max(s["rss"], m.get("peak_rss_mb", 0.0))
         if "tokens_per_second" in m:
@@ -55,7 +69,8 @@ def main():
         st = stages(run)
         for name, s in st.items():
             tps = sum(s["tps"]) / len(s["tps"]) if s["tps"] else float("nan")
-            print(f"{run} {name}: {s['steps']} steps, {s['seconds']:.1f} s, {tps:.0f} tokens/s, peak {s['rss']:.0f} MB")
+            print(f"{run} {name}: {s['steps']} steps, {s['seconds']:.1f} s (stage wall, with evaluation), "
+                  f"{tps:.0f} tokens/s, peak {s['rss1']:.0f} MB after step 1, {s['rss']:.0f} MB at the end")
 
 
 main()
